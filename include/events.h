@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Rare per-connection events, sent from the kernel through the ring buffer. */
+#ifndef TCPTRACE_EVENTS_H
+#define TCPTRACE_EVENTS_H
+
+#include "flow.h"
+
+#define TT_COMM_LEN 16
+
+enum tt_event_type {
+	EV_STATE = 1,		/* inet_sock_set_state: old_state -> state */
+	EV_RETRANS,		/* tcp_retransmit_skb (a SYN when state is SYN_SENT) */
+	EV_SYNACK_RETRANS,	/* tcp_retransmit_synack: our SYN-ACK got no ACK */
+	EV_RST_RX,		/* tcp_receive_reset: the peer reset us */
+	EV_RST_TX,		/* tcp_send_reset: this host sent a reset */
+	EV_SK_ERROR,		/* inet_sk_error_report: the error the app sees */
+	EV_CONNECT_ERR,		/* connect() failed before TCP's state machine ran */
+	EV_TYPE_MAX,
+};
+
+enum tt_event_flags {
+	EVF_NO_SOCKET	= 1 << 0, /* RST sent for a segment no socket owned */
+	EVF_SYN		= 1 << 1, /* the segment concerned carried SYN */
+	EVF_PROC	= 1 << 2, /* pid/comm are the current task (process context) */
+};
+
+/*
+ * One fixed-size record for every event type, so a recording is a flat
+ * array and replay needs no per-type framing. Fields that an event type
+ * does not use are zero.
+ */
+struct tt_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	struct flow_key key;
+	__u32 type;		/* enum tt_event_type */
+	__u32 pid;		/* tgid that owns the flow, 0 when unknown */
+	__u64 cgroup_id;
+	char comm[TT_COMM_LEN];
+	__u8 state;		/* TCP state at the event (the new one for EV_STATE) */
+	__u8 old_state;		/* EV_STATE only */
+	__u8 ca_state;		/* icsk_ca_state at a retransmit */
+	__u8 flags;		/* enum tt_event_flags */
+	__s32 err;		/* positive errno: sk_err, or connect()'s return */
+	__u32 reason;		/* EV_RST_TX: enum sk_rst_reason */
+	__u32 srtt_us;		/* smoothed RTT at the event, microseconds */
+	__u32 seg_len;		/* EV_RETRANS: payload bytes of the segment */
+	__u32 mss;		/* EV_RETRANS: the sender's current MSS */
+	__u32 total_retrans;	/* the socket's retransmit count so far */
+	__u32 _pad;
+};
+
+/* The tracer's own health, one slot each in a per-CPU array. */
+enum tt_counter {
+	CNT_EVENTS = 0,		/* records submitted to the ring buffer */
+	CNT_EVENTS_LOST,	/* records dropped: ring buffer full */
+	CNT_FLOWS_NEW,		/* flows inserted in the flow map */
+	CNT_FLOWS_CLOSED,	/* flows removed at close */
+	CNT_FLOWS_FULL,		/* inserts the flow map refused */
+	CNT_SCAN_SOCKS,		/* sockets the last scans reported */
+	CNT_MAX,
+};
+
+/* Per-flow context kept in the kernel: who owns it, since when. */
+struct flow_info {
+	__u64 start_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u8 side;		/* TT_SIDE_CLIENT / TT_SIDE_SERVER */
+	__u8 _pad[3];
+	char comm[TT_COMM_LEN];
+};
+
+enum tt_side {
+	TT_SIDE_UNKNOWN = 0,
+	TT_SIDE_CLIENT,
+	TT_SIDE_SERVER,
+};
+
+#endif /* TCPTRACE_EVENTS_H */

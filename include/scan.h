@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* One socket's snapshot, written by the iter/tcp program every interval. */
+#ifndef TCPTRACE_SCAN_H
+#define TCPTRACE_SCAN_H
+
+#include "flow.h"
+
+/*
+ * Absence (a request nobody answers, a window that stays shut) leaves no
+ * event behind; it is seen by comparing these snapshots over time.
+ * Sequence numbers are raw 32-bit values: compare them with wrap-around.
+ */
+struct tt_sock_scan {
+	struct flow_key key;
+	__u8 state;		/* enum tt_tcp_state */
+	__u8 ca_state;		/* enum tt_ca_state */
+	__u8 probes_out;	/* unanswered zero-window / keepalive probes */
+	__u8 backoff;		/* RTO exponential backoff */
+	__u32 snd_una;		/* first byte the peer has not ACKed */
+	__u32 snd_nxt;		/* next byte we will send */
+	__u32 write_seq;	/* end of what the app has written */
+	__u32 rcv_nxt;		/* next byte we expect from the peer */
+	__u32 copied_seq;	/* end of what the app has read */
+	__u32 snd_wnd;		/* window the peer advertises to us */
+	__u32 rcv_wnd;		/* window we advertise */
+	__u32 srtt_us;		/* smoothed RTT, microseconds */
+	__u32 min_rtt_us;
+	__u32 mss;
+	__u32 total_retrans;
+	__u32 retrans_out;
+	__u32 packets_out;
+	__u32 lost_out;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 data_segs_in;
+	__u32 data_segs_out;
+	__u32 ack_backlog;	/* LISTEN: connections waiting for accept() */
+	__u32 max_ack_backlog;	/* LISTEN: the listen() backlog */
+	__u64 bytes_acked;	/* data bytes we sent that the peer ACKed */
+	__u64 bytes_received;	/* data bytes we received in order */
+	__u64 bytes_sent;	/* data bytes we sent, retransmits included */
+	__u32 uid;
+	__u32 _pad;
+};
+
+#endif /* TCPTRACE_SCAN_H */

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The diagnosis engine: kernel events and socket snapshots in, diagnoses
+ * out. Pure: no I/O, no clock (time is an argument), no libbpf. The live
+ * tracer, replay and the unit tests drive it the same way.
+ */
+#ifndef TCPTRACE_DIAGNOSE_H
+#define TCPTRACE_DIAGNOSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "events.h"
+#include "scan.h"
+
+/* Stable identifiers: the JSON "code" and a metric label. */
+enum diag_code {
+	DIAG_SYN_UNANSWERED = 0,
+	DIAG_LOCAL_DROP,
+	DIAG_NO_ROUTE,
+	DIAG_HOST_UNREACHABLE,
+	DIAG_FIREWALL_REJECT,
+	DIAG_CONNECTION_REFUSED,
+	DIAG_PORT_CLOSED,
+	DIAG_NAT_MISMATCH,
+	DIAG_LISTEN_OVERFLOW,
+	DIAG_PACKET_LOSS,
+	DIAG_PMTU_BLACKHOLE,
+	DIAG_PEER_APP_STALL,
+	DIAG_LOCAL_APP_STALL,
+	DIAG_ZERO_WINDOW,
+	DIAG_PEER_RESET,
+	DIAG_LOCAL_RESET,
+	DIAG_PROCESS_KILLED,
+	DIAG_CODE_MAX,
+};
+
+enum diag_severity {
+	SEV_WARNING = 0,	/* degraded: loss, a slow peer */
+	SEV_ERROR,		/* the connection failed or broke */
+};
+
+#define DIAG_MAX_EVIDENCE	12
+#define DIAG_MAX_CAUSES		4
+#define DIAG_MAX_CHECKS		4
+#define DIAG_TEXT_LEN		256
+
+/* Evidence is a list of named numbers; a name ending in _ms is a duration. */
+struct diag_evidence_item {
+	const char *name;	/* static string */
+	long long value;
+};
+
+struct diagnosis {
+	enum diag_code code;
+	enum diag_severity severity;
+	enum tt_side side;
+	struct flow_key key;	/* the first flow folded into it */
+	__u32 pid;		/* 0 when unknown */
+	char comm[TT_COMM_LEN];	/* "" when unknown */
+	__u64 ts_ns;		/* monotonic time it was made */
+	__u32 connections;	/* flows folded into this diagnosis */
+	int app_error;		/* positive errno the app saw, 0 for none */
+	bool events_lost;	/* events were lost meanwhile: treat with care */
+	unsigned int n_evidence;
+	struct diag_evidence_item evidence[DIAG_MAX_EVIDENCE];
+	char summary[DIAG_TEXT_LEN];
+	unsigned int n_causes;
+	char causes[DIAG_MAX_CAUSES][DIAG_TEXT_LEN];
+	unsigned int n_checks;
+	char checks[DIAG_MAX_CHECKS][DIAG_TEXT_LEN];
+};
+
+struct engine_config {
+	__u64 stall_ns;		/* no answer / no read / zero window for this long */
+	__u32 loss_pct;		/* retransmitted share of data segments, percent */
+	__u32 loss_min_retrans;	/* and at least this many retransmits */
+	__u32 syn_retrans;	/* SYN retransmits that make SYN_UNANSWERED */
+	__u64 request_max_bytes;/* a send burst larger than this is a stream, not a request */
+	__u64 fold_ns;		/* repeats of one problem within this fold into one */
+	__u32 max_flows;	/* flow table bound; the oldest idle flow is evicted */
+};
+
+struct engine_stats {
+	__u64 events;		/* events consumed */
+	__u64 scans;		/* socket snapshots consumed */
+	__u64 flows;		/* flows tracked now */
+	__u64 flows_evicted;	/* flows dropped because the table was full */
+	__u64 diagnoses;	/* diagnoses emitted (folded ones count once) */
+};
+
+typedef void (*diag_fn)(const struct diagnosis *d, void *ctx);
+
+struct engine;
+
+void engine_config_default(struct engine_config *cfg);
+struct engine *engine_new(const struct engine_config *cfg);
+void engine_free(struct engine *e);
+
+/* Feed a ring-buffer event. */
+void engine_on_event(struct engine *e, const struct tt_event *ev);
+/* Feed one socket of a scan taken at now_ns ... */
+void engine_on_scan(struct engine *e, const struct tt_sock_scan *s, __u64 now_ns);
+/* ... and close the scan: flows it did not report are gone from the kernel. */
+void engine_scan_end(struct engine *e, __u64 now_ns);
+/* The tracer has lost this many events in total so far (caveat on diagnoses). */
+void engine_note_lost(struct engine *e, __u64 lost_total);
+/* Evaluate timers and emit what is due. Call every interval. */
+void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx);
+/* Emit everything still pending (exit, end of a replay). */
+void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx);
+void engine_get_stats(const struct engine *e, struct engine_stats *st);
+
+const char *diag_code_name(enum diag_code code);
+const char *diag_severity_name(enum diag_severity sev);
+const char *tt_side_name(enum tt_side side);
+
+#endif /* TCPTRACE_DIAGNOSE_H */
