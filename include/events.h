@@ -31,10 +31,10 @@ enum tt_event_flags {
  */
 struct tt_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 cgroup_id;	/* cgroup of the owner, 0 when unknown */
 	struct flow_key key;
 	__u32 type;		/* enum tt_event_type */
 	__u32 pid;		/* tgid that owns the flow, 0 when unknown */
-	__u64 cgroup_id;
 	char comm[TT_COMM_LEN];
 	__u8 state;		/* TCP state at the event (the new one for EV_STATE) */
 	__u8 old_state;		/* EV_STATE only */
@@ -46,8 +46,13 @@ struct tt_event {
 	__u32 seg_len;		/* EV_RETRANS: payload bytes of the segment */
 	__u32 mss;		/* EV_RETRANS: the sender's current MSS */
 	__u32 total_retrans;	/* the socket's retransmit count so far */
-	__u32 _pad;
+	__u8 side;		/* enum tt_side, as the kernel saw the flow open */
+	__u8 _pad[7];		/* explicit: a recording holds no stray bytes */
 };
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct tt_event) == 120, "tt_event layout is part of the recording format");
+#endif
 
 /* The tracer's own health, one slot each in a per-CPU array. */
 enum tt_counter {

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * TCP's rare events: state changes, retransmits, resets and the errors the
+ * application sees. Each comes from a tracepoint, first as tp_btf (raw
+ * dispatch, no tracefs) and as a classic tracepoint twin that userspace
+ * enables only where BTF attach is refused. Both call one handler.
+ */
+#include "tcptrace.bpf.h"
+
+static __always_inline bool key_complete(const struct flow_key *k)
+{
+	return k->lport && k->rport;
+}
+
+/*
+ * The SYN_SENT of a client socket, sent late: only now that the socket has
+ * its port can the flow be named. The event keeps the time connect() ran.
+ */
+static __always_inline void announce_connect(struct sock_entry *se)
+{
+	struct tt_event *ev;
+
+	se->announced = 1;
+	if (bpf_map_update_elem(&flows, &se->key, &se->info, BPF_NOEXIST) == 0)
+		count(CNT_FLOWS_NEW);
+	ev = event_new(&se->key, EV_STATE, &se->info);
+	if (!ev)
+		return;
+	ev->ts_ns = se->info.start_ns;
+	ev->old_state = TCP_CLOSE;
+	ev->state = TCP_SYN_SENT;
+	ev->flags |= EVF_PROC;
+	event_submit(ev);
+}
+
+static __always_inline void sock_adopt(const struct sock *sk, const struct flow_key *k)
+{
+	struct sock_entry se = {};
+	__u64 id = (unsigned long)sk;
+
+	se.key = *k;
+	se.info.start_ns = bpf_ktime_get_ns();
+	se.announced = 1;
+	if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
+		count(CNT_FLOWS_NEW);
+	bpf_map_update_elem(&socks, &id, &se, BPF_ANY);
+}
+
+static __always_inline bool key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u32 *x = (const void *)a, *y = (const void *)b;
+
+	for (int i = 0; i < sizeof(*a) / 4; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/*
+ * Name the flow of a socket: its key as the socket has it now, completed
+ * from what we kept when the socket has lost or not yet got its port.
+ * Copies the owner into *info. False when the flow is not wanted.
+ */
+static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key *k,
+					 struct flow_info *info)
+{
+	__u64 id = (unsigned long)sk;
+	struct sock_entry *se;
+
+	__builtin_memset(info, 0, sizeof(*info));
+	if (!flow_key_from_common(&sk->__sk_common, k))
+		return false;
+	se = bpf_map_lookup_elem(&socks, &id);
+	/* A complete key that differs is a new socket at a recycled address. */
+	if (se && se->announced && key_complete(k) && !key_eq(k, &se->key))
+		se = NULL;
+	if (!se) {
+		/* Opened before we started: adopt it, so its close can be named too. */
+		if (!flow_wanted(k))
+			return false;
+		if (key_complete(k) && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+			sock_adopt(sk, k);
+		return true;
+	}
+	if (!key_complete(k)) {
+		*k = se->key;
+	} else if (!se->announced) {
+		se->key = *k;
+		if (!flow_wanted(k))
+			return false;
+		announce_connect(se);
+	}
+	*info = se->info;
+	return flow_wanted(k);
+}
+
+static __always_inline void sock_track(const struct sock *sk, const struct flow_key *k,
+				       enum tt_side side, bool in_process)
+{
+	struct sock_entry se = {};
+	__u64 id = (unsigned long)sk;
+
+	se.key = *k;
+	se.info.start_ns = bpf_ktime_get_ns();
+	se.info.side = side;
+	if (in_process) {
+		se.info.pid = bpf_get_current_pid_tgid() >> 32;
+		se.info.cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(se.info.comm, sizeof(se.info.comm));
+	}
+	if (side == TT_SIDE_SERVER) {
+		se.announced = 1;
+		if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
+			count(CNT_FLOWS_NEW);
+	}
+	if (bpf_map_update_elem(&socks, &id, &se, BPF_ANY))
+		count(CNT_FLOWS_FULL);
+}
+
+/*
+ * The socket entry outlives CLOSE: the error report of a reset comes after
+ * the socket has closed and unhashed. The LRU map recycles it, and a new
+ * socket at the same address replaces it (see flow_of_sock).
+ */
+static __always_inline void sock_untrack(const struct flow_key *k)
+{
+	if (bpf_map_delete_elem(&flows, k) == 0)
+		count(CNT_FLOWS_CLOSED);
+}
+
+static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
+					    int newstate)
+{
+	struct flow_info info;
+	struct flow_key k;
+	struct tt_event *ev;
+	__u64 id;
+	__u8 one = 1;
+
+	if (!is_tcp(sk))
+		return 0;
+
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		/* connect() runs in the caller's context: the owner is current. */
+		id = bpf_get_current_pid_tgid();
+		if (filter_tgid && (id >> 32) != filter_tgid)
+			return 0;
+		if (!flow_key_from_common(&sk->__sk_common, &k))
+			return 0;
+		/* The port filter may match the remote port already; the local one comes later. */
+		if (key_complete(&k) && !flow_wanted(&k))
+			return 0;
+		sock_track(sk, &k, TT_SIDE_CLIENT, true);
+		bpf_map_update_elem(&connect_reached_tcp, &id, &one, BPF_ANY);
+		if (key_complete(&k)) {	/* bound before connect(): named already */
+			struct sock_entry *se = bpf_map_lookup_elem(&socks, &(__u64){ (unsigned long)sk });
+
+			if (se)
+				announce_connect(se);
+		}
+		return 0;
+	}
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
+		/* A child cloned from a listener in softirq: no owner yet. */
+		if (!flow_key_from_common(&sk->__sk_common, &k) || !flow_wanted(&k))
+			return 0;
+		sock_track(sk, &k, TT_SIDE_SERVER, false);
+	}
+
+	if (!flow_of_sock(sk, &k, &info))
+		return 0;
+	ev = event_new(&k, EV_STATE, &info);
+	if (ev) {
+		ev->old_state = oldstate;
+		ev->state = newstate;
+		event_submit(ev);
+	}
+	if (newstate == TCP_CLOSE)
+		sock_untrack(&k);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(set_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	return handle_set_state(sk, oldstate, newstate);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return handle_set_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+static __always_inline int handle_retransmit(const struct sock *sk,
+					     const struct sk_buff *skb)
+{
+	const struct inet_connection_sock *icsk = (const void *)sk;
+	const struct tcp_sock *tp = (const void *)sk;
+	struct flow_info info;
+	struct flow_key k;
+	struct tt_event *ev;
+
+	if (!flow_of_sock(sk, &k, &info))
+		return 0;
+	ev = event_new(&k, EV_RETRANS, &info);
+	if (!ev)
+		return 0;
+	ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	ev->ca_state = BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	ev->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	ev->mss = BPF_CORE_READ(tp, mss_cache);
+	ev->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	/* skb->len of a write-queue skb is its payload: headers are pushed on a clone. */
+	ev->seg_len = skb ? BPF_CORE_READ(skb, len) : 0;
+	if (ev->state == TCP_SYN_SENT)
+		ev->flags |= EVF_SYN;
+	event_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retransmit_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	return handle_retransmit(sk, skb);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int retransmit_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	return handle_retransmit(ctx->skaddr, ctx->skbaddr);
+}
+
+static __always_inline int handle_retransmit_synack(const struct request_sock *req)
+{
+	struct flow_key k;
+	struct tt_event *ev;
+
+	if (!flow_key_from_common(&req->__req_common, &k) || !flow_wanted(&k))
+		return 0;
+	ev = event_new(&k, EV_SYNACK_RETRANS, NULL);
+	if (!ev)
+		return 0;
+	ev->state = TCP_SYN_RECV;
+	ev->side = TT_SIDE_SERVER;
+	event_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(retransmit_synack_btf, const struct sock *sk,
+	     const struct request_sock *req)
+{
+	return handle_retransmit_synack(req);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	return handle_retransmit_synack(ctx->req);
+}
+
+static __always_inline int handle_receive_reset(const struct sock *sk)
+{
+	struct flow_info info;
+	struct flow_key k;
+	struct tt_event *ev;
+
+	if (!flow_of_sock(sk, &k, &info))
+		return 0;
+	ev = event_new(&k, EV_RST_RX, &info);
+	if (!ev)
+		return 0;
+	ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	event_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(receive_reset_btf, const struct sock *sk)
+{
+	return handle_receive_reset(sk);
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int receive_reset_tp(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return handle_receive_reset(ctx->skaddr);
+}
+
+/*
+ * A reset for a segment no socket owns: name the flow from the segment
+ * itself, turned round to this host's point of view (its destination is
+ * our address). Bounds: both header offsets come from the kernel's skb.
+ */
+static __always_inline bool flow_key_from_rx_skb(const struct sk_buff *skb,
+						 struct flow_key *k, bool *syn)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	struct tcphdr tcp;
+	__u8 version;
+
+	if (bpf_probe_read_kernel(&version, 1, head + nh))
+		return false;
+	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+		return false;
+	__builtin_memset(k, 0, sizeof(*k));
+	if ((version >> 4) == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return false;
+		k->family = AF_INET;
+		__builtin_memcpy(k->laddr, &ip.daddr, 4);
+		__builtin_memcpy(k->raddr, &ip.saddr, 4);
+	} else if ((version >> 4) == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return false;
+		k->family = AF_INET6;
+		__builtin_memcpy(k->laddr, &ip6.daddr, 16);
+		__builtin_memcpy(k->raddr, &ip6.saddr, 16);
+	} else {
+		return false;
+	}
+	k->lport = bpf_ntohs(tcp.dest);
+	k->rport = bpf_ntohs(tcp.source);
+	k->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	*syn = tcp.syn && !tcp.ack;
+	return true;
+}
+
+static __always_inline int handle_send_reset(const struct sock *sk,
+					     const struct sk_buff *skb, __u32 reason)
+{
+	struct flow_info info = {};
+	struct flow_key k;
+	struct tt_event *ev;
+	bool syn = false;
+
+	if (sk) {
+		if (!flow_of_sock(sk, &k, &info))
+			return 0;
+	} else if (!skb || !flow_key_from_rx_skb(skb, &k, &syn) || !flow_wanted(&k)) {
+		return 0;
+	}
+	ev = event_new(&k, EV_RST_TX, &info);
+	if (!ev)
+		return 0;
+	ev->reason = reason;
+	if (sk) {
+		ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	} else {
+		ev->flags |= EVF_NO_SOCKET;
+		ev->side = TT_SIDE_SERVER;
+	}
+	if (syn)
+		ev->flags |= EVF_SYN;
+	event_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(send_reset_btf, const struct sock *sk, const struct sk_buff *skb,
+	     int reason)
+{
+	/* The reason argument arrived with v6.10 (commit 5cb2cb3cb271): older kernels pass 0. */
+	return handle_send_reset(sk, skb, reason);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int send_reset_tp(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	return handle_send_reset(ctx->skaddr, ctx->skbaddr, ctx->reason);
+}
+
+static __always_inline int emit_sk_error(const struct flow_key *k,
+					 const struct flow_info *info, int err, int state)
+{
+	struct tt_event *ev;
+
+	if (!err)
+		return 0;
+	ev = event_new(k, EV_SK_ERROR, info);
+	if (!ev)
+		return 0;
+	ev->err = err;
+	ev->state = state;
+	event_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(sk_error_btf, const struct sock *sk)
+{
+	struct flow_info info;
+	struct flow_key k;
+
+	if (!is_tcp(sk) || !flow_of_sock(sk, &k, &info))
+		return 0;
+	return emit_sk_error(&k, &info, BPF_CORE_READ(sk, sk_err),
+			     BPF_CORE_READ(sk, __sk_common.skc_state));
+}
+
+/*
+ * The classic event carries no socket pointer, hence no namespace: name the
+ * flow in the traced namespace and speak only for flows we saw open there.
+ */
+SEC("tracepoint/sock/inet_sk_error_report")
+int sk_error_tp(struct trace_event_raw_inet_sk_error_report *ctx)
+{
+	struct flow_info *info;
+	struct flow_key k = {};
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	k.netns = filter_netns;
+	k.family = ctx->family;
+	k.lport = ctx->sport;
+	k.rport = ctx->dport;
+	if (ctx->family == AF_INET) {
+		__builtin_memcpy(k.laddr, ctx->saddr, 4);
+		__builtin_memcpy(k.raddr, ctx->daddr, 4);
+	} else {
+		__builtin_memcpy(k.laddr, ctx->saddr_v6, 16);
+		__builtin_memcpy(k.raddr, ctx->daddr_v6, 16);
+	}
+	info = bpf_map_lookup_elem(&flows, &k);
+	if (!info || !flow_wanted(&k))
+		return 0;
+	return emit_sk_error(&k, info, ctx->error, 0);
+}

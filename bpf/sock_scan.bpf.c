@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A snapshot of every TCP socket, taken each interval through iter/tcp.
+ * Absence leaves no event: a request never answered, a window that stays
+ * shut, a queue nobody drains are seen by comparing snapshots.
+ */
+#include "tcptrace.bpf.h"
+
+SEC("iter/tcp")
+int sock_scan(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct seq_file *seq = ctx->meta->seq;
+	struct tt_sock_scan rec = {};
+	const struct inet_connection_sock *icsk;
+	struct tcp_sock *tp;
+	__u8 state;
+
+	if (!skc)
+		return 0;
+	state = skc->skc_state;
+	/* Request and timewait minisocks have no queues or windows to read. */
+	if (state == TCP_NEW_SYN_RECV || state == TCP_TIME_WAIT)
+		return 0;
+	if (!flow_key_from_common(skc, &rec.key) || !flow_wanted(&rec.key))
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+
+	icsk = &tp->inet_conn;
+	rec.state = state;
+	rec.uid = ctx->uid;
+	if (state == TCP_LISTEN) {
+		rec.ack_backlog = tp->inet_conn.icsk_inet.sk.sk_ack_backlog;
+		rec.max_ack_backlog = tp->inet_conn.icsk_inet.sk.sk_max_ack_backlog;
+		goto out;
+	}
+	rec.ca_state = BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state);
+	rec.probes_out = icsk->icsk_probes_out;
+	rec.backoff = icsk->icsk_backoff;
+	rec.snd_una = tp->snd_una;
+	rec.snd_nxt = tp->snd_nxt;
+	rec.write_seq = tp->write_seq;
+	rec.rcv_nxt = tp->rcv_nxt;
+	rec.copied_seq = tp->copied_seq;
+	rec.snd_wnd = tp->snd_wnd;
+	rec.rcv_wnd = tp->rcv_wnd;
+	rec.srtt_us = tp->srtt_us >> 3;
+	rec.min_rtt_us = tp->rtt_min.s[0].v;
+	rec.mss = tp->mss_cache;
+	rec.total_retrans = tp->total_retrans;
+	rec.retrans_out = tp->retrans_out;
+	rec.packets_out = tp->packets_out;
+	rec.lost_out = tp->lost_out;
+	rec.segs_in = tp->segs_in;
+	rec.segs_out = tp->segs_out;
+	rec.data_segs_in = tp->data_segs_in;
+	rec.data_segs_out = tp->data_segs_out;
+	rec.bytes_acked = tp->bytes_acked;
+	rec.bytes_received = tp->bytes_received;
+	if (bpf_core_field_exists(tp->bytes_sent))	/* v5.5, commit ba113c3aa79a */
+		rec.bytes_sent = tp->bytes_sent;
+out:
+	count(CNT_SCAN_SOCKS);
+	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}

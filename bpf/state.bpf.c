@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The objects every program shares: configuration, flow map, ring buffer, counters. */
+#include "tcptrace.bpf.h"
+
+const volatile __u32 filter_netns = 0;
+const volatile __u16 filter_port = 0;
+const volatile __u16 filter_family = 0;
+const volatile __u8 filter_addr[16] = {};
+const volatile __u32 filter_tgid = 0;
+
+struct flows_map flows SEC(".maps");
+struct socks_map socks SEC(".maps");
+struct events_map events SEC(".maps");
+struct counters_map counters SEC(".maps");
+struct connect_mark_map connect_reached_tcp SEC(".maps");
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

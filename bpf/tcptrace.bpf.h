@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What every kernel program shares: config, maps, the flow key, the filter. */
+#ifndef TCPTRACE_BPF_H
+#define TCPTRACE_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+#include "scan.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define IPPROTO_TCP	6
+
+/* Sized so that all maps together stay under 8 MiB of kernel memory. */
+#define FLOW_MAP_ENTRIES	16384
+#define RINGBUF_BYTES		(1 << 21)	/* 2 MiB: ~16k events of backlog */
+
+/* Set by userspace through .rodata before load; defined in state.bpf.c. */
+extern const volatile __u32 filter_netns;	/* 0: every namespace */
+extern const volatile __u16 filter_port;	/* 0: every port; else lport or rport */
+extern const volatile __u16 filter_family;	/* 0: no host filter */
+extern const volatile __u8 filter_addr[16];	/* laddr or raddr must equal it */
+extern const volatile __u32 filter_tgid;	/* 0: every process */
+
+/* Map types are named so that one definition (state.bpf.c) and the extern
+ * declarations every other object links against are the same type. */
+struct flows_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FLOW_MAP_ENTRIES);
+	__type(key, struct flow_key);
+	__type(value, struct flow_info);
+};
+
+struct events_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RINGBUF_BYTES);
+};
+
+struct counters_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+
+/*
+ * Threads whose connect() reached TCP (CLOSE -> SYN_SENT happens inside the
+ * connect system call). connect.bpf.c reads and clears the mark when the
+ * call returns: a failing connect without it never left this host.
+ */
+struct connect_mark_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);	/* pid_tgid */
+	__type(value, __u8);
+};
+
+/*
+ * A client socket has no local port when it enters SYN_SENT (the port is
+ * picked right after) and has lost it again by the time it reaches CLOSE
+ * (unhashed first). So each socket's complete key and owner are kept by
+ * socket address, and its SYN_SENT is announced once the key is whole.
+ */
+struct sock_entry {
+	struct flow_key key;
+	struct flow_info info;
+	__u8 announced;		/* the CLOSE->SYN_SENT event went out */
+	__u8 _pad[7];
+};
+
+struct socks_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FLOW_MAP_ENTRIES);
+	__type(key, __u64);	/* struct sock address */
+	__type(value, struct sock_entry);
+};
+
+extern struct flows_map flows SEC(".maps");
+extern struct socks_map socks SEC(".maps");
+extern struct events_map events SEC(".maps");
+extern struct counters_map counters SEC(".maps");
+extern struct connect_mark_map connect_reached_tcp SEC(".maps");
+
+static __always_inline void count(enum tt_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+
+	if (v)
+		*v += 1;	/* per-CPU slot: no atomic needed */
+}
+
+/*
+ * Fill a flow key from any socket (full, request or timewait: all start
+ * with struct sock_common). Copies are sized by the source field, so an
+ * IPv4 address never drags neighbouring bytes into the key.
+ */
+static __always_inline bool flow_key_from_common(const struct sock_common *skc,
+						 struct flow_key *k)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	k->lport = BPF_CORE_READ(skc, skc_num);
+	k->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (family == AF_INET) {
+		bpf_core_read(k->laddr, bpf_core_field_size(skc->skc_rcv_saddr),
+			      &skc->skc_rcv_saddr);
+		bpf_core_read(k->raddr, bpf_core_field_size(skc->skc_daddr),
+			      &skc->skc_daddr);
+	} else {
+		bpf_core_read(k->laddr, bpf_core_field_size(skc->skc_v6_rcv_saddr),
+			      &skc->skc_v6_rcv_saddr);
+		bpf_core_read(k->raddr, bpf_core_field_size(skc->skc_v6_daddr),
+			      &skc->skc_v6_daddr);
+	}
+	return true;
+}
+
+static __always_inline bool addr_eq(const __u8 *a, const volatile __u8 *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* The cheap in-kernel filters; constants fold away when they are unset. */
+static __always_inline bool flow_wanted(const struct flow_key *k)
+{
+	if (filter_netns && k->netns != filter_netns)
+		return false;
+	if (filter_port && k->lport != filter_port && k->rport != filter_port)
+		return false;
+	if (filter_family) {
+		int n = filter_family == AF_INET ? 4 : 16;
+
+		if (k->family != filter_family)
+			return false;
+		if (!addr_eq(k->raddr, filter_addr, n) &&
+		    !addr_eq(k->laddr, filter_addr, n))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
+	       BPF_CORE_READ(sk, sk_type) == 1 /* SOCK_STREAM */;
+}
+
+/* Reserve an event with the key and the flow's owner (info may be NULL). */
+static __always_inline struct tt_event *event_new(const struct flow_key *k,
+						  enum tt_event_type type,
+						  const struct flow_info *info)
+{
+	struct tt_event *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(CNT_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->key = *k;
+	ev->type = type;
+	if (info) {
+		ev->pid = info->pid;
+		ev->cgroup_id = info->cgroup_id;
+		ev->side = info->side;
+		__builtin_memcpy(ev->comm, info->comm, sizeof(ev->comm));
+	}
+	return ev;
+}
+
+static __always_inline void event_submit(struct tt_event *ev)
+{
+	count(CNT_EVENTS);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+#endif /* TCPTRACE_BPF_H */

@@ -1,0 +1,399 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# The lab's topology and helpers, sourced by tests/lab/scenarios.sh.
+#
+#   service-a                 router                      service-b
+#   10.0.1.5/24   ----  10.0.1.1 | 10.0.2.1   ----   10.0.2.10/24
+#   fd00:1::5/64        fd00:1::1 | fd00:2::1         fd00:2::10/64
+#
+# Three network namespaces and two veth pairs, all named after this run
+# (LAB_ID), created directly inside the namespaces: the root namespace gets
+# nothing but the netns mounts, and no namespace has a path out of the lab.
+# lab_cleanup (armed by lab_trap on EXIT, INT and TERM) kills what the lab
+# started and deletes the namespaces, which takes the veths, routes and nft
+# tables with them.
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TCPTRACE=${TCPTRACE:-$LAB_ROOT/build/tcptrace-bpf}
+PEER=${PEER:-$LAB_ROOT/build/peer}
+
+# 6 hex digits: unique enough across concurrent runs, short enough that
+# "tt<id>r0" (10 chars) fits IFNAMSIZ.
+LAB_ID=${LAB_ID:-$(printf '%06x' $(( ($$ * 32768 + RANDOM) % 16777216 )))}
+NS_A=tt-a-$LAB_ID
+NS_R=tt-r-$LAB_ID
+NS_B=tt-b-$LAB_ID
+IF_A=tt${LAB_ID}a	# service-a's side of a--router
+IF_RA=tt${LAB_ID}r0	# router's side of a--router
+IF_RB=tt${LAB_ID}r1	# router's side of router--b
+IF_B=tt${LAB_ID}b	# service-b's side of router--b
+
+A4=10.0.1.5   A6=fd00:1::5
+R4A=10.0.1.1  R6A=fd00:1::1
+R4B=10.0.2.1  R6B=fd00:2::1
+B4=10.0.2.10  B6=fd00:2::10
+# Behind an "unreachable" route in service-a: no route to it.
+NOROUTE4=10.0.3.7 NOROUTE6=fd00:3::7
+
+LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-10}	# seconds for the tracer to attach
+LAB_STALL_MS=${LAB_STALL_MS:-2000}
+LAB_DIR=
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+
+# lab_fail WHY: record a failure of the current test (for helpers that must
+# not run in a subshell because they start or reap processes).
+lab_fail() { LAB_FAILS+=("$*"); }
+
+# Remember a background process so the cleanup can end it.
+lab_track() { echo "$1" >>"$LAB_DIR/pids"; }
+
+lab_cleanup() {
+	local rc=$? pid ns i
+
+	trap - EXIT INT TERM
+	# scenario jobs first (they start the tracers and peers) ...
+	for pid in $(jobs -p); do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	# ... then every process the lab recorded, and whatever still runs
+	# inside its namespaces
+	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/pids" ]; then
+		while read -r pid; do
+			kill -TERM "$pid" 2>/dev/null
+		done <"$LAB_DIR/pids"
+	fi
+	for ns in "$NS_A" "$NS_R" "$NS_B"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$pid" 2>/dev/null
+		done
+	done
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		lab_alive || break
+		sleep 0.1
+	done
+	if lab_alive; then
+		[ -f "$LAB_DIR/pids" ] && while read -r pid; do
+			kill -KILL "$pid" 2>/dev/null
+		done <"$LAB_DIR/pids"
+		for ns in "$NS_A" "$NS_R" "$NS_B"; do
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null
+			done
+		done
+	fi
+	for ns in "$NS_A" "$NS_R" "$NS_B"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then
+		rm -rf "$LAB_DIR"
+	elif [ -n "$LAB_DIR" ]; then
+		lab_log "kept $LAB_DIR"
+	fi
+	exit "$rc"
+}
+
+# Is any process of this lab still alive?
+lab_alive() {
+	local pid ns
+
+	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/pids" ]; then
+		while read -r pid; do
+			kill -0 "$pid" 2>/dev/null && return 0
+		done <"$LAB_DIR/pids"
+	fi
+	for ns in "$NS_A" "$NS_R" "$NS_B"; do
+		[ -n "$(ip netns pids "$ns" 2>/dev/null)" ] && return 0
+	done
+	return 1
+}
+
+lab_trap() {
+	trap lab_cleanup EXIT
+	# an interrupted run still cleans up, then reports the signal
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+lab_up() {
+	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tcptrace-lab.$LAB_ID.XXXXXX") || return 1
+	: >"$LAB_DIR/pids"
+	(
+		set -e
+		for ns in "$NS_A" "$NS_R" "$NS_B"; do
+			ip netns add "$ns"
+			ip -n "$ns" link set lo up
+			# no DAD for the link-local addresses either: neighbour
+			# discovery works the moment the links are up
+			ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
+		done
+		# created inside the namespaces: never visible in the root namespace
+		ip link add "$IF_A" netns "$NS_A" type veth peer name "$IF_RA" netns "$NS_R"
+		ip link add "$IF_B" netns "$NS_B" type veth peer name "$IF_RB" netns "$NS_R"
+
+		# nodad: the addresses are usable at once, not after DAD's ~1 s
+		ip -n "$NS_A" addr add "$A4/24" dev "$IF_A"
+		ip -n "$NS_A" addr add "$A6/64" dev "$IF_A" nodad
+		ip -n "$NS_R" addr add "$R4A/24" dev "$IF_RA"
+		ip -n "$NS_R" addr add "$R6A/64" dev "$IF_RA" nodad
+		ip -n "$NS_R" addr add "$R4B/24" dev "$IF_RB"
+		ip -n "$NS_R" addr add "$R6B/64" dev "$IF_RB" nodad
+		ip -n "$NS_B" addr add "$B4/24" dev "$IF_B"
+		ip -n "$NS_B" addr add "$B6/64" dev "$IF_B" nodad
+		ip -n "$NS_A" link set "$IF_A" up
+		ip -n "$NS_R" link set "$IF_RA" up
+		ip -n "$NS_R" link set "$IF_RB" up
+		ip -n "$NS_B" link set "$IF_B" up
+
+		ip -n "$NS_A" route add default via "$R4A"
+		ip -n "$NS_A" -6 route add default via "$R6A"
+		ip -n "$NS_B" route add default via "$R4B"
+		ip -n "$NS_B" -6 route add default via "$R6B"
+		ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+		ip netns exec "$NS_R" sysctl -qw net.ipv6.conf.all.forwarding=1
+
+		# A dropped SYN is retried after 1, 2, 4 s: with 2 retries a
+		# SYN-drop scenario is over in seconds (per-netns sysctl, v4 and v6).
+		ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_syn_retries=2
+	) || { lab_log "cannot build the topology"; return 1; }
+}
+
+# The topology carries TCP from a to b in both families before any scenario
+# runs (with the peer: the lab machine may have no ping).
+lab_ping() {
+	local dst port=${LAB_PING_PORT:-19999} rc=0
+
+	for dst in "$B4" "$B6"; do
+		LAB_FAILS=()
+		lab_server ping "$dst" "$port" answer -d 10000 || return 1
+		if ! lab_client ping "$dst" "$port" request --timeout-ms 5000; then
+			lab_log "service-a cannot reach $dst:$port: $(tail -n 1 "$LAB_DIR/ping.peer.log")"
+			rc=1
+		fi
+		lab_server_stop
+	done
+	return "$rc"
+}
+
+lab_addr() {		# lab_addr v4|v6 a|b|noroute
+	case "$1$2" in
+	v4a) echo "$A4" ;; v6a) echo "$A6" ;;
+	v4b) echo "$B4" ;; v6b) echo "$B6" ;;
+	v4noroute) echo "$NOROUTE4" ;; v6noroute) echo "$NOROUTE6" ;;
+	esac
+}
+
+lab_ns() {		# lab_ns a|r|b
+	case "$1" in a) echo "$NS_A" ;; r) echo "$NS_R" ;; b) echo "$NS_B" ;; esac
+}
+
+# ---------------------------------------------------------------- peers
+
+# lab_server NAME ADDR PORT MODE [peer options...]: start a peer server in
+# service-b and return once it listens. Its pid is in SERVER_PID.
+lab_server() {
+	local name=$1 addr=$2 port=$3 mode=$4 ready i
+	shift 4
+
+	ready=$LAB_DIR/$name.server.ready
+	rm -f "$ready"
+	ip netns exec "$NS_B" "$PEER" server -l "$addr" -p "$port" -m "$mode" \
+		--ready-file "$ready" "$@" 2>>"$LAB_DIR/$name.peer.log" &
+	SERVER_PID=$!
+	lab_track "$SERVER_PID"
+	for i in $(seq 50); do
+		[ -f "$ready" ] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	lab_fail "lab: the $name peer server did not start listening"
+	return 1
+}
+
+# lab_server_stop: end the server (after the tracers, so its exit is unseen).
+lab_server_stop() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+}
+
+# lab_client NAME ADDR PORT MODE [peer options...]: run a peer client in
+# service-a in the foreground; its status is the peer's (0: expected outcome).
+lab_client() {
+	local name=$1 addr=$2 port=$3 mode=$4
+	shift 4
+
+	ip netns exec "$NS_A" "$PEER" client -c "$addr" -p "$port" -m "$mode" "$@" \
+		2>>"$LAB_DIR/$name.peer.log"
+}
+
+# ---------------------------------------------------------------- tracer
+
+# lab_tracer NAME a|b PORT SECS [tracer options...]: start the tracer on one
+# host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, and wait
+# until it says it is tracing. SECS bounds its life; lab_tracer_stop ends it
+# earlier.
+lab_tracer() {
+	local name=$1 side=$2 port=$3 secs=$4 pid i n
+	shift 4
+
+	"$TCPTRACE" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
+		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" "$@" \
+		>"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.log" &
+	pid=$!
+	lab_track "$pid"
+	eval "TRACER_PID_${name//[^A-Za-z0-9_]/_}=$pid"
+	n=$((LAB_READY_TIMEOUT * 10))
+	for ((i = 0; i < n; i++)); do
+		if grep -q 'tcptrace-bpf: tracing' "$LAB_DIR/$name.log" 2>/dev/null; then
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			lab_fail "tracer $name exited with status $? before tracing"
+			return 1
+		fi
+		sleep 0.1
+	done
+	lab_fail "tracer $name did not say it was tracing within ${LAB_READY_TIMEOUT}s"
+	return 1
+}
+
+# lab_tracer_stop NAME: SIGINT, which must detach and flush within 3 s, and
+# exit 0. A tracer that does not is killed and the stop fails.
+lab_tracer_stop() {
+	local name=$1 var pid i rc
+
+	var="TRACER_PID_${name//[^A-Za-z0-9_]/_}"
+	pid=${!var:-}
+	[ -n "$pid" ] || return 0	# never started: that failure is recorded
+	kill -INT "$pid" 2>/dev/null
+	for i in $(seq 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		lab_fail "tracer $name did not exit within 3 s of SIGINT"
+		return 1
+	fi
+	wait "$pid"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		lab_fail "tracer $name exited with status $rc"
+		return 1
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------- checks
+#
+# Each check prints why it failed on stdout and returns 1; scenarios collect
+# those lines with lab_check.
+
+# The diagnosis objects of a JSON-lines file, compact, one a line.
+lab_diags() {
+	jq -c 'select(.type == "diagnosis")' "$1"
+}
+
+lab_json_ok() {
+	if ! jq -e . "$1" >/dev/null 2>&1; then
+		echo "$(basename "$1") is not valid JSON lines"
+		return 1
+	fi
+}
+
+# expect_diag FILE CODE: at least one {"type":"diagnosis","code":CODE}.
+expect_diag() {
+	local file=$1 code=$2 got
+
+	lab_json_ok "$file" || return 1
+	if jq -e --arg c "$code" 'select(.type == "diagnosis" and .code == $c)' \
+		"$file" >/dev/null 2>&1; then
+		return 0
+	fi
+	got=$(jq -r 'select(.type == "diagnosis") | .code' "$file" | sort -u | paste -sd, -)
+	echo "$(basename "$file" .json): no $code diagnosis (got: ${got:-none})"
+	return 1
+}
+
+# expect_no_diag FILE: no diagnosis at all.
+expect_no_diag() {
+	local file=$1 got
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r 'select(.type == "diagnosis") | .code' "$file" | sort | uniq -c |
+		awk '{printf "%s%s x%s", NR > 1 ? ", " : "", $2, $1}')
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm on healthy traffic: $got"
+		return 1
+	fi
+}
+
+# expect_field FILE CODE FIELD VALUE: a CODE diagnosis has .FIELD == VALUE
+# (compared as strings, so 8080 and "8080" match; null matches "null").
+expect_field() {
+	local file=$1 code=$2 field=$3 value=$4 got
+
+	lab_json_ok "$file" || return 1
+	if jq -e --arg c "$code" --arg f "$field" --arg v "$value" '
+		select(.type == "diagnosis" and .code == $c) |
+		select((.[$f] | tostring) == $v)' "$file" >/dev/null 2>&1; then
+		return 0
+	fi
+	got=$(jq -r --arg c "$code" --arg f "$field" '
+		select(.type == "diagnosis" and .code == $c) | .[$f] | tostring' \
+		"$file" | sort -u | paste -sd, -)
+	echo "$(basename "$file" .json): $code has $field=${got:-<no $code>}, want $value"
+	return 1
+}
+
+# expect_conn FILE PORTFIELD PORT: the tracer reported at least one closed
+# connection on the port, so "no diagnosis" means it looked and found nothing.
+expect_conn() {
+	local file=$1 field=$2 port=$3
+
+	lab_json_ok "$file" || return 1
+	if jq -e --arg f "$field" --arg p "$port" '
+		select(.type == "conn" and ((.[$f] | tostring) == $p))' \
+		"$file" >/dev/null 2>&1; then
+		return 0
+	fi
+	echo "$(basename "$file" .json): no conn record with $field=$port (did it see the traffic?)"
+	return 1
+}
+
+# lab_check CMD...: run a check, remember its complaint.
+LAB_FAILS=()
+lab_check() {
+	local why
+
+	why=$("$@") && return 0
+	LAB_FAILS+=("${why:-$* failed}")
+	return 1
+}
+
+# lab_report TEST: the one result line of a test, then (on failure) what the
+# tracers and peers of the test printed, indented so no line looks like a
+# result.
+lab_report() {
+	local test=$1 name=$2 f why
+
+	if [ "${#LAB_FAILS[@]}" -eq 0 ]; then
+		echo "PASS $test"
+		return 0
+	fi
+	why=$(printf '%s; ' "${LAB_FAILS[@]}")
+	echo "FAIL $test: ${why%; }"
+	for f in "$LAB_DIR/$name".*; do
+		[ -f "$f" ] || continue
+		case "$f" in *.ready | *.result) continue ;; esac
+		echo "    --- $(basename "$f")"
+		# stats lines repeat every interval: keep the rest
+		grep -Ev '"type": ?"stats"' "$f" | tail -n 40 | sed 's/^/    | /'
+	done
+	return 1
+}

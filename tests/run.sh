@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# The whole test suite, as `make test` runs it:
+#   1. every unit test binary build/test_* (tier 1 and 2),
+#   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
+#   3. a cleanup check: the lab left no namespace, link, nft table, process
+#      or run directory behind.
+#
+# A test reports one line: "PASS name", "FAIL name: why" or "SKIP name: why".
+# This script collects them, prints the failures again at the end, and its
+# last line is "N passed, N failed, N skipped". Exit 0 iff nothing failed.
+#
+# USAGE
+#   sudo tests/run.sh            everything
+#   sudo tests/run.sh crash      unit tests, then the lab's crash scenario only
+#
+# Environment: TEST_TIMEOUT (seconds per unit binary, default 120), and the
+# lab's (see tests/lab/scenarios.sh).
+
+set -u
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top" || exit 1
+
+results=$(mktemp "${TMPDIR:-/tmp}/tcptrace-tests.XXXXXX") || exit 1
+trap 'rm -f "$results"' EXIT
+t0=$SECONDS
+
+# run NAME CMD...: run one test program, show its output, keep its result
+# lines; a program that fails without saying so, or says nothing, fails.
+run() {
+	local name=$1 out rc
+	shift
+
+	out=$(mktemp "${TMPDIR:-/tmp}/tcptrace-test-out.XXXXXX")
+	# shown as it runs, kept for the count
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	grep -E '^(PASS|FAIL|SKIP) ' "$out" >>"$results"
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' "$out"; then
+		if [ "$rc" -eq 124 ]; then
+			echo "FAIL $name: timed out" | tee -a "$results"
+		else
+			echo "FAIL $name: exited with status $rc and no FAIL line" | tee -a "$results"
+		fi
+	elif ! grep -qE '^(PASS|FAIL|SKIP) ' "$out"; then
+		echo "FAIL $name: reported no result" | tee -a "$results"
+	fi
+	rm -f "$out"
+}
+
+# ------------------------------------------------------------ unit tests
+found=
+for t in build/test_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	case "$t" in *.o | *.d) continue ;; esac
+	found=1
+	echo "== $t"
+	run "$(basename "$t")" timeout "${TEST_TIMEOUT:-120}" "$t"
+done
+[ -n "$found" ] || echo "SKIP unit: no build/test_* binary (run make first)" | tee -a "$results"
+
+# ------------------------------------------------------------ lab
+echo "== tests/lab/scenarios.sh"
+if [ "$(id -u)" -ne 0 ]; then
+	# the lab lists what it skips, one line a variant
+	run lab tests/lab/scenarios.sh "$@"
+else
+	# The lab names everything after LAB_ID; knowing it, the check below
+	# can look for leftovers of this run and of no other.
+	export LAB_ID
+	LAB_ID=$(printf '%06x' $(( ($$ * 32768 + RANDOM) % 16777216 )))
+	nft_before=$(nft list tables 2>/dev/null | sort)
+	run lab tests/lab/scenarios.sh "$@"
+
+	# ---------------------------------------------------- cleanup check
+	left=()
+	ns=$(ip netns list 2>/dev/null | awk -v id="$LAB_ID" 'index($1, id) { print $1 }')
+	[ -n "$ns" ] && left+=("namespaces: $(echo $ns)")
+	links=$(ip -o link show 2>/dev/null | awk -F': ' -v id="tt$LAB_ID" 'index($2, id) { print $2 }')
+	[ -n "$links" ] && left+=("links in the root namespace: $(echo $links)")
+	nft_after=$(nft list tables 2>/dev/null | sort)
+	[ "$nft_before" != "$nft_after" ] &&
+		left+=("nft tables changed in the root namespace: $(diff <(echo "$nft_before") <(echo "$nft_after") | grep '^[<>]' | paste -sd' ' -)")
+	# tracers name the namespace in their arguments, servers the run directory
+	procs=$(pgrep -f -- "$LAB_ID" | grep -vx "$$" | paste -sd' ' -)
+	[ -n "$procs" ] && left+=("processes: $procs ($(ps -o comm= -p "${procs// /,}" | paste -sd, -))")
+	dirs=$(ls -d "${TMPDIR:-/tmp}"/tcptrace-lab."$LAB_ID".* 2>/dev/null)
+	[ -n "$dirs" ] && [ -z "${LAB_KEEP:-}" ] && left+=("run directory: $dirs")
+	if [ "${#left[@]}" -eq 0 ]; then
+		echo "PASS lab/cleanup" | tee -a "$results"
+	else
+		echo "FAIL lab/cleanup: left behind: $(printf '%s; ' "${left[@]}")" | tee -a "$results"
+	fi
+fi
+
+# ------------------------------------------------------------ summary
+passed=$(grep -c '^PASS ' "$results")
+failed=$(grep -c '^FAIL ' "$results")
+skipped=$(grep -c '^SKIP ' "$results")
+echo
+echo "== $((SECONDS - t0)) s"
+if [ "$failed" -gt 0 ]; then
+	echo "== failures"
+	grep '^FAIL ' "$results"
+fi
+if [ "$skipped" -gt 0 ]; then
+	echo "== skipped"
+	grep '^SKIP ' "$results"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

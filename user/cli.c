@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+const char *argp_program_version = "tcptrace-bpf " TCPTRACE_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc[] =
+"Trace TCP connections in the kernel and say why two services cannot talk.\n"
+"\n"
+"USAGE: tcptrace-bpf [OPTIONS]\n"
+"\n"
+"EXAMPLES:\n"
+"    tcptrace-bpf                         # every connection on this host\n"
+"    tcptrace-bpf -p 8080                 # connections to or from port 8080\n"
+"    tcptrace-bpf -H 10.0.2.10 -j         # one peer, JSON lines\n"
+"    tcptrace-bpf --netns /run/netns/a    # one network namespace\n"
+"    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n";
+
+enum {
+	OPT_NETNS = 0x100,
+	OPT_INTERVAL,
+	OPT_STALL,
+	OPT_LOSS,
+	OPT_SYN_RETRANS,
+	OPT_FOLD,
+	OPT_PID,
+	OPT_PROG_STATS,
+};
+
+static const struct argp_option options[] = {
+	{ "netns", OPT_NETNS, "PATH", 0, "Trace only this network namespace (e.g. /run/netns/NAME)", 0 },
+	{ "port", 'p', "PORT", 0, "Only flows with this local or remote port", 0 },
+	{ "host", 'H', "ADDR", 0, "Only flows with this local or remote IPv4/IPv6 address", 0 },
+	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 0 },
+	{ "json", 'j', NULL, 0, "JSON lines on stdout", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after this long (default: until Ctrl-C)", 0 },
+	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default 1000)", 0 },
+	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default 5000)", 0 },
+	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default 2)", 0 },
+	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 0 },
+	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default 60)", 0 },
+	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and tracer decisions on stderr", 0 },
+	{},
+};
+
+/* A number in [min, max], or a usage error naming the option. */
+static unsigned long parse_num(struct argp_state *state, const char *what,
+			       const char *arg, unsigned long min, unsigned long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < (long long)min || v > (long long)max)
+		argp_error(state, "invalid %s '%s': expected a number from %lu to %lu",
+			   what, arg, min, max);
+	return v;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct options *o = state->input;
+
+	switch (key) {
+	case OPT_NETNS:
+		o->netns_path = arg;
+		break;
+	case 'p':
+		o->port = parse_num(state, "port", arg, 1, 65535);
+		break;
+	case 'H':
+		if (inet_pton(AF_INET, arg, o->host_addr) == 1)
+			o->host_family = AF_INET;
+		else if (inet_pton(AF_INET6, arg, o->host_addr) == 1)
+			o->host_family = AF_INET6;
+		else
+			argp_error(state, "invalid host '%s': expected an IPv4 or IPv6 address", arg);
+		o->host_str = arg;
+		break;
+	case OPT_PID:
+		o->pid = parse_num(state, "pid", arg, 1, INT_MAX);
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'd':
+		o->duration_ms = parse_num(state, "duration", arg, 1, 100L * 365 * 86400) * 1000;
+		break;
+	case OPT_INTERVAL:
+		o->interval_ms = parse_num(state, "interval", arg, 10, 600000);
+		break;
+	case OPT_STALL:
+		o->stall_ms = parse_num(state, "stall-ms", arg, 1, 86400000);
+		break;
+	case OPT_LOSS:
+		o->loss_pct = parse_num(state, "loss-pct", arg, 0, 100);
+		break;
+	case OPT_SYN_RETRANS:
+		o->syn_retrans = parse_num(state, "syn-retrans", arg, 1, 100);
+		break;
+	case OPT_FOLD:
+		o->fold_s = parse_num(state, "fold-s", arg, 0, 86400);
+		break;
+	case OPT_PROG_STATS:
+		o->prog_stats = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+void cli_parse(int argc, char **argv, struct options *o)
+{
+	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+
+	memset(o, 0, sizeof(*o));
+	o->interval_ms = 1000;
+	o->stall_ms = 5000;
+	o->loss_pct = 2;
+	o->syn_retrans = 2;
+	o->fold_s = 60;
+	/* argp exits with argp_err_exit_status on a usage error. */
+	argp_err_exit_status = EXIT_USAGE;
+	argp_parse(&argp, argc, argv, 0, NULL, o);
+}

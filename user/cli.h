@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Command line: what the user asked for, validated, before anything touches the kernel. */
+#ifndef TCPTRACE_CLI_H
+#define TCPTRACE_CLI_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+/* Exit codes of the brief. */
+#define EXIT_DONE	0
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+
+struct options {
+	const char *netns_path;	/* --netns: trace this namespace alone */
+	__u16 port;		/* -p: 0 = any */
+	__u16 host_family;	/* -H: 0 = any host */
+	__u8 host_addr[16];
+	const char *host_str;
+	__u32 pid;		/* --pid: 0 = any */
+	bool json;
+	bool verbose;
+	bool prog_stats;	/* --prog-stats: enable the kernel's bpf_stats */
+	unsigned long duration_ms;	/* 0 = until interrupted */
+	unsigned long interval_ms;
+	unsigned long stall_ms;
+	unsigned long loss_pct;
+	unsigned long syn_retrans;
+	unsigned long fold_s;
+};
+
+/* Parses argv; on a usage error prints one line and exits EXIT_USAGE. */
+void cli_parse(int argc, char **argv, struct options *opts);
+
+#endif /* TCPTRACE_CLI_H */

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * tcptrace-bpf: trace TCP connections in the kernel and say, in plain words,
+ * why two services cannot talk. main() is the tool's story: parse, open,
+ * configure, load, attach, loop, detach.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "diagnose.h"
+#include "output.h"
+#include "report.h"
+#include "scanner.h"
+#include "tracer.h"
+
+#define POLL_MAX_MS	100	/* upper bound on how late a signal or tick is seen */
+#define MAX_PROGS	32
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+	/* A second Ctrl-C kills at once. */
+	signal(sig, SIG_DFL);
+}
+
+static bool verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (!verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose)
+		return 0;	/* warnings surface as our own one-line errors */
+	return vfprintf(stderr, fmt, args);
+}
+
+struct session {
+	const struct options *opts;
+	struct tracer *tracer;
+	struct engine *engine;
+	struct output *out;
+	__u64 now_ns;		/* time of the scan being fed */
+	__u64 sockets_scanned;
+	bool scan_failed;	/* reported once, then tracing goes on without scans */
+};
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	struct tt_event ev;
+
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	engine_on_event(s->engine, &ev);
+	return 0;
+}
+
+static void on_socket(const struct tt_sock_scan *sock, void *ctx)
+{
+	struct session *s = ctx;
+
+	engine_on_scan(s->engine, sock, s->now_ns);
+	s->sockets_scanned++;
+}
+
+static void on_diagnosis(const struct diagnosis *d, void *ctx)
+{
+	struct session *s = ctx;
+
+	output_diagnosis(s->out, d);
+}
+
+static void scan_sockets(struct session *s, __u64 now)
+{
+	int n;
+
+	if (s->scan_failed)
+		return;
+	s->now_ns = now;
+	n = scanner_run(tracer_scan_link_fd(s->tracer), s->tracer->netns_fd,
+			s->tracer->self_netns_fd, on_socket, s);
+	if (n < 0) {
+		report_error("socket scan failed: %s (hint: stalls and zero windows cannot be seen; "
+			     "resets, refusals and losses still are)", strerror(-n));
+		s->scan_failed = true;
+		return;
+	}
+	engine_scan_end(s->engine, now);
+}
+
+static void tick(struct session *s, __u64 now)
+{
+	struct tracer_health h;
+
+	scan_sockets(s, now);
+	tracer_health(s->tracer, &h);
+	engine_note_lost(s->engine, h.counters[CNT_EVENTS_LOST]);
+	engine_tick(s->engine, now, on_diagnosis, s);
+}
+
+static void report_health(struct session *s, __u64 now)
+{
+	struct prog_stat progs[MAX_PROGS];
+	struct engine_stats es;
+	struct tracer_health th;
+	struct health_report r = {};
+
+	tracer_health(s->tracer, &th);
+	engine_get_stats(s->engine, &es);
+	r.events = th.counters[CNT_EVENTS];
+	r.events_lost = th.counters[CNT_EVENTS_LOST];
+	r.flows_opened = th.counters[CNT_FLOWS_NEW];
+	r.flow_map_full = th.counters[CNT_FLOWS_FULL];
+	r.flows_evicted_kernel = th.flows_evicted;
+	r.flows_tracked = es.flows;
+	r.flows_evicted_table = es.flows_evicted;
+	r.sockets_scanned = s->sockets_scanned;
+	r.diagnoses = es.diagnoses;
+	r.attach_ms = s->tracer->attach_ms;
+	r.classic = s->tracer->classic;
+	r.progs = progs;
+	r.n_progs = tracer_prog_stats(s->tracer, progs, MAX_PROGS);
+	output_health(s->out, now, &r);
+}
+
+static int trace_loop(struct session *s, struct ring_buffer *rb)
+{
+	__u64 interval = s->opts->interval_ms * 1000000ULL;
+	__u64 now = mono_ns();
+	__u64 next_tick = now + interval;
+	__u64 end = s->opts->duration_ms ? now + s->opts->duration_ms * 1000000ULL : 0;
+	int err;
+
+	while (!exiting) {
+		__u64 until = end && end < next_tick ? end : next_tick;
+		int timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
+
+		err = ring_buffer__poll(rb, timeout < POLL_MAX_MS ? timeout : POLL_MAX_MS);
+		if (err < 0 && err != -EINTR) {
+			report_error("reading kernel events failed: %s", strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		now = mono_ns();
+		if (now >= next_tick) {
+			tick(s, now);
+			next_tick += interval;
+			if (next_tick <= now)
+				next_tick = now + interval;
+		}
+		if (end && now >= end)
+			break;
+	}
+	/* Flush: what the kernel queued, a last look at the sockets, what is pending. */
+	ring_buffer__consume(rb);
+	now = mono_ns();
+	tick(s, now);
+	engine_finish(s->engine, now, on_diagnosis, s);
+	report_health(s, now);
+	return EXIT_DONE;
+}
+
+static void engine_config_from(const struct options *o, struct engine_config *cfg)
+{
+	engine_config_default(cfg);
+	cfg->stall_ns = o->stall_ms * 1000000ULL;
+	cfg->loss_pct = o->loss_pct;
+	cfg->syn_retrans = o->syn_retrans;
+	cfg->fold_ns = o->fold_s * 1000000000ULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
+	struct ring_buffer *rb = NULL;
+	struct engine_config cfg;
+	struct options opts;
+	struct output out;
+	struct session s = {};
+	int err, ret = EXIT_RUNTIME;
+
+	cli_parse(argc, argv, &opts);
+	verbose = opts.verbose;
+	output_init(&out, stdout, opts.json);
+	if (opts.json)
+		report_to_json(&out);
+	libbpf_set_print(libbpf_print);
+
+	if (tracer_check_environment(&opts))
+		return EXIT_RUNTIME;
+	err = tracer_resolve_netns(&tracer, &opts);
+	if (err)
+		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+
+	engine_config_from(&opts, &cfg);
+	s.opts = &opts;
+	s.tracer = &tracer;
+	s.out = &out;
+	s.engine = engine_new(&cfg);
+	if (!s.engine) {
+		report_error("out of memory for the flow table");
+		goto cleanup;
+	}
+
+	if (tracer_start(&tracer, &opts))
+		goto cleanup;
+	rb = ring_buffer__new(tracer_ringbuf_fd(&tracer), on_event, &s, NULL);
+	if (!rb) {
+		report_error("cannot read the event ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	fprintf(stderr, "tcptrace-bpf: tracing %s%s (%d programs%s, attached in %.0f ms); Ctrl-C to stop\n",
+		opts.netns_path ? "network namespace " : "every network namespace",
+		opts.netns_path ? opts.netns_path : "", tracer.n_links,
+		tracer.classic ? ", classic tracepoints" : "", tracer.attach_ms);
+	ret = trace_loop(&s, rb);
+
+cleanup:
+	ring_buffer__free(rb);
+	tracer_stop(&tracer);
+	engine_free(s.engine);
+	return ret;
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <string.h>
+#include <time.h>
+#include "output.h"
+#include "tracer.h"
+
+void output_init(struct output *o, FILE *out, bool json)
+{
+	struct timespec mono, real;
+
+	o->out = out;
+	o->json = json;
+	json_init(&o->j, out);
+	/* Kernel timestamps are CLOCK_MONOTONIC; records carry wall time. */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	o->mono_to_real_ns = (real.tv_sec - mono.tv_sec) * 1000000000LL +
+			     (real.tv_nsec - mono.tv_nsec);
+}
+
+const char *flow_addr_str(__u16 family, const __u8 *addr, char *buf, size_t len)
+{
+	if (!inet_ntop(family == TT_AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* RFC 3339, UTC, milliseconds. */
+static void rfc3339(const struct output *o, __u64 mono_ns, char *buf, size_t len)
+{
+	long long real = (long long)mono_ns + o->mono_to_real_ns;
+	time_t secs = real / 1000000000LL;
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (real % 1000000000LL) / 1000000);
+}
+
+static void record_begin(struct output *o, const char *type, __u64 mono_ns)
+{
+	char ts[64];
+
+	rfc3339(o, mono_ns, ts, sizeof(ts));
+	json_object_begin(&o->j);
+	json_kv_string(&o->j, "type", type);
+	json_kv_string(&o->j, "ts", ts);
+}
+
+static const char *errno_name(int err)
+{
+	const char *name = err ? strerrorname_np(err) : NULL;
+
+	return name;
+}
+
+static void diagnosis_json(struct output *o, const struct diagnosis *d)
+{
+	struct json *j = &o->j;
+	char addr[INET6_ADDRSTRLEN];
+
+	record_begin(o, "diagnosis", d->ts_ns);
+	json_kv_string(j, "code", diag_code_name(d->code));
+	json_kv_string(j, "severity", diag_severity_name(d->severity));
+	json_kv_string(j, "side", tt_side_name(d->side));
+	json_kv_string(j, "family", d->key.family == TT_AF_INET6 ? "ipv6" : "ipv4");
+	json_kv_string(j, "laddr", flow_addr_str(d->key.family, d->key.laddr, addr, sizeof(addr)));
+	json_kv_uint(j, "lport", d->key.lport);
+	json_kv_string(j, "raddr", flow_addr_str(d->key.family, d->key.raddr, addr, sizeof(addr)));
+	json_kv_uint(j, "rport", d->key.rport);
+	json_kv_uint(j, "netns", d->key.netns);
+	json_key(j, "pid");
+	if (d->pid)
+		json_uint(j, d->pid);
+	else
+		json_null(j);
+	json_kv_string(j, "comm", d->comm[0] ? d->comm : NULL);
+	json_kv_string(j, "summary", d->summary);
+	json_key(j, "evidence");
+	json_object_begin(j);
+	for (unsigned int i = 0; i < d->n_evidence; i++)
+		json_kv_int(j, d->evidence[i].name, d->evidence[i].value);
+	json_object_end(j);
+	json_key(j, "causes");
+	json_array_begin(j);
+	for (unsigned int i = 0; i < d->n_causes; i++)
+		json_string(j, d->causes[i]);
+	json_array_end(j);
+	json_key(j, "checks");
+	json_array_begin(j);
+	for (unsigned int i = 0; i < d->n_checks; i++)
+		json_string(j, d->checks[i]);
+	json_array_end(j);
+	json_kv_string(j, "app_error", errno_name(d->app_error));
+	json_kv_uint(j, "connections", d->connections);
+	json_key(j, "events_lost");
+	json_bool(j, d->events_lost);
+	json_object_end(j);
+	json_line_end(j);
+}
+
+static void diagnosis_text(struct output *o, const struct diagnosis *d)
+{
+	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], ts[64];
+	bool v6 = d->key.family == TT_AF_INET6;
+	FILE *f = o->out;
+
+	rfc3339(o, d->ts_ns, ts, sizeof(ts));
+	flow_addr_str(d->key.family, d->key.laddr, la, sizeof(la));
+	flow_addr_str(d->key.family, d->key.raddr, ra, sizeof(ra));
+	fprintf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
+		diag_code_name(d->code), v6 ? "[" : "", la, v6 ? "]" : "", d->key.lport,
+		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, d->summary);
+	if (d->connections > 1 || d->pid)
+		fprintf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
+	if (d->pid)
+		fprintf(f, ", process %u (%s)", d->pid, d->comm);
+	if (d->connections > 1 || d->pid)
+		fputc('\n', f);
+	if (d->app_error)
+		fprintf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
+			strerror(d->app_error));
+	for (unsigned int i = 0; i < d->n_causes; i++)
+		fprintf(f, "  %s %s\n", i ? "   or:" : "likely:", d->causes[i]);
+	for (unsigned int i = 0; i < d->n_checks; i++)
+		fprintf(f, "  %s %s\n", i ? "     ;" : " check:", d->checks[i]);
+	if (d->events_lost)
+		fprintf(f, "  caveat: the tracer lost events meanwhile; this may be incomplete\n");
+	fflush(f);
+}
+
+void output_diagnosis(struct output *o, const struct diagnosis *d)
+{
+	if (o->json)
+		diagnosis_json(o, d);
+	else
+		diagnosis_text(o, d);
+}
+
+void output_health(struct output *o, __u64 now_ns, const struct health_report *h)
+{
+	struct json *j = &o->j;
+
+	if (!o->json) {
+		fprintf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
+			"%llu tracked, %llu evicted (kernel map %llu, flow table %llu, map full %llu), "
+			"%llu diagnoses\n",
+			(unsigned long long)h->events, (unsigned long long)h->events_lost,
+			(unsigned long long)h->flows_opened, (unsigned long long)h->flows_tracked,
+			(unsigned long long)(h->flows_evicted_kernel + h->flows_evicted_table),
+			(unsigned long long)h->flows_evicted_kernel,
+			(unsigned long long)h->flows_evicted_table,
+			(unsigned long long)h->flow_map_full, (unsigned long long)h->diagnoses);
+		fflush(o->out);
+		return;
+	}
+	record_begin(o, "stats", now_ns);
+	json_kv_uint(j, "events", h->events);
+	json_kv_uint(j, "events_lost", h->events_lost);
+	json_kv_uint(j, "flows_opened", h->flows_opened);
+	json_kv_uint(j, "flows_tracked", h->flows_tracked);
+	json_kv_uint(j, "flows_evicted", h->flows_evicted_kernel + h->flows_evicted_table);
+	json_kv_uint(j, "flows_evicted_kernel", h->flows_evicted_kernel);
+	json_kv_uint(j, "flows_evicted_table", h->flows_evicted_table);
+	json_kv_uint(j, "flow_map_full", h->flow_map_full);
+	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
+	json_kv_uint(j, "diagnoses", h->diagnoses);
+	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));
+	json_kv_string(j, "tracepoints", h->classic ? "classic" : "tp_btf");
+	json_key(j, "programs");
+	json_array_begin(j);
+	for (int i = 0; i < h->n_progs; i++) {
+		const struct prog_stat *p = &h->progs[i];
+
+		json_object_begin(j);
+		json_kv_string(j, "name", p->name);
+		json_kv_uint(j, "run_cnt", p->run_cnt);
+		json_kv_uint(j, "avg_ns", p->run_cnt ? p->run_time_ns / p->run_cnt : 0);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_object_end(j);
+	json_line_end(j);
+}
+
+void output_error(struct output *o, const char *msg)
+{
+	struct timespec now;
+
+	if (!o->json)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	record_begin(o, "error", now.tv_sec * 1000000000ULL + now.tv_nsec);
+	json_kv_string(&o->j, "message", msg);
+	json_object_end(&o->j);
+	json_line_end(&o->j);
+}

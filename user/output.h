@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Outputs: a diagnosis, the tracer's health, an error — as text or JSON lines. */
+#ifndef TCPTRACE_OUTPUT_H
+#define TCPTRACE_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "diagnose.h"
+#include "json.h"
+
+struct output {
+	FILE *out;
+	bool json;
+	struct json j;
+	long long mono_to_real_ns;	/* add to CLOCK_MONOTONIC to get wall time */
+};
+
+struct prog_stat;
+
+struct health_report {
+	__u64 events;
+	__u64 events_lost;
+	__u64 flows_tracked;		/* in the engine's table now */
+	__u64 flows_opened;		/* inserted in the kernel flow map */
+	__u64 flows_evicted_kernel;	/* LRU evictions of the kernel map */
+	__u64 flows_evicted_table;	/* evictions of the userspace table */
+	__u64 flow_map_full;		/* inserts the kernel map refused */
+	__u64 sockets_scanned;
+	__u64 diagnoses;
+	double attach_ms;
+	bool classic;			/* classic tracepoints in use */
+	const struct prog_stat *progs;
+	int n_progs;
+};
+
+void output_init(struct output *o, FILE *out, bool json);
+void output_diagnosis(struct output *o, const struct diagnosis *d);
+void output_health(struct output *o, __u64 now_ns, const struct health_report *h);
+/* Under -j an error is a JSON record on stdout too; the one-line text stays on stderr. */
+void output_error(struct output *o, const char *msg);
+
+/* Address text for a flow key: "10.0.1.5" or "fd00:1::5". */
+const char *flow_addr_str(__u16 family, const __u8 *addr, char *buf, size_t len);
+
+#endif /* TCPTRACE_OUTPUT_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The loader: open, configure, load, attach and detach the kernel programs. */
+#ifndef TCPTRACE_TRACER_H
+#define TCPTRACE_TRACER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "cli.h"
+#include "events.h"
+
+struct tcptrace_bpf;
+
+struct tracer {
+	struct tcptrace_bpf *skel;
+	__u32 netns_inum;	/* traced namespace, 0 = every one */
+	int netns_fd;		/* --netns target, -1 if none */
+	int self_netns_fd;	/* where we came from, to return after a scan */
+	bool classic;		/* classic tracepoints: tp_btf was refused */
+	int stats_fd;		/* bpf_stats enabler, -1 when off */
+	int n_links;
+	double attach_ms;
+};
+
+struct tracer_health {
+	__u64 counters[CNT_MAX];	/* summed over CPUs */
+	__u64 flows_in_map;		/* 0 unless counted */
+	__u64 flows_evicted;		/* LRU evictions seen in the kernel map */
+};
+
+/*
+ * Each returns 0 or a negative errno after printing one line that names
+ * what went wrong and what to do.
+ */
+int tracer_check_environment(const struct options *o);
+int tracer_resolve_netns(struct tracer *t, const struct options *o);
+int tracer_start(struct tracer *t, const struct options *o);
+void tracer_stop(struct tracer *t);
+
+/* The iter/tcp link, for the socket scanner. */
+int tracer_scan_link_fd(const struct tracer *t);
+int tracer_ringbuf_fd(const struct tracer *t);
+void tracer_health(const struct tracer *t, struct tracer_health *h);
+
+struct prog_stat {
+	const char *name;
+	__u64 run_cnt;
+	__u64 run_time_ns;
+};
+/* Fills up to max entries for the programs that are loaded; returns how many. */
+int tracer_prog_stats(const struct tracer *t, struct prog_stat *out, int max);
+
+#endif /* TCPTRACE_TRACER_H */
