@@ -91,6 +91,11 @@ $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
 
+# BPF tests (BPF_PROG_TEST_RUN) load the real skeleton.
+$(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(LDLIBS) -o $@
+
 $(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) Makefile | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(CORE_OBJS) -o $@

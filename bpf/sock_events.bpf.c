@@ -423,12 +423,13 @@ int sk_error_tp(struct trace_event_raw_inet_sk_error_report *ctx)
 	k.family = ctx->family;
 	k.lport = ctx->sport;
 	k.rport = ctx->dport;
+	/* The verifier allows only fixed-offset context loads: copy by helper. */
 	if (ctx->family == AF_INET) {
-		__builtin_memcpy(k.laddr, ctx->saddr, 4);
-		__builtin_memcpy(k.raddr, ctx->daddr, 4);
+		bpf_probe_read_kernel(k.laddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(k.raddr, 4, ctx->daddr);
 	} else {
-		__builtin_memcpy(k.laddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(k.raddr, ctx->daddr_v6, 16);
+		bpf_probe_read_kernel(k.laddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(k.raddr, 16, ctx->daddr_v6);
 	}
 	info = bpf_map_lookup_elem(&flows, &k);
 	if (!info || !flow_wanted(&k))

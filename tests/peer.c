@@ -807,6 +807,44 @@ static int client_push(void)
 	return finish("ok", detail);
 }
 
+/* connect, then read and discard whatever comes (a bulk server) for --duration */
+static int client_recv(void)
+{
+	long long t0 = now_ms(), end = t0 + o.duration_ms;
+	unsigned long long got = 0;
+	static char buf[CHUNK];
+	struct result r;
+	char detail[200];
+	int fd;
+
+	r.outcome = "ok";
+	fd = do_connect(&r, t0 + o.timeout_ms);
+	if (fd < 0)
+		return finish(r.outcome, r.detail);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			got += (unsigned long long)n;
+			continue;
+		}
+		if (n == 0) {
+			close(fd);
+			return finish("EOF", "the server closed the stream");
+		}
+		if (errno != EAGAIN && errno != EINTR) {
+			fail_errno(&r, "read", errno);
+			close(fd);
+			return finish(r.outcome, r.detail);
+		}
+		if (wait_fd(fd, POLLIN, end) == 0)
+			break;
+	}
+	close(fd);
+	snprintf(detail, sizeof(detail), "received %llu bytes in %lld ms", got, now_ms() - t0);
+	return finish("ok", detail);
+}
+
 static int run_client(void)
 {
 	char *request;
@@ -820,6 +858,8 @@ static int run_client(void)
 		return client_idle(request);
 	if (strcmp(o.mode, "push") == 0)
 		return client_push();
+	if (strcmp(o.mode, "recv") == 0)
+		return client_recv();
 	fprintf(stderr, "peer: unknown client mode '%s'\n", o.mode);
 	return 2;
 }
@@ -838,7 +878,8 @@ static void usage(FILE *f)
 "arrive unread, wait --delay-ms, die: the kernel sends RST), slowaccept (never\n"
 "accept; --backlog, default 1), sink (read and discard), bulk (send forever).\n"
 "Client modes: request (one exchange), many (--count sequential exchanges),\n"
-"idle (one exchange, then idle until --duration), push (write for --duration).\n"
+"idle (one exchange, then idle until --duration), push (write for --duration),\n"
+"recv (read and discard for --duration).\n"
 "\n"
 "Options:\n"
 "  -l, --listen ADDR      server address (IPv4 or IPv6 literal)\n"

@@ -32,6 +32,7 @@ enum {
 	OPT_FOLD,
 	OPT_PID,
 	OPT_PROG_STATS,
+	OPT_CLASSIC,
 };
 
 static const struct argp_option options[] = {
@@ -47,6 +48,7 @@ static const struct argp_option options[] = {
 	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 0 },
 	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default 60)", 0 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 0 },
+	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and tracer decisions on stderr", 0 },
 	{},
 };
@@ -112,6 +114,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PROG_STATS:
 		o->prog_stats = true;
+		break;
+	case OPT_CLASSIC:
+		o->classic = true;
 		break;
 	case 'v':
 		o->verbose = true;

@@ -153,12 +153,15 @@ int tracer_start(struct tracer *t, const struct options *o)
 	int err;
 
 	t->stats_fd = -1;
-	t->classic = false;
+	t->classic = o->classic;
+	err = t->classic ? ensure_tracefs() : 0;
+	if (err)
+		return err;
 	err = open_and_configure(t, o);
 	if (err)
 		return err;
 	err = tcptrace_bpf__load(t->skel);
-	if (err) {
+	if (err && !t->classic) {
 		/* tp_btf refused (no BTF attach on this kernel): use the classic twins. */
 		if (o->verbose)
 			fprintf(stderr, "tcptrace-bpf: note: tp_btf load failed (%s), trying classic tracepoints\n",
@@ -176,9 +179,9 @@ int tracer_start(struct tracer *t, const struct options *o)
 	}
 	if (err) {
 		report_error("cannot load the BPF programs: %s (hint: %s)",
-			strerror(-err), err == -EPERM || err == -EACCES ?
+			strerror(-err), err == -EPERM ?
 			"run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
-			"run with -v to see the verifier's log");
+			"the verifier refused a program on this kernel; run with -v to see its log");
 		return err;
 	}
 	err = tcptrace_bpf__attach(t->skel);

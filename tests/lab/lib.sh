@@ -261,15 +261,17 @@ lab_tracer() {
 	return 1
 }
 
-# lab_tracer_stop NAME: SIGINT, which must detach and flush within 3 s, and
-# exit 0. A tracer that does not is killed and the stop fails.
+# lab_tracer_stop NAME: SIGTERM, which must detach and flush within 3 s, and
+# exit 0. A tracer that does not is killed and the stop fails. (Not SIGINT:
+# a background job of a non-interactive shell starts with SIGINT ignored,
+# and a program may rightly keep it that way.)
 lab_tracer_stop() {
 	local name=$1 var pid i rc
 
 	var="TRACER_PID_${name//[^A-Za-z0-9_]/_}"
 	pid=${!var:-}
 	[ -n "$pid" ] || return 0	# never started: that failure is recorded
-	kill -INT "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null
 	for i in $(seq 30); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -277,7 +279,7 @@ lab_tracer_stop() {
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		lab_fail "tracer $name did not exit within 3 s of SIGINT"
+		lab_fail "tracer $name did not exit within 3 s of SIGTERM"
 		return 1
 	fi
 	wait "$pid"
@@ -326,7 +328,7 @@ expect_no_diag() {
 
 	lab_json_ok "$file" || return 1
 	got=$(jq -r 'select(.type == "diagnosis") | .code' "$file" | sort | uniq -c |
-		awk '{printf "%s%s x%s", NR > 1 ? ", " : "", $2, $1}')
+		awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
 	if [ -n "$got" ]; then
 		echo "$(basename "$file" .json): false alarm on healthy traffic: $got"
 		return 1

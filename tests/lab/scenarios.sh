@@ -27,7 +27,7 @@ set -u
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SCENARIOS=(syn-drop refused no-route crash loss hang noread
+SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 LAB_JOBS=${LAB_JOBS:-0}
@@ -244,6 +244,25 @@ sc_noread() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" ZERO_WINDOW "$b" "$port"
 	sc_check_server "$n" LOCAL_APP_STALL "$b" "$port"
+}
+
+# 8. The server never accepts and its backlog is 1: two connections fill
+# the accept queue, service-b's kernel drops the SYNs of the next ones.
+sc_listen-overflow() {
+	local fam=$1 port=$2 n=$3 b i pids=()
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" slowaccept --backlog 1 -d 20000 || return
+	sc_tracers "$n" "$port" b || return
+	for i in 1 2 3 4; do
+		lab_client "$n" "$b" "$port" request --timeout-ms 3000 --expect timeout &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: a client of the full queue did not time out"
+	done
+	sc_stop "$n" b
+	sc_check_server "$n" LISTEN_OVERFLOW "$b" "$port"
 }
 
 # ------------------------------------------------------------ healthy

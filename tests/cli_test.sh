@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Bad input never crashes the tracer: each case gets one clear line on
+# stderr naming what is wrong, and the brief's exit code (2 usage, 1 runtime).
+# Prints PASS/FAIL/SKIP lines for tests/run.sh.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${TCPTRACE:-$ROOT/build/tcptrace-bpf}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# expect NAME CODE PATTERN -- ARGS...: exit code CODE and stderr matching PATTERN.
+expect() {
+	local name=$1 code=$2 pattern=$3; shift 4
+	local rc=0
+	timeout 20 "$BIN" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		echo "FAIL cli-$name: exit $rc, expected $code; stderr: $(head -c 300 "$TMP/err")"
+	elif ! grep -Eq -- "$pattern" "$TMP/err"; then
+		echo "FAIL cli-$name: stderr does not say /$pattern/: $(head -c 300 "$TMP/err")"
+	elif [ "$rc" -ge 128 ]; then
+		echo "FAIL cli-$name: killed by signal $((rc - 128))"
+	else
+		echo "PASS cli-$name"
+	fi
+}
+
+if [ ! -x "$BIN" ]; then
+	echo "FAIL cli: $BIN is not built"
+	exit 1
+fi
+
+expect unknown-option   2 'unrecognized option'            -- --bogus
+expect stray-argument   2 "unexpected argument 'foo'"      -- foo
+expect port-zero        2 "invalid port '0'"               -- -p 0
+expect port-too-big     2 "invalid port '70000'"           -- -p 70000
+expect port-not-number  2 "invalid port 'http'"            -- -p http
+expect host-not-address 2 "invalid host 'service-b'"       -- -H service-b
+expect duration-negative 2 "invalid duration '-5'"         -- -d -5
+expect interval-too-small 2 "invalid interval '1'"         -- --interval 1
+expect loss-over-100    2 "invalid loss-pct '101'"         -- --loss-pct 101
+expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns/no-such-ns -d 1
+expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
+expect help             0 ''                               -- --help
+expect version          0 ''                               -- --version
+grep -q "tcptrace-bpf [0-9]" "$TMP/out" || echo "FAIL cli-version-text: --version printed '$(cat "$TMP/out")'"
+
+# Under -j the fault is also a JSON record on stdout.
+expect json-error 2 'not a network namespace' -- --netns /etc/hostname -j
+if jq -e 'select(.type == "error") | .message | test("not a network namespace")' "$TMP/out" >/dev/null 2>&1; then
+	echo "PASS cli-json-error-record"
+else
+	echo "FAIL cli-json-error-record: stdout was '$(head -c 300 "$TMP/out")'"
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP cli-runtime-faults: needs root"
+	exit 0
+fi
+
+# No privileges: an unprivileged user, all capabilities dropped.
+if command -v setpriv >/dev/null; then
+	cp "$BIN" "$TMP/tt" && chmod 755 "$TMP" "$TMP/tt"
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$TMP/tt" -d 1 >"$TMP/out" 2>"$TMP/err" || rc=$?
+	if [ "$rc" -eq 1 ] && grep -q 'not enough privileges' "$TMP/err"; then
+		echo "PASS cli-no-privileges"
+	else
+		echo "FAIL cli-no-privileges: exit $rc: $(head -c 300 "$TMP/err")"
+	fi
+else
+	echo "SKIP cli-no-privileges: setpriv missing"
+fi
+
+# No BTF: hide /sys/kernel/btf in a private mount namespace.
+rc=0
+unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -d 1' "$BIN" \
+	>"$TMP/out" 2>"$TMP/err" || rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'no BTF' "$TMP/err"; then
+	echo "PASS cli-no-btf"
+else
+	echo "FAIL cli-no-btf: exit $rc: $(head -c 300 "$TMP/err")"
+fi
+
+# tracefs missing: classic tracepoints need it, and the tracer mounts it.
+# A private mount namespace keeps the mount from outliving the test.
+rc=0
+unshare -m sh -c 'umount /sys/kernel/tracing 2>/dev/null; exec "$0" --classic -d 1' "$BIN" \
+	>"$TMP/out" 2>"$TMP/err" || rc=$?
+if [ "$rc" -eq 0 ] && grep -q 'classic tracepoints' "$TMP/err"; then
+	echo "PASS cli-tracefs-mounted-by-tracer"
+else
+	echo "FAIL cli-tracefs-mounted-by-tracer: exit $rc: $(head -c 300 "$TMP/err")"
+fi
+
+# SIGINT detaches within a second and still prints the exit summary.
+"$BIN" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 100); do grep -q 'tcptrace-bpf: tracing' "$TMP/err" && break; sleep 0.05; done
+start=$(date +%s%N)
+kill -INT "$pid"
+rc=0; wait "$pid" || rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$rc" -eq 0 ] && [ "$ms" -lt 1000 ] && grep -q 'events (0 lost)\|events (' "$TMP/out"; then
+	echo "PASS cli-sigint-detaches ($ms ms)"
+else
+	echo "FAIL cli-sigint-detaches: exit $rc after $ms ms; stdout: $(head -c 200 "$TMP/out")"
+fi
+if bpftool prog show 2>/dev/null | grep -q 'set_state_btf\|sock_scan'; then
+	echo "FAIL cli-nothing-left-attached: $(bpftool prog show | grep -c 'set_state_btf\|sock_scan') programs still loaded"
+else
+	echo "PASS cli-nothing-left-attached"
+fi
+
+# SIGKILL: links die with the process, so nothing stays attached and the
+# next start is clean.
+"$BIN" >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 100); do grep -q 'tcptrace-bpf: tracing' "$TMP/err" && break; sleep 0.05; done
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+left=0
+for _ in $(seq 40); do
+	left=$(bpftool prog show 2>/dev/null | grep -c 'set_state_btf\|sock_scan')
+	[ "$left" -eq 0 ] && break
+	sleep 0.05	# the kernel frees programs after the last fd closes
+done
+if [ "$left" -eq 0 ] && timeout 10 "$BIN" -d 1 >/dev/null 2>"$TMP/err"; then
+	echo "PASS cli-sigkill-leaves-nothing"
+else
+	echo "FAIL cli-sigkill-leaves-nothing: $left programs left; restart: $(head -c 200 "$TMP/err")"
+fi
