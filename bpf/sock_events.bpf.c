@@ -75,9 +75,10 @@ static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key 
 	if (se && se->announced && key_complete(k) && !key_eq(k, &se->key))
 		se = NULL;
 	if (!se) {
-		/* Opened before we started: adopt it, so its close can be named too. */
-		if (!flow_wanted(k))
+		/* --pid: an owner we never saw is not the one asked for. */
+		if (filter_tgid || !flow_wanted(k))
 			return false;
+		/* Opened before we started: adopt it, so its close can be named too. */
 		if (key_complete(k) && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
 			sock_adopt(sk, k);
 		return true;
@@ -91,6 +92,8 @@ static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key 
 		announce_connect(se);
 	}
 	*info = se->info;
+	if (filter_tgid && se->info.pid != filter_tgid)
+		return false;
 	return flow_wanted(k);
 }
 
@@ -162,7 +165,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
 		/* A child cloned from a listener in softirq: no owner yet. */
-		if (!flow_key_from_common(&sk->__sk_common, &k) || !flow_wanted(&k))
+		if (filter_tgid || !flow_key_from_common(&sk->__sk_common, &k) ||
+		    !flow_wanted(&k))
 			return 0;
 		sock_track(sk, &k, TT_SIDE_SERVER, false);
 	}
@@ -238,7 +242,8 @@ static __always_inline int handle_retransmit_synack(const struct request_sock *r
 	struct flow_key k;
 	struct tt_event *ev;
 
-	if (!flow_key_from_common(&req->__req_common, &k) || !flow_wanted(&k))
+	if (filter_tgid || !flow_key_from_common(&req->__req_common, &k) ||
+	    !flow_wanted(&k))
 		return 0;
 	ev = event_new(&k, EV_SYNACK_RETRANS, NULL);
 	if (!ev)
@@ -346,7 +351,8 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 	if (sk) {
 		if (!flow_of_sock(sk, &k, &info))
 			return 0;
-	} else if (!skb || !flow_key_from_rx_skb(skb, &k, &syn) || !flow_wanted(&k)) {
+	} else if (filter_tgid || !skb || !flow_key_from_rx_skb(skb, &k, &syn) ||
+		   !flow_wanted(&k)) {
 		return 0;
 	}
 	ev = event_new(&k, EV_RST_TX, &info);

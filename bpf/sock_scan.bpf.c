@@ -24,6 +24,14 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (!flow_key_from_common(skc, &rec.key) || !flow_wanted(&rec.key))
 		return 0;
+	if (filter_tgid) {
+		/* Sockets carry no owner: keep those whose connect() we saw that process make. */
+		__u64 id = (unsigned long)skc;
+		struct sock_entry *se = bpf_map_lookup_elem(&socks, &id);
+
+		if (!se || se->info.pid != filter_tgid)
+			return 0;
+	}
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0;

@@ -301,8 +301,17 @@ lab_diags() {
 	jq -c 'select(.type == "diagnosis")' "$1"
 }
 
+# lab_any FILE [jq args] FILTER: does any line of FILE pass FILTER? (Not
+# "jq -e 'select(...)'": jq 1.6 judges only the last line.)
+lab_any() {
+	local file=$1
+	shift
+
+	jq -n -e "$@" "$file" >/dev/null 2>&1
+}
+
 lab_json_ok() {
-	if ! jq -e . "$1" >/dev/null 2>&1; then
+	if ! jq . "$1" >/dev/null 2>&1; then
 		echo "$(basename "$1") is not valid JSON lines"
 		return 1
 	fi
@@ -313,8 +322,8 @@ expect_diag() {
 	local file=$1 code=$2 got
 
 	lab_json_ok "$file" || return 1
-	if jq -e --arg c "$code" 'select(.type == "diagnosis" and .code == $c)' \
-		"$file" >/dev/null 2>&1; then
+	if lab_any "$file" --arg c "$code" \
+		'any(inputs; .type == "diagnosis" and .code == $c)'; then
 		return 0
 	fi
 	got=$(jq -r 'select(.type == "diagnosis") | .code' "$file" | sort -u | paste -sd, -)
@@ -341,9 +350,9 @@ expect_field() {
 	local file=$1 code=$2 field=$3 value=$4 got
 
 	lab_json_ok "$file" || return 1
-	if jq -e --arg c "$code" --arg f "$field" --arg v "$value" '
-		select(.type == "diagnosis" and .code == $c) |
-		select((.[$f] | tostring) == $v)' "$file" >/dev/null 2>&1; then
+	if lab_any "$file" --arg c "$code" --arg f "$field" --arg v "$value" '
+		any(inputs; .type == "diagnosis" and .code == $c and
+			(.[$f] | tostring) == $v)'; then
 		return 0
 	fi
 	got=$(jq -r --arg c "$code" --arg f "$field" '
@@ -359,9 +368,8 @@ expect_conn() {
 	local file=$1 field=$2 port=$3
 
 	lab_json_ok "$file" || return 1
-	if jq -e --arg f "$field" --arg p "$port" '
-		select(.type == "conn" and ((.[$f] | tostring) == $p))' \
-		"$file" >/dev/null 2>&1; then
+	if lab_any "$file" --arg f "$field" --arg p "$port" '
+		any(inputs; .type == "conn" and (.[$f] | tostring) == $p)'; then
 		return 0
 	fi
 	echo "$(basename "$file" .json): no conn record with $field=$port (did it see the traffic?)"
