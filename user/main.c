@@ -5,6 +5,7 @@
  * configure, load, attach, loop, detach.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "diagnose.h"
+#include "netns.h"
 #include "output.h"
 #include "report.h"
 #include "scanner.h"
@@ -47,6 +49,7 @@ struct session {
 	struct engine *engine;
 	struct output *out;
 	__u64 now_ns;		/* time of the scan being fed */
+	struct netns_set netns;	/* host-wide: the namespaces events came from */
 	__u64 sockets_scanned;
 	bool scan_failed;	/* reported once, then tracing goes on without scans */
 };
@@ -67,6 +70,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
+	netns_note(&s->netns, ev.key.netns);
 	engine_on_event(s->engine, &ev);
 	return 0;
 }
@@ -86,20 +90,43 @@ static void on_diagnosis(const struct diagnosis *d, void *ctx)
 	output_diagnosis(s->out, d);
 }
 
+static bool scan_one(struct session *s, int netns_fd, int self_fd)
+{
+	int n = scanner_run(tracer_scan_link_fd(s->tracer), netns_fd, self_fd, on_socket, s);
+
+	if (n >= 0)
+		return true;
+	report_error("socket scan failed: %s (hint: stalls and zero windows cannot be seen; "
+		     "resets, refusals and losses still are)", strerror(-n));
+	s->scan_failed = true;
+	return false;
+}
+
 static void scan_sockets(struct session *s, __u64 now)
 {
-	int n;
+	struct netns_set *ns = &s->netns;
 
 	if (s->scan_failed)
 		return;
 	s->now_ns = now;
-	n = scanner_run(tracer_scan_link_fd(s->tracer), s->tracer->netns_fd,
-			s->tracer->self_netns_fd, on_socket, s);
-	if (n < 0) {
-		report_error("socket scan failed: %s (hint: stalls and zero windows cannot be seen; "
-			     "resets, refusals and losses still are)", strerror(-n));
-		s->scan_failed = true;
-		return;
+	if (s->tracer->netns_fd >= 0) {
+		if (!scan_one(s, s->tracer->netns_fd, s->tracer->self_netns_fd))
+			return;
+	} else {
+		netns_resolve(ns);
+		if (!scan_one(s, -1, -1))
+			return;
+		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
+			int fd = netns_open(ns, i);
+			bool ok;
+
+			if (fd < 0)
+				continue;
+			ok = scan_one(s, fd, s->tracer->self_netns_fd);
+			close(fd);
+			if (!ok)
+				return;
+		}
 	}
 	engine_scan_end(s->engine, now);
 }
@@ -212,6 +239,9 @@ int main(int argc, char **argv)
 	s.tracer = &tracer;
 	s.out = &out;
 	s.engine = engine_new(&cfg);
+	netns_set_init(&s.netns);
+	if (!opts.netns_path && s.tracer->self_netns_fd < 0)
+		s.tracer->self_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (!s.engine) {
 		report_error("out of memory for the flow table");
 		goto cleanup;
@@ -237,5 +267,6 @@ cleanup:
 	ring_buffer__free(rb);
 	tracer_stop(&tracer);
 	engine_free(s.engine);
+	netns_set_free(&s.netns);
 	return ret;
 }

@@ -1,0 +1,1408 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests of the diagnosis engine: hand-built kernel event sequences and
+ * socket snapshots in, diagnoses out. No root, no kernel, no clock.
+ *
+ * One line per test: "PASS <name>" or "FAIL <name>: <reason>"; the exit
+ * status is nonzero when any test failed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "diagnose.h"
+#include "catalogue.h"
+
+#define SEC	1000000000ULL
+#define MSEC	1000000ULL
+#define T0	(1000 * SEC)	/* monotonic time of the first event */
+#define NETNS	4026531840u
+
+/* ---- harness ---------------------------------------------------------- */
+
+struct test {
+	const char *name;
+	bool failed;
+	char reason[512];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void fail(struct test *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->failed)
+		return;	/* keep the first reason */
+	t->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Stop the test at the first broken expectation, saying where and what. */
+#define EXPECT(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			char _m[384];					\
+			snprintf(_m, sizeof(_m), __VA_ARGS__);		\
+			fail(t, "line %d: %s", __LINE__, _m);		\
+			goto out;					\
+		}							\
+	} while (0)
+
+#define EXPECT_EQ(a, b)							\
+	EXPECT((long long)(a) == (long long)(b), "%s == %lld, want %lld", \
+	       #a, (long long)(a), (long long)(b))
+
+/* Every diagnosis the engine emits, copied. */
+struct sink {
+	size_t n, cap;
+	struct diagnosis *d;
+};
+
+static void sink_fn(const struct diagnosis *d, void *ctx)
+{
+	struct sink *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct diagnosis *nd = realloc(s->d, cap * sizeof(*nd));
+
+		if (!nd)
+			abort();
+		s->d = nd;
+		s->cap = cap;
+	}
+	s->d[s->n++] = *d;
+}
+
+static void sink_free(struct sink *s)
+{
+	free(s->d);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t count_code(const struct sink *s, enum diag_code code)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n; i++)
+		n += s->d[i].code == code;
+	return n;
+}
+
+static const struct diagnosis *find_code(const struct sink *s,
+					 enum diag_code code)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->d[i].code == code)
+			return &s->d[i];
+	return NULL;
+}
+
+static bool ev_is(const struct diagnosis *d, const char *name, long long want)
+{
+	long long v;
+
+	return diag_evidence_get(d, name, &v) && v == want;
+}
+
+static long long ev_val(const struct diagnosis *d, const char *name)
+{
+	long long v;
+
+	return diag_evidence_get(d, name, &v) ? v : -1;
+}
+
+static bool any_check_has(const struct diagnosis *d, const char *needle)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n_checks; i++)
+		if (strstr(d->checks[i], needle))
+			return true;
+	return false;
+}
+
+/* A one-line description of what was emitted, for failure messages. */
+static const char *sink_str(const struct sink *s)
+{
+	static char buf[256];
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < s->n && off < sizeof(buf) - 32; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%s(x%u)",
+				i ? "," : "", diag_code_name(s->d[i].code),
+				s->d[i].connections);
+	return s->n ? buf : "nothing";
+}
+
+/* ---- building inputs -------------------------------------------------- */
+
+static struct flow_key key4(const char *laddr, __u16 lport, const char *raddr,
+			    __u16 rport)
+{
+	struct flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.netns = NETNS;
+	k.family = TT_AF_INET;
+	k.lport = lport;
+	k.rport = rport;
+	inet_pton(AF_INET, laddr, k.laddr);
+	inet_pton(AF_INET, raddr, k.raddr);
+	return k;
+}
+
+static struct flow_key key6(const char *laddr, __u16 lport, const char *raddr,
+			    __u16 rport)
+{
+	struct flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.netns = NETNS;
+	k.family = TT_AF_INET6;
+	k.lport = lport;
+	k.rport = rport;
+	inet_pton(AF_INET6, laddr, k.laddr);
+	inet_pton(AF_INET6, raddr, k.raddr);
+	return k;
+}
+
+/* service-a (10.0.1.5) calling service-b (10.0.2.10:8080), from each end. */
+static struct flow_key client_key(__u16 lport)
+{
+	return key4("10.0.1.5", lport, "10.0.2.10", 8080);
+}
+
+static struct flow_key server_key(__u16 rport)
+{
+	return key4("10.0.2.10", 8080, "10.0.1.5", rport);
+}
+
+static struct tt_event mkev(__u32 type, __u64 ts, const struct flow_key *k)
+{
+	struct tt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.ts_ns = ts;
+	ev.key = *k;
+	return ev;
+}
+
+static void feed_state(struct engine *e, __u64 ts, const struct flow_key *k,
+		       __u8 from, __u8 to, __u8 side)
+{
+	struct tt_event ev = mkev(EV_STATE, ts, k);
+
+	ev.old_state = from;
+	ev.state = to;
+	ev.side = side;
+	engine_on_event(e, &ev);
+}
+
+/* connect() from process "svc-a" (pid 4242): the start of a client flow. */
+static void feed_connect(struct engine *e, __u64 ts, const struct flow_key *k)
+{
+	struct tt_event ev = mkev(EV_STATE, ts, k);
+
+	ev.old_state = TT_TCP_CLOSE;
+	ev.state = TT_TCP_SYN_SENT;
+	ev.side = TT_SIDE_CLIENT;
+	ev.flags = EVF_PROC;
+	ev.pid = 4242;
+	snprintf(ev.comm, sizeof(ev.comm), "svc-a");
+	engine_on_event(e, &ev);
+}
+
+static void feed_client_open(struct engine *e, __u64 ts, const struct flow_key *k)
+{
+	feed_connect(e, ts, k);
+	feed_state(e, ts + 1 * MSEC, k, TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
+		   TT_SIDE_CLIENT);
+}
+
+static void feed_server_open(struct engine *e, __u64 ts, const struct flow_key *k)
+{
+	feed_state(e, ts, k, TT_TCP_LISTEN, TT_TCP_SYN_RECV, TT_SIDE_SERVER);
+	feed_state(e, ts + 1 * MSEC, k, TT_TCP_SYN_RECV, TT_TCP_ESTABLISHED,
+		   TT_SIDE_SERVER);
+}
+
+static void feed_retrans(struct engine *e, __u64 ts, const struct flow_key *k,
+			 __u8 state, __u8 ca_state)
+{
+	struct tt_event ev = mkev(EV_RETRANS, ts, k);
+
+	ev.state = state;
+	ev.ca_state = ca_state;
+	ev.seg_len = state == TT_TCP_SYN_SENT ? 0 : 1448;
+	ev.mss = 1448;
+	ev.srtt_us = 20000;
+	engine_on_event(e, &ev);
+}
+
+static void feed_rst_rx(struct engine *e, __u64 ts, const struct flow_key *k,
+			__u8 state)
+{
+	struct tt_event ev = mkev(EV_RST_RX, ts, k);
+
+	ev.state = state;
+	engine_on_event(e, &ev);
+}
+
+static void feed_sk_error(struct engine *e, __u64 ts, const struct flow_key *k,
+			  __u8 state, int err)
+{
+	struct tt_event ev = mkev(EV_SK_ERROR, ts, k);
+
+	ev.state = state;
+	ev.err = err;
+	engine_on_event(e, &ev);
+}
+
+/* The kernel's order for a refused connect: tcp_reset() fires the receive
+ * tracepoint, tcp_done() sets CLOSE, then the error is reported. */
+static void feed_refused(struct engine *e, __u64 ts, const struct flow_key *k)
+{
+	feed_connect(e, ts, k);
+	feed_rst_rx(e, ts + 1 * MSEC, k, TT_TCP_SYN_SENT);
+	feed_state(e, ts + 1 * MSEC, k, TT_TCP_SYN_SENT, TT_TCP_CLOSE,
+		   TT_SIDE_CLIENT);
+	feed_sk_error(e, ts + 1 * MSEC, k, TT_TCP_CLOSE, ECONNREFUSED);
+}
+
+/* An orderly close from either end: FIN, FIN, CLOSE. */
+static void feed_fin_close(struct engine *e, __u64 ts, const struct flow_key *k,
+			   bool active)
+{
+	if (active) {
+		feed_state(e, ts, k, TT_TCP_ESTABLISHED, TT_TCP_FIN_WAIT1, 0);
+		feed_state(e, ts + MSEC, k, TT_TCP_FIN_WAIT1, TT_TCP_FIN_WAIT2, 0);
+		feed_state(e, ts + 2 * MSEC, k, TT_TCP_FIN_WAIT2, TT_TCP_CLOSE, 0);
+	} else {
+		feed_state(e, ts, k, TT_TCP_ESTABLISHED, TT_TCP_CLOSE_WAIT, 0);
+		feed_state(e, ts + MSEC, k, TT_TCP_CLOSE_WAIT, TT_TCP_LAST_ACK, 0);
+		feed_state(e, ts + 2 * MSEC, k, TT_TCP_LAST_ACK, TT_TCP_CLOSE, 0);
+	}
+}
+
+/*
+ * A socket snapshot from byte counts: "sent" bytes written and all ACKed
+ * unless unacked says otherwise, "rcvd" bytes received of which "read"
+ * were read. Sequence numbers start at the given initial values.
+ */
+struct sockview {
+	__u8 state;
+	__u32 isn_tx, isn_rx;	/* sequence of the first data byte each way */
+	__u64 sent, unacked, rcvd, read;
+	__u32 snd_wnd;
+	__u32 srtt_us, min_rtt_us;
+	__u32 total_retrans, data_segs_out;
+	__u8 probes;
+};
+
+static void feed_scan(struct engine *e, __u64 now, const struct flow_key *k,
+		      const struct sockview *v)
+{
+	struct tt_sock_scan s;
+
+	memset(&s, 0, sizeof(s));
+	s.key = *k;
+	s.state = v->state ? v->state : TT_TCP_ESTABLISHED;
+	s.write_seq = v->isn_tx + (__u32)v->sent;
+	s.snd_nxt = s.write_seq - (__u32)(v->snd_wnd ? 0 : v->unacked);
+	s.snd_una = s.write_seq - (__u32)v->unacked;
+	s.rcv_nxt = v->isn_rx + (__u32)v->rcvd;
+	s.copied_seq = v->isn_rx + (__u32)v->read;
+	s.snd_wnd = v->snd_wnd;
+	s.rcv_wnd = 65535;
+	s.srtt_us = v->srtt_us ? v->srtt_us : 1000;
+	s.min_rtt_us = v->min_rtt_us ? v->min_rtt_us : 800;
+	s.total_retrans = v->total_retrans;
+	s.data_segs_out = v->data_segs_out ? v->data_segs_out :
+			  (__u32)((v->sent + 1447) / 1448);
+	s.bytes_sent = v->sent;
+	s.bytes_acked = v->sent - v->unacked;
+	s.bytes_received = v->rcvd;
+	s.probes_out = v->probes;
+	s.mss = 1448;
+	engine_on_scan(e, &s, now);
+}
+
+static void feed_listen(struct engine *e, __u64 now, __u16 port)
+{
+	struct tt_sock_scan s;
+
+	memset(&s, 0, sizeof(s));
+	s.key.netns = NETNS;
+	s.key.family = TT_AF_INET;
+	s.key.lport = port;
+	s.state = TT_TCP_LISTEN;
+	s.max_ack_backlog = 128;
+	engine_on_scan(e, &s, now);
+}
+
+static struct engine *new_engine(void)
+{
+	struct engine_config cfg;
+
+	engine_config_default(&cfg);
+	return engine_new(&cfg);
+}
+
+/* ---- failures to connect ---------------------------------------------- */
+
+static void test_syn_unanswered(struct test *t)
+{
+	struct flow_key k = client_key(43122);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_connect(e, T0, &k);
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "one SYN retransmit is not yet a verdict, got %s",
+	       sink_str(&s));
+
+	feed_retrans(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "want one diagnosis, got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_SYN_UNANSWERED);
+	EXPECT_EQ(d->severity, SEV_ERROR);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT(!memcmp(&d->key, &k, sizeof(k)), "key is not the flow's");
+	EXPECT_EQ(d->pid, 4242);
+	EXPECT(!strcmp(d->comm, "svc-a"), "comm %s", d->comm);
+	EXPECT_EQ(d->connections, 1);
+	EXPECT_EQ(d->app_error, 0);
+	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
+	EXPECT(ev_is(d, "syn_retrans", 2), "syn_retrans");
+	EXPECT(ev_is(d, "waited_ms", 3000), "waited_ms %lld", ev_val(d, "waited_ms"));
+	EXPECT(strstr(d->summary, "3 SYNs left this host over 3.0s, nothing came back"),
+	       "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "traceroute -T -p 8080 10.0.2.10"), "checks: %s",
+	       d->checks[0]);
+	EXPECT(any_check_has(d, "on 10.0.2.10: ss -ltn 'sport = :8080'"),
+	       "no listener check");
+	EXPECT(d->n_causes >= 3, "causes %u", d->n_causes);
+	EXPECT(!d->events_lost, "no event was lost");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* The kernel gives up on its own: ETIMEDOUT after fewer retransmits than
+ * our threshold still is an unanswered SYN. */
+static void test_syn_unanswered_timeout(struct test *t)
+{
+	struct flow_key k = client_key(43123);
+	struct engine_config cfg;
+	struct engine *e;
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	engine_config_default(&cfg);
+	cfg.syn_retrans = 6;
+	e = engine_new(&cfg);
+	feed_connect(e, T0, &k);
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	engine_tick(e, T0 + 1 * SEC + 500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "early: %s", sink_str(&s));
+	feed_sk_error(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, ETIMEDOUT);
+	feed_state(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_SYN_UNANSWERED);
+	EXPECT_EQ(d->app_error, ETIMEDOUT);
+	EXPECT(ev_is(d, "syns_sent", 2), "syns_sent %lld", ev_val(d, "syns_sent"));
+	EXPECT(ev_is(d, "waited_ms", 3000), "waited_ms %lld", ev_val(d, "waited_ms"));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_connection_refused(struct test *t)
+{
+	struct flow_key k = client_key(43124);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_refused(e, T0, &k);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_CONNECTION_REFUSED);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT_EQ(d->app_error, ECONNREFUSED);
+	EXPECT_EQ(d->connections, 1);
+	EXPECT(!memcmp(&d->key, &k, sizeof(k)), "key");
+	EXPECT(ev_is(d, "syns_sent", 1), "syns_sent");
+	EXPECT(ev_is(d, "rst_received", 1), "rst_received");
+	EXPECT(ev_is(d, "connect_ms", 1), "connect_ms %lld", ev_val(d, "connect_ms"));
+	EXPECT(strstr(d->summary, "10.0.2.10:8080"), "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "on 10.0.2.10: ss -ltnp 'sport = :8080'"),
+	       "checks: %s", d->checks[0]);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* An ICMP port unreachable ends a connect with ECONNREFUSED and no RST. */
+static void test_connection_refused_icmp(struct test *t)
+{
+	struct flow_key k = client_key(43125);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_connect(e, T0, &k);
+	feed_sk_error(e, T0 + 2 * MSEC, &k, TT_TCP_SYN_SENT, ECONNREFUSED);
+	feed_state(e, T0 + 2 * MSEC, &k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_CONNECTION_REFUSED, "got %s",
+	       sink_str(&s));
+	EXPECT(ev_is(&s.d[0], "rst_received", 0), "rst_received");
+	EXPECT_EQ(s.d[0].app_error, ECONNREFUSED);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_port_closed(struct test *t)
+{
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	/* Three clients knock on 10.0.2.10:8080 where nothing listens. */
+	for (i = 0; i < 3; i++) {
+		struct flow_key k = server_key(50000 + i);
+		struct tt_event ev = mkev(EV_RST_TX, T0 + i * MSEC, &k);
+
+		ev.flags = EVF_NO_SOCKET | EVF_SYN;
+		ev.reason = 1;
+		engine_on_event(e, &ev);
+	}
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PORT_CLOSED);
+	EXPECT_EQ(d->side, TT_SIDE_SERVER);
+	EXPECT_EQ(d->connections, 3);
+	EXPECT_EQ(d->key.lport, 8080);
+	EXPECT_EQ(d->key.rport, 50000);
+	EXPECT(ev_is(d, "syns_refused", 1), "syns_refused");
+	EXPECT(ev_is(d, "rst_sent", 1), "rst_sent");
+	EXPECT(strstr(d->summary, "10.0.2.10:8080"), "summary: %s", d->summary);
+	EXPECT(strstr(d->summary, "(3 connections)"), "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "ss -ltnp 'sport = :8080'"), "checks");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_no_route(struct test *t)
+{
+	struct flow_key k = key4("0.0.0.0", 0, "10.0.9.9", 80);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	struct tt_event ev;
+	const struct diagnosis *d;
+
+	ev = mkev(EV_CONNECT_ERR, T0, &k);
+	ev.err = ENETUNREACH;
+	ev.pid = 77;
+	ev.flags = EVF_PROC;
+	snprintf(ev.comm, sizeof(ev.comm), "curl");
+	engine_on_event(e, &ev);
+	/* Errors that are not about routing say nothing here. */
+	ev.err = EADDRNOTAVAIL;
+	engine_on_event(e, &ev);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_NO_ROUTE);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT_EQ(d->app_error, ENETUNREACH);
+	EXPECT_EQ(d->pid, 77);
+	EXPECT(ev_is(d, "packets_sent", 0), "packets_sent");
+	EXPECT(strstr(d->summary, "10.0.9.9:80") && strstr(d->summary, "ENETUNREACH"),
+	       "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "ip route get 10.0.9.9"), "checks");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* ---- broken connections ----------------------------------------------- */
+
+static void test_peer_reset(struct test *t)
+{
+	struct flow_key k = client_key(43130);
+	struct sockview v = { .sent = 100, .rcvd = 200, .read = 200 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_client_open(e, T0, &k);
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	feed_rst_rx(e, T0 + 2 * SEC, &k, TT_TCP_ESTABLISHED);
+	feed_state(e, T0 + 2 * SEC, &k, TT_TCP_ESTABLISHED, TT_TCP_CLOSE, 0);
+	feed_sk_error(e, T0 + 2 * SEC, &k, TT_TCP_CLOSE, ECONNRESET);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PEER_RESET);
+	EXPECT_EQ(d->severity, SEV_ERROR);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT_EQ(d->app_error, ECONNRESET);
+	EXPECT(ev_is(d, "bytes_sent", 100), "bytes_sent");
+	EXPECT(ev_is(d, "bytes_received", 200), "bytes_received");
+	EXPECT(ev_is(d, "age_ms", 2000), "age_ms %lld", ev_val(d, "age_ms"));
+	EXPECT(strstr(d->summary, "10.0.2.10:8080 reset the connection after 2.0s"),
+	       "summary: %s", d->summary);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* The server closes with a request it never read: the kernel sets CLOSE,
+ * then sends the abort RST (TCP_ABORT_ON_CLOSE). */
+static void test_local_reset(struct test *t)
+{
+	struct flow_key k = server_key(43131);
+	struct sockview v = { .rcvd = 500, .read = 0 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	struct tt_event ev;
+	const struct diagnosis *d;
+
+	feed_server_open(e, T0, &k);
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	feed_state(e, T0 + 1500 * MSEC, &k, TT_TCP_ESTABLISHED, TT_TCP_CLOSE, 0);
+	ev = mkev(EV_RST_TX, T0 + 1500 * MSEC, &k);
+	ev.state = TT_TCP_CLOSE;
+	ev.reason = 11;
+	engine_on_event(e, &ev);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_LOCAL_RESET);
+	EXPECT_EQ(d->side, TT_SIDE_SERVER);
+	EXPECT(ev_is(d, "rst_reason", 11), "rst_reason");
+	EXPECT(ev_is(d, "unread_bytes", 500), "unread_bytes %lld",
+	       ev_val(d, "unread_bytes"));
+	EXPECT(ev_is(d, "age_ms", 1500), "age_ms %lld", ev_val(d, "age_ms"));
+	EXPECT(strstr(d->summary, "closed the socket with unread data"),
+	       "summary: %s", d->summary);
+	EXPECT(strstr(d->summary, "10.0.1.5:43131"), "summary: %s", d->summary);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_packet_loss(struct test *t)
+{
+	struct flow_key k = client_key(43132);
+	struct sockview v = { .sent = 144800, .data_segs_out = 100,
+			      .total_retrans = 5, .srtt_us = 30000,
+			      .min_rtt_us = 10000 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 0; i < 3; i++)
+		feed_retrans(e, T0 + (100 + i) * MSEC, &k, TT_TCP_ESTABLISHED,
+			     TT_CA_LOSS);
+	for (i = 0; i < 2; i++)
+		feed_retrans(e, T0 + (200 + i) * MSEC, &k, TT_TCP_ESTABLISHED,
+			     TT_CA_RECOVERY);
+	/* Open and never scanned: the ratio is not known yet, so wait. */
+	engine_tick(e, T0 + 500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "judged before any snapshot: %s", sink_str(&s));
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PACKET_LOSS);
+	EXPECT_EQ(d->severity, SEV_WARNING);
+	EXPECT(ev_is(d, "retransmits", 5), "retransmits");
+	EXPECT(ev_is(d, "data_segs_out", 100), "data_segs_out");
+	EXPECT(ev_is(d, "loss_permille", 50), "loss_permille %lld",
+	       ev_val(d, "loss_permille"));
+	EXPECT(ev_is(d, "rto_retrans", 3), "rto_retrans");
+	EXPECT(ev_is(d, "fast_retrans", 2), "fast_retrans");
+	EXPECT(ev_is(d, "srtt_ms", 30), "srtt_ms");
+	EXPECT(ev_is(d, "min_rtt_ms", 10), "min_rtt_ms");
+	EXPECT(strstr(d->summary, "retransmission timeouts (RTO)"), "summary: %s",
+	       d->summary);
+	EXPECT(strstr(d->summary, "congested"), "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "10.0.2.10"), "checks");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* The same retransmits over a long transfer are well under 2%: healthy. */
+static void test_packet_loss_low_rate(struct test *t)
+{
+	struct flow_key k = client_key(43133);
+	struct sockview v = { .sent = 14480000, .data_segs_out = 10000,
+			      .total_retrans = 5 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 0; i < 5; i++)
+		feed_retrans(e, T0 + (100 + i) * MSEC, &k, TT_TCP_ESTABLISHED,
+			     TT_CA_RECOVERY);
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	feed_fin_close(e, T0 + 2 * SEC, &k, true);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* ---- absence: stalls and windows -------------------------------------- */
+
+static void test_peer_app_stall(struct test *t)
+{
+	struct flow_key k = client_key(43140);
+	struct sockview v = { .isn_tx = 1000, .isn_rx = 5000, .sent = 120 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	feed_client_open(e, T0, &k);
+	/* Request written and ACKed; then nothing comes back, ever. */
+	for (i = 1; i <= 8; i++) {
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+		if (i < 6)
+			EXPECT(s.n == 0, "at %ds: %s", i, sink_str(&s));
+	}
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PEER_APP_STALL);
+	EXPECT_EQ(d->severity, SEV_WARNING);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT(ev_is(d, "request_bytes", 120), "request_bytes %lld",
+	       ev_val(d, "request_bytes"));
+	EXPECT(ev_is(d, "waited_ms", 5000), "waited_ms %lld", ev_val(d, "waited_ms"));
+	EXPECT(ev_is(d, "srtt_ms", 1), "srtt_ms");
+	EXPECT(strstr(d->summary, "10.0.2.10:8080 ACKed our 120-byte request"),
+	       "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "on 10.0.2.10: ss -tnp 'sport = :8080'"), "checks");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_local_app_stall_not_answering(struct test *t)
+{
+	struct flow_key k = server_key(43141);
+	struct sockview v = { .rcvd = 100, .read = 100 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	feed_server_open(e, T0, &k);
+	for (i = 1; i <= 7; i++) {
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_LOCAL_APP_STALL);
+	EXPECT_EQ(d->side, TT_SIDE_SERVER);
+	EXPECT(ev_is(d, "request_bytes", 100), "request_bytes");
+	EXPECT(ev_is(d, "waited_ms", 5000), "waited_ms %lld", ev_val(d, "waited_ms"));
+	EXPECT(!diag_evidence_get(d, "unread_bytes", NULL), "wrong form");
+	EXPECT(strstr(d->summary, "was read by the application here"),
+	       "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "ss -tnp 'sport = :8080'"), "checks");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_local_app_stall_not_reading(struct test *t)
+{
+	struct flow_key k = server_key(43142);
+	struct sockview v = { .rcvd = 4000, .read = 0 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	feed_server_open(e, T0, &k);
+	for (i = 1; i <= 7; i++) {
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_LOCAL_APP_STALL);
+	EXPECT(ev_is(d, "unread_bytes", 4000), "unread_bytes");
+	EXPECT(ev_is(d, "not_read_ms", 5000), "not_read_ms %lld",
+	       ev_val(d, "not_read_ms"));
+	EXPECT(ev_is(d, "rcv_wnd", 65535), "rcv_wnd");
+	EXPECT(strstr(d->summary, "has not read 4000 bytes"), "summary: %s",
+	       d->summary);
+	/* Fold by the service's endpoint: this host's 10.0.2.10:8080. */
+	EXPECT_EQ(d->key.lport, 8080);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* An application that reads slowly but keeps reading is not stalled. */
+static void test_slow_reader_healthy(struct test *t)
+{
+	struct flow_key k = server_key(43143);
+	struct sockview v = { .rcvd = 0 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_server_open(e, T0, &k);
+	for (i = 1; i <= 20; i++) {
+		v.rcvd += 100000;
+		v.read = v.rcvd - 50000;	/* always behind, always reading */
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_zero_window(struct test *t)
+{
+	struct flow_key k = client_key(43144);
+	struct sockview v = { .sent = 70000, .unacked = 70000, .snd_wnd = 0,
+			      .probes = 3 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= 7; i++) {
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	d = find_code(&s, DIAG_ZERO_WINDOW);
+	EXPECT(s.n == 1 && d, "got %s", sink_str(&s));
+	EXPECT(ev_is(d, "zero_window_ms", 5000), "zero_window_ms %lld",
+	       ev_val(d, "zero_window_ms"));
+	EXPECT(ev_is(d, "unsent_bytes", 70000), "unsent_bytes");
+	EXPECT(ev_is(d, "probes", 3), "probes");
+	EXPECT(strstr(d->summary, "10.0.2.10:8080 has advertised a zero window"),
+	       "summary: %s", d->summary);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A window that closes briefly and reopens is flow control at work. */
+static void test_zero_window_brief_healthy(struct test *t)
+{
+	struct flow_key k = client_key(43145);
+	struct sockview v = { .sent = 70000, .unacked = 70000 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= 30; i++) {
+		v.snd_wnd = (i % 4) ? 0 : 65535;	/* shut 3 s, open 1 s */
+		v.sent += 10000;
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* ---- healthy traffic: not a word -------------------------------------- */
+
+static void test_healthy_short_requests(struct test *t)
+{
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	__u64 now = T0;
+	int i;
+
+	feed_listen(e, T0, 8080);
+	for (i = 0; i < 200; i++) {
+		struct flow_key ck = client_key(40000 + i);
+		struct flow_key sk = server_key(40000 + i);
+		struct sockview req = { .sent = 100 }, srv = { .rcvd = 100,
+							       .read = 100 };
+
+		now = T0 + i * 50 * MSEC;
+		feed_client_open(e, now, &ck);
+		feed_server_open(e, now, &sk);
+		/* Some connections are caught mid-request by a scan. */
+		if (i % 20 == 0) {
+			feed_scan(e, now + 2 * MSEC, &ck, &req);
+			feed_scan(e, now + 2 * MSEC, &sk, &srv);
+			engine_scan_end(e, now + 2 * MSEC);
+		}
+		feed_fin_close(e, now + 10 * MSEC, &ck, true);
+		feed_fin_close(e, now + 10 * MSEC, &sk, false);
+		if (i % 20 == 19)
+			engine_tick(e, now + 20 * MSEC, sink_fn, &s);
+	}
+	for (i = 1; i <= 70; i++) {
+		feed_listen(e, now + i * SEC, 8080);
+		engine_scan_end(e, now + i * SEC);
+		engine_tick(e, now + i * SEC, sink_fn, &s);
+	}
+	engine_finish(e, now + 71 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* One request/response, then idle far past the stall threshold, whether
+ * the exchange fell in one scan interval or across two. */
+static void test_healthy_idle_keepalive(struct test *t)
+{
+	struct flow_key ck1 = client_key(41000), sk1 = server_key(41000);
+	struct flow_key ck2 = client_key(41001), sk2 = server_key(41001);
+	struct sockview c = { .sent = 100 }, sv = { .rcvd = 100, .read = 100 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &ck1);
+	feed_server_open(e, T0, &sk1);
+	feed_client_open(e, T0, &ck2);
+	feed_server_open(e, T0, &sk2);
+	for (i = 1; i <= 120; i++) {
+		struct sockview done_c = c, done_s = sv;
+		__u64 now = T0 + i * SEC;
+
+		done_c.rcvd = done_c.read = 100;
+		done_s.sent = 100;
+		feed_listen(e, now, 8080);
+		/* Pair 1: request and response between two scans. */
+		feed_scan(e, now, &ck1, &done_c);
+		feed_scan(e, now, &sk1, &done_s);
+		/* Pair 2: the request in scan 1, the response in scan 2. */
+		feed_scan(e, now, &ck2, i == 1 ? &c : &done_c);
+		feed_scan(e, now, &sk2, i == 1 ? &sv : &done_s);
+		engine_scan_end(e, now);
+		engine_tick(e, now, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* The client pushes megabytes, the server reads them and never answers;
+ * then the stream pauses for a long time. */
+static void test_healthy_one_way_stream(struct test *t)
+{
+	struct flow_key ck = client_key(42000), sk = server_key(42000);
+	struct sockview c = {0}, sv = {0};
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &ck);
+	feed_server_open(e, T0, &sk);
+	for (i = 1; i <= 60; i++) {
+		__u64 now = T0 + i * SEC;
+
+		if (i <= 20) {
+			c.sent += 3 * 1024 * 1024;
+			sv.rcvd = sv.read = c.sent;
+		}
+		feed_listen(e, now, 8080);
+		feed_scan(e, now, &ck, &c);
+		feed_scan(e, now, &sk, &sv);
+		engine_scan_end(e, now);
+		engine_tick(e, now, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A slow server that answers each request after 3 s (stall is 5 s). */
+static void test_healthy_slow_server(struct test *t)
+{
+	struct flow_key ck = client_key(42100), sk = server_key(42100);
+	struct sockview c = {0}, sv = {0};
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &ck);
+	feed_server_open(e, T0, &sk);
+	for (i = 1; i <= 40; i++) {
+		__u64 now = T0 + i * SEC;
+
+		if (i % 4 == 1) {		/* a request goes out */
+			c.sent += 200;
+			sv.rcvd = sv.read = c.sent;
+		} else if (i % 4 == 0) {	/* its answer, 3 s later */
+			sv.sent += 5000;
+			c.rcvd = c.read = sv.sent;
+		}
+		feed_listen(e, now, 8080);
+		feed_scan(e, now, &ck, &c);
+		feed_scan(e, now, &sk, &sv);
+		engine_scan_end(e, now);
+		engine_tick(e, now, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A normal close: the peer's FIN waits briefly in CLOSE_WAIT, the
+ * application reads EOF and closes. */
+static void test_healthy_fin_close(struct test *t)
+{
+	struct flow_key ck = client_key(42200);
+	struct sockview c = { .sent = 300, .rcvd = 900, .read = 900 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &ck);
+	feed_scan(e, T0 + 1 * SEC, &ck, &c);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	feed_state(e, T0 + 1500 * MSEC, &ck, TT_TCP_ESTABLISHED,
+		   TT_TCP_CLOSE_WAIT, 0);
+	c.state = TT_TCP_CLOSE_WAIT;
+	c.rcvd = 901;			/* the FIN takes a sequence number */
+	feed_scan(e, T0 + 2 * SEC, &ck, &c);
+	engine_scan_end(e, T0 + 2 * SEC);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	feed_fin_close(e, T0 + 2100 * MSEC, &ck, false);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 30 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A SYN-ACK retransmit is counted and says nothing on its own. */
+static void test_synack_retrans_silent(struct test *t)
+{
+	struct flow_key k = server_key(42300);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	struct tt_event ev = mkev(EV_SYNACK_RETRANS, T0 + 1 * SEC, &k);
+
+	feed_state(e, T0, &k, TT_TCP_LISTEN, TT_TCP_SYN_RECV, TT_SIDE_SERVER);
+	ev.state = TT_TCP_SYN_RECV;
+	engine_on_event(e, &ev);
+	engine_on_event(e, &ev);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 3 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* ---- folding, bounds, odd input --------------------------------------- */
+
+static void test_fold_refused(struct test *t)
+{
+	struct flow_key other = key4("10.0.1.5", 39999, "10.0.2.11", 9090);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		struct flow_key k = client_key(30000 + i);
+
+		feed_refused(e, T0 + i * MSEC, &k);
+	}
+	feed_refused(e, T0 + 200 * MSEC, &other);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 2, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_CONNECTION_REFUSED);
+	EXPECT_EQ(d->connections, 100);
+	EXPECT_EQ(d->key.lport, 30000);	/* the first flow of the batch */
+	EXPECT(strstr(d->summary, "(100 connections)"), "summary: %s", d->summary);
+	EXPECT_EQ(s.d[1].connections, 1);
+	EXPECT_EQ(s.d[1].key.rport, 9090);
+
+	/* Ten more within the window wait for it to pass ... */
+	for (i = 0; i < 10; i++) {
+		struct flow_key k = client_key(31000 + i);
+
+		feed_refused(e, T0 + 10 * SEC + i * MSEC, &k);
+	}
+	engine_tick(e, T0 + 11 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 40 * SEC, sink_fn, &s);
+	EXPECT(s.n == 2, "emitted inside the fold window: %s", sink_str(&s));
+	engine_tick(e, T0 + 61 * SEC, sink_fn, &s);
+	EXPECT(s.n == 3, "got %s", sink_str(&s));
+	EXPECT_EQ(s.d[2].connections, 10);
+	EXPECT_EQ(s.d[2].key.lport, 31000);
+
+	/* ... and one more inside the next window goes out at finish. */
+	{
+		struct flow_key k = client_key(32000);
+
+		feed_refused(e, T0 + 70 * SEC, &k);
+	}
+	engine_tick(e, T0 + 71 * SEC, sink_fn, &s);
+	EXPECT(s.n == 3, "got %s", sink_str(&s));
+	engine_finish(e, T0 + 72 * SEC, sink_fn, &s);
+	EXPECT(s.n == 4, "finish: %s", sink_str(&s));
+	EXPECT_EQ(s.d[3].connections, 1);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A refused-connect storm larger than the flow table: flows are evicted
+ * and counted, and the evicted ones are still diagnosed. */
+static void test_flow_table_eviction(struct test *t)
+{
+	struct engine_config cfg;
+	struct engine_stats st;
+	struct engine *e;
+	struct sink s = {0};
+	int i;
+
+	engine_config_default(&cfg);
+	cfg.max_flows = 4;
+	e = engine_new(&cfg);
+	for (i = 0; i < 10; i++) {
+		struct flow_key k = client_key(20000 + i);
+
+		feed_refused(e, T0 + i * MSEC, &k);
+	}
+	engine_get_stats(e, &st);
+	EXPECT_EQ(st.flows, 4);
+	EXPECT_EQ(st.flows_evicted, 6);
+	EXPECT_EQ(st.events, 40);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].connections == 10, "got %s", sink_str(&s));
+
+	/* Closed flows linger, then go. */
+	engine_tick(e, T0 + 5 * SEC, sink_fn, &s);
+	engine_get_stats(e, &st);
+	EXPECT_EQ(st.flows, 0);
+	EXPECT_EQ(st.diagnoses, 1);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* Sequence numbers crossing 2^32 are still ordered right. */
+static void test_seq_wraparound(struct test *t)
+{
+	struct flow_key k = client_key(43150);
+	struct flow_key k2 = server_key(43151);
+	struct sockview v = { .isn_tx = 0xffffff00u, .isn_rx = 0xfffffff0u,
+			      .sent = 0xa0 };
+	struct sockview r = { .isn_rx = 0xfffffff0u, .rcvd = 0x20, .read = 0 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	int i;
+
+	feed_client_open(e, T0, &k);
+	feed_server_open(e, T0, &k2);
+	/* An idle first scan just below the wrap, then a 256-byte request
+	 * that carries write_seq across it (0xffffffa0 -> 0x000000a0). */
+	for (i = 1; i <= 8; i++) {
+		v.sent = i == 1 ? 0xa0 : 0x1a0;
+		v.rcvd = v.read = 16;
+		feed_scan(e, T0 + i * SEC, &k, &v);
+		feed_scan(e, T0 + i * SEC, &k2, &r);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	d = find_code(&s, DIAG_PEER_APP_STALL);
+	EXPECT(d, "got %s", sink_str(&s));
+	EXPECT(ev_is(d, "request_bytes", 256), "request_bytes %lld",
+	       ev_val(d, "request_bytes"));
+	/* rcv_nxt wrapped past copied_seq: 32 bytes wait unread. */
+	d = find_code(&s, DIAG_LOCAL_APP_STALL);
+	EXPECT(d, "got %s", sink_str(&s));
+	EXPECT(ev_is(d, "unread_bytes", 32), "unread_bytes %lld",
+	       ev_val(d, "unread_bytes"));
+	EXPECT(s.n == 2, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* Events for flows that opened before the tracer started. */
+static void test_unknown_flow(struct test *t)
+{
+	struct flow_key ck = client_key(43160);
+	struct flow_key sk = server_key(43161);
+	struct flow_key quiet = client_key(43162);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	/* A listener on 8080 tells which end the unknown flows are. */
+	feed_listen(e, T0, 8080);
+	engine_scan_end(e, T0);
+	feed_rst_rx(e, T0 + 1 * SEC, &ck, TT_TCP_ESTABLISHED);
+	feed_rst_rx(e, T0 + 1 * SEC, &sk, TT_TCP_ESTABLISHED);
+	feed_retrans(e, T0 + 1 * SEC, &quiet, TT_TCP_ESTABLISHED, TT_CA_LOSS);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 2, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PEER_RESET);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT_EQ(d->pid, 0);
+	EXPECT_EQ(d->app_error, ECONNRESET);
+	EXPECT(!diag_evidence_get(d, "age_ms", NULL), "age of an unknown flow");
+	EXPECT(strstr(d->summary, "reset an established connection"),
+	       "summary: %s", d->summary);
+	d = &s.d[1];
+	EXPECT_EQ(d->code, DIAG_PEER_RESET);
+	EXPECT_EQ(d->side, TT_SIDE_SERVER);
+	EXPECT_EQ(d->key.rport, 43161);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_ipv6(struct test *t)
+{
+	struct flow_key k = key6("2001:db8:1::5", 43170, "2001:db8:2::10", 8080);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_refused(e, T0, &k);
+	feed_connect(e, T0 + 10 * MSEC, &(struct flow_key){ 0 });
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	d = find_code(&s, DIAG_CONNECTION_REFUSED);
+	EXPECT(s.n == 1 && d, "got %s", sink_str(&s));
+	EXPECT_EQ(d->key.family, TT_AF_INET6);
+	EXPECT(strstr(d->summary, "[2001:db8:2::10]:8080"), "summary: %s",
+	       d->summary);
+	EXPECT(any_check_has(d, "on 2001:db8:2::10: ss -ltnp 'sport = :8080'"),
+	       "checks: %s", d->checks[0]);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_ipv6_syn_unanswered(struct test *t)
+{
+	struct flow_key k = key6("2001:db8:1::5", 43171, "2001:db8:2::10", 443);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_connect(e, T0, &k);
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	feed_retrans(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_SYN_UNANSWERED, "got %s",
+	       sink_str(&s));
+	EXPECT(any_check_has(&s.d[0], "traceroute -6 -T -p 443 2001:db8:2::10"),
+	       "checks: %s", s.d[0].checks[0]);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_events_lost(struct test *t)
+{
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	struct flow_key k1 = client_key(43180), k2 = key4("10.0.1.5", 43181,
+							  "10.0.3.3", 80);
+
+	engine_note_lost(e, 0);
+	feed_refused(e, T0, &k1);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && !s.d[0].events_lost, "caveat without a loss");
+	engine_note_lost(e, 5);
+	feed_refused(e, T0 + 2 * SEC, &k2);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	EXPECT(s.n == 2 && s.d[1].events_lost, "no caveat after a loss: %s",
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A 4-tuple reused right after a refusal: the old connection is judged,
+ * the new one that succeeds is not blamed. */
+static void test_tuple_reuse(struct test *t)
+{
+	struct flow_key k = client_key(43190);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_refused(e, T0, &k);
+	feed_client_open(e, T0 + 100 * MSEC, &k);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_CONNECTION_REFUSED, "got %s",
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* Each code at most once a flow, however long the condition lasts. */
+static void test_once_per_flow(struct test *t)
+{
+	struct flow_key k = client_key(43195);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_connect(e, T0, &k);
+	for (i = 1; i <= 6; i++) {
+		feed_retrans(e, T0 + i * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	engine_tick(e, T0 + 200 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 300 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_names(struct test *t)
+{
+	int c;
+
+	for (c = 0; c < DIAG_CODE_MAX; c++)
+		EXPECT(strcmp(diag_code_name(c), "UNKNOWN"), "code %d unnamed", c);
+	EXPECT(!strcmp(diag_code_name(DIAG_ZERO_WINDOW), "ZERO_WINDOW"), "name");
+	EXPECT(!strcmp(diag_code_name(DIAG_CODE_MAX), "UNKNOWN"), "out of range");
+	EXPECT(!strcmp(diag_severity_name(SEV_WARNING), "warning"), "severity");
+	EXPECT(!strcmp(tt_side_name(TT_SIDE_SERVER), "server"), "side");
+out:
+	return;
+}
+
+/* ---- runner ----------------------------------------------------------- */
+
+#define TEST(fn) { #fn + 5, fn }
+
+static const struct {
+	const char *name;
+	void (*fn)(struct test *t);
+} tests[] = {
+	TEST(test_syn_unanswered),
+	TEST(test_syn_unanswered_timeout),
+	TEST(test_connection_refused),
+	TEST(test_connection_refused_icmp),
+	TEST(test_port_closed),
+	TEST(test_no_route),
+	TEST(test_peer_reset),
+	TEST(test_local_reset),
+	TEST(test_packet_loss),
+	TEST(test_packet_loss_low_rate),
+	TEST(test_peer_app_stall),
+	TEST(test_local_app_stall_not_answering),
+	TEST(test_local_app_stall_not_reading),
+	TEST(test_slow_reader_healthy),
+	TEST(test_zero_window),
+	TEST(test_zero_window_brief_healthy),
+	TEST(test_healthy_short_requests),
+	TEST(test_healthy_idle_keepalive),
+	TEST(test_healthy_one_way_stream),
+	TEST(test_healthy_slow_server),
+	TEST(test_healthy_fin_close),
+	TEST(test_synack_retrans_silent),
+	TEST(test_fold_refused),
+	TEST(test_flow_table_eviction),
+	TEST(test_seq_wraparound),
+	TEST(test_unknown_flow),
+	TEST(test_ipv6),
+	TEST(test_ipv6_syn_unanswered),
+	TEST(test_events_lost),
+	TEST(test_tuple_reuse),
+	TEST(test_once_per_flow),
+	TEST(test_names),
+};
+
+int main(int argc, char **argv)
+{
+	size_t i, failed = 0, run = 0;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		struct test t = { .name = tests[i].name };
+
+		/* Optional filter: run only the tests named on the command line. */
+		if (argc > 1) {
+			int a;
+			bool want = false;
+
+			for (a = 1; a < argc; a++)
+				want |= !strcmp(argv[a], t.name);
+			if (!want)
+				continue;
+		}
+		tests[i].fn(&t);
+		run++;
+		if (t.failed) {
+			failed++;
+			printf("FAIL %s: %s\n", t.name, t.reason);
+		} else {
+			printf("PASS %s\n", t.name);
+		}
+	}
+	fprintf(stderr, "%zu of %zu tests passed\n", run - failed, run);
+	return failed ? 1 : 0;
+}
