@@ -5,6 +5,7 @@
  * Caught where the system call returns.
  */
 #include "tcptrace.bpf.h"
+#include "sock_track.bpf.h"
 
 #define NR_CONNECT	42	/* x86_64 */
 #define EINPROGRESS	115
@@ -33,16 +34,24 @@ static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sockaddr_in6 sa = {};
+	struct flow_info info;
 	struct flow_key k;
+	__u64 *mark;
 	struct tt_event *ev;
 	struct sock *sk;
 	void *uaddr;
 
 	if (BPF_CORE_READ(regs, orig_ax) != NR_CONNECT)
 		return 0;
-	/* Forget the mark even on success, so it never outlives the call. */
-	if (bpf_map_delete_elem(&connect_reached_tcp, &id) == 0)
+	mark = bpf_map_lookup_elem(&connect_reached_tcp, &id);
+	if (mark) {
+		/* Reached TCP. A non-blocking connect returns with the SYN just
+		 * sent: name the flow now, so that what happens to the SYN's
+		 * answer is counted against it. */
+		flow_of_sock((const struct sock *)*mark, &k, &info);
+		bpf_map_delete_elem(&connect_reached_tcp, &id);
 		return 0;
+	}
 	if (ret >= 0 || ret == -EINPROGRESS)
 		return 0;
 	if (filter_tgid && (id >> 32) != filter_tgid)

@@ -49,14 +49,15 @@ struct counters_map {
 
 /*
  * Threads whose connect() reached TCP (CLOSE -> SYN_SENT happens inside the
- * connect system call). connect.bpf.c reads and clears the mark when the
- * call returns: a failing connect without it never left this host.
+ * connect system call), with the socket. connect.bpf.c reads and clears the
+ * mark when the call returns: a failing connect without it never left this
+ * host, and one with it has its port by then, so its flow can be named.
  */
 struct connect_mark_map {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);	/* pid_tgid */
-	__type(value, __u8);
+	__type(value, __u64);	/* struct sock address */
 };
 
 /*

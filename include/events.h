@@ -15,13 +15,22 @@ enum tt_event_type {
 	EV_RST_TX,		/* tcp_send_reset: this host sent a reset */
 	EV_SK_ERROR,		/* inet_sk_error_report: the error the app sees */
 	EV_CONNECT_ERR,		/* connect() failed before TCP's state machine ran */
+	EV_DROP,		/* this host's stack dropped a segment of the flow: reason */
 	EV_TYPE_MAX,
 };
+
+/* TCP header flag bits, as in the header's 13th byte. */
+#define TT_TCP_FIN	0x01
+#define TT_TCP_SYN	0x02
+#define TT_TCP_RST	0x04
+#define TT_TCP_PSH	0x08
+#define TT_TCP_ACK	0x10
 
 enum tt_event_flags {
 	EVF_NO_SOCKET	= 1 << 0, /* RST sent for a segment no socket owned */
 	EVF_SYN		= 1 << 1, /* the segment concerned carried SYN */
 	EVF_PROC	= 1 << 2, /* pid/comm are the current task (process context) */
+	EVF_INBOUND	= 1 << 3, /* EV_DROP: the segment was arriving (else leaving) */
 };
 
 /*
@@ -41,13 +50,14 @@ struct tt_event {
 	__u8 ca_state;		/* icsk_ca_state at a retransmit */
 	__u8 flags;		/* enum tt_event_flags */
 	__s32 err;		/* positive errno: sk_err, or connect()'s return */
-	__u32 reason;		/* EV_RST_TX: enum sk_rst_reason */
+	__u32 reason;		/* EV_RST_TX: enum sk_rst_reason; EV_DROP: enum skb_drop_reason */
 	__u32 srtt_us;		/* smoothed RTT at the event, microseconds */
 	__u32 seg_len;		/* EV_RETRANS: payload bytes of the segment */
 	__u32 mss;		/* EV_RETRANS: the sender's current MSS */
 	__u32 total_retrans;	/* the socket's retransmit count so far */
 	__u8 side;		/* enum tt_side, as the kernel saw the flow open */
-	__u8 _pad[7];		/* explicit: a recording holds no stray bytes */
+	__u8 tcp_flags;		/* EV_DROP: flags of the dropped segment (TCP_FLAG_*) */
+	__u8 _pad[6];		/* explicit: a recording holds no stray bytes */
 };
 
 #ifndef __bpf__
@@ -62,6 +72,10 @@ enum tt_counter {
 	CNT_FLOWS_CLOSED,	/* flows removed at close */
 	CNT_FLOWS_FULL,		/* inserts the flow map refused */
 	CNT_SCAN_SOCKS,		/* sockets the last scans reported */
+	CNT_NIC_FLOWS_NEW,	/* records inserted in nic_flows (minus live ones: evicted) */
+	CNT_NIC_FLOWS_FULL,	/* inserts nic_flows refused */
+	CNT_NIC_SYNS_FULL,	/* inserts nic_syns refused */
+	CNT_NIC_UNPARSED,	/* IP frames the NIC hooks could not parse: truncated or malformed */
 	CNT_MAX,
 };
 

@@ -136,7 +136,8 @@ struct fold_key {
 	__u32 netns;
 	__u16 family;
 	__u16 port;
-	__u32 _pad;
+	__u8 local;		/* addr:port is this host's (server end) */
+	__u8 _pad[3];
 	__u8 addr[16];
 };
 
@@ -321,7 +322,10 @@ static void instance_init(struct diag_instance *in, enum diag_code code,
 /*
  * The endpoint a problem folds by: the server end of the connection, the
  * one many flows share. A client's ephemeral ports differ on every
- * connection; the service it calls does not.
+ * connection; the service it calls does not. Whether that endpoint is ours
+ * or the peer's is part of the key: when both ends run on this host (over
+ * loopback, or a host-wide tracer), the client's and the server's view of
+ * one service are two problems, not one.
  */
 static void fold_key_of(const struct diag_instance *in, struct fold_key *fk)
 {
@@ -331,6 +335,7 @@ static void fold_key_of(const struct diag_instance *in, struct fold_key *fk)
 	fk->code = in->code;
 	fk->netns = in->key.netns;
 	fk->family = in->key.family;
+	fk->local = server;
 	if (server) {
 		fk->port = in->key.lport;
 		memcpy(fk->addr, in->key.laddr, sizeof(fk->addr));

@@ -113,13 +113,13 @@ static void select_twins(struct tcptrace_bpf *s, bool classic)
 		s->progs.set_state_btf, s->progs.retransmit_btf,
 		s->progs.retransmit_synack_btf, s->progs.receive_reset_btf,
 		s->progs.send_reset_btf, s->progs.sk_error_btf,
-		s->progs.connect_exit_btf,
+		s->progs.connect_exit_btf, s->progs.kfree_skb_btf,
 	};
 	struct bpf_program *tp[] = {
 		s->progs.set_state_tp, s->progs.retransmit_tp,
 		s->progs.retransmit_synack_tp, s->progs.receive_reset_tp,
 		s->progs.send_reset_tp, s->progs.sk_error_tp,
-		s->progs.connect_exit_raw,
+		s->progs.connect_exit_raw, s->progs.kfree_skb_tp,
 	};
 
 	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {

@@ -344,6 +344,22 @@ expect_no_diag() {
 	fi
 }
 
+# expect_only FILE CODE...: every diagnosis is one of CODEs (a fault
+# diagnosed, plus a wrong extra, is still a false alarm).
+expect_only() {
+	local file=$1 got
+	shift
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --arg ok "$*" '($ok | split(" ")) as $ok |
+		select(.type == "diagnosis") | .code as $c |
+		select(any($ok[]; . == $c) | not) | $c' "$file" | sort -u | paste -sd, -)
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): unexpected diagnosis $got besides $*"
+		return 1
+	fi
+}
+
 # expect_field FILE CODE FIELD VALUE: a CODE diagnosis has .FIELD == VALUE
 # (compared as strings, so 8080 and "8080" match; null matches "null").
 expect_field() {
@@ -362,17 +378,32 @@ expect_field() {
 	return 1
 }
 
-# expect_conn FILE PORTFIELD PORT: the tracer reported at least one closed
-# connection on the port, so "no diagnosis" means it looked and found nothing.
+# expect_conn FILE FIELD VALUE: a "conn" record (a connection's statistics
+# at close) has .FIELD == VALUE.
 expect_conn() {
-	local file=$1 field=$2 port=$3
+	local file=$1 field=$2 value=$3
 
 	lab_json_ok "$file" || return 1
-	if lab_any "$file" --arg f "$field" --arg p "$port" '
-		any(inputs; .type == "conn" and (.[$f] | tostring) == $p)'; then
+	if lab_any "$file" --arg f "$field" --arg v "$value" '
+		any(inputs; .type == "conn" and (.[$f] | tostring) == $v)'; then
 		return 0
 	fi
-	echo "$(basename "$file" .json): no conn record with $field=$port (did it see the traffic?)"
+	echo "$(basename "$file" .json): no conn record with $field=$value"
+	return 1
+}
+
+# expect_seen FILE: the tracer's own stats count events for its port, so
+# "no diagnosis" means it looked and found nothing wrong, not that it was
+# blind.
+expect_seen() {
+	local file=$1 got
+
+	lab_json_ok "$file" || return 1
+	if lab_any "$file" 'any(inputs; .type == "stats" and (.events // 0) > 0)'; then
+		return 0
+	fi
+	got=$(jq -r 'select(.type == "stats") | .events' "$file" | tail -n 1)
+	echo "$(basename "$file" .json): saw no event on the port (stats events: ${got:-no stats record})"
 	return 1
 }
 

@@ -302,7 +302,7 @@ struct sockview {
 	__u8 state;
 	__u32 isn_tx, isn_rx;	/* sequence of the first data byte each way */
 	__u64 sent, unacked, rcvd, read;
-	__u32 snd_wnd;
+	bool zero_wnd;		/* the peer advertises a zero window */
 	__u32 srtt_us, min_rtt_us;
 	__u32 total_retrans, data_segs_out;
 	__u8 probes;
@@ -317,11 +317,12 @@ static void feed_scan(struct engine *e, __u64 now, const struct flow_key *k,
 	s.key = *k;
 	s.state = v->state ? v->state : TT_TCP_ESTABLISHED;
 	s.write_seq = v->isn_tx + (__u32)v->sent;
-	s.snd_nxt = s.write_seq - (__u32)(v->snd_wnd ? 0 : v->unacked);
+	/* Behind a zero window the unacked data is not even sent. */
+	s.snd_nxt = s.write_seq - (__u32)(v->zero_wnd ? v->unacked : 0);
 	s.snd_una = s.write_seq - (__u32)v->unacked;
 	s.rcv_nxt = v->isn_rx + (__u32)v->rcvd;
 	s.copied_seq = v->isn_rx + (__u32)v->read;
-	s.snd_wnd = v->snd_wnd;
+	s.snd_wnd = v->zero_wnd ? 0 : 65535;
 	s.rcv_wnd = 65535;
 	s.srtt_us = v->srtt_us ? v->srtt_us : 1000;
 	s.min_rtt_us = v->min_rtt_us ? v->min_rtt_us : 800;
@@ -442,6 +443,7 @@ static void test_connection_refused(struct test *t)
 	feed_refused(e, T0, &k);
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_SYN_UNANSWERED) == 0, "a RST is an answer");
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
 	EXPECT_EQ(d->code, DIAG_CONNECTION_REFUSED);
@@ -455,6 +457,32 @@ static void test_connection_refused(struct test *t)
 	EXPECT(strstr(d->summary, "10.0.2.10:8080"), "summary: %s", d->summary);
 	EXPECT(any_check_has(d, "on 10.0.2.10: ss -ltnp 'sport = :8080'"),
 	       "checks: %s", d->checks[0]);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* SYNs retransmitted, then a RST (the host came back, the service did
+ * not): the RST answers, so it is refused, not unanswered. */
+static void test_refused_after_retrans(struct test *t)
+{
+	struct flow_key k = client_key(43126);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_connect(e, T0, &k);
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	feed_retrans(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	feed_rst_rx(e, T0 + 3500 * MSEC, &k, TT_TCP_SYN_SENT);
+	feed_state(e, T0 + 3500 * MSEC, &k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	feed_sk_error(e, T0 + 3500 * MSEC, &k, TT_TCP_CLOSE, ECONNREFUSED);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_CONNECTION_REFUSED, "got %s",
+	       sink_str(&s));
+	EXPECT(ev_is(&s.d[0], "syns_sent", 3), "syns_sent");
+	EXPECT(ev_is(&s.d[0], "connect_ms", 3500), "connect_ms %lld",
+	       ev_val(&s.d[0], "connect_ms"));
+	EXPECT(strstr(s.d[0].summary, "after 3.5s"), "summary: %s", s.d[0].summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -812,7 +840,7 @@ out:
 static void test_zero_window(struct test *t)
 {
 	struct flow_key k = client_key(43144);
-	struct sockview v = { .sent = 70000, .unacked = 70000, .snd_wnd = 0,
+	struct sockview v = { .sent = 70000, .unacked = 70000, .zero_wnd = true,
 			      .probes = 3 };
 	struct engine *e = new_engine();
 	struct sink s = {0};
@@ -849,7 +877,7 @@ static void test_zero_window_brief_healthy(struct test *t)
 
 	feed_client_open(e, T0, &k);
 	for (i = 1; i <= 30; i++) {
-		v.snd_wnd = (i % 4) ? 0 : 65535;	/* shut 3 s, open 1 s */
+		v.zero_wnd = i % 4;	/* shut 3 s, open 1 s */
 		v.sent += 10000;
 		feed_scan(e, T0 + i * SEC, &k, &v);
 		engine_scan_end(e, T0 + i * SEC);
@@ -909,7 +937,9 @@ static void test_healthy_idle_keepalive(struct test *t)
 {
 	struct flow_key ck1 = client_key(41000), sk1 = server_key(41000);
 	struct flow_key ck2 = client_key(41001), sk2 = server_key(41001);
+	struct flow_key ck3 = client_key(41002), sk3 = server_key(41002);
 	struct sockview c = { .sent = 100 }, sv = { .rcvd = 100, .read = 100 };
+	struct sockview idle = {0};
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	int i;
@@ -918,6 +948,8 @@ static void test_healthy_idle_keepalive(struct test *t)
 	feed_server_open(e, T0, &sk1);
 	feed_client_open(e, T0, &ck2);
 	feed_server_open(e, T0, &sk2);
+	feed_client_open(e, T0, &ck3);
+	feed_server_open(e, T0, &sk3);
 	for (i = 1; i <= 120; i++) {
 		struct sockview done_c = c, done_s = sv;
 		__u64 now = T0 + i * SEC;
@@ -931,6 +963,10 @@ static void test_healthy_idle_keepalive(struct test *t)
 		/* Pair 2: the request in scan 1, the response in scan 2. */
 		feed_scan(e, now, &ck2, i == 1 ? &c : &done_c);
 		feed_scan(e, now, &sk2, i == 1 ? &sv : &done_s);
+		/* Pair 3: idle at the first scan, then the whole exchange
+		 * between the first and the second. */
+		feed_scan(e, now, &ck3, i == 1 ? &idle : &done_c);
+		feed_scan(e, now, &sk3, i == 1 ? &idle : &done_s);
 		engine_scan_end(e, now);
 		engine_tick(e, now, sink_fn, &s);
 	}
@@ -1005,13 +1041,19 @@ out:
 }
 
 /* A normal close: the peer's FIN waits briefly in CLOSE_WAIT, the
- * application reads EOF and closes. */
+ * application reads EOF and closes. A pooled connection the server closed
+ * sits in CLOSE_WAIT, its FIN unread, until the pool next looks at it:
+ * the FIN is not data left unread. */
 static void test_healthy_fin_close(struct test *t)
 {
-	struct flow_key ck = client_key(42200);
+	struct flow_key ck = client_key(42200), pooled = client_key(42201);
 	struct sockview c = { .sent = 300, .rcvd = 900, .read = 900 };
+	struct sockview p = { .sent = 300, .rcvd = 901, .read = 900,
+			      .state = TT_TCP_CLOSE_WAIT };
 	struct engine *e = new_engine();
 	struct sink s = {0};
+	const __u64 t1 = T0 + 40 * SEC;
+	int i;
 
 	feed_client_open(e, T0, &ck);
 	feed_scan(e, T0 + 1 * SEC, &ck, &c);
@@ -1026,8 +1068,18 @@ static void test_healthy_fin_close(struct test *t)
 	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	feed_fin_close(e, T0 + 2100 * MSEC, &ck, false);
 	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
-	engine_finish(e, T0 + 30 * SEC, sink_fn, &s);
 	EXPECT(s.n == 0, "got %s", sink_str(&s));
+
+	feed_client_open(e, t1, &pooled);
+	feed_state(e, t1 + 10 * MSEC, &pooled, TT_TCP_ESTABLISHED,
+		   TT_TCP_CLOSE_WAIT, 0);
+	for (i = 1; i <= 20; i++) {
+		feed_scan(e, t1 + i * SEC, &pooled, &p);
+		engine_scan_end(e, t1 + i * SEC);
+		engine_tick(e, t1 + i * SEC, sink_fn, &s);
+	}
+	engine_finish(e, t1 + 30 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "pooled: got %s", sink_str(&s));
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1227,7 +1279,6 @@ static void test_ipv6(struct test *t)
 	const struct diagnosis *d;
 
 	feed_refused(e, T0, &k);
-	feed_connect(e, T0 + 10 * MSEC, &(struct flow_key){ 0 });
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	d = find_code(&s, DIAG_CONNECTION_REFUSED);
 	EXPECT(s.n == 1 && d, "got %s", sink_str(&s));
@@ -1300,6 +1351,32 @@ out:
 	engine_free(e);
 }
 
+/* A socket that leaves the scans without a close event (the event was
+ * lost) is not judged on its stale snapshot, and is retired. */
+static void test_flow_gone_without_close(struct test *t)
+{
+	struct flow_key k = client_key(43192);
+	struct sockview v = { .sent = 120 };
+	struct engine_stats st;
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= 12; i++) {
+		if (i <= 3)
+			feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "judged a vanished socket: %s", sink_str(&s));
+	engine_get_stats(e, &st);
+	EXPECT_EQ(st.flows, 0);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 /* Each code at most once a flow, however long the condition lasts. */
 static void test_once_per_flow(struct test *t)
 {
@@ -1346,6 +1423,7 @@ static const struct {
 	TEST(test_syn_unanswered),
 	TEST(test_syn_unanswered_timeout),
 	TEST(test_connection_refused),
+	TEST(test_refused_after_retrans),
 	TEST(test_connection_refused_icmp),
 	TEST(test_port_closed),
 	TEST(test_no_route),
@@ -1373,6 +1451,7 @@ static const struct {
 	TEST(test_ipv6_syn_unanswered),
 	TEST(test_events_lost),
 	TEST(test_tuple_reuse),
+	TEST(test_flow_gone_without_close),
 	TEST(test_once_per_flow),
 	TEST(test_names),
 };

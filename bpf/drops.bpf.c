@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Segments of our flows that this host's own stack dropped, with the
+ * kernel's reason: a SYN-ACK that reached the NIC but never the socket, an
+ * inbound SYN dropped by this host's firewall, an outbound SYN dropped by
+ * OUTPUT. kfree_skb fires for every dropped packet of the host, so the
+ * filter is early and cheap: TCP only, then a flow we know or a bare SYN.
+ */
+#include "tcptrace.bpf.h"
+#include "sock_track.bpf.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define SKB_CONSUMED	1	/* not a drop; pre-6.3 kernels still trace it here */
+
+/* The segment's addresses and ports, as seen leaving (src = local). */
+struct seg {
+	struct flow_key out;
+	__u8 flags;
+	__u32 len;
+};
+
+static __always_inline bool parse_tcp(const struct sk_buff *skb, struct seg *g)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	struct tcphdr tcp;
+	__u32 th;
+
+	/* ~0 marks an unset header offset. */
+	if (nh == (__u16)~0U)
+		return false;
+	__builtin_memset(&g->out, 0, sizeof(g->out));
+	if (proto == ETH_P_IP) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP)
+			return false;
+		th = nh + ip.ihl * 4;
+		g->out.family = AF_INET;
+		__builtin_memcpy(g->out.laddr, &ip.saddr, 4);
+		__builtin_memcpy(g->out.raddr, &ip.daddr, 4);
+		g->len = bpf_ntohs(ip.tot_len) - ip.ihl * 4;
+	} else if (proto == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		/* Extension headers are not walked: TCP must follow at once. */
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.nexthdr != IPPROTO_TCP)
+			return false;
+		th = nh + sizeof(ip6);
+		g->out.family = AF_INET6;
+		__builtin_memcpy(g->out.laddr, &ip6.saddr, 16);
+		__builtin_memcpy(g->out.raddr, &ip6.daddr, 16);
+		g->len = bpf_ntohs(ip6.payload_len);
+	} else {
+		return false;
+	}
+	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+		return false;
+	g->out.lport = bpf_ntohs(tcp.source);
+	g->out.rport = bpf_ntohs(tcp.dest);
+	g->flags = ((__u8 *)&tcp)[13];
+	g->len = g->len > tcp.doff * 4 ? g->len - tcp.doff * 4 : 0;
+	return true;
+}
+
+static __always_inline void turn_round(const struct flow_key *out, struct flow_key *in)
+{
+	*in = *out;
+	__builtin_memcpy(in->laddr, out->raddr, 16);
+	__builtin_memcpy(in->raddr, out->laddr, 16);
+	in->lport = out->rport;
+	in->rport = out->lport;
+}
+
+static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason)
+{
+	const struct sock *sk;
+	struct flow_info info = {}, *fi;
+	struct flow_key k, in;
+	struct tt_event *ev;
+	struct seg g;
+	bool inbound;
+
+	/* NO_SOCKET: a segment for a closed port or a gone connection; the
+	 * reset this host answers with tells that story (tcp_send_reset). */
+	if (reason == SKB_CONSUMED ||
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NO_SOCKET) ||
+	    !parse_tcp(skb, &g))
+		return 0;
+
+	sk = BPF_CORE_READ(skb, sk);
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_num) == g.out.lport) {
+		/* Leaving from one of our sockets (OUTPUT, qdisc, no route). */
+		if (!flow_of_sock(sk, &k, &info))
+			return 0;
+		inbound = false;
+	} else {
+		/* Arriving: name it from our side, in the device's namespace. */
+		__u32 netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+
+		g.out.netns = netns;
+		turn_round(&g.out, &in);
+		fi = bpf_map_lookup_elem(&flows, &in);
+		if (fi) {
+			k = in;
+			info = *fi;
+			inbound = true;
+		} else if ((g.flags & (TT_TCP_SYN | TT_TCP_ACK)) == TT_TCP_SYN) {
+			/* A SYN to this host: no flow exists yet to know it by. */
+			k = in;
+			info.side = TT_SIDE_SERVER;
+			inbound = true;
+		} else {
+			return 0;
+		}
+		if (!flow_wanted(&k))
+			return 0;
+	}
+
+	ev = event_new(&k, EV_DROP, &info);
+	if (!ev)
+		return 0;
+	ev->reason = reason;
+	ev->tcp_flags = g.flags;
+	ev->seg_len = g.len;
+	if (inbound)
+		ev->flags |= EVF_INBOUND;
+	if ((g.flags & (TT_TCP_SYN | TT_TCP_ACK)) == TT_TCP_SYN)
+		ev->flags |= EVF_SYN;
+	if (sk)
+		ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	event_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(kfree_skb_btf, struct sk_buff *skb, void *location, int reason)
+{
+	return handle_drop(skb, reason);
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
+{
+	return handle_drop(ctx->skbaddr, ctx->reason);
+}

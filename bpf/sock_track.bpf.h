@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Naming a socket's flow across its life. A client socket has no local port
+ * when it enters SYN_SENT and has lost it again at CLOSE, so the complete
+ * key and the owner are kept by socket address (the socks map) and the
+ * connect is announced once the key is whole.
+ */
+#ifndef TCPTRACE_SOCK_TRACK_BPF_H
+#define TCPTRACE_SOCK_TRACK_BPF_H
+
+#include "tcptrace.bpf.h"
+
+static __always_inline bool key_complete(const struct flow_key *k)
+{
+	return k->lport && k->rport;
+}
+
+/*
+ * The SYN_SENT of a client socket, sent late: only now that the socket has
+ * its port can the flow be named. The event keeps the time connect() ran.
+ */
+static __always_inline void announce_connect(struct sock_entry *se)
+{
+	struct tt_event *ev;
+
+	se->announced = 1;
+	if (bpf_map_update_elem(&flows, &se->key, &se->info, BPF_NOEXIST) == 0)
+		count(CNT_FLOWS_NEW);
+	ev = event_new(&se->key, EV_STATE, &se->info);
+	if (!ev)
+		return;
+	ev->ts_ns = se->info.start_ns;
+	ev->old_state = TCP_CLOSE;
+	ev->state = TCP_SYN_SENT;
+	ev->flags |= EVF_PROC;
+	event_submit(ev);
+}
+
+static __always_inline void sock_adopt(const struct sock *sk, const struct flow_key *k)
+{
+	struct sock_entry se = {};
+	__u64 id = (unsigned long)sk;
+
+	se.key = *k;
+	se.info.start_ns = bpf_ktime_get_ns();
+	se.announced = 1;
+	if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
+		count(CNT_FLOWS_NEW);
+	bpf_map_update_elem(&socks, &id, &se, BPF_ANY);
+}
+
+static __always_inline bool key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u32 *x = (const void *)a, *y = (const void *)b;
+
+	for (int i = 0; i < sizeof(*a) / 4; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/*
+ * Name the flow of a socket: its key as the socket has it now, completed
+ * from what we kept when the socket has lost or not yet got its port.
+ * Copies the owner into *info. False when the flow is not wanted.
+ */
+static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key *k,
+					 struct flow_info *info)
+{
+	__u64 id = (unsigned long)sk;
+	struct sock_entry *se;
+
+	__builtin_memset(info, 0, sizeof(*info));
+	if (!flow_key_from_common(&sk->__sk_common, k))
+		return false;
+	se = bpf_map_lookup_elem(&socks, &id);
+	/* A complete key that differs is a new socket at a recycled address. */
+	if (se && se->announced && key_complete(k) && !key_eq(k, &se->key))
+		se = NULL;
+	if (!se) {
+		/* --pid: an owner we never saw is not the one asked for. */
+		if (filter_tgid || !flow_wanted(k))
+			return false;
+		/* Opened before we started: adopt it, so its close can be named too. */
+		if (key_complete(k) && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+			sock_adopt(sk, k);
+		return true;
+	}
+	if (!key_complete(k)) {
+		*k = se->key;
+	} else if (!se->announced) {
+		se->key = *k;
+		if (!flow_wanted(k))
+			return false;
+		announce_connect(se);
+	}
+	*info = se->info;
+	if (filter_tgid && se->info.pid != filter_tgid)
+		return false;
+	return flow_wanted(k);
+}
+
+#endif /* TCPTRACE_SOCK_TRACK_BPF_H */

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The NIC view: what crossed this host's interfaces, per flow, counted by
+ * the TC and XDP programs of bpf/nic.bpf.c without copying a packet.
+ *
+ * Records are keyed by struct flow_key from THIS host's point of view:
+ * laddr/lport are this host's side whichever way the packet went (inbound:
+ * the destination; outbound: the source). The key's netns is the rodata
+ * constant nic_netns, set by userspace to the inode of the namespace whose
+ * interfaces the hooks are attached to (TC/XDP programs cannot read it), so
+ * the same flow has the same key here as in the socket tracepoints' maps.
+ */
+#ifndef TCPTRACE_NIC_H
+#define TCPTRACE_NIC_H
+
+#include "flow.h"
+
+/*
+ * nic_flows: 8192 records of 224 bytes, about 2.5 MiB of kernel memory with
+ * the LRU hash's per-element overhead. nic_syns: small, ~0.3 MiB.
+ */
+#define NIC_FLOW_ENTRIES	8192
+#define NIC_SYN_ENTRIES		4096
+
+enum nic_dir {
+	NIC_IN = 0,		/* arrived at the interface (TC ingress or XDP) */
+	NIC_OUT,		/* left through the interface (TC egress) */
+	NIC_DIRS,
+};
+
+/*
+ * One direction of one flow. A GSO/GRO packet counts as the segments it
+ * stands for (skb gso_segs), so counts match the wire, not the skb.
+ */
+struct nic_dir_stats {
+	__u64 first_ns;		/* bpf_ktime_get_ns() of the first segment; 0: none */
+	__u64 last_ns;		/* ... of the latest segment */
+	__u64 data_bytes;	/* TCP payload bytes */
+	__u32 pkts;		/* TCP segments, any flags (pure ACKs included) */
+	__u32 syn;		/* SYN without ACK */
+	__u32 synack;		/* SYN with ACK */
+	__u32 rst;		/* RST, with or without ACK */
+	__u32 fin;		/* FIN (usually FIN-ACK) */
+	__u32 data_segs;	/* segments carrying payload */
+	__u32 max_seg;		/* largest payload of one segment (the GSO size of a GSO packet) */
+	__u32 _pad;
+};
+
+/* What an ICMP/ICMPv6 error said, folded across the two families. */
+enum nic_icmp_kind {
+	NIC_ICMP_NET_UNREACH = 0,	/* v4 unreach code 0, 6, 11; v6 unreach code 0 (no route) */
+	NIC_ICMP_HOST_UNREACH,		/* v4 unreach code 1, 7, 12; v6 unreach code 3 (address) */
+	NIC_ICMP_PORT_UNREACH,		/* v4 unreach code 3; v6 unreach code 4 */
+	NIC_ICMP_ADMIN_PROHIBITED,	/* v4 unreach code 9, 10, 13; v6 unreach code 1, 5, 6 */
+	NIC_ICMP_FRAG_NEEDED,		/* v4 unreach code 4, with the next-hop MTU */
+	NIC_ICMP_UNREACH_OTHER,		/* any other destination-unreachable code */
+	NIC_ICMP_TIME_EXCEEDED,		/* v4 type 11, v6 type 3 (TTL / hop limit, reassembly) */
+	NIC_ICMP_PKT_TOO_BIG,		/* v6 type 2, with the MTU */
+	NIC_ICMP_KINDS,
+};
+
+/* ICMP errors received that quote a segment this host sent on the flow. */
+struct nic_icmp {
+	__u32 count[NIC_ICMP_KINDS];
+	__u64 last_ns;		/* when the latest one arrived */
+	__u32 mtu;		/* MTU announced by the latest frag-needed / packet-too-big */
+	__u8 last_type;		/* raw ICMP(v6) type and code of the latest error */
+	__u8 last_code;
+	__u8 _pad[2];
+	__u8 from[16];		/* its sender: the router (or host) that said it */
+};
+
+enum nic_flow_flags {
+	/*
+	 * A SYN-ACK arrived for this flow while no SYN of ours had left for
+	 * it: the reply came from another address/port than our SYN went to
+	 * (a NAT on an asymmetric path), or the SYN left before the hooks
+	 * were attached, or its record was evicted.
+	 */
+	NIC_F_STRAY_SYNACK	= 1 << 0,
+	/* ... and nic_syns knew the latest SYN from this local address and
+	 * port: syn_raddr/syn_rport say where it went. */
+	NIC_F_SYN_MATCHED	= 1 << 1,
+};
+
+struct nic_flow {
+	struct nic_dir_stats dir[NIC_DIRS];
+	struct nic_icmp icmp;
+	__u8 syn_raddr[16];	/* NIC_F_SYN_MATCHED: our SYN's destination address */
+	__u16 syn_rport;	/* ... and port, host order */
+	__u16 flags;		/* enum nic_flow_flags */
+	__u32 icmp_sent;	/* ICMP errors this host sent quoting the peer's segment */
+	__u8 icmp_sent_type;	/* raw type and code of the latest one */
+	__u8 icmp_sent_code;
+	__u8 _pad[6];
+};
+
+/*
+ * nic_syns: the latest outbound SYN from each local address and port, so a
+ * SYN-ACK that matches no flow of ours can be traced to the SYN it answers.
+ * A connect() through a DNAT sends SYN to (VIP, 80) and, on an asymmetric
+ * return path, gets a SYN-ACK from (real server, 8080) to the same local
+ * address and port. TC egress writes one entry per outbound SYN (a SYN is
+ * rare: no per-packet cost); the ingress hooks look it up only for a SYN-ACK
+ * whose flow has no outbound SYN and copy it into the flow record (flags
+ * above). Userspace can read the map too. LRU: old entries go first; a
+ * local port reused for another peer simply overwrites its entry.
+ */
+struct nic_syn_key {
+	__u32 netns;		/* nic_netns */
+	__u16 family;		/* TT_AF_INET or TT_AF_INET6 */
+	__u16 lport;		/* host order */
+	__u8 laddr[16];
+};
+
+struct nic_syn {
+	__u64 ts_ns;		/* when the SYN left */
+	__u8 raddr[16];		/* where it went */
+	__u16 rport;		/* host order */
+	__u8 _pad[6];
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct nic_dir_stats) == 64, "nic_dir_stats layout");
+_Static_assert(sizeof(struct nic_icmp) == 64, "nic_icmp layout");
+_Static_assert(sizeof(struct nic_flow) == 224, "nic_flow layout");
+_Static_assert(sizeof(struct nic_syn_key) == 24, "nic_syn_key layout");
+_Static_assert(sizeof(struct nic_syn) == 32, "nic_syn layout");
+#endif
+
+#endif /* TCPTRACE_NIC_H */
