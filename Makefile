@@ -87,6 +87,11 @@ $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
+# The load generator of `make bench` (netperf-like CRR/RR/STREAM).
+$(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
+
 $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
@@ -110,7 +115,7 @@ uninstall:
 test: all
 	$(Q)tests/run.sh
 
-bench: all
+bench: all $(OUTPUT)/load
 	$(Q)tests/bench.sh
 
 vmlinux:

@@ -69,16 +69,16 @@ else
 	# The lab names everything after LAB_ID; knowing it, the check below
 	# can look for leftovers of this run and of no other.
 	export LAB_ID
-	LAB_ID=$(printf '%06x' $(( ($$ * 32768 + RANDOM) % 16777216 )))
+	LAB_ID=${LAB_ID:-$(printf '%06x' $(( ($$ * 32768 + RANDOM) % 16777216 )))}
 	nft_before=$(nft list tables 2>/dev/null | sort)
 	run lab tests/lab/scenarios.sh "$@"
 
 	# ---------------------------------------------------- cleanup check
 	left=()
 	ns=$(ip netns list 2>/dev/null | awk -v id="$LAB_ID" 'index($1, id) { print $1 }')
-	[ -n "$ns" ] && left+=("namespaces: $(echo $ns)")
+	[ -n "$ns" ] && left+=("namespaces: $(echo "$ns" | paste -sd' ' -)")
 	links=$(ip -o link show 2>/dev/null | awk -F': ' -v id="tt$LAB_ID" 'index($2, id) { print $2 }')
-	[ -n "$links" ] && left+=("links in the root namespace: $(echo $links)")
+	[ -n "$links" ] && left+=("links in the root namespace: $(echo "$links" | paste -sd' ' -)")
 	nft_after=$(nft list tables 2>/dev/null | sort)
 	[ "$nft_before" != "$nft_after" ] &&
 		left+=("nft tables changed in the root namespace: $(diff <(echo "$nft_before") <(echo "$nft_after") | grep '^[<>]' | paste -sd' ' -)")
@@ -90,7 +90,8 @@ else
 	if [ "${#left[@]}" -eq 0 ]; then
 		echo "PASS lab/cleanup" | tee -a "$results"
 	else
-		echo "FAIL lab/cleanup: left behind: $(printf '%s; ' "${left[@]}")" | tee -a "$results"
+		why=$(printf '%s; ' "${left[@]}")
+		echo "FAIL lab/cleanup: left behind: ${why%; }" | tee -a "$results"
 	fi
 fi
 

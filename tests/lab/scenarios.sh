@@ -126,6 +126,7 @@ sc_check_server() {
 	local n=$1 code=$2 laddr=$3 port=$4
 
 	sc_check expect_diag "$LAB_DIR/$n.b.json" "$code" || return
+	# shellcheck disable=SC2086 # ALSO_OK is a list of codes
 	sc_check expect_only "$LAB_DIR/$n.b.json" "$code" ${ALSO_OK:-}
 	sc_check expect_field "$LAB_DIR/$n.b.json" "$code" laddr "$laddr"
 	sc_check expect_field "$LAB_DIR/$n.b.json" "$code" lport "$port"

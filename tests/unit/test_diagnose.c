@@ -56,6 +56,26 @@ static void fail(struct test *t, const char *fmt, ...)
 	EXPECT((long long)(a) == (long long)(b), "%s == %lld, want %lld", \
 	       #a, (long long)(a), (long long)(b))
 
+/* -v: print every diagnosis, to read the texts. */
+static bool verbose;
+
+static void print_diagnosis(const struct diagnosis *d)
+{
+	unsigned int i;
+
+	fprintf(stderr, "  %s %s %s conns=%u err=%d lost=%d\n    %s\n",
+		diag_code_name(d->code), diag_severity_name(d->severity),
+		tt_side_name(d->side), d->connections, d->app_error,
+		d->events_lost, d->summary);
+	for (i = 0; i < d->n_evidence; i++)
+		fprintf(stderr, "    evidence %s=%lld\n", d->evidence[i].name,
+			d->evidence[i].value);
+	for (i = 0; i < d->n_causes; i++)
+		fprintf(stderr, "    likely: %s\n", d->causes[i]);
+	for (i = 0; i < d->n_checks; i++)
+		fprintf(stderr, "    check: %s\n", d->checks[i]);
+}
+
 /* Every diagnosis the engine emits, copied. */
 struct sink {
 	size_t n, cap;
@@ -76,6 +96,8 @@ static void sink_fn(const struct diagnosis *d, void *ctx)
 		s->cap = cap;
 	}
 	s->d[s->n++] = *d;
+	if (verbose)
+		print_diagnosis(d);
 }
 
 static void sink_free(struct sink *s)
@@ -1459,6 +1481,12 @@ static const struct {
 int main(int argc, char **argv)
 {
 	size_t i, failed = 0, run = 0;
+
+	if (argc > 1 && !strcmp(argv[1], "-v")) {
+		verbose = true;
+		argc--;
+		argv++;
+	}
 
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		struct test t = { .name = tests[i].name };
