@@ -49,6 +49,19 @@ static __always_inline void sock_adopt(const struct sock *sk, const struct flow_
 	bpf_map_update_elem(&socks, &id, &se, BPF_ANY);
 }
 
+static __always_inline bool key_same_peer(const struct flow_key *a,
+					  const struct flow_key *b)
+{
+	const __u32 *x = (const void *)a->raddr, *y = (const void *)b->raddr;
+
+	if (a->netns != b->netns || a->family != b->family || a->rport != b->rport)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
 static __always_inline bool key_eq(const struct flow_key *a, const struct flow_key *b)
 {
 	const __u32 *x = (const void *)a, *y = (const void *)b;
@@ -74,8 +87,14 @@ static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key 
 	if (!flow_key_from_common(&sk->__sk_common, k))
 		return false;
 	se = bpf_map_lookup_elem(&socks, &id);
-	/* A complete key that differs is a new socket at a recycled address. */
-	if (se && se->announced && key_complete(k) && !key_eq(k, &se->key))
+	/*
+	 * An entry that disagrees with what the socket still says is a stale
+	 * one: a socket address is recycled, maybe in another namespace by a
+	 * socket we never tracked. A complete key must match whole; a partial
+	 * one (the local port gone or not yet chosen) in what it still has.
+	 */
+	if (se && (key_complete(k) && se->announced ? !key_eq(k, &se->key) :
+						      !key_same_peer(k, &se->key)))
 		se = NULL;
 	if (!se) {
 		/* --pid: an owner we never saw is not the one asked for. */

@@ -3,6 +3,7 @@
 #
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2),
+#   1b. the CLI's fault handling, tests/cli_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind.
@@ -59,6 +60,12 @@ for t in build/test_*; do
 	run "$(basename "$t")" timeout "${TEST_TIMEOUT:-120}" "$t"
 done
 [ -n "$found" ] || echo "SKIP unit: no build/test_* binary (run make first)" | tee -a "$results"
+
+# ------------------------------------------------------------ CLI faults
+# Before the lab: it checks that nothing of ours stays attached, which
+# the lab's own tracers would make untrue while they run.
+echo "== tests/cli_test.sh"
+run cli tests/cli_test.sh
 
 # ------------------------------------------------------------ lab
 echo "== tests/lab/scenarios.sh"

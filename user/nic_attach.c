@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Attach the NIC programs to one interface: tcx or netlink TC, XDP links. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if_arp.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nic_attach.h"
+
+/*
+ * libbpf 1.1 predates tcx (kernel 6.6): neither the attach types nor a
+ * wrapper. bpf_link_create() passes an unknown attach type through as
+ * long as no type-specific option is set, and the kernel takes it.
+ */
+#define NIC_BPF_TCX_INGRESS	46
+#define NIC_BPF_TCX_EGRESS	47
+/* include/uapi/linux/bpf.h (6.6): with no relative program, go first. */
+#define NIC_BPF_F_BEFORE	(1U << 3)
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const char *nic_hook_kind_name(enum nic_hook_kind k)
+{
+	switch (k) {
+	case NIC_HOOK_TCX:		return "tcx";
+	case NIC_HOOK_TC_NETLINK:	return "tc";
+	case NIC_HOOK_XDP_GENERIC:	return "xdp-generic";
+	case NIC_HOOK_XDP_NATIVE:	return "xdp-native";
+	default:			return "none";
+	}
+}
+
+/* The name of a loaded program by id, "" when it cannot be read. */
+static void prog_name(__u32 id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	int fd;
+
+	name[0] = '\0';
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+}
+
+/* ARPHRD of an interface through SIOCGIFHWADDR; negative errno on failure. */
+static int if_hwtype(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int s, ret;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ret = ioctl(s, SIOCGIFHWADDR, &ifr) ? -errno : ifr.ifr_hwaddr.sa_family;
+	close(s);
+	return ret;
+}
+
+static int if_flags(int s, const char *ifname)
+{
+	struct ifreq ifr = {};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		return -errno;
+	return ifr.ifr_flags & 0xffff;
+}
+
+int nic_default_ifindexes(int *ifindex, int max, char *err, size_t errlen)
+{
+	struct if_nameindex *all, *i;
+	int s, n = 0;
+
+	all = if_nameindex();
+	if (!all) {
+		say(err, errlen, "cannot list interfaces: %s", strerror(errno));
+		return -errno;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		int e = errno;
+
+		if_freenameindex(all);
+		say(err, errlen, "cannot list interfaces: socket: %s", strerror(e));
+		return -e;
+	}
+	/* if_nameindex() lists in ifindex order (RTM_GETLINK dump). */
+	for (i = all; i->if_index && n < max; i++) {
+		int fl = if_flags(s, i->if_name);
+
+		if (fl < 0 || !(fl & IFF_UP) || (fl & IFF_LOOPBACK))
+			continue;
+		if (if_hwtype(i->if_name) != ARPHRD_ETHER)
+			continue;
+		ifindex[n++] = i->if_index;
+	}
+	close(s);
+	if_freenameindex(all);
+	return n;
+}
+
+static struct bpf_tc_hook tc_hook(int ifindex, bool ingress)
+{
+	struct bpf_tc_hook h = {
+		.sz = sizeof(h),
+		.ifindex = ifindex,
+		.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS,
+	};
+	return h;
+}
+
+static struct bpf_tc_opts tc_opts(void)
+{
+	struct bpf_tc_opts o = {
+		.sz = sizeof(o),
+		.handle = NIC_TC_HANDLE,
+		.priority = NIC_TC_PRIORITY,
+	};
+	return o;
+}
+
+/*
+ * A netlink filter at our handle and priority: if its program has the
+ * name of ours (a tracer killed before it could detach), remove it; if it
+ * is someone else's, leave it and say so.
+ */
+static int tc_remove_stale(const struct nic_attachment *a, bool ingress,
+			   int our_fd, char *err, size_t errlen)
+{
+	struct bpf_tc_hook h = tc_hook(a->ifindex, ingress);
+	struct bpf_tc_opts q = tc_opts(), d = tc_opts();
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	char theirs[BPF_OBJ_NAME_LEN];
+	int ret;
+
+	ret = bpf_tc_query(&h, &q);
+	if (ret == -ENOENT || ret == -EINVAL)
+		return 0;	/* no filter there (EINVAL: no clsact qdisc) */
+	if (ret)
+		return 0;	/* cannot tell: the attach will report it */
+	if (bpf_obj_get_info_by_fd(our_fd, &info, &ilen))
+		return -errno;
+	prog_name(q.prog_id, theirs, sizeof(theirs));
+	if (strcmp(theirs, info.name)) {
+		say(err, errlen, "%s: TC %s filter handle %#x priority %#x belongs to "
+		    "another program (id %u, \"%s\")", a->ifname,
+		    ingress ? "ingress" : "egress", NIC_TC_HANDLE, NIC_TC_PRIORITY,
+		    q.prog_id, theirs);
+		return -EBUSY;
+	}
+	ret = bpf_tc_detach(&h, &d);
+	if (ret && ret != -ENOENT) {
+		say(err, errlen, "%s: cannot remove our stale TC filter: %s",
+		    a->ifname, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int tc_netlink_attach(const struct nic_attachment *a, bool ingress,
+			     int prog_fd, char *err, size_t errlen)
+{
+	struct bpf_tc_hook h = tc_hook(a->ifindex, ingress);
+	struct bpf_tc_opts o = tc_opts();
+	int ret;
+
+	/* The clsact qdisc holds both hooks; EEXIST: someone made it already. */
+	ret = bpf_tc_hook_create(&h);
+	if (ret && ret != -EEXIST) {
+		say(err, errlen, "%s: cannot create the clsact qdisc: %s",
+		    a->ifname, strerror(-ret));
+		return ret;
+	}
+	o.prog_fd = prog_fd;
+	ret = bpf_tc_attach(&h, &o);
+	if (ret)
+		say(err, errlen, "%s: cannot attach the TC %s filter: %s", a->ifname,
+		    ingress ? "ingress" : "egress", strerror(-ret));
+	return ret;
+}
+
+/*
+ * Detach our netlink filter. The clsact qdisc stays: other tools' filters
+ * may hang from it, and an empty one costs nothing.
+ */
+static void tc_netlink_detach(int ifindex, bool ingress)
+{
+	struct bpf_tc_hook h = tc_hook(ifindex, ingress);
+	struct bpf_tc_opts o = tc_opts();
+
+	bpf_tc_detach(&h, &o);
+}
+
+/*
+ * TC through a tcx link. Ingress goes first in the tcx chain, so a
+ * program that drops does not hide from us what reached the NIC; egress
+ * goes last (the default), nearest to what actually leaves.
+ * Returns the link fd, -EINVAL/-EOPNOTSUPP where the kernel has no tcx.
+ */
+static int tcx_attach(int ifindex, bool ingress, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	int type = ingress ? NIC_BPF_TCX_INGRESS : NIC_BPF_TCX_EGRESS;
+	int fd;
+
+	if (ingress) {
+		lo.flags = NIC_BPF_F_BEFORE;
+		fd = bpf_link_create(prog_fd, ifindex, type, &lo);
+		if (fd >= 0)
+			return fd;
+	}
+	fd = bpf_link_create(prog_fd, ifindex, type, NULL);
+	return fd < 0 ? -errno : fd;
+}
+
+static int tc_attach(struct nic_attachment *a, bool ingress, int prog_fd,
+		     bool no_tcx, char *err, size_t errlen)
+{
+	enum nic_hook_kind *kind = ingress ? &a->ingress_kind : &a->egress_kind;
+	int *link = ingress ? &a->ingress_fd : &a->egress_fd;
+	int ret;
+
+	/* Stale netlink filters would count every packet twice beside a tcx link. */
+	ret = tc_remove_stale(a, ingress, prog_fd, err, errlen);
+	if (ret)
+		return ret;
+	if (!no_tcx) {
+		ret = tcx_attach(a->ifindex, ingress, prog_fd);
+		if (ret >= 0) {
+			*link = ret;
+			*kind = NIC_HOOK_TCX;
+			return 0;
+		}
+		if (ret != -EINVAL && ret != -EOPNOTSUPP) {
+			say(err, errlen, "%s: cannot attach the tcx %s link: %s", a->ifname,
+			    ingress ? "ingress" : "egress", strerror(-ret));
+			return ret;
+		}
+	}
+	ret = tc_netlink_attach(a, ingress, prog_fd, err, errlen);
+	if (ret)
+		return ret;
+	*kind = NIC_HOOK_TC_NETLINK;
+	return 0;
+}
+
+static int xdp_attach(struct nic_attachment *a, int prog_fd, bool native,
+		      char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	char holder[BPF_OBJ_NAME_LEN];
+	int ret, fd;
+
+	ret = bpf_xdp_query(a->ifindex, 0, &q);
+	if (ret) {
+		say(err, errlen, "%s: cannot query the XDP hook: %s", a->ifname,
+		    strerror(-ret));
+		return ret;
+	}
+	if (q.attach_mode != XDP_ATTACHED_NONE) {
+		/* The id of the busy mode; MULTI means more than one is. */
+		a->xdp_holder_id = q.prog_id ? q.prog_id :
+			q.drv_prog_id ? q.drv_prog_id :
+			q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
+		goto busy;
+	}
+	lo.flags = native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	fd = bpf_link_create(prog_fd, a->ifindex, BPF_XDP, &lo);
+	if (fd >= 0) {
+		a->ingress_fd = fd;
+		a->ingress_kind = native ? NIC_HOOK_XDP_NATIVE : NIC_HOOK_XDP_GENERIC;
+		return 0;
+	}
+	ret = -errno;
+	/* Taken between the query and now: EBUSY (same mode), EEXIST (other). */
+	if (ret == -EBUSY || ret == -EEXIST) {
+		bpf_xdp_query_id(a->ifindex, 0, &a->xdp_holder_id);
+		goto busy;
+	}
+	if (native && ret == -EOPNOTSUPP)
+		say(err, errlen, "%s: the driver has no native XDP", a->ifname);
+	else
+		say(err, errlen, "%s: cannot attach XDP (%s mode): %s", a->ifname,
+		    native ? "native" : "generic", strerror(-ret));
+	return ret;
+busy:
+	prog_name(a->xdp_holder_id, holder, sizeof(holder));
+	say(err, errlen, "%s: the XDP hook is held by another program (id %u, \"%s\"); "
+	    "not replacing it", a->ifname, a->xdp_holder_id, holder);
+	return -EBUSY;
+}
+
+int nic_attach(int ifindex, const struct nic_attach_opts *o,
+	       struct nic_attachment *a, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	a->ifindex = ifindex;
+	a->ingress_fd = -1;
+	a->egress_fd = -1;
+	if (!if_indextoname(ifindex, a->ifname)) {
+		say(err, errlen, "no interface with index %d in this namespace", ifindex);
+		return -ENODEV;
+	}
+	ret = if_hwtype(a->ifname);
+	if (ret < 0) {
+		say(err, errlen, "%s: %s", a->ifname, strerror(-ret));
+		return ret;
+	}
+	if (ret != ARPHRD_ETHER) {
+		say(err, errlen, "%s: not an Ethernet interface (type %d): the NIC "
+		    "hooks parse Ethernet frames", a->ifname, ret);
+		return -EOPNOTSUPP;
+	}
+
+	/* XDP first: the hook most likely to be refused, before anything else holds. */
+	if (o->ingress == NIC_INGRESS_XDP_GENERIC || o->ingress == NIC_INGRESS_XDP_NATIVE) {
+		ret = xdp_attach(a, o->xdp_fd, o->ingress == NIC_INGRESS_XDP_NATIVE,
+				 err, errlen);
+		if (ret)
+			goto fail;
+	} else if (o->ingress == NIC_INGRESS_TC) {
+		ret = tc_attach(a, true, o->tc_in_fd, o->no_tcx, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (o->egress) {
+		ret = tc_attach(a, false, o->tc_out_fd, o->no_tcx, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+fail:
+	nic_detach(a);
+	return ret;
+}
+
+void nic_detach(struct nic_attachment *a)
+{
+	/* Closing a link fd (tcx or XDP) is the detach. */
+	if (a->ingress_kind == NIC_HOOK_TC_NETLINK)
+		tc_netlink_detach(a->ifindex, true);
+	if (a->egress_kind == NIC_HOOK_TC_NETLINK)
+		tc_netlink_detach(a->ifindex, false);
+	if (a->ingress_kind != NIC_HOOK_NONE && a->ingress_fd >= 0)
+		close(a->ingress_fd);
+	if (a->egress_kind != NIC_HOOK_NONE && a->egress_fd >= 0)
+		close(a->egress_fd);
+	a->ingress_kind = NIC_HOOK_NONE;
+	a->egress_kind = NIC_HOOK_NONE;
+	a->ingress_fd = -1;
+	a->egress_fd = -1;
+}

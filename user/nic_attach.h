@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Attach the NIC programs (bpf/nic.bpf.c) to one interface of the calling
+ * thread's current network namespace, and detach them again.
+ *
+ *   TC ingress/egress: a tcx bpf_link where the kernel has tcx (6.6+), so a
+ *   killed tracer leaves nothing behind; else a clsact qdisc and a cls_bpf
+ *   filter through netlink, our own stale filter of an earlier run removed
+ *   first (found by handle, priority and program name) and other tools'
+ *   filters never touched.
+ *   XDP ingress: a bpf_link in generic (skb) or native (driver) mode. A hook
+ *   another program already holds is never replaced: -EBUSY, nothing left
+ *   attached, and the caller says so and uses TC instead.
+ *
+ * No printing, no exit: errors are negative errno values with a one-line
+ * reason in the caller's buffer.
+ */
+#ifndef TCPTRACE_NIC_ATTACH_H
+#define TCPTRACE_NIC_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <linux/types.h>
+
+/* Our netlink TC filters: chosen to be unlikely in other tools ("tt"). */
+#define NIC_TC_HANDLE		0x7474
+#define NIC_TC_PRIORITY		0x7474
+
+enum nic_hook_kind {
+	NIC_HOOK_NONE = 0,
+	NIC_HOOK_TCX,		/* TC through a tcx bpf_link */
+	NIC_HOOK_TC_NETLINK,	/* TC through clsact + cls_bpf (netlink) */
+	NIC_HOOK_XDP_GENERIC,	/* XDP bpf_link, skb mode */
+	NIC_HOOK_XDP_NATIVE,	/* XDP bpf_link, driver mode */
+};
+
+enum nic_ingress {
+	NIC_INGRESS_NONE = 0,	/* --no-ingress */
+	NIC_INGRESS_TC,
+	NIC_INGRESS_XDP_GENERIC,
+	NIC_INGRESS_XDP_NATIVE,
+};
+
+struct nic_attach_opts {
+	int tc_in_fd;		/* bpf_program__fd(skel->progs.nic_tc_in) */
+	int tc_out_fd;		/* ... nic_tc_out */
+	int xdp_fd;		/* ... nic_xdp_in */
+	enum nic_ingress ingress;
+	bool egress;		/* attach nic_tc_out */
+	bool no_tcx;		/* use netlink TC even where tcx exists */
+};
+
+/* One interface's attachments; zero-initialise, then nic_attach() fills it. */
+struct nic_attachment {
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	enum nic_hook_kind ingress_kind;	/* NONE: not attached */
+	enum nic_hook_kind egress_kind;
+	int ingress_fd;		/* link fd (tcx, XDP); -1 for netlink or none */
+	int egress_fd;
+	__u32 xdp_holder_id;	/* -EBUSY: id of the XDP program holding the hook */
+};
+
+/*
+ * Attach to ifindex as o asks. Returns 0, or a negative errno with nothing
+ * attached and a reason in err:
+ *   -EBUSY       the XDP hook is held by another program (a->xdp_holder_id)
+ *   -EOPNOTSUPP  native XDP not supported by the driver, or the interface
+ *                has no Ethernet header (the parser expects one)
+ *   -ENODEV      no such interface
+ *   others       from the kernel (EPERM: not root)
+ */
+int nic_attach(int ifindex, const struct nic_attach_opts *o,
+	       struct nic_attachment *a, char *err, size_t errlen);
+
+/* Remove what nic_attach() attached; safe on a zeroed or detached one. */
+void nic_detach(struct nic_attachment *a);
+
+/* "tcx", "tc", "xdp-generic", "xdp-native", "none". */
+const char *nic_hook_kind_name(enum nic_hook_kind k);
+
+/*
+ * The default interfaces: every up, non-loopback, Ethernet-type interface
+ * of the current namespace, up to max of them, in ifindex order. Returns
+ * how many were written, or a negative errno with a reason in err.
+ */
+int nic_default_ifindexes(int *ifindex, int max, char *err, size_t errlen);
+
+#endif /* TCPTRACE_NIC_ATTACH_H */
