@@ -42,6 +42,20 @@ static __always_inline void sock_untrack(const struct flow_key *k)
 		count(CNT_FLOWS_CLOSED);
 }
 
+/* A connection's statistics, taken as it closes. */
+static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_event *ev)
+{
+	ev->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	ev->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
+	ev->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	ev->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	ev->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	ev->segs_out = BPF_CORE_READ(tp, segs_out);
+	ev->segs_in = BPF_CORE_READ(tp, segs_in);
+	ev->data_segs_out = BPF_CORE_READ(tp, data_segs_out);
+	ev->data_segs_in = BPF_CORE_READ(tp, data_segs_in);
+}
+
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 					    int newstate)
 {
@@ -87,6 +101,8 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	if (ev) {
 		ev->old_state = oldstate;
 		ev->state = newstate;
+		if (newstate == TCP_CLOSE)
+			read_totals((const struct tcp_sock *)sk, ev);
 		event_submit(ev);
 	}
 	if (newstate == TCP_CLOSE)

@@ -40,8 +40,22 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.state = state;
 	rec.uid = ctx->uid;
 	if (state == TCP_LISTEN) {
-		rec.ack_backlog = tp->inet_conn.icsk_inet.sk.sk_ack_backlog;
-		rec.max_ack_backlog = tp->inet_conn.icsk_inet.sk.sk_max_ack_backlog;
+		struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+
+		rec.ack_backlog = sk->sk_ack_backlog;
+		rec.max_ack_backlog = sk->sk_max_ack_backlog;
+		/* tcp_listendrop() counts every SYN or handshake the listener
+		 * dropped, a full accept queue first among them. */
+		rec.sk_drops = BPF_CORE_READ(sk, sk_drops.counter);
+		/* Per-NUMA drop counters arrived with v6.17 (commit c51613fa276f);
+		 * TCP listeners do not use them today, but count them if set. */
+		if (bpf_core_field_exists(sk->sk_drop_counters)) {
+			struct numa_drop_counters *nd = BPF_CORE_READ(sk, sk_drop_counters);
+
+			if (nd)
+				rec.sk_drops += BPF_CORE_READ(nd, drops0.counter) +
+						BPF_CORE_READ(nd, drops1.counter);
+		}
 		goto out;
 	}
 	rec.ca_state = BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state);

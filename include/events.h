@@ -56,12 +56,24 @@ struct tt_event {
 	__u32 mss;		/* EV_RETRANS: the sender's current MSS */
 	__u32 total_retrans;	/* the socket's retransmit count so far */
 	__u8 side;		/* enum tt_side, as the kernel saw the flow open */
-	__u8 tcp_flags;		/* EV_DROP: flags of the dropped segment (TCP_FLAG_*) */
-	__u8 _pad[6];		/* explicit: a recording holds no stray bytes */
+	__u8 tcp_flags;		/* EV_DROP: flags of the dropped segment (TT_TCP_*) */
+	__u8 _pad[2];		/* explicit: a recording holds no stray bytes */
+	/*
+	 * The connection's totals, read from the socket as it goes to CLOSE
+	 * (EV_STATE only): a connection shorter than the scan interval is
+	 * never snapshotted, and these are its statistics.
+	 */
+	__u32 min_rtt_us;
+	__u64 bytes_acked;	/* data bytes we sent that the peer ACKed */
+	__u64 bytes_received;	/* data bytes we received in order */
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 data_segs_out;
+	__u32 data_segs_in;
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tt_event) == 120, "tt_event layout is part of the recording format");
+_Static_assert(sizeof(struct tt_event) == 152, "tt_event layout is part of the recording format");
 #endif
 
 /* The tracer's own health, one slot each in a per-CPU array. */

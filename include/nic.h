@@ -16,7 +16,7 @@
 #include "flow.h"
 
 /*
- * nic_flows: 8192 records of 224 bytes, about 2.5 MiB of kernel memory with
+ * nic_flows: 8192 records of 208 bytes, about 2.5 MiB of kernel memory with
  * the LRU hash's per-element overhead. nic_syns: small, ~0.3 MiB.
  */
 #define NIC_FLOW_ENTRIES	8192
@@ -121,9 +121,9 @@ struct nic_syn {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct nic_dir_stats) == 64, "nic_dir_stats layout");
+_Static_assert(sizeof(struct nic_dir_stats) == 56, "nic_dir_stats layout");
 _Static_assert(sizeof(struct nic_icmp) == 64, "nic_icmp layout");
-_Static_assert(sizeof(struct nic_flow) == 224, "nic_flow layout");
+_Static_assert(sizeof(struct nic_flow) == 208, "nic_flow layout");
 _Static_assert(sizeof(struct nic_syn_key) == 24, "nic_syn_key layout");
 _Static_assert(sizeof(struct nic_syn) == 32, "nic_syn layout");
 #endif

@@ -40,7 +40,7 @@ struct tt_sock_scan {
 	__u64 bytes_received;	/* data bytes we received in order */
 	__u64 bytes_sent;	/* data bytes we sent, retransmits included */
 	__u32 uid;
-	__u32 _pad;
+	__u32 sk_drops;		/* LISTEN: SYNs and handshakes it dropped (queue full...) */
 };
 
 #endif /* TCPTRACE_SCAN_H */

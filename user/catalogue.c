@@ -51,6 +51,20 @@ const char *diag_severity_name(enum diag_severity sev)
 	return "unknown";
 }
 
+const char *tt_state_name(__u8 state)
+{
+	static const char *const names[TT_TCP_STATE_MAX] = {
+		[TT_TCP_ESTABLISHED] = "ESTABLISHED", [TT_TCP_SYN_SENT] = "SYN_SENT",
+		[TT_TCP_SYN_RECV] = "SYN_RECV", [TT_TCP_FIN_WAIT1] = "FIN_WAIT1",
+		[TT_TCP_FIN_WAIT2] = "FIN_WAIT2", [TT_TCP_TIME_WAIT] = "TIME_WAIT",
+		[TT_TCP_CLOSE] = "CLOSE", [TT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+		[TT_TCP_LAST_ACK] = "LAST_ACK", [TT_TCP_LISTEN] = "LISTEN",
+		[TT_TCP_CLOSING] = "CLOSING", [TT_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
+	};
+
+	return state < TT_TCP_STATE_MAX && names[state] ? names[state] : "UNKNOWN";
+}
+
 const char *tt_side_name(enum tt_side side)
 {
 	switch (side) {

@@ -33,6 +33,7 @@ enum {
 	OPT_PID,
 	OPT_PROG_STATS,
 	OPT_CLASSIC,
+	OPT_CONN_INTERVAL,
 };
 
 static const struct argp_option options[] = {
@@ -47,6 +48,7 @@ static const struct argp_option options[] = {
 	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default 2)", 0 },
 	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 0 },
 	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default 60)", 0 },
+	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection this often (default 60; 0: at close only)", 0 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 0 },
 	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and tracer decisions on stderr", 0 },
@@ -112,6 +114,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLD:
 		o->fold_s = parse_num(state, "fold-s", arg, 0, 86400);
 		break;
+	case OPT_CONN_INTERVAL:
+		o->conn_interval_s = parse_num(state, "conn-interval", arg, 0, 86400);
+		break;
 	case OPT_PROG_STATS:
 		o->prog_stats = true;
 		break;
@@ -140,6 +145,7 @@ void cli_parse(int argc, char **argv, struct options *o)
 	o->loss_pct = 2;
 	o->syn_retrans = 2;
 	o->fold_s = 60;
+	o->conn_interval_s = 60;
 	/* argp exits with argp_err_exit_status on a usage error. */
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, o);

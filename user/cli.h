@@ -28,6 +28,7 @@ struct options {
 	unsigned long loss_pct;
 	unsigned long syn_retrans;
 	unsigned long fold_s;
+	unsigned long conn_interval_s;	/* conn records of open flows; 0: at close only */
 };
 
 /* Parses argv; on a usage error prints one line and exits EXIT_USAGE. */

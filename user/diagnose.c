@@ -9,6 +9,7 @@
  * recording reaches the same verdicts as the live run that wrote it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "diagnose.h"
@@ -50,6 +51,7 @@ enum flow_flag {
 	FF_RST_TX	= 1 << 5,  /* we reset it, from a socket */
 	FF_PORT_CLOSED	= 1 << 6,  /* a SYN to a port with no socket, answered by RST */
 	FF_PID_PROC	= 1 << 7,  /* pid/comm came from process context */
+	FF_TOTALS	= 1 << 8,  /* the close event carried the socket's totals */
 };
 
 /* Who speaks next in a request/response exchange, as seen from snapshots. */
@@ -104,6 +106,21 @@ struct flow {
 	__u64 unread_since_ns;	/* data waiting and copied_seq still; 0: none */
 	__u64 zero_wnd_since_ns;/* snd_wnd == 0 since; 0: open window */
 	__u64 turn_bytes;	/* bytes of the current turn (request size) */
+
+	/* For the conn record. */
+	__u64 cgroup_id;
+	__u64 established_ns;
+	__u64 last_conn_ns;	/* the last periodic record */
+	__u64 bytes_acked;
+	__u32 segs_out, segs_in, data_segs_in;
+	__u8 n_states;
+	__u8 states[8];		/* the state path; the last slot keeps the latest */
+
+	/* Segments this host's own stack dropped (significant reasons only). */
+	__u32 drops_in, drops_out;
+	__u32 syn_drops;	/* of them SYNs or SYN-ACKs: the handshake */
+	__u32 drop_reason;	/* the latest */
+	__u8 drop_class;	/* enum drop_class of the latest */
 };
 
 /* A listening port in a network namespace: tells the server end of a flow
@@ -116,6 +133,16 @@ struct listen_key {
 
 struct listener {
 	__u32 scan_gen;
+	__u32 ack_backlog;	/* connections waiting for accept() */
+	__u32 max_ack_backlog;
+	__u32 overflow_drops;	/* handshakes dropped for a full queue */
+	__u32 full_scans;	/* consecutive scans that found the queue full */
+	__u32 synack_retrans;	/* handshakes on this port that did not complete */
+	__u32 sk_drops;		/* the listener's drop count at the last scan */
+	bool drops_known;
+	bool reported;		/* LISTEN_OVERFLOW raised (once a fold window) */
+	__u64 reported_ns;
+	struct flow_key key;	/* laddr:lport of the listener, for the diagnosis */
 };
 
 /* One occurrence of a problem on one flow, before folding. */
@@ -128,6 +155,7 @@ struct diag_instance {
 	int app_error;
 	unsigned int n_evidence;
 	struct diag_evidence_item evidence[DIAG_MAX_EVIDENCE];
+	char reason[DIAG_REASON_LEN];
 };
 
 /* Repeats of one problem at one endpoint fold into one diagnosis. */
@@ -156,6 +184,8 @@ struct due_batch {
 
 struct engine {
 	struct engine_config cfg;
+	conn_fn conn;
+	void *conn_ctx;
 	struct flowtable *flows;
 	struct flowtable *listeners;
 	struct flowtable *groups;
@@ -536,7 +566,7 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 
 	if (!(f->flags & FF_ESTABLISHED))
 		return;
-	if (f->flags & FF_SCANNED) {
+	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*
 		 * Judge the ratio on one snapshot's numbers: its retransmit
 		 * count and its data segment count cover the same span (from
@@ -565,7 +595,7 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 	inflated = min_rtt_us && srtt_us > 2 * min_rtt_us;
 
 	ev_add(&in, "retransmits", retrans);
-	if ((f->flags & FF_SCANNED) && f->data_segs_out) {
+	if ((f->flags & (FF_SCANNED | FF_TOTALS)) && f->data_segs_out) {
 		ev_add(&in, "data_segs_out", f->data_segs_out);
 		ev_add(&in, "loss_permille",
 		       (long long)ratio_retrans * 1000 / f->data_segs_out);
@@ -668,6 +698,95 @@ static void rule_zero_window(struct engine *e, const struct flow_key *key,
 	flow_raise(e, key, f, DIAG_ZERO_WINDOW, side, 0, &in);
 }
 
+static enum drop_class drop_class_of(const struct engine *e, __u32 reason)
+{
+	if (e->cfg.drop_class)
+		return reason < e->cfg.n_drop_class ? e->cfg.drop_class[reason] :
+						      DROP_LOCAL;
+	/* No table: 0 not dropped, 1 consumed, 2 unspecified; the rest count. */
+	return reason > 2 ? DROP_LOCAL : DROP_IGNORE;
+}
+
+static void reason_text(const struct engine *e, __u32 reason, char *buf, size_t len)
+{
+	const char *name = e->cfg.drop_reason_name ? e->cfg.drop_reason_name(reason) : NULL;
+
+	if (name)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "reason %u", reason);
+}
+
+/*
+ * This host's own stack dropped the flow's segments. In the handshake one
+ * drop is the whole story (a SYN-ACK that reached this host and never the
+ * socket; a SYN this host's firewall refused). On an established flow a
+ * lone discard is mended by a retransmit: only repeats are a problem.
+ */
+static void rule_local_drop(struct engine *e, const struct flow_key *key,
+			    struct flow *f, enum tt_side side)
+{
+	struct diag_instance in = {0};
+	__u32 drops = f->drops_in + f->drops_out;
+
+	if (!drops || (f->drop_class != DROP_LOCAL && f->drop_class != DROP_NO_ROUTE))
+		return;
+	if (!f->syn_drops && drops < e->cfg.loss_min_retrans)
+		return;
+	ev_add(&in, "drops_inbound", f->drops_in);
+	ev_add(&in, "drops_outbound", f->drops_out);
+	ev_add(&in, "handshake_drops", f->syn_drops);
+	ev_add(&in, "drop_reason", f->drop_reason);
+	ev_add(&in, "syn_retrans", f->syn_retrans);
+	ev_add(&in, "synack_retrans", f->synack_retrans);
+	reason_text(e, f->drop_reason, in.reason, sizeof(in.reason));
+	/* No route out (IP_OUTNOROUTES) is a routing problem, not a filter. */
+	flow_raise(e, key, f, f->drop_class == DROP_NO_ROUTE ? DIAG_NO_ROUTE :
+			      DIAG_LOCAL_DROP, side, f->app_error, &in);
+}
+
+/* A handshake dropped because the listener's accept queue was full. */
+static void rule_listen_overflow(struct engine *e, const struct flow_key *key,
+				 struct flow *f)
+{
+	struct diag_instance in = {0};
+
+	if (!f->drops_in || f->drop_class != DROP_LISTEN_OVERFLOW)
+		return;
+	struct listen_key lk = { .netns = key->netns, .port = key->lport };
+	struct listener *l = flowtable_lookup(e->listeners, &lk);
+
+	ev_add(&in, "handshakes_dropped", f->drops_in);
+	ev_add(&in, "synack_retrans", f->synack_retrans);
+	reason_text(e, f->drop_reason, in.reason, sizeof(in.reason));
+	if (flow_raise(e, key, f, DIAG_LISTEN_OVERFLOW, TT_SIDE_SERVER, 0, &in) && l)
+		l->reported = true;	/* the listener's own rule need not repeat it */
+}
+
+/*
+ * Without a drop reason (older kernels drop a SYN for a full queue
+ * silently) the listener itself tells: its accept queue is full and
+ * handshakes on its port go unfinished or are dropped.
+ */
+static void rule_listener_full(struct engine *e, struct listener *l, __u64 now)
+{
+	struct diag_instance in;
+
+	if (l->reported && elapsed(l->reported_ns, now) < e->cfg.fold_ns)
+		return;
+	if (!l->full_scans || (!l->overflow_drops && !l->synack_retrans))
+		return;
+	instance_init(&in, DIAG_LISTEN_OVERFLOW, TT_SIDE_SERVER, &l->key, 0, NULL, 0);
+	ev_add(&in, "accept_queue", l->ack_backlog);
+	ev_add(&in, "backlog", l->max_ack_backlog);
+	ev_add(&in, "handshakes_dropped", l->overflow_drops);
+	ev_add(&in, "synack_retrans", l->synack_retrans);
+	raise_instance(e, &in);
+	l->reported = true;
+	l->reported_ns = now;
+	l->overflow_drops = l->synack_retrans = 0;
+}
+
 static void flow_evaluate(struct engine *e, const struct flow_key *key,
 			  struct flow *f, __u64 now)
 {
@@ -677,6 +796,8 @@ static void flow_evaluate(struct engine *e, const struct flow_key *key,
 	rule_connection_refused(e, key, f);
 	rule_syn_unanswered(e, key, f, now);
 	rule_port_closed(e, key, f);
+	rule_local_drop(e, key, f, side);
+	rule_listen_overflow(e, key, f);
 
 	/* Broken connections. */
 	rule_peer_reset(e, key, f, side);
@@ -691,6 +812,77 @@ static void flow_evaluate(struct engine *e, const struct flow_key *key,
 	}
 }
 
+/* ---- conn records ------------------------------------------------------ */
+
+static const char *close_reason(const struct flow *f)
+{
+	if (!(f->flags & FF_CLOSED))
+		return "open";
+	if (f->rst_rx && f->rst_rx_state == TT_TCP_SYN_SENT)
+		return "refused";
+	if (f->flags & FF_RST_RX)
+		return "reset_by_peer";
+	if (f->flags & FF_RST_TX)
+		return "reset_local";
+	if (f->app_error == ETIMEDOUT)
+		return "timeout";
+	if (f->app_error == ECONNREFUSED)
+		return "refused";
+	if (f->app_error)
+		return "error";
+	if (!(f->flags & FF_ESTABLISHED))
+		return "aborted";	/* closed while connecting */
+	return "fin";
+}
+
+static void conn_emit(struct engine *e, const struct flow_key *key,
+		      const struct flow *f, __u64 now)
+{
+	struct conn_record c;
+
+	/* A refused SYN or a dropped one made no connection to report. */
+	if (!e->conn || (f->flags & FF_PORT_CLOSED) ||
+	    (!f->n_states && !(f->flags & FF_SCANNED)))
+		return;
+	memset(&c, 0, sizeof(c));
+	c.key = *key;
+	c.side = f->side;
+	c.pid = f->pid;
+	memcpy(c.comm, f->comm, TT_COMM_LEN);
+	c.cgroup_id = f->cgroup_id;
+	c.start_ns = f->start_ns;
+	c.start_known = f->flags & FF_START_KNOWN;
+	c.open = !(f->flags & FF_CLOSED);
+	c.ts_ns = c.open ? now : f->closed_ns;
+	c.n_states = f->n_states;
+	memcpy(c.states, f->states, sizeof(c.states));
+	if (c.start_known && f->established_ns && f->side == TT_SIDE_CLIENT)
+		c.connect_ns = elapsed(f->start_ns, f->established_ns);
+	c.bytes_sent = f->bytes_acked;
+	c.bytes_received = f->bytes_received;
+	c.segs_out = f->segs_out;
+	c.segs_in = f->segs_in;
+	c.data_segs_out = f->data_segs_out;
+	c.data_segs_in = f->data_segs_in;
+	c.retrans = f->retrans;
+	c.syn_retrans = f->syn_retrans;
+	c.srtt_us = f->srtt_us ? f->srtt_us : f->ev_srtt_us;
+	c.min_rtt_us = f->min_rtt_us;
+	c.rst_rx = f->rst_rx;
+	c.rst_tx = f->rst_tx;
+	c.app_error = f->app_error;
+	c.close_reason = close_reason(f);
+	c.codes = f->reported;
+	c.events_lost = e->lost_total > 0;
+	e->conn(&c, e->conn_ctx);
+}
+
+void engine_set_conn_sink(struct engine *e, conn_fn fn, void *ctx)
+{
+	e->conn = fn;
+	e->conn_ctx = ctx;
+}
+
 /* ---- the flow table --------------------------------------------------- */
 
 /* A flow pushed out of a full table is judged on what it has so far, so a
@@ -700,6 +892,7 @@ static void flow_evicted(const void *key, void *value, void *ctx)
 	struct flow *f = value;
 
 	flow_evaluate(ctx, key, f, f->updated_ns);
+	conn_emit(ctx, key, f, f->updated_ns);
 }
 
 struct engine *engine_new(const struct engine_config *cfg)
@@ -773,6 +966,7 @@ static void flow_reset(struct engine *e, const struct flow_key *key,
 		       struct flow *f, __u64 now)
 {
 	flow_evaluate(e, key, f, now);
+	conn_emit(e, key, f, now);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -801,12 +995,53 @@ static struct flow *flow_for_event(struct engine *e, const struct tt_event *ev)
 	if (state_synchronized(ev->state))
 		f->flags |= FF_ESTABLISHED;
 	flow_take_owner(f, ev);
+	if (ev->cgroup_id && !f->cgroup_id)
+		f->cgroup_id = ev->cgroup_id;
 	f->updated_ns = ev->ts_ns;
 	return f;
 }
 
+static void flow_push_state(struct flow *f, __u8 state)
+{
+	if (f->n_states && f->states[f->n_states - 1] == state)
+		return;
+	if (f->n_states < sizeof(f->states))
+		f->states[f->n_states++] = state;
+	else
+		f->states[sizeof(f->states) - 1] = state;	/* keep how it ended */
+}
+
+/* The socket's own totals, read as it closed: a flow too short for any
+ * snapshot has its statistics from here. */
+static void flow_take_totals(struct flow *f, const struct tt_event *ev)
+{
+	if (!ev->segs_out && !ev->segs_in)
+		return;
+	f->bytes_acked = ev->bytes_acked;
+	f->bytes_received = ev->bytes_received;
+	f->segs_out = ev->segs_out;
+	f->segs_in = ev->segs_in;
+	f->data_segs_out = ev->data_segs_out;
+	f->data_segs_in = ev->data_segs_in;
+	f->total_retrans = ev->total_retrans;
+	if (ev->srtt_us)
+		f->srtt_us = ev->srtt_us;
+	if (ev->min_rtt_us)
+		f->min_rtt_us = ev->min_rtt_us;
+	f->flags |= FF_TOTALS;
+}
+
 static void on_state(struct flow *f, const struct tt_event *ev)
 {
+	/* A flow first met mid-life: its path starts where we met it. */
+	if (!f->n_states && ev->old_state != TT_TCP_CLOSE &&
+	    ev->old_state != TT_TCP_LISTEN)
+		flow_push_state(f, ev->old_state);
+	flow_push_state(f, ev->state);
+	if (ev->state == TT_TCP_ESTABLISHED && !f->established_ns)
+		f->established_ns = ev->ts_ns;
+	if (ev->state == TT_TCP_CLOSE)
+		flow_take_totals(f, ev);
 	f->state = ev->state;
 	if (ev->old_state == TT_TCP_CLOSE && ev->state == TT_TCP_SYN_SENT &&
 	    f->side == TT_SIDE_UNKNOWN)
@@ -890,6 +1125,42 @@ static void on_connect_err(struct engine *e, const struct tt_event *ev)
 	raise_instance(e, &in);
 }
 
+/*
+ * A segment this host's stack dropped. The flow may be one we know (a
+ * SYN-ACK for our connect, data of an open connection) or none yet: an
+ * inbound SYN refused before any socket saw it.
+ */
+static void on_drop(struct engine *e, const struct tt_event *ev)
+{
+	enum drop_class cls = drop_class_of(e, ev->reason);
+	bool inbound = ev->flags & EVF_INBOUND;
+	struct listener *l;
+	struct flow *f;
+
+	if (cls == DROP_IGNORE)
+		return;
+	f = flow_for_event(e, ev);
+	if (!f)
+		return;
+	if (f->side == TT_SIDE_UNKNOWN && inbound && (ev->flags & EVF_SYN))
+		f->side = TT_SIDE_SERVER;
+	if (inbound)
+		f->drops_in++;
+	else
+		f->drops_out++;
+	if (ev->tcp_flags & TT_TCP_SYN)
+		f->syn_drops++;
+	f->drop_reason = ev->reason;
+	f->drop_class = cls;
+	if (cls == DROP_LISTEN_OVERFLOW) {
+		struct listen_key lk = { .netns = ev->key.netns, .port = ev->key.lport };
+
+		l = flowtable_lookup(e->listeners, &lk);
+		if (l)
+			l->overflow_drops++;
+	}
+}
+
 void engine_on_event(struct engine *e, const struct tt_event *ev)
 {
 	struct flow *f;
@@ -913,6 +1184,9 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 			return;
 		}
 		break;
+	case EV_DROP:
+		on_drop(e, ev);
+		return;
 	case EV_STATE:
 	case EV_RETRANS:
 	case EV_SYNACK_RETRANS:
@@ -934,11 +1208,19 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 	case EV_RETRANS:
 		on_retrans(f, ev);
 		break;
-	case EV_SYNACK_RETRANS:
+	case EV_SYNACK_RETRANS: {
+		struct listen_key lk = { .netns = ev->key.netns, .port = ev->key.lport };
+		struct listener *l = flowtable_lookup(e->listeners, &lk);
+
 		f->synack_retrans++;
 		if (f->side == TT_SIDE_UNKNOWN)
 			f->side = TT_SIDE_SERVER;
+		/* The client's ACK did not complete the handshake: lost, or
+		 * dropped because the accept queue was full. */
+		if (l)
+			l->synack_retrans++;
 		break;
+	}
 	case EV_RST_RX:
 		if (!f->rst_rx)
 			f->rst_rx_state = ev->state;
@@ -1059,8 +1341,22 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 					 .port = s->key.lport };
 		struct listener *l = flowtable_get(e->listeners, &lk, NULL);
 
-		if (l)
+		if (l) {
 			l->scan_gen = e->scan_gen;
+			l->key = s->key;
+			/* Drops counted since the last scan, while the queue was
+			 * full: handshakes the accept queue had no room for. */
+			if (l->drops_known && s->sk_drops > l->sk_drops &&
+			    s->ack_backlog > s->max_ack_backlog)
+				l->overflow_drops += s->sk_drops - l->sk_drops;
+			l->sk_drops = s->sk_drops;
+			l->drops_known = true;
+			l->ack_backlog = s->ack_backlog;
+			l->max_ack_backlog = s->max_ack_backlog;
+			/* sk_acceptq_is_full(): more waiting than the backlog allows */
+			l->full_scans = s->ack_backlog > s->max_ack_backlog ?
+					l->full_scans + 1 : 0;
+		}
 		return;
 	}
 	if (!scan_state_tracked(s->state))
@@ -1097,6 +1393,10 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->min_rtt_us = s->min_rtt_us;
 	f->total_retrans = s->total_retrans;
 	f->data_segs_out = s->data_segs_out;
+	f->data_segs_in = s->data_segs_in;
+	f->segs_out = s->segs_out;
+	f->segs_in = s->segs_in;
+	f->bytes_acked = s->bytes_acked;
 	f->bytes_sent = s->bytes_sent;
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;
@@ -1160,6 +1460,8 @@ static void emit(struct engine *e, const struct diag_instance *in,
 	d.n_evidence = in->n_evidence;
 	for (i = 0; i < in->n_evidence; i++)
 		d.evidence[i] = in->evidence[i];
+	memcpy(d.reason, in->reason, sizeof(d.reason));
+	d.reason[sizeof(d.reason) - 1] = '\0';
 	catalogue_fill(&d);
 	e->diagnoses++;
 	if (fn)
@@ -1195,15 +1497,26 @@ void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
 	struct fold_group *g, *gnext;
 	struct flow *f, *fnext;
+	struct listener *l;
 
 	evaluate_all(e, now_ns);
 
 	/* Judged above: the flows whose story is over can go now. */
 	for (f = flowtable_first(e->flows); f; f = fnext) {
 		fnext = flowtable_next(e->flows, f);
-		if (flow_retired(f, now_ns))
+		if (flow_retired(f, now_ns)) {
+			conn_emit(e, flowtable_key(e->flows, f), f, now_ns);
 			flowtable_delete(e->flows, f);
+		} else if (e->cfg.conn_interval_ns && !(f->flags & FF_CLOSED) &&
+			   elapsed(f->last_conn_ns ? f->last_conn_ns : f->start_ns,
+				   now_ns) >= e->cfg.conn_interval_ns) {
+			/* Long-lived: report as it goes, not only at the end. */
+			conn_emit(e, flowtable_key(e->flows, f), f, now_ns);
+			f->last_conn_ns = now_ns;
+		}
 	}
+	for (l = flowtable_first(e->listeners); l; l = flowtable_next(e->listeners, l))
+		rule_listener_full(e, l, now_ns);
 
 	emit_due(e, now_ns, fn, ctx);
 
@@ -1230,8 +1543,13 @@ void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
 	struct fold_group *g;
+	struct flow *f;
 
 	evaluate_all(e, now_ns);
+	/* Every flow still held gets its record: closed ones as they ended,
+	 * open ones as they stand. */
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
+		conn_emit(e, flowtable_key(e->flows, f), f, now_ns);
 	emit_due(e, now_ns, fn, ctx);
 	for (g = flowtable_first(e->groups); g; g = flowtable_next(e->groups, g)) {
 		if (!g->pending)

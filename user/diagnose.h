@@ -43,6 +43,7 @@ enum diag_severity {
 #define DIAG_MAX_CAUSES		4
 #define DIAG_MAX_CHECKS		4
 #define DIAG_TEXT_LEN		256
+#define DIAG_REASON_LEN		48
 
 /* Evidence is a list of named numbers; a name ending in _ms is a duration. */
 struct diag_evidence_item {
@@ -63,6 +64,7 @@ struct diagnosis {
 	bool events_lost;	/* events were lost meanwhile: treat with care */
 	unsigned int n_evidence;
 	struct diag_evidence_item evidence[DIAG_MAX_EVIDENCE];
+	char reason[DIAG_REASON_LEN];	/* LOCAL_DROP: the kernel's drop reason, "" if none */
 	char summary[DIAG_TEXT_LEN];
 	unsigned int n_causes;
 	char causes[DIAG_MAX_CAUSES][DIAG_TEXT_LEN];
@@ -78,7 +80,54 @@ struct engine_config {
 	__u64 request_max_bytes;/* a send burst larger than this is a stream, not a request */
 	__u64 fold_ns;		/* repeats of one problem within this fold into one */
 	__u32 max_flows;	/* flow table bound; the oldest idle flow is evicted */
+	__u64 conn_interval_ns;	/* conn records for open flows this often; 0: at close only */
+	/*
+	 * What each kernel drop reason means here, indexed by its value in
+	 * the running kernel's enum skb_drop_reason (the caller reads the
+	 * names from BTF). NULL: every reason above NOT_SPECIFIED is a drop.
+	 */
+	const __u8 *drop_class;	/* enum drop_class */
+	__u32 n_drop_class;
+	/* Name of a drop reason for the words of a diagnosis; may be NULL. */
+	const char *(*drop_reason_name)(unsigned int reason);
 };
+
+enum drop_class {
+	DROP_IGNORE = 0,	/* not evidence: consumed, unspecified, TCP's own discards */
+	DROP_LOCAL,		/* this host's stack refused it: firewall, rp_filter, qdisc... */
+	DROP_LISTEN_OVERFLOW,	/* the accept queue was full */
+	DROP_NO_ROUTE,		/* no route out */
+};
+
+/* A connection's statistics: at close, or every conn_interval while open. */
+struct conn_record {
+	struct flow_key key;
+	enum tt_side side;
+	__u32 pid;
+	char comm[TT_COMM_LEN];
+	__u64 cgroup_id;
+	__u64 start_ns;		/* monotonic: the open, or when first seen */
+	__u64 ts_ns;		/* monotonic: the close, or now while open */
+	bool start_known;	/* start_ns is the open itself */
+	bool open;
+	unsigned int n_states;
+	__u8 states[8];		/* the state path, oldest first */
+	__u64 connect_ns;	/* SYN_SENT to ESTABLISHED; 0 when not seen */
+	__u64 bytes_sent;	/* delivered: ACKed by the peer */
+	__u64 bytes_received;
+	__u32 segs_out, segs_in;
+	__u32 data_segs_out, data_segs_in;
+	__u32 retrans;		/* data retransmits */
+	__u32 syn_retrans;
+	__u32 srtt_us, min_rtt_us;
+	__u32 rst_rx, rst_tx;
+	int app_error;
+	const char *close_reason;	/* "fin", "reset_by_peer", ... (static) */
+	__u32 codes;		/* 1 << enum diag_code for each diagnosis it got */
+	bool events_lost;
+};
+
+typedef void (*conn_fn)(const struct conn_record *c, void *ctx);
 
 struct engine_stats {
 	__u64 events;		/* events consumed */
@@ -109,9 +158,12 @@ void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx);
 /* Emit everything still pending (exit, end of a replay). */
 void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx);
 void engine_get_stats(const struct engine *e, struct engine_stats *st);
+/* Where conn records go (at retirement, every conn_interval, at finish); none by default. */
+void engine_set_conn_sink(struct engine *e, conn_fn fn, void *ctx);
 
 const char *diag_code_name(enum diag_code code);
 const char *diag_severity_name(enum diag_severity sev);
 const char *tt_side_name(enum tt_side side);
+const char *tt_state_name(__u8 state);
 
 #endif /* TCPTRACE_DIAGNOSE_H */

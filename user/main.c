@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "diagnose.h"
+#include "drop_reason.h"
 #include "netns.h"
 #include "output.h"
 #include "report.h"
@@ -88,6 +89,59 @@ static void on_diagnosis(const struct diagnosis *d, void *ctx)
 	struct session *s = ctx;
 
 	output_diagnosis(s->out, d);
+}
+
+static void on_conn(const struct conn_record *c, void *ctx)
+{
+	struct session *s = ctx;
+
+	output_conn(s->out, c, s->opts->verbose);
+}
+
+/*
+ * What each of this kernel's drop reasons means to us, by name: the enum's
+ * values move between kernels, its names are the stable part.
+ */
+static __u8 drop_classes[1024];
+
+static const char *const ignored_drops[] = {
+	"NOT_SPECIFIED", "NO_SOCKET", "SOCKET_CLOSE", "QUEUE_PURGE", "OTHERHOST",
+	"SOCKET_RCVBUFF", "DUP_FRAG",
+};
+
+static bool drop_classes_init(struct engine_config *cfg)
+{
+	unsigned int n = 0;
+
+	if (!drop_reason_init())
+		return false;
+	for (unsigned int r = 0; r < sizeof(drop_classes); r++) {
+		const char *name = drop_reason_name(r);
+		__u8 cls = DROP_LOCAL;
+
+		if (!name)
+			continue;
+		n = r + 1;
+		/* TCP's own discards (old data, out of window, a reset) are the
+		 * protocol at work, not this host refusing the flow. */
+		if (!strncmp(name, "TCP_", 4))
+			cls = DROP_IGNORE;
+		if (!strcmp(name, "TCP_LISTEN_OVERFLOW"))
+			cls = DROP_LISTEN_OVERFLOW;
+		else if (!strcmp(name, "TCP_CSUM") || !strncmp(name, "TCP_MD5", 7) ||
+			 !strncmp(name, "TCP_AO", 6))
+			cls = DROP_LOCAL;
+		else if (!strcmp(name, "IP_OUTNOROUTES") || !strcmp(name, "IP_INNOROUTES"))
+			cls = DROP_NO_ROUTE;
+		for (size_t i = 0; i < sizeof(ignored_drops) / sizeof(ignored_drops[0]); i++)
+			if (!strcmp(name, ignored_drops[i]))
+				cls = DROP_IGNORE;
+		drop_classes[r] = cls;
+	}
+	cfg->drop_class = drop_classes;
+	cfg->n_drop_class = n;
+	cfg->drop_reason_name = drop_reason_name;
+	return true;
 }
 
 static bool scan_one(struct session *s, int netns_fd, int self_fd)
@@ -209,6 +263,7 @@ static void engine_config_from(const struct options *o, struct engine_config *cf
 	cfg->loss_pct = o->loss_pct;
 	cfg->syn_retrans = o->syn_retrans;
 	cfg->fold_ns = o->fold_s * 1000000000ULL;
+	cfg->conn_interval_ns = o->conn_interval_s * 1000000000ULL;
 }
 
 int main(int argc, char **argv)
@@ -235,6 +290,9 @@ int main(int argc, char **argv)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 
 	engine_config_from(&opts, &cfg);
+	if (!drop_classes_init(&cfg))
+		fprintf(stderr, "tcptrace-bpf: note: this kernel names no drop reasons (enum skb_drop_reason): "
+			"LOCAL_DROP and LISTEN_OVERFLOW from drops cannot be made\n");
 	s.opts = &opts;
 	s.tracer = &tracer;
 	s.out = &out;
@@ -246,6 +304,7 @@ int main(int argc, char **argv)
 		report_error("out of memory for the flow table");
 		goto cleanup;
 	}
+	engine_set_conn_sink(s.engine, on_conn, &s);
 
 	if (tracer_start(&tracer, &opts))
 		goto cleanup;
@@ -268,5 +327,6 @@ cleanup:
 	tracer_stop(&tracer);
 	engine_free(s.engine);
 	netns_set_free(&s.netns);
+	drop_reason_free();
 	return ret;
 }

@@ -139,6 +139,81 @@ void output_diagnosis(struct output *o, const struct diagnosis *d)
 		diagnosis_text(o, d);
 }
 
+void output_conn(struct output *o, const struct conn_record *c, bool verbose)
+{
+	char addr[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], ts[64];
+	struct json *j = &o->j;
+
+	if (!o->json) {
+		if (!verbose)
+			return;
+		flow_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr));
+		flow_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
+		fprintf(o->out, "conn %s:%u -> %s:%u %s %llums sent %llu received %llu retrans %u %s\n",
+			addr, c->key.lport, ra, c->key.rport, tt_side_name(c->side),
+			(unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
+			(unsigned long long)c->bytes_sent, (unsigned long long)c->bytes_received,
+			c->retrans, c->close_reason);
+		fflush(o->out);
+		return;
+	}
+	record_begin(o, "conn", c->ts_ns);
+	json_kv_string(j, "side", tt_side_name(c->side));
+	json_kv_string(j, "family", c->key.family == TT_AF_INET6 ? "ipv6" : "ipv4");
+	json_kv_string(j, "laddr", flow_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr)));
+	json_kv_uint(j, "lport", c->key.lport);
+	json_kv_string(j, "raddr", flow_addr_str(c->key.family, c->key.raddr, addr, sizeof(addr)));
+	json_kv_uint(j, "rport", c->key.rport);
+	json_kv_uint(j, "netns", c->key.netns);
+	json_key(j, "pid");
+	if (c->pid)
+		json_uint(j, c->pid);
+	else
+		json_null(j);
+	json_kv_string(j, "comm", c->comm[0] ? c->comm : NULL);
+	json_kv_uint(j, "cgroup_id", c->cgroup_id);
+	rfc3339(o, c->start_ns, ts, sizeof(ts));
+	/* A flow met mid-life has no known start: say so rather than guess. */
+	json_kv_string(j, "start", c->start_known ? ts : NULL);
+	json_kv_uint(j, "duration_ms", (c->ts_ns - c->start_ns) / 1000000);
+	json_key(j, "open");
+	json_bool(j, c->open);
+	json_key(j, "state_path");
+	json_array_begin(j);
+	for (unsigned int i = 0; i < c->n_states; i++)
+		json_string(j, tt_state_name(c->states[i]));
+	json_array_end(j);
+	json_key(j, "connect_ms");
+	if (c->connect_ns)
+		json_uint(j, c->connect_ns / 1000000);
+	else
+		json_null(j);
+	json_kv_uint(j, "bytes_sent", c->bytes_sent);
+	json_kv_uint(j, "bytes_received", c->bytes_received);
+	json_kv_uint(j, "segs_out", c->segs_out);
+	json_kv_uint(j, "segs_in", c->segs_in);
+	json_kv_uint(j, "data_segs_out", c->data_segs_out);
+	json_kv_uint(j, "data_segs_in", c->data_segs_in);
+	json_kv_uint(j, "retransmits", c->retrans);
+	json_kv_uint(j, "syn_retransmits", c->syn_retrans);
+	json_kv_uint(j, "srtt_us", c->srtt_us);
+	json_kv_uint(j, "min_rtt_us", c->min_rtt_us);
+	json_kv_uint(j, "resets_received", c->rst_rx);
+	json_kv_uint(j, "resets_sent", c->rst_tx);
+	json_kv_string(j, "close_reason", c->close_reason);
+	json_kv_string(j, "app_error", errno_name(c->app_error));
+	json_key(j, "codes");
+	json_array_begin(j);
+	for (int code = 0; code < DIAG_CODE_MAX; code++)
+		if (c->codes & (1u << code))
+			json_string(j, diag_code_name(code));
+	json_array_end(j);
+	json_key(j, "events_lost");
+	json_bool(j, c->events_lost);
+	json_object_end(j);
+	json_line_end(j);
+}
+
 void output_health(struct output *o, __u64 now_ns, const struct health_report *h)
 {
 	struct json *j = &o->j;

@@ -35,6 +35,8 @@ struct health_report {
 
 void output_init(struct output *o, FILE *out, bool json);
 void output_diagnosis(struct output *o, const struct diagnosis *d);
+/* A connection's statistics: a JSON record; a line in text mode when verbose. */
+void output_conn(struct output *o, const struct conn_record *c, bool verbose);
 void output_health(struct output *o, __u64 now_ns, const struct health_report *h);
 /* Under -j an error is a JSON record on stdout too; the one-line text stays on stderr. */
 void output_error(struct output *o, const char *msg);
