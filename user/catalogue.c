@@ -317,9 +317,15 @@ static void fill_port_closed(struct diagnosis *d, const struct names *n)
 
 static void fill_no_route(struct diagnosis *d, const struct names *n)
 {
-	summary(d, "connect() to %s failed at once with %s: this host has no "
-		"usable route to %s, no packet left", n->rend,
-		errno_name(d->app_error), n->raddr);
+	if (diag_evidence_get(d, "drop_reason", NULL))
+		summary(d, "this host dropped %lld segment%s to %s for want of a "
+			"route (%s)", evd(d, "drops_outbound", 0) + evd(d, "drops_inbound", 0),
+			evd(d, "drops_outbound", 0) + evd(d, "drops_inbound", 0) == 1 ? "" : "s",
+			n->rend, d->reason[0] ? d->reason : "no route");
+	else
+		summary(d, "connect() to %s failed at once with %s: this host has no "
+			"usable route to %s, no packet left", n->rend,
+			errno_name(d->app_error), n->raddr);
 	cause(d, "the routing table has no route to %s: a missing default "
 	      "route or subnet route (2)", n->raddr);
 	cause(d, "the route to %s is of type unreachable, prohibit or "
@@ -526,6 +532,81 @@ static void fill_zero_window(struct diagnosis *d, const struct names *n)
 	check(d, "ss -tni dst %s", n->raddr);
 }
 
+static void fill_local_drop(struct diagnosis *d, const struct names *n)
+{
+	long long in = evd(d, "drops_inbound", 0), out = evd(d, "drops_outbound", 0);
+	long long hs = evd(d, "handshake_drops", 0);
+	const char *why = d->reason[0] ? d->reason : "an unnamed reason";
+	bool server = d->side == TT_SIDE_SERVER;
+
+	if (hs && server && in)
+		summary(d, "this host dropped %lld SYN%s from %s to port %u before "
+			"any socket saw %s (%s)", in, in == 1 ? "" : "s", n->raddr,
+			n->lport, in == 1 ? "it" : "them", why);
+	else if (hs && in)
+		summary(d, "%lld SYN-ACK%s from %s reached this host and %s dropped "
+			"by its own stack before the socket (%s): the connect "
+			"cannot complete", in, in == 1 ? "" : "s", n->rend,
+			in == 1 ? "was" : "were", why);
+	else if (hs)
+		summary(d, "this host's own stack dropped %lld outbound SYN%s to %s "
+			"(%s): nothing left for %s", out, out == 1 ? "" : "s",
+			n->rend, why, n->raddr);
+	else
+		summary(d, "this host's own stack dropped %lld segment%s of the "
+			"connection with %s (%lld arriving, %lld leaving; %s)",
+			in + out, in + out == 1 ? "" : "s", n->rend, in, out, why);
+
+	if (strstr(why, "NETFILTER"))
+		cause(d, "a firewall rule on this host (nftables or iptables %s "
+		      "chain) drops %s tcp/%u (1)", in ? "INPUT" : "OUTPUT",
+		      in ? "incoming" : "outgoing", server ? n->lport : n->rport);
+	else if (strstr(why, "RPFILTER"))
+		cause(d, "reverse-path filtering: replies from %s arrive on an "
+		      "interface this host would not route back through "
+		      "(asymmetric routing) (4)", n->raddr);
+	else if (strstr(why, "QDISC") || strstr(why, "TC_"))
+		cause(d, "the egress queueing discipline or a tc filter drops "
+		      "the traffic (a full queue, a policer)");
+	else
+		cause(d, "the kernel dropped it with reason %s", why);
+	cause(d, "conntrack state: a connection-tracking table that is full or "
+	      "marks the packets INVALID (4)");
+	check(d, "nft list ruleset | grep -n -w %u", server ? n->lport : n->rport);
+	check(d, "%s-save | grep -w %u", n->v6 ? "ip6tables" : "iptables",
+	      server ? n->lport : n->rport);
+	if (!n->v6)
+		check(d, "sysctl net.ipv4.conf.all.rp_filter");
+	check(d, "conntrack -S ; conntrack -L -p tcp --dport %u",
+	      server ? n->lport : n->rport);
+}
+
+static void fill_listen_overflow(struct diagnosis *d, const struct names *n)
+{
+	long long dropped = evd(d, "handshakes_dropped", 0);
+
+	if (diag_evidence_get(d, "accept_queue", NULL))
+		summary(d, "the accept queue of %s is full (%lld waiting, backlog "
+			"%lld): %lld connection attempt%s dropped; the "
+			"application is not calling accept() fast enough", n->lend,
+			evd(d, "accept_queue", 0), evd(d, "backlog", 0), dropped,
+			dropped == 1 ? " was" : "s were");
+	else
+		summary(d, "the accept queue of port %u is full: this host "
+			"dropped %lld handshake%s from %s (%s)", n->lport, dropped,
+			dropped == 1 ? "" : "s", n->raddr,
+			d->reason[0] ? d->reason : "listen overflow");
+	cause(d, "the server application is stuck, overloaded or not "
+	      "accepting: its accept loop does not keep up (6)");
+	cause(d, "the listen() backlog is too small for bursts of connections "
+	      "(it is capped by net.core.somaxconn)");
+	check(d, "ss -ltn 'sport = :%u'   # Recv-Q waiting vs Send-Q backlog",
+	      n->lport);
+	check(d, "nstat -az TcpExtListenOverflows TcpExtListenDrops");
+	check(d, "sysctl net.core.somaxconn net.ipv4.tcp_max_syn_backlog");
+	check(d, "ss -ltnp 'sport = :%u'   # which process should accept", n->lport);
+}
+
 void catalogue_fill(struct diagnosis *d)
 {
 	struct names n;
@@ -566,6 +647,12 @@ void catalogue_fill(struct diagnosis *d)
 		break;
 	case DIAG_ZERO_WINDOW:
 		fill_zero_window(d, &n);
+		break;
+	case DIAG_LOCAL_DROP:
+		fill_local_drop(d, &n);
+		break;
+	case DIAG_LISTEN_OVERFLOW:
+		fill_listen_overflow(d, &n);
 		break;
 	default:
 		/* Codes whose rules have not landed yet still read sensibly. */
