@@ -121,6 +121,23 @@ struct flow {
 	__u32 syn_drops;	/* of them SYNs or SYN-ACKs: the handshake */
 	__u32 drop_reason;	/* the latest */
 	__u8 drop_class;	/* enum drop_class of the latest */
+
+	/* The NIC's view of the flow (the latest nic_flows record). */
+	bool nic_seen;
+	bool nat_mismatch;	/* our SYN's answer came from nat_raddr:nat_rport */
+	__u32 nic_syn_out, nic_synack_in, nic_rst_in, nic_pkts_in;
+	__u32 nic_max_seg_out;
+	__u32 icmp[NIC_ICMP_KINDS];
+	__u32 icmp_mtu;
+	__u8 icmp_from[16];	/* the router that sent the latest ICMP error */
+	__u8 nat_raddr[16];
+	__u16 nat_rport;
+	__u32 nat_synacks;
+	/* Retransmits of full-size segments vs small ones: a path MTU
+	 * black hole passes the small and swallows the full-size. */
+	__u32 retrans_full, retrans_small;
+	__u32 mss;
+	__u64 una_stuck_since_ns;	/* data in flight and snd_una still since */
 };
 
 /* A listening port in a network namespace: tells the server end of a flow
@@ -448,6 +465,12 @@ static bool flow_in_syn_phase(const struct flow *f)
 	return f->state == TT_TCP_SYN_SENT;
 }
 
+static __u32 icmp_unreach_total(const struct flow *f)
+{
+	return f->icmp[NIC_ICMP_NET_UNREACH] + f->icmp[NIC_ICMP_HOST_UNREACH] +
+	       f->icmp[NIC_ICMP_ADMIN_PROHIBITED];
+}
+
 static __u64 flow_end(const struct flow *f, __u64 now)
 {
 	return (f->flags & FF_CLOSED) ? f->closed_ns : now;
@@ -481,6 +504,11 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
 
 	if (!flow_in_syn_phase(f) || f->rst_rx || f->app_error == ECONNREFUSED)
 		return;
+	/* Something did come back to the NIC: another rule tells what. */
+	if (f->nic_synack_in || f->nic_rst_in || icmp_unreach_total(f) ||
+	    f->nat_mismatch || (f->drops_in && f->drop_class == DROP_LOCAL) ||
+	    (f->drops_out && f->drop_class == DROP_LOCAL))
+		return;
 	if (!(f->flags & FF_CLOSED))
 		due = f->syn_retrans >= e->cfg.syn_retrans;
 	else
@@ -493,6 +521,11 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
 	ev_add(&in, "syns_sent", 1 + f->syn_retrans);
 	ev_add(&in, "syn_retrans", f->syn_retrans);
 	ev_add(&in, "waited_ms", ns_to_ms(elapsed(f->start_ns, flow_end(f, now))));
+	if (f->nic_seen) {
+		/* The NIC saw them leave, and nothing of the flow come back. */
+		ev_add(&in, "nic_syns_out", f->nic_syn_out);
+		ev_add(&in, "nic_packets_in", f->nic_pkts_in);
+	}
 	flow_raise(e, key, f, DIAG_SYN_UNANSWERED, TT_SIDE_CLIENT, f->app_error,
 		   &in);
 }
@@ -503,6 +536,112 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
  * HOST_UNREACHABLE and FIREWALL_REJECT here, per flow. Until then NO_ROUTE
  * only comes from a connect() that failed before TCP ran (on_connect_err).
  */
+
+/*
+ * An ICMP error quoting our SYN: a router (or the host) said why. Over
+ * IPv4 the application sees EHOSTUNREACH for all three; the type and code
+ * the NIC saw tell them apart, and the sender names the router.
+ */
+static void rule_icmp_unreachable(struct engine *e, const struct flow_key *key,
+				  struct flow *f)
+{
+	struct diag_instance in = {0};
+	enum diag_code code;
+	__u32 count;
+
+	if (!flow_in_syn_phase(f) || !icmp_unreach_total(f))
+		return;
+	if (f->icmp[NIC_ICMP_ADMIN_PROHIBITED]) {
+		code = DIAG_FIREWALL_REJECT;
+		count = f->icmp[NIC_ICMP_ADMIN_PROHIBITED];
+	} else if (f->icmp[NIC_ICMP_HOST_UNREACH]) {
+		code = DIAG_HOST_UNREACHABLE;
+		count = f->icmp[NIC_ICMP_HOST_UNREACH];
+	} else {
+		code = DIAG_NO_ROUTE;
+		count = f->icmp[NIC_ICMP_NET_UNREACH];
+	}
+	ev_add(&in, "icmp_errors", count);
+	ev_add(&in, "syns_sent", 1 + f->syn_retrans);
+	ev_add(&in, "nic_syns_out", f->nic_syn_out);
+	tt_addr_str(key->family, f->icmp_from, in.reason, sizeof(in.reason));
+	flow_raise(e, key, f, code, TT_SIDE_CLIENT, f->app_error, &in);
+}
+
+/* Our SYN went to one address, the SYN-ACK came back from another. */
+static void rule_nat_mismatch(struct engine *e, const struct flow_key *key,
+			      struct flow *f)
+{
+	struct diag_instance in = {0};
+	char addr[TT_ADDR_STRLEN];
+
+	if (!f->nat_mismatch || !flow_in_syn_phase(f))
+		return;
+	ev_add(&in, "syns_sent", 1 + f->syn_retrans);
+	ev_add(&in, "stray_synacks", f->nat_synacks);
+	ev_add(&in, "reply_rport", f->nat_rport);
+	tt_addr_str(key->family, f->nat_raddr, addr, sizeof(addr));
+	snprintf(in.reason, sizeof(in.reason), key->family == TT_AF_INET6 ?
+		 "[%s]:%u" : "%s:%u", addr, f->nat_rport);
+	flow_raise(e, key, f, DIAG_NAT_MISMATCH, TT_SIDE_CLIENT, f->app_error, &in);
+}
+
+/*
+ * A SYN-ACK reached the NIC and the socket still sends SYNs: this host's
+ * own stack dropped it between the two. The drop event names the reason
+ * when the kernel gives one; the NIC alone already proves where.
+ */
+static void rule_synack_lost_inside(struct engine *e, const struct flow_key *key,
+				    struct flow *f)
+{
+	struct diag_instance in = {0};
+
+	if (!flow_in_syn_phase(f) || !f->nic_synack_in || !f->syn_retrans ||
+	    f->nat_mismatch || (f->drops_in && f->drop_class == DROP_LOCAL))
+		return;
+	ev_add(&in, "drops_inbound", f->nic_synack_in);
+	ev_add(&in, "drops_outbound", 0);
+	ev_add(&in, "handshake_drops", f->nic_synack_in);
+	ev_add(&in, "nic_synacks_in", f->nic_synack_in);
+	ev_add(&in, "syn_retrans", f->syn_retrans);
+	snprintf(in.reason, sizeof(in.reason), "no drop reason reported");
+	flow_raise(e, key, f, DIAG_LOCAL_DROP, TT_SIDE_CLIENT, f->app_error, &in);
+}
+
+/*
+ * Full-size segments are retransmitted and never acknowledged while the
+ * small ones got through: a hop with a smaller MTU drops them and the ICMP
+ * that would say so is blocked (or arrives and is not acted on).
+ */
+#define PMTU_STUCK_NS	NSEC_PER_SEC
+
+static bool pmtu_blackhole(const struct engine *e, const struct flow *f)
+{
+	/* Loss retransmits full-size segments too, but the peer's ACKs keep
+	 * coming: a black hole is no progress at all. */
+	return (f->flags & FF_ESTABLISHED) && f->rto_retrans >= e->cfg.loss_min_retrans &&
+	       f->retrans_full >= e->cfg.loss_min_retrans && !f->retrans_small &&
+	       f->mss && f->una_stuck_since_ns &&
+	       elapsed(f->una_stuck_since_ns, f->last_scan_ns) >= PMTU_STUCK_NS;
+}
+
+static void rule_pmtu_blackhole(struct engine *e, const struct flow_key *key,
+				struct flow *f, enum tt_side side)
+{
+	struct diag_instance in = {0};
+
+	if (!pmtu_blackhole(e, f))
+		return;
+	ev_add(&in, "full_size_retrans", f->retrans_full);
+	ev_add(&in, "small_retrans", f->retrans_small);
+	ev_add(&in, "rto_retrans", f->rto_retrans);
+	ev_add(&in, "mss", f->mss);
+	ev_add(&in, "nic_max_seg_out", f->nic_max_seg_out);
+	ev_add(&in, "bytes_acked", (long long)f->bytes_acked);
+	ev_add(&in, "icmp_too_big", f->icmp[NIC_ICMP_FRAG_NEEDED] + f->icmp[NIC_ICMP_PKT_TOO_BIG]);
+	ev_add(&in, "icmp_mtu", f->icmp_mtu);
+	flow_raise(e, key, f, DIAG_PMTU_BLACKHOLE, side, f->app_error, &in);
+}
 
 static void rule_port_closed(struct engine *e, const struct flow_key *key,
 			     struct flow *f)
@@ -564,7 +703,8 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 	__u32 retrans, ratio_retrans, srtt_us, min_rtt_us = 0;
 	bool inflated = false;
 
-	if (!(f->flags & FF_ESTABLISHED))
+	/* A black hole retransmits too: it is told as what it is. */
+	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(e, f))
 		return;
 	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*
@@ -798,6 +938,10 @@ static void flow_evaluate(struct engine *e, const struct flow_key *key,
 	rule_port_closed(e, key, f);
 	rule_local_drop(e, key, f, side);
 	rule_listen_overflow(e, key, f);
+	rule_icmp_unreachable(e, key, f);
+	rule_nat_mismatch(e, key, f);
+	rule_synack_lost_inside(e, key, f);
+	rule_pmtu_blackhole(e, key, f, side);
 
 	/* Broken connections. */
 	rule_peer_reset(e, key, f, side);
@@ -1062,6 +1206,16 @@ static void on_retrans(struct flow *f, const struct tt_event *ev)
 {
 	if (ev->srtt_us)
 		f->ev_srtt_us = ev->srtt_us;
+	if (ev->mss)
+		f->mss = ev->mss;
+	/* Within an eighth of the MSS counts as full-size: options and
+	 * rounding keep full segments a few bytes short of it. */
+	if (ev->state != TT_TCP_SYN_SENT && ev->seg_len && ev->mss) {
+		if (ev->seg_len >= ev->mss - ev->mss / 8)
+			f->retrans_full++;
+		else
+			f->retrans_small++;
+	}
 	if (ev->state == TT_TCP_SYN_SENT) {
 		f->syn_retrans++;
 		return;
@@ -1381,6 +1535,10 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		snapshot_next(f, s, now_ns);
 	else
 		snapshot_first(f, s, now_ns);
+	/* Progress: the peer acknowledges something new, or nothing waits. */
+	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
+	    s->snd_una != f->snd_una)
+		f->una_stuck_since_ns = s->snd_una == s->snd_nxt ? 0 : now_ns;
 
 	f->snd_una = s->snd_una;
 	f->snd_nxt = s->snd_nxt;
@@ -1406,6 +1564,45 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->scan_gen = e->scan_gen;
 	f->scans_missed = 0;
 	f->updated_ns = now_ns;
+}
+
+/* The NIC's counters only grow: a record carries the flow's whole story. */
+void engine_on_nic(struct engine *e, const struct flow_key *key,
+		   const struct nic_flow *nf, __u64 now_ns)
+{
+	struct flow *f;
+
+	(void)now_ns;
+	/*
+	 * A SYN-ACK for a local port whose SYN went elsewhere: the flow to
+	 * blame is the one the SYN opened, named by where it went.
+	 */
+	if ((nf->flags & NIC_F_STRAY_SYNACK) && (nf->flags & NIC_F_SYN_MATCHED)) {
+		struct flow_key syn_key = *key;
+
+		memcpy(syn_key.raddr, nf->syn_raddr, sizeof(syn_key.raddr));
+		syn_key.rport = nf->syn_rport;
+		f = flowtable_lookup(e->flows, &syn_key);
+		if (f && memcmp(&syn_key, key, sizeof(syn_key))) {
+			f->nat_mismatch = true;
+			memcpy(f->nat_raddr, key->raddr, sizeof(f->nat_raddr));
+			f->nat_rport = key->rport;
+			f->nat_synacks = nf->dir[NIC_IN].synack;
+		}
+		return;
+	}
+	f = flowtable_lookup(e->flows, key);
+	if (!f)
+		return;
+	f->nic_seen = true;
+	f->nic_syn_out = nf->dir[NIC_OUT].syn;
+	f->nic_synack_in = nf->dir[NIC_IN].synack;
+	f->nic_rst_in = nf->dir[NIC_IN].rst;
+	f->nic_pkts_in = nf->dir[NIC_IN].pkts;
+	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
+	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
+	f->icmp_mtu = nf->icmp.mtu;
+	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 
 void engine_scan_end(struct engine *e, __u64 now_ns)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "events.h"
+#include "nic.h"
 #include "scan.h"
 
 /* Stable identifiers: the JSON "code" and a metric label. */
@@ -149,6 +150,9 @@ void engine_free(struct engine *e);
 void engine_on_event(struct engine *e, const struct tt_event *ev);
 /* Feed one socket of a scan taken at now_ns ... */
 void engine_on_scan(struct engine *e, const struct tt_sock_scan *s, __u64 now_ns);
+/* Feed the NIC's counters of one flow (a nic_flows record), read at now_ns. */
+void engine_on_nic(struct engine *e, const struct flow_key *key,
+		   const struct nic_flow *nf, __u64 now_ns);
 /* ... and close the scan: flows it did not report are gone from the kernel. */
 void engine_scan_end(struct engine *e, __u64 now_ns);
 /* The tracer has lost this many events in total so far (caveat on diagnoses). */
