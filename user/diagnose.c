@@ -662,7 +662,9 @@ static void rule_peer_reset(struct engine *e, const struct flow_key *key,
 
 	if (!(f->flags & FF_RST_RX) || !(f->flags & FF_ESTABLISHED))
 		return;
-	ev_add(&in, "bytes_sent", (long long)f->bytes_sent);
+	/* A connection shorter than a scan has only its close totals. */
+	ev_add(&in, "bytes_sent", (long long)(f->bytes_sent > f->bytes_acked ?
+					      f->bytes_sent : f->bytes_acked));
 	ev_add(&in, "bytes_received", (long long)f->bytes_received);
 	if (f->flags & FF_START_KNOWN)
 		ev_add(&in, "age_ms", ns_to_ms(elapsed(f->start_ns, f->rst_ns)));
@@ -1161,7 +1163,8 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 {
 	if (!ev->segs_out && !ev->segs_in)
 		return;
-	f->bytes_acked = ev->bytes_acked;
+	/* bytes_acked counts our SYN's sequence number too. */
+	f->bytes_acked = ev->bytes_acked ? ev->bytes_acked - 1 : 0;
 	f->bytes_received = ev->bytes_received;
 	f->segs_out = ev->segs_out;
 	f->segs_in = ev->segs_in;
@@ -1554,7 +1557,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->data_segs_in = s->data_segs_in;
 	f->segs_out = s->segs_out;
 	f->segs_in = s->segs_in;
-	f->bytes_acked = s->bytes_acked;
+	f->bytes_acked = s->bytes_acked ? s->bytes_acked - 1 : 0;
 	f->bytes_sent = s->bytes_sent;
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;
