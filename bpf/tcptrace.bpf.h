@@ -16,7 +16,7 @@
 #define IPPROTO_TCP	6
 
 /* Sized so that all maps together stay under 8 MiB of kernel memory. */
-#define FLOW_MAP_ENTRIES	16384
+#define FLOW_MAP_ENTRIES	8192
 #define RINGBUF_BYTES		(1 << 21)	/* 2 MiB: ~16k events of backlog */
 
 /* Set by userspace through .rodata before load; defined in state.bpf.c. */
@@ -55,7 +55,7 @@ struct counters_map {
  */
 struct connect_mark_map {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 1024);	/* connect() calls in flight at once */
 	__type(key, __u64);	/* pid_tgid */
 	__type(value, __u64);	/* struct sock address */
 };

@@ -252,9 +252,16 @@ static void fill_syn_unanswered(struct diagnosis *d, const struct names *n)
 	long long syns = evd(d, "syns_sent", 1);
 	char t[32];
 
-	summary(d, "%lld SYN%s left this host over %s, nothing came back "
-		"(no SYN-ACK or RST reached the socket)",
-		syns, syns == 1 ? "" : "s", dur(evd(d, "waited_ms", 0), t, sizeof(t)));
+	if (diag_evidence_get(d, "nic_syns_out", NULL))
+		summary(d, "%lld SYN%s left this host over %s (%lld seen leaving "
+			"the NIC), nothing came back to it (no SYN-ACK, RST or ICMP "
+			"for the flow reached the NIC)", syns, syns == 1 ? "" : "s",
+			dur(evd(d, "waited_ms", 0), t, sizeof(t)),
+			evd(d, "nic_syns_out", 0));
+	else
+		summary(d, "%lld SYN%s left this host over %s, nothing came back "
+			"(no SYN-ACK or RST reached the socket)",
+			syns, syns == 1 ? "" : "s", dur(evd(d, "waited_ms", 0), t, sizeof(t)));
 	cause(d, "a firewall silently drops SYNs to tcp/%u: on %s, in this "
 	      "host's OUTPUT chain, or a security group between them (1)",
 	      n->rport, n->raddr);
@@ -313,6 +320,86 @@ static void fill_port_closed(struct diagnosis *d, const struct names *n)
 	check(d, "ss -ltnp 'sport = :%u'", n->lport);
 	check(d, "systemctl --failed");
 	check(d, "journalctl -p err --since -15min");
+}
+
+/* ICMP-based verdicts: d->reason holds the address of the router that said it. */
+static void fill_icmp_common_checks(struct diagnosis *d, const struct names *n)
+{
+	check(d, "traceroute%s -T -p %u %s", n->v6 ? " -6" : "", n->rport, n->raddr);
+	if (d->reason[0])
+		check(d, "on %s: ip route get %s", d->reason, n->raddr);
+	check(d, "ip route get %s", n->raddr);
+}
+
+static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
+{
+	summary(d, "router %s answered our SYN to %s with ICMP network "
+		"unreachable (%lld times): it has no route to %s",
+		d->reason, n->rend, evd(d, "icmp_errors", 1), n->raddr);
+	cause(d, "router %s lacks a route to %s's network, or the route there "
+	      "is of type unreachable (2)", d->reason, n->raddr);
+	cause(d, "a link or peering past %s is down (2)", d->reason);
+	fill_icmp_common_checks(d, n);
+}
+
+static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
+{
+	summary(d, "router %s answered our SYN to %s with ICMP host "
+		"unreachable (%lld times): the last hop could not reach %s",
+		d->reason, n->rend, evd(d, "icmp_errors", 1), n->raddr);
+	cause(d, "%s is down, or not on its subnet any more (no ARP/ND answer "
+	      "to router %s) (3)", n->raddr, d->reason);
+	cause(d, "the address is wrong: nothing was ever at %s (3)", n->raddr);
+	fill_icmp_common_checks(d, n);
+	check(d, "on %s: ip neigh show %s", d->reason, n->raddr);
+}
+
+static void fill_firewall_reject(struct diagnosis *d, const struct names *n)
+{
+	summary(d, "%s answered our SYN to %s with ICMP administratively "
+		"prohibited (%lld times): a firewall there rejects tcp/%u",
+		d->reason, n->rend, evd(d, "icmp_errors", 1), n->rport);
+	cause(d, "a firewall rule on %s (or on %s itself) rejects tcp/%u "
+	      "from this host (1)", d->reason, n->raddr, n->rport);
+	cause(d, "a security group or ACL denies this source (1)");
+	check(d, "on %s: nft list ruleset | grep -n -w %u", d->reason, n->rport);
+	check(d, "on %s: nft list ruleset | grep -n reject", d->reason);
+	fill_icmp_common_checks(d, n);
+}
+
+static void fill_nat_mismatch(struct diagnosis *d, const struct names *n)
+{
+	summary(d, "our SYN went to %s but the SYN-ACK came back from %s "
+		"(%lld times): a NAT translated one way and not the other",
+		n->rend, d->reason, evd(d, "stray_synacks", 1));
+	cause(d, "a DNAT (load balancer, port forward) rewrites the SYN to its "
+	      "backend, and the backend's reply returns by another path that "
+	      "does not undo the translation (asymmetric routing) (4)");
+	cause(d, "the backend's default route bypasses the NAT box: replies "
+	      "must go back through it (4)");
+	check(d, "on the NAT: conntrack -L -p tcp --dport %u", n->rport);
+	check(d, "on the backend: ip route get %s", n->laddr);
+	check(d, "traceroute%s -T -p %u %s", n->v6 ? " -6" : "", n->rport, n->raddr);
+}
+
+static void fill_pmtu_blackhole(struct diagnosis *d, const struct names *n)
+{
+	long long ptb = evd(d, "icmp_too_big", 0);
+
+	summary(d, "full-size segments (%lld bytes) to %s are retransmitted %lld "
+		"times with no progress while small ones got through: a hop with "
+		"a smaller MTU drops them%s", evd(d, "mss", 0), n->rend,
+		evd(d, "full_size_retrans", 0),
+		ptb ? " though its ICMP too-big did arrive" :
+		      " and the ICMP that would say so never arrives");
+	cause(d, "a link on the path has a smaller MTU (a tunnel, VPN or "
+	      "overlay) and ICMP %s is blocked on the way back (5)",
+	      n->v6 ? "packet-too-big" : "fragmentation-needed");
+	cause(d, "a firewall drops all ICMP, breaking path MTU discovery (1, 5)");
+	check(d, "ping%s -M do -s 1472 -c 3 %s   # the largest that passes", n->v6 ? " -6" : "",
+	      n->raddr);
+	check(d, "tracepath%s %s", n->v6 ? " -6" : "", n->raddr);
+	check(d, "sysctl net.ipv4.tcp_mtu_probing   # 1 recovers from black holes");
 }
 
 static void fill_no_route(struct diagnosis *d, const struct names *n)
@@ -628,7 +715,10 @@ void catalogue_fill(struct diagnosis *d)
 		fill_port_closed(d, &n);
 		break;
 	case DIAG_NO_ROUTE:
-		fill_no_route(d, &n);
+		if (diag_evidence_get(d, "icmp_errors", NULL))
+			fill_no_route_icmp(d, &n);
+		else
+			fill_no_route(d, &n);
 		break;
 	case DIAG_PEER_RESET:
 		fill_peer_reset(d, &n);
@@ -650,6 +740,18 @@ void catalogue_fill(struct diagnosis *d)
 		break;
 	case DIAG_LOCAL_DROP:
 		fill_local_drop(d, &n);
+		break;
+	case DIAG_HOST_UNREACHABLE:
+		fill_host_unreachable(d, &n);
+		break;
+	case DIAG_FIREWALL_REJECT:
+		fill_firewall_reject(d, &n);
+		break;
+	case DIAG_NAT_MISMATCH:
+		fill_nat_mismatch(d, &n);
+		break;
+	case DIAG_PMTU_BLACKHOLE:
+		fill_pmtu_blackhole(d, &n);
 		break;
 	case DIAG_LISTEN_OVERFLOW:
 		fill_listen_overflow(d, &n);

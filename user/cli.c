@@ -34,10 +34,21 @@ enum {
 	OPT_PROG_STATS,
 	OPT_CLASSIC,
 	OPT_CONN_INTERVAL,
+	OPT_NO_INGRESS,
+	OPT_NO_NIC,
+	OPT_TC,
+	OPT_XDP,
+	OPT_XDP_GENERIC,
 };
 
 static const struct argp_option options[] = {
 	{ "netns", OPT_NETNS, "PATH", 0, "Trace only this network namespace (e.g. /run/netns/NAME)", 0 },
+	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one)", 0 },
+	{ "no-ingress", OPT_NO_INGRESS, NULL, 0, "No ingress hook on the interfaces (egress counting only)", 0 },
+	{ "no-nic", OPT_NO_NIC, NULL, 0, "No interface hooks at all: socket tracepoints only", 0 },
+	{ "tc", OPT_TC, NULL, 0, "Ingress through TC (tcx where the kernel has it; the default)", 0 },
+	{ "xdp", OPT_XDP, NULL, 0, "Ingress through XDP, native where the driver supports it", 0 },
+	{ "xdp-generic", OPT_XDP_GENERIC, NULL, 0, "Ingress through generic (skb) XDP", 0 },
 	{ "port", 'p', "PORT", 0, "Only flows with this local or remote port", 0 },
 	{ "host", 'H', "ADDR", 0, "Only flows with this local or remote IPv4/IPv6 address", 0 },
 	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 0 },
@@ -114,6 +125,30 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLD:
 		o->fold_s = parse_num(state, "fold-s", arg, 0, 86400);
 		break;
+	case 'i':
+		if (o->n_ifaces >= MAX_IFACES)
+			argp_error(state, "too many interfaces: at most %d", MAX_IFACES);
+		if (!*arg || strlen(arg) >= 16)
+			argp_error(state, "invalid interface name '%s'", arg);
+		o->ifaces[o->n_ifaces++] = arg;
+		break;
+	case OPT_NO_INGRESS:
+		o->no_ingress = true;
+		break;
+	case OPT_NO_NIC:
+		o->no_nic = true;
+		break;
+	case OPT_TC:
+	case OPT_XDP:
+	case OPT_XDP_GENERIC: {
+		enum nic_kind_opt k = key == OPT_TC ? NIC_KIND_TC :
+				      key == OPT_XDP ? NIC_KIND_XDP : NIC_KIND_XDP_GENERIC;
+
+		if (o->nic_kind && o->nic_kind != k)
+			argp_error(state, "--tc, --xdp and --xdp-generic exclude each other");
+		o->nic_kind = k;
+		break;
+	}
 	case OPT_CONN_INTERVAL:
 		o->conn_interval_s = parse_num(state, "conn-interval", arg, 0, 86400);
 		break;
@@ -128,6 +163,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (o->no_nic && (o->n_ifaces || o->nic_kind || o->no_ingress))
+			argp_error(state, "--no-nic excludes -i, --tc, --xdp and --no-ingress");
+		if (o->no_ingress && o->nic_kind && o->nic_kind != NIC_KIND_TC)
+			argp_error(state, "--no-ingress excludes --xdp: XDP is ingress only");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

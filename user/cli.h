@@ -11,6 +11,15 @@
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 
+#define MAX_IFACES	16
+
+enum nic_kind_opt {
+	NIC_KIND_AUTO = 0,	/* the kind make bench shows cheaper (TC) */
+	NIC_KIND_TC,		/* --tc */
+	NIC_KIND_XDP,		/* --xdp: native where the driver has it, else generic */
+	NIC_KIND_XDP_GENERIC,	/* --xdp-generic */
+};
+
 struct options {
 	const char *netns_path;	/* --netns: trace this namespace alone */
 	__u16 port;		/* -p: 0 = any */
@@ -29,6 +38,11 @@ struct options {
 	unsigned long syn_retrans;
 	unsigned long fold_s;
 	unsigned long conn_interval_s;	/* conn records of open flows; 0: at close only */
+	const char *ifaces[MAX_IFACES];	/* -i: NIC hooks here; none: every up interface */
+	int n_ifaces;
+	bool no_ingress;	/* --no-ingress: egress counting only */
+	bool no_nic;		/* --no-nic: no NIC hooks at all */
+	enum nic_kind_opt nic_kind;
 };
 
 /* Parses argv; on a usage error prints one line and exits EXIT_USAGE. */

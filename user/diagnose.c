@@ -111,7 +111,7 @@ struct flow {
 	__u64 cgroup_id;
 	__u64 established_ns;
 	__u64 last_conn_ns;	/* the last periodic record */
-	__u64 bytes_acked;
+	__u64 bytes_acked;	/* raw tcpi_bytes_acked: see flow_data_acked() */
 	__u32 segs_out, segs_in, data_segs_in;
 	__u8 n_states;
 	__u8 states[8];		/* the state path; the last slot keeps the latest */
@@ -471,6 +471,27 @@ static __u32 icmp_unreach_total(const struct flow *f)
 	       f->icmp[NIC_ICMP_ADMIN_PROHIBITED];
 }
 
+/*
+ * tcpi_bytes_acked is a sequence-space delta: a client's count includes its
+ * SYN (a server's child socket starts past its SYN-ACK), and an ACKed FIN
+ * adds one more. Data bytes are what is left.
+ */
+static __u64 flow_data_acked(const struct flow *f)
+{
+	__u64 acked = f->bytes_acked, ctl = 0;
+	bool fin_acked = false;
+
+	if (f->side == TT_SIDE_CLIENT && (f->flags & FF_ESTABLISHED))
+		ctl++;
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_FIN_WAIT2 || f->states[i] == TT_TCP_TIME_WAIT)
+			fin_acked = true;
+	if ((f->flags & FF_CLOSED) && f->close_from == TT_TCP_LAST_ACK)
+		fin_acked = true;
+	ctl += fin_acked;
+	return acked > ctl ? acked - ctl : 0;
+}
+
 static __u64 flow_end(const struct flow *f, __u64 now)
 {
 	return (f->flags & FF_CLOSED) ? f->closed_ns : now;
@@ -637,7 +658,7 @@ static void rule_pmtu_blackhole(struct engine *e, const struct flow_key *key,
 	ev_add(&in, "rto_retrans", f->rto_retrans);
 	ev_add(&in, "mss", f->mss);
 	ev_add(&in, "nic_max_seg_out", f->nic_max_seg_out);
-	ev_add(&in, "bytes_acked", (long long)f->bytes_acked);
+	ev_add(&in, "bytes_acked", (long long)flow_data_acked(f));
 	ev_add(&in, "icmp_too_big", f->icmp[NIC_ICMP_FRAG_NEEDED] + f->icmp[NIC_ICMP_PKT_TOO_BIG]);
 	ev_add(&in, "icmp_mtu", f->icmp_mtu);
 	flow_raise(e, key, f, DIAG_PMTU_BLACKHOLE, side, f->app_error, &in);
@@ -663,8 +684,8 @@ static void rule_peer_reset(struct engine *e, const struct flow_key *key,
 	if (!(f->flags & FF_RST_RX) || !(f->flags & FF_ESTABLISHED))
 		return;
 	/* A connection shorter than a scan has only its close totals. */
-	ev_add(&in, "bytes_sent", (long long)(f->bytes_sent > f->bytes_acked ?
-					      f->bytes_sent : f->bytes_acked));
+	ev_add(&in, "bytes_sent", (long long)(f->bytes_sent > flow_data_acked(f) ?
+					      f->bytes_sent : flow_data_acked(f)));
 	ev_add(&in, "bytes_received", (long long)f->bytes_received);
 	if (f->flags & FF_START_KNOWN)
 		ev_add(&in, "age_ms", ns_to_ms(elapsed(f->start_ns, f->rst_ns)));
@@ -889,7 +910,7 @@ static void rule_local_drop(struct engine *e, const struct flow_key *key,
 
 /* A handshake dropped because the listener's accept queue was full. */
 static void rule_listen_overflow(struct engine *e, const struct flow_key *key,
-				 struct flow *f)
+				 struct flow *f, __u64 now)
 {
 	struct diag_instance in = {0};
 
@@ -901,8 +922,13 @@ static void rule_listen_overflow(struct engine *e, const struct flow_key *key,
 	ev_add(&in, "handshakes_dropped", f->drops_in);
 	ev_add(&in, "synack_retrans", f->synack_retrans);
 	reason_text(e, f->drop_reason, in.reason, sizeof(in.reason));
-	if (flow_raise(e, key, f, DIAG_LISTEN_OVERFLOW, TT_SIDE_SERVER, 0, &in) && l)
-		l->reported = true;	/* the listener's own rule need not repeat it */
+	/* The listener's own rule need not repeat it within the fold window,
+	 * nor count these drops again after it. */
+	if (flow_raise(e, key, f, DIAG_LISTEN_OVERFLOW, TT_SIDE_SERVER, 0, &in) && l) {
+		l->reported = true;
+		l->reported_ns = now;
+		l->overflow_drops = l->synack_retrans = 0;
+	}
 }
 
 /*
@@ -939,7 +965,7 @@ static void flow_evaluate(struct engine *e, const struct flow_key *key,
 	rule_syn_unanswered(e, key, f, now);
 	rule_port_closed(e, key, f);
 	rule_local_drop(e, key, f, side);
-	rule_listen_overflow(e, key, f);
+	rule_listen_overflow(e, key, f, now);
 	rule_icmp_unreachable(e, key, f);
 	rule_nat_mismatch(e, key, f);
 	rule_synack_lost_inside(e, key, f);
@@ -1004,13 +1030,18 @@ static void conn_emit(struct engine *e, const struct flow_key *key,
 	memcpy(c.states, f->states, sizeof(c.states));
 	if (c.start_known && f->established_ns && f->side == TT_SIDE_CLIENT)
 		c.connect_ns = elapsed(f->start_ns, f->established_ns);
-	c.bytes_sent = f->bytes_acked;
+	c.bytes_sent = flow_data_acked(f);
 	c.bytes_received = f->bytes_received;
 	c.segs_out = f->segs_out;
 	c.segs_in = f->segs_in;
 	c.data_segs_out = f->data_segs_out;
 	c.data_segs_in = f->data_segs_in;
-	c.retrans = f->retrans;
+	/* Like the loss rule: the socket's own count covers its whole life
+	 * (also before we started, or events we lost), less the handshake. */
+	c.retrans = f->total_retrans > f->syn_retrans + f->synack_retrans ?
+		    f->total_retrans - f->syn_retrans - f->synack_retrans : 0;
+	if (f->retrans > c.retrans)
+		c.retrans = f->retrans;
 	c.syn_retrans = f->syn_retrans;
 	c.srtt_us = f->srtt_us ? f->srtt_us : f->ev_srtt_us;
 	c.min_rtt_us = f->min_rtt_us;
@@ -1163,8 +1194,7 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 {
 	if (!ev->segs_out && !ev->segs_in)
 		return;
-	/* bytes_acked counts our SYN's sequence number too. */
-	f->bytes_acked = ev->bytes_acked ? ev->bytes_acked - 1 : 0;
+	f->bytes_acked = ev->bytes_acked;
 	f->bytes_received = ev->bytes_received;
 	f->segs_out = ev->segs_out;
 	f->segs_in = ev->segs_in;
@@ -1557,7 +1587,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->data_segs_in = s->data_segs_in;
 	f->segs_out = s->segs_out;
 	f->segs_in = s->segs_in;
-	f->bytes_acked = s->bytes_acked ? s->bytes_acked - 1 : 0;
+	f->bytes_acked = s->bytes_acked;
 	f->bytes_sent = s->bytes_sent;
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;

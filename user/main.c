@@ -53,6 +53,7 @@ struct session {
 	struct netns_set netns;	/* host-wide: the namespaces events came from */
 	__u64 sockets_scanned;
 	bool scan_failed;	/* reported once, then tracing goes on without scans */
+	bool nic_failed;
 };
 
 static __u64 mono_ns(void)
@@ -185,11 +186,34 @@ static void scan_sockets(struct session *s, __u64 now)
 	engine_scan_end(s->engine, now);
 }
 
+static void on_nic_record(const struct flow_key *key, const struct nic_flow *nf, void *ctx)
+{
+	struct session *s = ctx;
+
+	engine_on_nic(s->engine, key, nf, s->now_ns);
+}
+
+static void read_nic(struct session *s, __u64 now)
+{
+	int n;
+
+	if (s->nic_failed)
+		return;
+	s->now_ns = now;
+	n = tracer_read_nic(s->tracer, on_nic_record, s);
+	if (n < 0) {
+		report_error("reading the NIC counters failed: %s (hint: diagnoses go on "
+			     "from socket events alone)", strerror(-n));
+		s->nic_failed = true;
+	}
+}
+
 static void tick(struct session *s, __u64 now)
 {
 	struct tracer_health h;
 
 	scan_sockets(s, now);
+	read_nic(s, now);
 	tracer_health(s->tracer, &h);
 	engine_note_lost(s->engine, h.counters[CNT_EVENTS_LOST]);
 	engine_tick(s->engine, now, on_diagnosis, s);
@@ -207,7 +231,9 @@ static void report_health(struct session *s, __u64 now)
 	r.events = th.counters[CNT_EVENTS];
 	r.events_lost = th.counters[CNT_EVENTS_LOST];
 	r.flows_opened = th.counters[CNT_FLOWS_NEW];
-	r.flow_map_full = th.counters[CNT_FLOWS_FULL];
+	r.flow_map_full = th.counters[CNT_FLOWS_FULL] + th.counters[CNT_NIC_FLOWS_FULL];
+	r.nic_unparsed = th.counters[CNT_NIC_UNPARSED];
+	r.nic_flows_opened = th.counters[CNT_NIC_FLOWS_NEW];
 	r.flows_evicted_kernel = th.flows_evicted;
 	r.flows_tracked = es.flows;
 	r.flows_evicted_table = es.flows_evicted;
@@ -218,6 +244,19 @@ static void report_health(struct session *s, __u64 now)
 	r.progs = progs;
 	r.n_progs = tracer_prog_stats(s->tracer, progs, MAX_PROGS);
 	output_health(s->out, now, &r);
+}
+
+/* ": eth0 tcx/tcx, eth1 xdp-native/tcx" — ingress/egress kind per interface. */
+static const char *nic_summary(const struct tracer *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < t->n_nics && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s %s/%s", i ? ", " : ": ",
+				t->nic[i].ifname, nic_hook_kind_name(t->nic[i].ingress_kind),
+				nic_hook_kind_name(t->nic[i].egress_kind));
+	return buf;
 }
 
 static int trace_loop(struct session *s, struct ring_buffer *rb)
@@ -274,6 +313,7 @@ int main(int argc, char **argv)
 	struct options opts;
 	struct output out;
 	struct session s = {};
+	char nics[256];
 	int err, ret = EXIT_RUNTIME;
 
 	cli_parse(argc, argv, &opts);
@@ -306,8 +346,12 @@ int main(int argc, char **argv)
 	}
 	engine_set_conn_sink(s.engine, on_conn, &s);
 
-	if (tracer_start(&tracer, &opts))
+	err = tracer_start(&tracer, &opts);
+	if (err) {
+		/* An interface that does not exist is the user's to fix. */
+		ret = err == -ENODEV ? EXIT_USAGE : EXIT_RUNTIME;
 		goto cleanup;
+	}
 	rb = ring_buffer__new(tracer_ringbuf_fd(&tracer), on_event, &s, NULL);
 	if (!rb) {
 		report_error("cannot read the event ring buffer: %s", strerror(errno));
@@ -316,10 +360,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	fprintf(stderr, "tcptrace-bpf: tracing %s%s (%d programs%s, attached in %.0f ms); Ctrl-C to stop\n",
+	fprintf(stderr, "tcptrace-bpf: tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
+		"Ctrl-C to stop\n",
 		opts.netns_path ? "network namespace " : "every network namespace",
 		opts.netns_path ? opts.netns_path : "", tracer.n_links,
-		tracer.classic ? ", classic tracepoints" : "", tracer.attach_ms);
+		tracer.classic ? ", classic tracepoints" : "", tracer.n_nics,
+		tracer.n_nics == 1 ? "" : "s", nic_summary(&tracer, nics, sizeof(nics)),
+		tracer.attach_ms);
 	ret = trace_loop(&s, rb);
 
 cleanup:

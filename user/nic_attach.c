@@ -119,24 +119,25 @@ int nic_default_ifindexes(int *ifindex, int max, char *err, size_t errlen)
 	return n;
 }
 
-static struct bpf_tc_hook tc_hook(int ifindex, bool ingress)
+/*
+ * libbpf rejects options whose bytes past the last known field are not
+ * zero, padding included: fill them in place after a memset, never
+ * return them by value.
+ */
+static void tc_hook(struct bpf_tc_hook *h, int ifindex, bool ingress)
 {
-	struct bpf_tc_hook h = {
-		.sz = sizeof(h),
-		.ifindex = ifindex,
-		.attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS,
-	};
-	return h;
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-static struct bpf_tc_opts tc_opts(void)
+static void tc_opts(struct bpf_tc_opts *o)
 {
-	struct bpf_tc_opts o = {
-		.sz = sizeof(o),
-		.handle = NIC_TC_HANDLE,
-		.priority = NIC_TC_PRIORITY,
-	};
-	return o;
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->handle = NIC_TC_HANDLE;
+	o->priority = NIC_TC_PRIORITY;
 }
 
 /*
@@ -147,13 +148,16 @@ static struct bpf_tc_opts tc_opts(void)
 static int tc_remove_stale(const struct nic_attachment *a, bool ingress,
 			   int our_fd, char *err, size_t errlen)
 {
-	struct bpf_tc_hook h = tc_hook(a->ifindex, ingress);
-	struct bpf_tc_opts q = tc_opts(), d = tc_opts();
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts q, d;
 	struct bpf_prog_info info = {};
 	__u32 ilen = sizeof(info);
 	char theirs[BPF_OBJ_NAME_LEN];
 	int ret;
 
+	tc_hook(&h, a->ifindex, ingress);
+	tc_opts(&q);
+	tc_opts(&d);
 	ret = bpf_tc_query(&h, &q);
 	if (ret == -ENOENT || ret == -EINVAL)
 		return 0;	/* no filter there (EINVAL: no clsact qdisc) */
@@ -181,10 +185,12 @@ static int tc_remove_stale(const struct nic_attachment *a, bool ingress,
 static int tc_netlink_attach(const struct nic_attachment *a, bool ingress,
 			     int prog_fd, char *err, size_t errlen)
 {
-	struct bpf_tc_hook h = tc_hook(a->ifindex, ingress);
-	struct bpf_tc_opts o = tc_opts();
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
 	int ret;
 
+	tc_hook(&h, a->ifindex, ingress);
+	tc_opts(&o);
 	/* The clsact qdisc holds both hooks; EEXIST: someone made it already. */
 	ret = bpf_tc_hook_create(&h);
 	if (ret && ret != -EEXIST) {
@@ -206,9 +212,11 @@ static int tc_netlink_attach(const struct nic_attachment *a, bool ingress,
  */
 static void tc_netlink_detach(int ifindex, bool ingress)
 {
-	struct bpf_tc_hook h = tc_hook(ifindex, ingress);
-	struct bpf_tc_opts o = tc_opts();
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
 
+	tc_hook(&h, ifindex, ingress);
+	tc_opts(&o);
 	bpf_tc_detach(&h, &o);
 }
 

@@ -240,6 +240,8 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "flows_evicted_kernel", h->flows_evicted_kernel);
 	json_kv_uint(j, "flows_evicted_table", h->flows_evicted_table);
 	json_kv_uint(j, "flow_map_full", h->flow_map_full);
+	json_kv_uint(j, "nic_flows_opened", h->nic_flows_opened);
+	json_kv_uint(j, "nic_unparsed", h->nic_unparsed);
 	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
 	json_kv_uint(j, "diagnoses", h->diagnoses);
 	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));

@@ -24,7 +24,9 @@ struct health_report {
 	__u64 flows_opened;		/* inserted in the kernel flow map */
 	__u64 flows_evicted_kernel;	/* LRU evictions of the kernel map */
 	__u64 flows_evicted_table;	/* evictions of the userspace table */
-	__u64 flow_map_full;		/* inserts the kernel map refused */
+	__u64 flow_map_full;		/* inserts the kernel maps refused */
+	__u64 nic_flows_opened;		/* flows the NIC hooks started counting */
+	__u64 nic_unparsed;		/* frames the NIC hooks could not parse */
 	__u64 sockets_scanned;
 	__u64 diagnoses;
 	double attach_ms;

@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #include "cli.h"
 #include "events.h"
+#include "nic.h"
+#include "nic_attach.h"
 
 struct tcptrace_bpf;
 
@@ -19,6 +21,8 @@ struct tracer {
 	int stats_fd;		/* bpf_stats enabler, -1 when off */
 	int n_links;
 	double attach_ms;
+	int n_nics;		/* interfaces with NIC hooks */
+	struct nic_attachment nic[MAX_IFACES];
 };
 
 struct tracer_health {
@@ -40,6 +44,10 @@ void tracer_stop(struct tracer *t);
 int tracer_scan_link_fd(const struct tracer *t);
 int tracer_ringbuf_fd(const struct tracer *t);
 void tracer_health(const struct tracer *t, struct tracer_health *h);
+
+/* Hands every nic_flows record to fn; returns how many, or a negative errno. */
+typedef void (*nic_record_fn)(const struct flow_key *key, const struct nic_flow *nf, void *ctx);
+int tracer_read_nic(const struct tracer *t, nic_record_fn fn, void *ctx);
 
 struct prog_stat {
 	const char *name;

@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The NIC view: per-flow counts of the TCP segments that reached and left
+ * an interface, and the ICMP errors that quote them. Three entry points
+ * (TC ingress, TC egress, XDP ingress) share one parser and counter body.
+ *
+ * Per-packet work is a parse, one hash lookup and a few atomic adds: no
+ * ring buffer, no copy. Every program passes every packet unmodified.
+ */
+#include "tcptrace.bpf.h"
+#include "nic.h"
+
+#define ETH_HLEN		14
+#define ETH_P_IP		0x0800
+#define ETH_P_IPV6		0x86DD
+#define ETH_P_8021Q		0x8100
+#define ETH_P_8021AD		0x88A8
+#define IPPROTO_ICMP		1
+#define IPPROTO_ICMPV6		58
+#define NEXTHDR_HOP		0
+#define NEXTHDR_ROUTING		43
+#define NEXTHDR_FRAGMENT	44
+#define NEXTHDR_AUTH		51
+#define NEXTHDR_DEST		60
+#define ICMP_DEST_UNREACH	3
+#define ICMP_TIME_EXCEEDED	11
+#define ICMPV6_DEST_UNREACH	1
+#define ICMPV6_PKT_TOOBIG	2
+#define ICMPV6_TIME_EXCEED	3
+#define TCP_FL_FIN		0x01
+#define TCP_FL_SYN		0x02
+#define TCP_FL_RST		0x04
+#define TCP_FL_ACK		0x10
+
+/*
+ * IPv6 extension headers walked before giving up (and counting the packet
+ * unparsed). Four covers hop-by-hop + routing + fragment + dest-opts, the
+ * usual worst case, and keeps the verifier's packet offset bounded.
+ */
+#define IPV6_EXT_MAX		4
+
+/*
+ * "Not my business, carry on": TCX_NEXT for a tcx link, and for a netlink
+ * cls_bpf filter TC_ACT_UNSPEC (the same -1) moves on to the next filter.
+ * TC_ACT_OK would be a verdict: it ends the chain, so tcx programs attached
+ * after ours and every netlink filter (another tool's) would not run.
+ */
+#define TC_PASS_ON		TCX_NEXT
+
+/* Inode of the namespace whose interfaces the hooks sit on (see nic.h). */
+const volatile __u32 nic_netns = 0;
+
+/*
+ * LRU_HASH with atomic adds rather than LRU_PERCPU_HASH:
+ *  - memory: a per-CPU value costs 208 bytes times every possible CPU; the
+ *    shared one fits 8192 flows in ~2.5 MiB whatever the CPU count, within
+ *    the tracer's 8 MiB budget;
+ *  - the timestamps, MTU, ICMP sender and flags want one copy per flow,
+ *    and userspace reads one value, not one per CPU;
+ *  - a flow's packets mostly stay on one CPU per direction (RSS, XPS,
+ *    the socket's CPU), so the atomics rarely bounce a cache line.
+ * Lookups only set the LRU reference bit; the common LRU lock is taken on
+ * insert, once per flow. Evictions are silent, so inserts are counted
+ * (CNT_NIC_FLOWS_NEW): inserts minus live records = evicted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NIC_FLOW_ENTRIES);
+	__type(key, struct flow_key);
+	__type(value, struct nic_flow);
+} nic_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NIC_SYN_ENTRIES);
+	__type(key, struct nic_syn_key);
+	__type(value, struct nic_syn);
+} nic_syns SEC(".maps");
+
+struct l3_info {
+	void *l4;		/* first byte after the IP header and its extensions */
+	__u32 l4_len;		/* bytes from l4 to the end of the IP packet; 0: unknown */
+	__u8 proto;		/* the upper-layer protocol */
+	__u8 later_frag;	/* a non-first fragment: no upper-layer header */
+};
+
+/* Copy an address into the key side that is "local" or "remote". */
+static __always_inline void put_addrs(struct flow_key *k, const void *src,
+				      const void *dst, int n, bool src_local)
+{
+	if (src_local) {
+		__builtin_memcpy(k->laddr, src, n);
+		__builtin_memcpy(k->raddr, dst, n);
+	} else {
+		__builtin_memcpy(k->laddr, dst, n);
+		__builtin_memcpy(k->raddr, src, n);
+	}
+}
+
+/*
+ * An IPv4 header at p, options included (ihl). Fills the key's family and
+ * addresses (the key must be zeroed: the rest of a v4 address stays 0).
+ * False when the header is cut short or is not a sane IPv4 header.
+ */
+static __always_inline bool parse_ipv4(void *p, void *end, struct flow_key *k,
+				       bool src_local, struct l3_info *l)
+{
+	struct iphdr *ip = p;
+	__u32 hlen, tot;
+
+	if ((void *)(ip + 1) > end)
+		return false;
+	if (ip->version != 4 || ip->ihl < 5)
+		return false;
+	hlen = ip->ihl * 4;
+	if (p + hlen > end)
+		return false;
+	k->family = AF_INET;
+	put_addrs(k, &ip->saddr, &ip->daddr, 4, src_local);
+	l->proto = ip->protocol;
+	l->later_frag = (bpf_ntohs(ip->frag_off) & 0x1fff) != 0;
+	l->l4 = p + hlen;
+	/* tot_len is 0 in a BIG TCP GSO packet: length unknown here. */
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot && tot < hlen)
+		return false;
+	l->l4_len = tot ? tot - hlen : 0;
+	return true;
+}
+
+/*
+ * Make the verifier forget what it knows of v, which keeps its value.
+ * Every path through the IPv6 extension-header walk leaves the offset
+ * known differently (one constant per header length formula), so without
+ * this the states never match and each of the 4^IPV6_EXT_MAX paths
+ * verifies the rest of the program on its own, times those of the walk in
+ * an ICMPv6 quote: "program too large". XORing twice with packet bytes it
+ * cannot know leaves an unknown scalar; the bound check that follows gives
+ * every path the same state, and they prune.
+ */
+static __always_inline __u64 forget(__u64 v, __u64 noise)
+{
+	asm volatile("%0 ^= %1\n\t%0 ^= %1" : "+r"(v) : "r"(noise));
+	return v;
+}
+
+/* Bytes of IPv6 header plus extension headers we accept. */
+#define IPV6_HDRS_MAX		1024
+
+/*
+ * An IPv6 header at p and the extension headers after it: hop-by-hop,
+ * routing, destination options, fragment, AH. The walk is bounded
+ * (IPV6_EXT_MAX); a longer chain is reported unparsed.
+ */
+static __always_inline bool parse_ipv6(void *p, void *end, struct flow_key *k,
+				       bool src_local, struct l3_info *l)
+{
+	struct ipv6hdr *ip6 = p;
+	/* 64-bit: a 32-bit result would be zero-extended after the bound
+	 * check, into a register the check never bounded. */
+	__u64 off = sizeof(*ip6), noise;
+	__u32 plen;
+	__u8 next;
+
+	if ((void *)(ip6 + 1) > end)
+		return false;
+	if (ip6->version != 6)
+		return false;
+	k->family = AF_INET6;
+	put_addrs(k, &ip6->saddr, &ip6->daddr, 16, src_local);
+	next = ip6->nexthdr;
+	noise = *(__u32 *)ip6;		/* version, class, flow label */
+	l->later_frag = 0;
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		struct ipv6_opt_hdr *h = p + off;
+		struct frag_hdr *fh = p + off;
+		__u32 len;
+
+		if (next == NEXTHDR_HOP || next == NEXTHDR_ROUTING ||
+		    next == NEXTHDR_DEST) {
+			if ((void *)(h + 1) > end)
+				return false;
+			len = ((__u32)h->hdrlen + 1) * 8;
+		} else if (next == NEXTHDR_AUTH) {
+			if ((void *)(h + 1) > end)
+				return false;
+			len = ((__u32)h->hdrlen + 2) * 4;
+		} else if (next == NEXTHDR_FRAGMENT) {
+			if ((void *)(fh + 1) > end)
+				return false;
+			len = sizeof(*fh);
+			if (bpf_ntohs(fh->frag_off) & 0xfff8)
+				l->later_frag = 1;
+		} else {
+			break;
+		}
+		next = h->nexthdr;	/* first byte of every one of them */
+		off = forget(off + len, noise);
+		if (off > IPV6_HDRS_MAX)
+			return false;
+	}
+	if (next == NEXTHDR_HOP || next == NEXTHDR_ROUTING ||
+	    next == NEXTHDR_DEST || next == NEXTHDR_AUTH ||
+	    next == NEXTHDR_FRAGMENT)
+		return false;	/* chain longer than we walk */
+	if (p + off > end)
+		return false;
+	l->proto = next;
+	l->l4 = p + off;
+	/* payload_len 0: a jumbogram or BIG TCP GSO packet, length unknown. */
+	plen = bpf_ntohs(ip6->payload_len);
+	off -= sizeof(*ip6);
+	if (plen && plen < off)
+		return false;
+	l->l4_len = plen ? plen - off : 0;
+	return true;
+}
+
+static __always_inline bool parse_ip(__u16 proto, void *p, void *end,
+				     struct flow_key *k, bool src_local,
+				     struct l3_info *l)
+{
+	if (proto == ETH_P_IP)
+		return parse_ipv4(p, end, k, src_local, l);
+	return parse_ipv6(p, end, k, src_local, l);
+}
+
+/* The flow's record, created zeroed on its first packet. */
+static __always_inline struct nic_flow *flow_get(const struct flow_key *k)
+{
+	struct nic_flow *f, zero;
+	long err;
+
+	f = bpf_map_lookup_elem(&nic_flows, k);
+	if (f)
+		return f;
+	__builtin_memset(&zero, 0, sizeof(zero));
+	err = bpf_map_update_elem(&nic_flows, k, &zero, BPF_NOEXIST);
+	if (!err)
+		count(CNT_NIC_FLOWS_NEW);
+	else if (err != -17 /* EEXIST: another CPU inserted it first */) {
+		count(CNT_NIC_FLOWS_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&nic_flows, k);
+}
+
+/* An outbound SYN: remember where it went, for a stray SYN-ACK later. */
+static __always_inline void syn_remember(const struct flow_key *k, __u64 now)
+{
+	struct nic_syn_key sk = {};
+	struct nic_syn s = {};
+
+	sk.netns = k->netns;
+	sk.family = k->family;
+	sk.lport = k->lport;
+	__builtin_memcpy(sk.laddr, k->laddr, sizeof(sk.laddr));
+	s.ts_ns = now;
+	__builtin_memcpy(s.raddr, k->raddr, sizeof(s.raddr));
+	s.rport = k->rport;
+	if (bpf_map_update_elem(&nic_syns, &sk, &s, BPF_ANY))
+		count(CNT_NIC_SYNS_FULL);
+}
+
+/* A SYN-ACK came in for a flow no SYN of ours left for (see nic.h). */
+static __always_inline void synack_stray(struct nic_flow *f,
+					 const struct flow_key *k)
+{
+	struct nic_syn_key sk = {};
+	struct nic_syn *s;
+	__u16 flags = NIC_F_STRAY_SYNACK;
+
+	sk.netns = k->netns;
+	sk.family = k->family;
+	sk.lport = k->lport;
+	__builtin_memcpy(sk.laddr, k->laddr, sizeof(sk.laddr));
+	s = bpf_map_lookup_elem(&nic_syns, &sk);
+	if (s) {
+		__builtin_memcpy(f->syn_raddr, s->raddr, sizeof(f->syn_raddr));
+		f->syn_rport = s->rport;
+		flags |= NIC_F_SYN_MATCHED;
+	}
+	/* Rare and idempotent: a plain store is enough. */
+	f->flags |= flags;
+}
+
+/*
+ * A TCP segment. segs/seg_size describe a GSO/GRO packet (segs > 1):
+ * it counts as the segments it will be (or was) on the wire.
+ */
+static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
+				      void *end, bool ingress,
+				      __u32 segs, __u32 seg_size, __u32 rest_len)
+{
+	struct tcphdr *th = l->l4;
+	struct nic_dir_stats *d;
+	struct nic_flow *f;
+	__u32 thlen, ip_len, payload;
+	__u64 now;
+	__u8 fl;
+
+	if ((void *)(th + 1) > end)
+		goto bad;
+	thlen = th->doff * 4;
+	if (thlen < sizeof(*th) || l->l4 + thlen > end)
+		goto bad;
+	ip_len = l->l4_len ? l->l4_len : rest_len;
+	if (ip_len < thlen)
+		goto bad;
+	payload = ip_len - thlen;
+	if (ingress) {
+		k->lport = bpf_ntohs(th->dest);
+		k->rport = bpf_ntohs(th->source);
+	} else {
+		k->lport = bpf_ntohs(th->source);
+		k->rport = bpf_ntohs(th->dest);
+	}
+	if (!flow_wanted(k))
+		return;
+	f = flow_get(k);
+	if (!f)
+		return;
+
+	now = bpf_ktime_get_ns();
+	d = &f->dir[ingress ? NIC_IN : NIC_OUT];
+	/* Benign races below: the first writer of first_ns wins within a few
+	 * ns of the truth, and last_ns / max_seg only move forward or up. */
+	if (!d->first_ns)
+		d->first_ns = now;
+	d->last_ns = now;
+	if (segs < 2)
+		segs = 1;
+	__sync_fetch_and_add(&d->pkts, segs);
+	if (payload) {
+		__u32 seg = segs > 1 ? seg_size : payload;
+
+		__sync_fetch_and_add(&d->data_segs, segs);
+		__sync_fetch_and_add(&d->data_bytes, payload);
+		if (seg > d->max_seg)
+			d->max_seg = seg;
+	}
+	fl = ((__u8 *)th)[13];
+	if (!(fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN)))
+		return;		/* the common case ends here */
+	if (fl & TCP_FL_SYN) {
+		if (fl & TCP_FL_ACK) {
+			__sync_fetch_and_add(&d->synack, 1);
+			if (ingress && !f->dir[NIC_OUT].syn)
+				synack_stray(f, k);
+		} else {
+			__sync_fetch_and_add(&d->syn, 1);
+			if (!ingress)
+				syn_remember(k, now);
+		}
+	}
+	if (fl & TCP_FL_RST)
+		__sync_fetch_and_add(&d->rst, 1);
+	if (fl & TCP_FL_FIN)
+		__sync_fetch_and_add(&d->fin, 1);
+	return;
+bad:
+	count(CNT_NIC_UNPARSED);
+}
+
+/* Fold an ICMP(v6) type/code into a kind; -1: not an error we map. */
+static __always_inline int icmp_kind(__u16 family, __u8 type, __u8 code)
+{
+	if (family == AF_INET) {
+		if (type == ICMP_TIME_EXCEEDED)
+			return NIC_ICMP_TIME_EXCEEDED;
+		if (type != ICMP_DEST_UNREACH)
+			return -1;
+		switch (code) {
+		case 0: case 6: case 11:
+			return NIC_ICMP_NET_UNREACH;
+		case 1: case 7: case 12:
+			return NIC_ICMP_HOST_UNREACH;
+		case 3:
+			return NIC_ICMP_PORT_UNREACH;
+		case 9: case 10: case 13:
+			return NIC_ICMP_ADMIN_PROHIBITED;
+		case 4:
+			return NIC_ICMP_FRAG_NEEDED;
+		default:
+			return NIC_ICMP_UNREACH_OTHER;
+		}
+	}
+	if (type == ICMPV6_TIME_EXCEED)
+		return NIC_ICMP_TIME_EXCEEDED;
+	if (type == ICMPV6_PKT_TOOBIG)
+		return NIC_ICMP_PKT_TOO_BIG;
+	if (type != ICMPV6_DEST_UNREACH)
+		return -1;
+	switch (code) {
+	case 0:
+		return NIC_ICMP_NET_UNREACH;
+	case 3:
+		return NIC_ICMP_HOST_UNREACH;
+	case 4:
+		return NIC_ICMP_PORT_UNREACH;
+	case 1: case 5: case 6:
+		return NIC_ICMP_ADMIN_PROHIBITED;
+	default:
+		return NIC_ICMP_UNREACH_OTHER;
+	}
+}
+
+/*
+ * An ICMP(v6) error quoting a TCP segment. Inbound, the quoted segment is
+ * one this host sent (its source is our side of the flow) and the outer
+ * source is whoever complained; outbound, this host complains about a
+ * segment the peer sent. Both ICMP headers are 8 bytes with the MTU of
+ * frag-needed (v4, bytes 6-7) and packet-too-big (v6, bytes 4-7) inside.
+ */
+static __always_inline void count_icmp(const struct flow_key *outer,
+				       struct l3_info *l, void *end,
+				       bool ingress)
+{
+	struct flow_key k = {};
+	struct l3_info in = {};
+	struct nic_flow *f;
+	__u8 *icmp = l->l4;
+	__u16 *ports;
+	__u32 mtu = 0;
+	__u8 type, code;
+	int kind;
+
+	if ((void *)(icmp + 8) > end)
+		goto bad;
+	type = icmp[0];
+	code = icmp[1];
+	kind = icmp_kind(outer->family, type, code);
+	if (kind < 0)
+		return;
+	if (kind == NIC_ICMP_FRAG_NEEDED)
+		mtu = bpf_ntohs(*(__be16 *)(icmp + 6));
+	else if (kind == NIC_ICMP_PKT_TOO_BIG)
+		mtu = bpf_ntohl(*(__be32 *)(icmp + 4));
+
+	k.netns = outer->netns;
+	if (!parse_ip(outer->family == AF_INET ? ETH_P_IP : ETH_P_IPV6,
+		      icmp + 8, end, &k, ingress, &in))
+		goto bad;
+	if (in.proto != IPPROTO_TCP || in.later_frag)
+		return;
+	ports = in.l4;
+	if ((void *)(ports + 2) > end)
+		goto bad;
+	if (ingress) {
+		k.lport = bpf_ntohs(ports[0]);
+		k.rport = bpf_ntohs(ports[1]);
+	} else {
+		k.lport = bpf_ntohs(ports[1]);
+		k.rport = bpf_ntohs(ports[0]);
+	}
+	if (!flow_wanted(&k))
+		return;
+	f = flow_get(&k);
+	if (!f)
+		return;
+	if (!ingress) {
+		__sync_fetch_and_add(&f->icmp_sent, 1);
+		f->icmp_sent_type = type;
+		f->icmp_sent_code = code;
+		return;
+	}
+	/* Rare: the fields of the latest error are plain stores. */
+	if (kind >= 0 && kind < NIC_ICMP_KINDS)
+		__sync_fetch_and_add(&f->icmp.count[kind], 1);
+	f->icmp.last_ns = bpf_ktime_get_ns();
+	f->icmp.last_type = type;
+	f->icmp.last_code = code;
+	if (mtu)
+		f->icmp.mtu = mtu;
+	__builtin_memcpy(f->icmp.from, outer->raddr, sizeof(f->icmp.from));
+	return;
+bad:
+	count(CNT_NIC_UNPARSED);
+}
+
+/*
+ * The shared body. skb is NULL for XDP (no GSO there): the constant folds
+ * the GSO reads away in the XDP program.
+ */
+static __always_inline void nic_packet(void *data, void *end,
+				       struct __sk_buff *skb, bool ingress)
+{
+	struct ethhdr *eth = data;
+	struct flow_key k = {};
+	struct l3_info l = {};
+	__u32 segs = 0, seg_size = 0, rest_len = 0;
+	__u16 proto;
+	void *p;
+
+	if ((void *)(eth + 1) > end)
+		goto bad;
+	proto = bpf_ntohs(eth->h_proto);
+	p = eth + 1;
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+		struct vlan_hdr *vh = p;
+
+		if ((void *)(vh + 1) > end)
+			goto bad;
+		proto = bpf_ntohs(vh->h_vlan_encapsulated_proto);
+		p = vh + 1;
+	}
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return;
+	k.netns = nic_netns;
+	if (!parse_ip(proto, p, end, &k, !ingress, &l))
+		goto bad;
+	if (l.later_frag)
+		return;
+	if (l.proto == IPPROTO_TCP) {
+		if (skb) {
+			segs = skb->gso_segs;
+			seg_size = skb->gso_size;
+			/* For a BIG TCP packet (no IP length): the skb's. */
+			if (!l.l4_len)
+				rest_len = skb->len - (__u32)(l.l4 - data);
+		} else if (!l.l4_len) {
+			rest_len = end - l.l4;
+		}
+		count_tcp(&k, &l, end, ingress, segs, seg_size, rest_len);
+	} else if (l.proto == IPPROTO_ICMP || l.proto == IPPROTO_ICMPV6) {
+		if ((l.proto == IPPROTO_ICMP) == (k.family == AF_INET))
+			count_icmp(&k, &l, end, ingress);
+	}
+	return;
+bad:
+	count(CNT_NIC_UNPARSED);
+}
+
+SEC("tc")
+int nic_tc_in(struct __sk_buff *skb)
+{
+	nic_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb, true);
+	return TC_PASS_ON;
+}
+
+SEC("tc")
+int nic_tc_out(struct __sk_buff *skb)
+{
+	nic_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb, false);
+	return TC_PASS_ON;
+}
+
+SEC("xdp")
+int nic_xdp_in(struct xdp_md *ctx)
+{
+	nic_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, NULL, true);
+	return XDP_PASS;
+}
