@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
+#include "catalogue.h"
 #include "output.h"
 #include "tracer.h"
 
@@ -19,11 +20,23 @@ void output_init(struct output *o, FILE *out, bool json)
 			     (real.tv_nsec - mono.tv_nsec);
 }
 
-const char *flow_addr_str(__u16 family, const __u8 *addr, char *buf, size_t len)
+/* The flow's names, shared by every record about one connection. */
+static void json_flow(struct json *j, const struct flow_key *k, __u32 pid, const char *comm)
 {
-	if (!inet_ntop(family == TT_AF_INET6 ? AF_INET6 : AF_INET, addr, buf, len))
-		snprintf(buf, len, "?");
-	return buf;
+	char addr[TT_ADDR_STRLEN];
+
+	json_kv_string(j, "family", k->family == TT_AF_INET6 ? "ipv6" : "ipv4");
+	json_kv_string(j, "laddr", tt_addr_str(k->family, k->laddr, addr, sizeof(addr)));
+	json_kv_uint(j, "lport", k->lport);
+	json_kv_string(j, "raddr", tt_addr_str(k->family, k->raddr, addr, sizeof(addr)));
+	json_kv_uint(j, "rport", k->rport);
+	json_kv_uint(j, "netns", k->netns);
+	json_key(j, "pid");
+	if (pid)
+		json_uint(j, pid);
+	else
+		json_null(j);
+	json_kv_string(j, "comm", comm[0] ? comm : NULL);
 }
 
 /* RFC 3339, UTC, milliseconds. */
@@ -59,24 +72,12 @@ static const char *errno_name(int err)
 static void diagnosis_json(struct output *o, const struct diagnosis *d)
 {
 	struct json *j = &o->j;
-	char addr[INET6_ADDRSTRLEN];
 
 	record_begin(o, "diagnosis", d->ts_ns);
 	json_kv_string(j, "code", diag_code_name(d->code));
 	json_kv_string(j, "severity", diag_severity_name(d->severity));
 	json_kv_string(j, "side", tt_side_name(d->side));
-	json_kv_string(j, "family", d->key.family == TT_AF_INET6 ? "ipv6" : "ipv4");
-	json_kv_string(j, "laddr", flow_addr_str(d->key.family, d->key.laddr, addr, sizeof(addr)));
-	json_kv_uint(j, "lport", d->key.lport);
-	json_kv_string(j, "raddr", flow_addr_str(d->key.family, d->key.raddr, addr, sizeof(addr)));
-	json_kv_uint(j, "rport", d->key.rport);
-	json_kv_uint(j, "netns", d->key.netns);
-	json_key(j, "pid");
-	if (d->pid)
-		json_uint(j, d->pid);
-	else
-		json_null(j);
-	json_kv_string(j, "comm", d->comm[0] ? d->comm : NULL);
+	json_flow(j, &d->key, d->pid, d->comm);
 	json_kv_string(j, "summary", d->summary);
 	json_key(j, "evidence");
 	json_object_begin(j);
@@ -103,13 +104,13 @@ static void diagnosis_json(struct output *o, const struct diagnosis *d)
 
 static void diagnosis_text(struct output *o, const struct diagnosis *d)
 {
-	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], ts[64];
+	char la[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], ts[64];
 	bool v6 = d->key.family == TT_AF_INET6;
 	FILE *f = o->out;
 
 	rfc3339(o, d->ts_ns, ts, sizeof(ts));
-	flow_addr_str(d->key.family, d->key.laddr, la, sizeof(la));
-	flow_addr_str(d->key.family, d->key.raddr, ra, sizeof(ra));
+	tt_addr_str(d->key.family, d->key.laddr, la, sizeof(la));
+	tt_addr_str(d->key.family, d->key.raddr, ra, sizeof(ra));
 	fprintf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
 		diag_code_name(d->code), v6 ? "[" : "", la, v6 ? "]" : "", d->key.lport,
 		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, d->summary);
@@ -141,14 +142,14 @@ void output_diagnosis(struct output *o, const struct diagnosis *d)
 
 void output_conn(struct output *o, const struct conn_record *c, bool verbose)
 {
-	char addr[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN], ts[64];
+	char addr[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], ts[64];
 	struct json *j = &o->j;
 
 	if (!o->json) {
 		if (!verbose)
 			return;
-		flow_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr));
-		flow_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
+		tt_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr));
+		tt_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
 		fprintf(o->out, "conn %s:%u -> %s:%u %s %llums sent %llu received %llu retrans %u %s\n",
 			addr, c->key.lport, ra, c->key.rport, tt_side_name(c->side),
 			(unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
@@ -159,18 +160,7 @@ void output_conn(struct output *o, const struct conn_record *c, bool verbose)
 	}
 	record_begin(o, "conn", c->ts_ns);
 	json_kv_string(j, "side", tt_side_name(c->side));
-	json_kv_string(j, "family", c->key.family == TT_AF_INET6 ? "ipv6" : "ipv4");
-	json_kv_string(j, "laddr", flow_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr)));
-	json_kv_uint(j, "lport", c->key.lport);
-	json_kv_string(j, "raddr", flow_addr_str(c->key.family, c->key.raddr, addr, sizeof(addr)));
-	json_kv_uint(j, "rport", c->key.rport);
-	json_kv_uint(j, "netns", c->key.netns);
-	json_key(j, "pid");
-	if (c->pid)
-		json_uint(j, c->pid);
-	else
-		json_null(j);
-	json_kv_string(j, "comm", c->comm[0] ? c->comm : NULL);
+	json_flow(j, &c->key, c->pid, c->comm);
 	json_kv_uint(j, "cgroup_id", c->cgroup_id);
 	rfc3339(o, c->start_ns, ts, sizeof(ts));
 	/* A flow met mid-life has no known start: say so rather than guess. */

@@ -43,7 +43,4 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 /* Under -j an error is a JSON record on stdout too; the one-line text stays on stderr. */
 void output_error(struct output *o, const char *msg);
 
-/* Address text for a flow key: "10.0.1.5" or "fd00:1::5". */
-const char *flow_addr_str(__u16 family, const __u8 *addr, char *buf, size_t len);
-
 #endif /* TCPTRACE_OUTPUT_H */

@@ -289,29 +289,21 @@ int tracer_start(struct tracer *t, const struct options *o)
 	int err;
 
 	t->stats_fd = -1;
-	t->classic = o->classic;
-	err = t->classic ? ensure_tracefs() : 0;
-	if (err)
-		return err;
-	err = open_and_configure(t, o);
-	if (err)
-		return err;
-	err = tcptrace_bpf__load(t->skel);
-	if (err && !t->classic) {
-		/* tp_btf refused (no BTF attach on this kernel): use the classic twins. */
+	/* tp_btf first; where BTF attach is refused, the classic twins. */
+	for (t->classic = o->classic;; t->classic = true) {
+		err = t->classic ? ensure_tracefs() : 0;
+		if (!err)
+			err = open_and_configure(t, o);
+		if (err)
+			return err;
+		err = tcptrace_bpf__load(t->skel);
+		if (!err || t->classic)
+			break;
 		if (o->verbose)
 			fprintf(stderr, "tcptrace-bpf: note: tp_btf load failed (%s), trying classic tracepoints\n",
 				strerror(-err));
 		tcptrace_bpf__destroy(t->skel);
 		t->skel = NULL;
-		t->classic = true;
-		err = ensure_tracefs();
-		if (err)
-			return err;
-		err = open_and_configure(t, o);
-		if (err)
-			return err;
-		err = tcptrace_bpf__load(t->skel);
 	}
 	if (err) {
 		report_error("cannot load the BPF programs: %s (hint: %s)",
