@@ -272,6 +272,9 @@ static int trace_loop(struct session *s, struct ring_buffer *rb)
 		int timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
 
 		err = ring_buffer__poll(rb, timeout < POLL_MAX_MS ? timeout : POLL_MAX_MS);
+		/* The kernel side wakes us only when the ring fills: drain it. */
+		if (err >= 0 || err == -EINTR)
+			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			report_error("reading kernel events failed: %s", strerror(-err));
 			return EXIT_RUNTIME;
