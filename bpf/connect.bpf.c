@@ -30,7 +30,8 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	return sock ? BPF_CORE_READ(sock, sk) : NULL;
 }
 
-static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
+/* connect(fd, uaddr, ...) returned ret in the current task. */
+static __always_inline int handle_connect_return(int fd, const void *uaddr, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sockaddr_in6 sa = {};
@@ -39,10 +40,7 @@ static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
 	__u64 *mark;
 	struct tt_event *ev;
 	struct sock *sk;
-	void *uaddr;
 
-	if (BPF_CORE_READ(regs, orig_ax) != NR_CONNECT)
-		return 0;
 	mark = bpf_map_lookup_elem(&connect_reached_tcp, &id);
 	if (mark) {
 		/* Reached TCP. A non-blocking connect returns with the SYN just
@@ -57,10 +55,9 @@ static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
 	if (filter_tgid && (id >> 32) != filter_tgid)
 		return 0;
 
-	sk = fd_to_sock(BPF_CORE_READ(regs, di));
+	sk = fd_to_sock(fd);
 	if (!sk || !is_tcp(sk) || !flow_key_from_common(&sk->__sk_common, &k))
 		return 0;
-	uaddr = (void *)BPF_CORE_READ(regs, si);
 	if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
 		return 0;
 	if (sa.sin6_family == AF_INET) {
@@ -90,6 +87,58 @@ static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	event_submit(ev);
 	return 0;
+}
+
+/*
+ * The per-syscall tracepoints fire for connect() alone, where a raw
+ * sys_exit program would run on every system call of the host. They need
+ * tracefs (mounted when missing); without it, the raw hook below.
+ */
+struct connect_call {
+	__u64 uaddr;
+	__s64 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);	/* connect() calls in flight at once */
+	__type(key, __u64);		/* pid_tgid */
+	__type(value, struct connect_call);
+} connect_calls SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int connect_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct connect_call c = { .uaddr = ctx->args[1], .fd = (int)ctx->args[0] };
+
+	if (filter_tgid && (id >> 32) != filter_tgid)
+		return 0;
+	bpf_map_update_elem(&connect_calls, &id, &c, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int connect_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct connect_call *c = bpf_map_lookup_elem(&connect_calls, &id);
+	struct connect_call call;
+
+	if (!c)
+		return 0;
+	call = *c;
+	bpf_map_delete_elem(&connect_calls, &id);
+	return handle_connect_return(call.fd, (const void *)call.uaddr, ctx->ret);
+}
+
+static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
+{
+	/* pt_regs still hold the call's arguments when it returns. */
+	if (BPF_CORE_READ(regs, orig_ax) != NR_CONNECT)
+		return 0;
+	return handle_connect_return(BPF_CORE_READ(regs, di),
+				     (const void *)BPF_CORE_READ(regs, si), ret);
 }
 
 SEC("tp_btf/sys_exit")

@@ -95,16 +95,35 @@ int tracer_resolve_netns(struct tracer *t, const struct options *o)
 }
 
 /* Classic tracepoints need tracefs; a fresh machine may not have it mounted. */
-static int ensure_tracefs(void)
+static int mount_tracefs(void)
 {
 	if (access(TRACEFS "/events", F_OK) == 0)
 		return 0;
-	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
-		report_error("cannot mount tracefs on " TRACEFS ": %s "
-			"(hint: mount -t tracefs tracefs " TRACEFS ")", strerror(errno));
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
 		return -errno;
-	}
 	return 0;
+}
+
+static int ensure_tracefs(void)
+{
+	int err = mount_tracefs();
+
+	if (err)
+		report_error("cannot mount tracefs on " TRACEFS ": %s "
+			"(hint: mount -t tracefs tracefs " TRACEFS ")", strerror(-err));
+	return err;
+}
+
+/*
+ * connect()'s own tracepoints fire for that call alone; the raw sys_exit
+ * hook runs on every system call of the host. Use them where tracefs can
+ * be had and the kernel has syscall tracepoints.
+ */
+static bool have_connect_tracepoints(void)
+{
+	return mount_tracefs() == 0 &&
+	       access(TRACEFS "/events/syscalls/sys_enter_connect/id", R_OK) == 0 &&
+	       access(TRACEFS "/events/syscalls/sys_exit_connect/id", R_OK) == 0;
 }
 
 /* Every BTF-typed program and the classic twin that stands in for it. */
@@ -123,9 +142,17 @@ static void select_twins(struct tcptrace_bpf *s, bool classic)
 		s->progs.connect_exit_raw, s->progs.kfree_skb_tp,
 	};
 
+	bool per_call = have_connect_tracepoints();
+
 	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
 		bpf_program__set_autoload(btf[i], !classic);
 		bpf_program__set_autoload(tp[i], classic);
+	}
+	bpf_program__set_autoload(s->progs.connect_enter_tp, per_call);
+	bpf_program__set_autoload(s->progs.connect_exit_tp, per_call);
+	if (per_call) {
+		bpf_program__set_autoload(s->progs.connect_exit_btf, false);
+		bpf_program__set_autoload(s->progs.connect_exit_raw, false);
 	}
 }
 
