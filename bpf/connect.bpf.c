@@ -33,30 +33,33 @@ static __always_inline struct sock *fd_to_sock(int fd)
 /* connect(fd, uaddr, ...) returned ret in the current task. */
 static __always_inline int handle_connect_return(int fd, const void *uaddr, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), sk_addr;
 	struct sockaddr_in6 sa = {};
+	struct sock_entry *se;
 	struct flow_info info;
 	struct flow_key k;
-	__u64 *mark;
 	struct tt_event *ev;
 	struct sock *sk;
 
-	mark = bpf_map_lookup_elem(&connect_reached_tcp, &id);
-	if (mark) {
-		/* Reached TCP. A non-blocking connect returns with the SYN just
-		 * sent: name the flow now, so that what happens to the SYN's
-		 * answer is counted against it. */
-		flow_of_sock((const struct sock *)*mark, &k, &info);
-		bpf_map_delete_elem(&connect_reached_tcp, &id);
+	/* Connected (a blocking call): ESTABLISHED has named the flow. */
+	if (ret == 0 || (filter_tgid && (id >> 32) != filter_tgid))
+		return 0;
+	sk = fd_to_sock(fd);
+	if (!sk || !is_tcp(sk, false))
+		return 0;
+	/*
+	 * The call reached TCP when this process's socket was tracked entering
+	 * SYN_SENT. A non-blocking connect returns with the SYN just sent:
+	 * name the flow now, so that what happens to its answer is counted.
+	 */
+	sk_addr = (unsigned long)sk;
+	se = bpf_map_lookup_elem(&socks, &sk_addr);
+	if (se && se->info.pid == (id >> 32)) {
+		if (ret == -EINPROGRESS && !se->announced)
+			flow_of_sock(sk, &k, &info, false);
 		return 0;
 	}
-	if (ret >= 0 || ret == -EINPROGRESS)
-		return 0;
-	if (filter_tgid && (id >> 32) != filter_tgid)
-		return 0;
-
-	sk = fd_to_sock(fd);
-	if (!sk || !is_tcp(sk) || !flow_key_from_common(&sk->__sk_common, &k))
+	if (ret == -EINPROGRESS || !flow_key_from_common(&sk->__sk_common, &k, false))
 		return 0;
 	if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
 		return 0;
@@ -90,46 +93,17 @@ static __always_inline int handle_connect_return(int fd, const void *uaddr, long
 }
 
 /*
- * The per-syscall tracepoints fire for connect() alone, where a raw
- * sys_exit program would run on every system call of the host. They need
- * tracefs (mounted when missing); without it, the raw hook below.
+ * connect()'s own exit tracepoint fires for that call alone, where a raw
+ * sys_exit program runs on every system call of the host. It needs tracefs
+ * (mounted when missing); without it, the raw hook below. The call's
+ * arguments are still in the task's saved user registers.
  */
-struct connect_call {
-	__u64 uaddr;
-	__s64 fd;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);	/* connect() calls in flight at once */
-	__type(key, __u64);		/* pid_tgid */
-	__type(value, struct connect_call);
-} connect_calls SEC(".maps");
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int connect_enter_tp(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct connect_call c = { .uaddr = ctx->args[1], .fd = (int)ctx->args[0] };
-
-	if (filter_tgid && (id >> 32) != filter_tgid)
-		return 0;
-	bpf_map_update_elem(&connect_calls, &id, &c, BPF_ANY);
-	return 0;
-}
-
 SEC("tracepoint/syscalls/sys_exit_connect")
 int connect_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct connect_call *c = bpf_map_lookup_elem(&connect_calls, &id);
-	struct connect_call call;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (!c)
-		return 0;
-	call = *c;
-	bpf_map_delete_elem(&connect_calls, &id);
-	return handle_connect_return(call.fd, (const void *)call.uaddr, ctx->ret);
+	return handle_connect_return(regs->di, (const void *)regs->si, ctx->ret);
 }
 
 static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)

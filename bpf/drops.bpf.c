@@ -12,6 +12,30 @@
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
 #define SKB_CONSUMED	1	/* not a drop; pre-6.3 kernels still trace it here */
+#define DROP_REASON_WORDS	16	/* room for 1024 reasons; the enum has ~130 */
+
+/*
+ * The reasons that can be evidence, one bit each, set by userspace from
+ * the names in the running kernel's BTF. kfree_skb fires for every drop
+ * on the host (a closed socket's queue purge, TCP discarding old data):
+ * those are dismissed here, before any packet is parsed.
+ */
+const volatile __u64 drop_reasons_wanted[DROP_REASON_WORDS] = {};
+const volatile bool drop_reasons_set = false;
+
+static __always_inline bool reason_wanted(__u32 reason)
+{
+	__u32 word = reason / 64;
+
+	if (!drop_reasons_set)
+		return reason != SKB_CONSUMED;
+	/* Keep the compiler from folding the check into the index: the
+	 * verifier must see the bound on the register that indexes. */
+	barrier_var(word);
+	if (word >= DROP_REASON_WORDS)
+		return true;	/* newer than our table: look at it */
+	return drop_reasons_wanted[word] & (1ULL << (reason % 64));
+}
 
 /* The segment's addresses and ports, as seen leaving (src = local). */
 struct seg {
@@ -20,11 +44,11 @@ struct seg {
 	__u32 len;
 };
 
-static __always_inline bool parse_tcp(const struct sk_buff *skb, struct seg *g)
+static __always_inline bool parse_tcp(const struct sk_buff *skb, struct seg *g, bool btf)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	unsigned char *head = KREAD(btf, skb, head);
+	__u16 nh = KREAD(btf, skb, network_header);
+	__u16 proto = bpf_ntohs(KREAD(btf, skb, protocol));
 	struct tcphdr tcp;
 	__u32 th;
 
@@ -74,7 +98,7 @@ static __always_inline void turn_round(const struct flow_key *out, struct flow_k
 	in->rport = out->lport;
 }
 
-static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason)
+static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, bool btf)
 {
 	const struct sock *sk;
 	struct flow_info info = {}, *fi;
@@ -85,20 +109,21 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason)
 
 	/* NO_SOCKET: a segment for a closed port or a gone connection; the
 	 * reset this host answers with tells that story (tcp_send_reset). */
-	if (reason == SKB_CONSUMED ||
+	if (!reason_wanted(reason) ||
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NO_SOCKET) ||
-	    !parse_tcp(skb, &g))
+	    !parse_tcp(skb, &g, btf))
 		return 0;
 
-	sk = BPF_CORE_READ(skb, sk);
-	if (sk && BPF_CORE_READ(sk, __sk_common.skc_num) == g.out.lport) {
+	sk = KREAD(btf, skb, sk);
+	if (sk && KREAD(btf, sk, __sk_common.skc_num) == g.out.lport) {
 		/* Leaving from one of our sockets (OUTPUT, qdisc, no route). */
-		if (!flow_of_sock(sk, &k, &info))
+		if (!flow_of_sock(sk, &k, &info, btf))
 			return 0;
 		inbound = false;
 	} else {
 		/* Arriving: name it from our side, in the device's namespace. */
-		__u32 netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+		__u32 netns = btf ? skb->dev->nd_net.net->ns.inum :
+				    BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
 
 		g.out.netns = netns;
 		turn_round(&g.out, &in);
@@ -130,7 +155,7 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason)
 	if ((g.flags & (TT_TCP_SYN | TT_TCP_ACK)) == TT_TCP_SYN)
 		ev->flags |= EVF_SYN;
 	if (sk)
-		ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		ev->state = KREAD(btf, sk, __sk_common.skc_state);
 	event_submit(ev);
 	return 0;
 }
@@ -138,11 +163,11 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(kfree_skb_btf, struct sk_buff *skb, void *location, int reason)
 {
-	return handle_drop(skb, reason);
+	return handle_drop(skb, reason, true);
 }
 
 SEC("tracepoint/skb/kfree_skb")
 int kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 {
-	return handle_drop(ctx->skbaddr, ctx->reason);
+	return handle_drop(ctx->skbaddr, ctx->reason, false);
 }

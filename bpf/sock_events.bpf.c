@@ -3,7 +3,8 @@
  * TCP's rare events: state changes, retransmits, resets and the errors the
  * application sees. Each comes from a tracepoint, first as tp_btf (raw
  * dispatch, no tracefs) and as a classic tracepoint twin that userspace
- * enables only where BTF attach is refused. Both call one handler.
+ * enables only where BTF attach is refused. Both call one handler, told by
+ * `btf` whether it may load kernel fields directly (see KREAD).
  */
 #include "tcptrace.bpf.h"
 #include "sock_track.bpf.h"
@@ -42,43 +43,52 @@ static __always_inline void sock_untrack(const struct flow_key *k)
 		count(CNT_FLOWS_CLOSED);
 }
 
-/* A connection's statistics, taken as it closes. */
-static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_event *ev)
+/*
+ * The tcp_sock around a socket. A tp_btf pointer is typed struct sock, and
+ * the verifier refuses loads past its end: the helper retypes it (NULL
+ * unless it is a full TCP socket). A probed pointer is just cast.
+ */
+static __always_inline const struct tcp_sock *tcp_sk_of(const struct sock *sk, bool btf)
 {
-	ev->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	ev->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
-	ev->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	ev->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	ev->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	ev->segs_out = BPF_CORE_READ(tp, segs_out);
-	ev->segs_in = BPF_CORE_READ(tp, segs_in);
-	ev->data_segs_out = BPF_CORE_READ(tp, data_segs_out);
-	ev->data_segs_in = BPF_CORE_READ(tp, data_segs_in);
+	return btf ? bpf_skc_to_tcp_sock((void *)sk) : (const struct tcp_sock *)sk;
+}
+
+/* A connection's statistics, taken as it closes. */
+static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_event *ev,
+					bool btf)
+{
+	ev->srtt_us = KREAD(btf, tp, srtt_us) >> 3;
+	ev->min_rtt_us = KREAD(btf, tp, rtt_min.s[0].v);
+	ev->total_retrans = KREAD(btf, tp, total_retrans);
+	ev->bytes_acked = KREAD(btf, tp, bytes_acked);
+	ev->bytes_received = KREAD(btf, tp, bytes_received);
+	ev->segs_out = KREAD(btf, tp, segs_out);
+	ev->segs_in = KREAD(btf, tp, segs_in);
+	ev->data_segs_out = KREAD(btf, tp, data_segs_out);
+	ev->data_segs_in = KREAD(btf, tp, data_segs_in);
 }
 
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
-					    int newstate)
+					    int newstate, bool btf)
 {
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
-	__u64 id, sk_addr = (unsigned long)sk;
+	__u64 sk_addr = (unsigned long)sk;
 
-	if (!is_tcp(sk))
+	if (!is_tcp(sk, btf))
 		return 0;
 
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		/* connect() runs in the caller's context: the owner is current. */
-		id = bpf_get_current_pid_tgid();
-		if (filter_tgid && (id >> 32) != filter_tgid)
+		if (filter_tgid && (bpf_get_current_pid_tgid() >> 32) != filter_tgid)
 			return 0;
-		if (!flow_key_from_common(&sk->__sk_common, &k))
+		if (!flow_key_from_common(&sk->__sk_common, &k, btf))
 			return 0;
 		/* The port filter may match the remote port already; the local one comes later. */
 		if (key_complete(&k) && !flow_wanted(&k))
 			return 0;
 		sock_track(sk, &k, TT_SIDE_CLIENT, true);
-		bpf_map_update_elem(&connect_reached_tcp, &id, &sk_addr, BPF_ANY);
 		if (key_complete(&k)) {	/* bound before connect(): named already */
 			struct sock_entry *se = bpf_map_lookup_elem(&socks, &sk_addr);
 
@@ -89,20 +99,22 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
 		/* A child cloned from a listener in softirq: no owner yet. */
-		if (filter_tgid || !flow_key_from_common(&sk->__sk_common, &k) ||
+		if (filter_tgid || !flow_key_from_common(&sk->__sk_common, &k, btf) ||
 		    !flow_wanted(&k))
 			return 0;
 		sock_track(sk, &k, TT_SIDE_SERVER, false);
 	}
 
-	if (!flow_of_sock(sk, &k, &info))
+	if (!flow_of_sock(sk, &k, &info, btf))
 		return 0;
 	ev = event_new(&k, EV_STATE, &info);
 	if (ev) {
 		ev->old_state = oldstate;
 		ev->state = newstate;
-		if (newstate == TCP_CLOSE)
-			read_totals((const struct tcp_sock *)sk, ev);
+		const struct tcp_sock *tp = newstate == TCP_CLOSE ? tcp_sk_of(sk, btf) : NULL;
+
+		if (tp)
+			read_totals(tp, ev, btf);
 		event_submit(ev);
 	}
 	if (newstate == TCP_CLOSE)
@@ -113,7 +125,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
-	return handle_set_state(sk, oldstate, newstate);
+	return handle_set_state(sk, oldstate, newstate, true);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -121,30 +133,32 @@ int set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	return handle_set_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return handle_set_state(ctx->skaddr, ctx->oldstate, ctx->newstate, false);
 }
 
 static __always_inline int handle_retransmit(const struct sock *sk,
-					     const struct sk_buff *skb)
+					     const struct sk_buff *skb, bool btf)
 {
-	const struct inet_connection_sock *icsk = (const void *)sk;
-	const struct tcp_sock *tp = (const void *)sk;
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
+	const struct inet_connection_sock *icsk;
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
 
-	if (!flow_of_sock(sk, &k, &info))
+	if (!tp || !flow_of_sock(sk, &k, &info, btf))
 		return 0;
+	icsk = &tp->inet_conn;
 	ev = event_new(&k, EV_RETRANS, &info);
 	if (!ev)
 		return 0;
-	ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	ev->ca_state = BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
-	ev->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	ev->mss = BPF_CORE_READ(tp, mss_cache);
-	ev->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	ev->state = KREAD(btf, sk, __sk_common.skc_state);
+	ev->ca_state = btf ? BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state) :
+			     BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	ev->srtt_us = KREAD(btf, tp, srtt_us) >> 3;
+	ev->mss = KREAD(btf, tp, mss_cache);
+	ev->total_retrans = KREAD(btf, tp, total_retrans);
 	/* skb->len of a write-queue skb is its payload: headers are pushed on a clone. */
-	ev->seg_len = skb ? BPF_CORE_READ(skb, len) : 0;
+	ev->seg_len = skb ? KREAD(btf, skb, len) : 0;
 	if (ev->state == TCP_SYN_SENT)
 		ev->flags |= EVF_SYN;
 	event_submit(ev);
@@ -154,21 +168,22 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(retransmit_btf, const struct sock *sk, const struct sk_buff *skb)
 {
-	return handle_retransmit(sk, skb);
+	return handle_retransmit(sk, skb, true);
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int retransmit_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
-	return handle_retransmit(ctx->skaddr, ctx->skbaddr);
+	return handle_retransmit(ctx->skaddr, ctx->skbaddr, false);
 }
 
-static __always_inline int handle_retransmit_synack(const struct request_sock *req)
+static __always_inline int handle_retransmit_synack(const struct request_sock *req,
+						    bool btf)
 {
 	struct flow_key k;
 	struct tt_event *ev;
 
-	if (filter_tgid || !flow_key_from_common(&req->__req_common, &k) ||
+	if (filter_tgid || !flow_key_from_common(&req->__req_common, &k, btf) ||
 	    !flow_wanted(&k))
 		return 0;
 	ev = event_new(&k, EV_SYNACK_RETRANS, NULL);
@@ -184,27 +199,27 @@ SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(retransmit_synack_btf, const struct sock *sk,
 	     const struct request_sock *req)
 {
-	return handle_retransmit_synack(req);
+	return handle_retransmit_synack(req, true);
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_synack")
 int retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
-	return handle_retransmit_synack(ctx->req);
+	return handle_retransmit_synack(ctx->req, false);
 }
 
-static __always_inline int handle_receive_reset(const struct sock *sk)
+static __always_inline int handle_receive_reset(const struct sock *sk, bool btf)
 {
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
 
-	if (!flow_of_sock(sk, &k, &info))
+	if (!flow_of_sock(sk, &k, &info, btf))
 		return 0;
 	ev = event_new(&k, EV_RST_RX, &info);
 	if (!ev)
 		return 0;
-	ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	ev->state = KREAD(btf, sk, __sk_common.skc_state);
 	event_submit(ev);
 	return 0;
 }
@@ -212,13 +227,13 @@ static __always_inline int handle_receive_reset(const struct sock *sk)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(receive_reset_btf, const struct sock *sk)
 {
-	return handle_receive_reset(sk);
+	return handle_receive_reset(sk, true);
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
 int receive_reset_tp(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	return handle_receive_reset(ctx->skaddr);
+	return handle_receive_reset(ctx->skaddr, false);
 }
 
 /*
@@ -227,11 +242,11 @@ int receive_reset_tp(struct trace_event_raw_tcp_event_sk *ctx)
  * our address). Bounds: both header offsets come from the kernel's skb.
  */
 static __always_inline bool flow_key_from_rx_skb(const struct sk_buff *skb,
-						 struct flow_key *k, bool *syn)
+						 struct flow_key *k, bool *syn, bool btf)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
+	unsigned char *head = KREAD(btf, skb, head);
+	__u16 nh = KREAD(btf, skb, network_header);
+	__u16 th = KREAD(btf, skb, transport_header);
 	struct tcphdr tcp;
 	__u8 version;
 
@@ -261,13 +276,15 @@ static __always_inline bool flow_key_from_rx_skb(const struct sk_buff *skb,
 	}
 	k->lport = bpf_ntohs(tcp.dest);
 	k->rport = bpf_ntohs(tcp.source);
-	k->netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	k->netns = btf ? skb->dev->nd_net.net->ns.inum :
+			 BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
 	*syn = tcp.syn && !tcp.ack;
 	return true;
 }
 
 static __always_inline int handle_send_reset(const struct sock *sk,
-					     const struct sk_buff *skb, __u32 reason)
+					     const struct sk_buff *skb, __u32 reason,
+					     bool btf)
 {
 	struct flow_info info = {};
 	struct flow_key k;
@@ -275,9 +292,9 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 	bool syn = false;
 
 	if (sk) {
-		if (!flow_of_sock(sk, &k, &info))
+		if (!flow_of_sock(sk, &k, &info, btf))
 			return 0;
-	} else if (filter_tgid || !skb || !flow_key_from_rx_skb(skb, &k, &syn) ||
+	} else if (filter_tgid || !skb || !flow_key_from_rx_skb(skb, &k, &syn, btf) ||
 		   !flow_wanted(&k)) {
 		return 0;
 	}
@@ -286,7 +303,7 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 		return 0;
 	ev->reason = reason;
 	if (sk) {
-		ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+		ev->state = KREAD(btf, sk, __sk_common.skc_state);
 	} else {
 		ev->flags |= EVF_NO_SOCKET;
 		ev->side = TT_SIDE_SERVER;
@@ -302,13 +319,13 @@ int BPF_PROG(send_reset_btf, const struct sock *sk, const struct sk_buff *skb,
 	     int reason)
 {
 	/* The reason argument arrived with v6.10 (commit 5cb2cb3cb271): older kernels pass 0. */
-	return handle_send_reset(sk, skb, reason);
+	return handle_send_reset(sk, skb, reason, true);
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
 int send_reset_tp(struct trace_event_raw_tcp_send_reset *ctx)
 {
-	return handle_send_reset(ctx->skaddr, ctx->skbaddr, ctx->reason);
+	return handle_send_reset(ctx->skaddr, ctx->skbaddr, ctx->reason, false);
 }
 
 static __always_inline int emit_sk_error(const struct flow_key *k,
@@ -333,10 +350,9 @@ int BPF_PROG(sk_error_btf, const struct sock *sk)
 	struct flow_info info;
 	struct flow_key k;
 
-	if (!is_tcp(sk) || !flow_of_sock(sk, &k, &info))
+	if (!is_tcp(sk, true) || !flow_of_sock(sk, &k, &info, true))
 		return 0;
-	return emit_sk_error(&k, &info, BPF_CORE_READ(sk, sk_err),
-			     BPF_CORE_READ(sk, __sk_common.skc_state));
+	return emit_sk_error(&k, &info, sk->sk_err, sk->__sk_common.skc_state);
 }
 
 /*

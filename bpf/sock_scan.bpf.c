@@ -22,7 +22,7 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	/* Request and timewait minisocks have no queues or windows to read. */
 	if (state == TCP_NEW_SYN_RECV || state == TCP_TIME_WAIT)
 		return 0;
-	if (!flow_key_from_common(skc, &rec.key) || !flow_wanted(&rec.key))
+	if (!flow_key_from_common(skc, &rec.key, true) || !flow_wanted(&rec.key))
 		return 0;
 	if (filter_tgid) {
 		/* Sockets carry no owner: keep those whose connect() we saw that process make. */

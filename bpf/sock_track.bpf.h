@@ -78,13 +78,13 @@ static __always_inline bool key_eq(const struct flow_key *a, const struct flow_k
  * Copies the owner into *info. False when the flow is not wanted.
  */
 static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key *k,
-					 struct flow_info *info)
+					 struct flow_info *info, bool btf)
 {
 	__u64 id = (unsigned long)sk;
 	struct sock_entry *se;
 
 	__builtin_memset(info, 0, sizeof(*info));
-	if (!flow_key_from_common(&sk->__sk_common, k))
+	if (!flow_key_from_common(&sk->__sk_common, k, btf))
 		return false;
 	se = bpf_map_lookup_elem(&socks, &id);
 	/*
@@ -101,7 +101,7 @@ static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key 
 		if (filter_tgid || !flow_wanted(k))
 			return false;
 		/* Opened before we started: adopt it, so its close can be named too. */
-		if (key_complete(k) && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN)
+		if (key_complete(k) && KREAD(btf, sk, __sk_common.skc_state) != TCP_LISTEN)
 			sock_adopt(sk, k);
 		return true;
 	}

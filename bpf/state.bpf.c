@@ -12,6 +12,5 @@ struct flows_map flows SEC(".maps");
 struct socks_map socks SEC(".maps");
 struct events_map events SEC(".maps");
 struct counters_map counters SEC(".maps");
-struct connect_mark_map connect_reached_tcp SEC(".maps");
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -48,23 +48,11 @@ struct counters_map {
 };
 
 /*
- * Threads whose connect() reached TCP (CLOSE -> SYN_SENT happens inside the
- * connect system call), with the socket. connect.bpf.c reads and clears the
- * mark when the call returns: a failing connect without it never left this
- * host, and one with it has its port by then, so its flow can be named.
- */
-struct connect_mark_map {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);	/* connect() calls in flight at once */
-	__type(key, __u64);	/* pid_tgid */
-	__type(value, __u64);	/* struct sock address */
-};
-
-/*
  * A client socket has no local port when it enters SYN_SENT (the port is
  * picked right after) and has lost it again by the time it reaches CLOSE
  * (unhashed first). So each socket's complete key and owner are kept by
  * socket address, and its SYN_SENT is announced once the key is whole.
+ * The entry also tells connect()'s return whether the call reached TCP.
  */
 struct sock_entry {
 	struct flow_key key;
@@ -84,7 +72,6 @@ extern struct flows_map flows SEC(".maps");
 extern struct socks_map socks SEC(".maps");
 extern struct events_map events SEC(".maps");
 extern struct counters_map counters SEC(".maps");
-extern struct connect_mark_map connect_reached_tcp SEC(".maps");
 
 static __always_inline void count(enum tt_counter c)
 {
@@ -96,27 +83,39 @@ static __always_inline void count(enum tt_counter c)
 }
 
 /*
+ * tp_btf hands a handler BTF-typed pointers: the verifier lets it load a
+ * field directly, one instruction that the JIT guards with an exception
+ * entry. A classic tracepoint's pointer is a bare number that only
+ * bpf_probe_read_kernel may follow, a helper call per field. Handlers take
+ * `btf` as a compile-time constant; after inlining one arm is left.
+ */
+#define KREAD(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
+/*
  * Fill a flow key from any socket (full, request or timewait: all start
  * with struct sock_common). Copies are sized by the source field, so an
  * IPv4 address never drags neighbouring bytes into the key.
  */
 static __always_inline bool flow_key_from_common(const struct sock_common *skc,
-						 struct flow_key *k)
+						 struct flow_key *k, bool btf)
 {
-	__u16 family = BPF_CORE_READ(skc, skc_family);
+	__u16 family = KREAD(btf, skc, skc_family);
 
 	if (family != AF_INET && family != AF_INET6)
 		return false;
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = family;
-	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
-	k->lport = BPF_CORE_READ(skc, skc_num);
-	k->rport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	k->netns = btf ? skc->skc_net.net->ns.inum : BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	k->lport = KREAD(btf, skc, skc_num);
+	k->rport = bpf_ntohs(KREAD(btf, skc, skc_dport));
 	if (family == AF_INET) {
-		bpf_core_read(k->laddr, bpf_core_field_size(skc->skc_rcv_saddr),
-			      &skc->skc_rcv_saddr);
-		bpf_core_read(k->raddr, bpf_core_field_size(skc->skc_daddr),
-			      &skc->skc_daddr);
+		__u32 l = KREAD(btf, skc, skc_rcv_saddr), r = KREAD(btf, skc, skc_daddr);
+
+		__builtin_memcpy(k->laddr, &l, 4);
+		__builtin_memcpy(k->raddr, &r, 4);
+	} else if (btf) {
+		__builtin_memcpy(k->laddr, &skc->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(k->raddr, &skc->skc_v6_daddr, 16);
 	} else {
 		bpf_core_read(k->laddr, bpf_core_field_size(skc->skc_v6_rcv_saddr),
 			      &skc->skc_v6_rcv_saddr);
@@ -153,10 +152,10 @@ static __always_inline bool flow_wanted(const struct flow_key *k)
 	return true;
 }
 
-static __always_inline bool is_tcp(const struct sock *sk)
+static __always_inline bool is_tcp(const struct sock *sk, bool btf)
 {
-	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
-	       BPF_CORE_READ(sk, sk_type) == 1 /* SOCK_STREAM */;
+	return KREAD(btf, sk, sk_protocol) == IPPROTO_TCP &&
+	       KREAD(btf, sk, sk_type) == 1 /* SOCK_STREAM */;
 }
 
 /* Reserve an event with the key and the flow's owner (info may be NULL). */

@@ -349,6 +349,8 @@ int main(int argc, char **argv)
 	}
 	engine_set_conn_sink(s.engine, on_conn, &s);
 
+	tracer.drop_class = cfg.drop_class;
+	tracer.n_drop_class = cfg.n_drop_class;
 	err = tracer_start(&tracer, &opts);
 	if (err) {
 		/* An interface that does not exist is the user's to fix. */

@@ -17,6 +17,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "diagnose.h"
 #include "report.h"
 #include "tracer.h"
 #include "tcptrace.skel.h"
@@ -122,7 +123,6 @@ static int ensure_tracefs(void)
 static bool have_connect_tracepoints(void)
 {
 	return mount_tracefs() == 0 &&
-	       access(TRACEFS "/events/syscalls/sys_enter_connect/id", R_OK) == 0 &&
 	       access(TRACEFS "/events/syscalls/sys_exit_connect/id", R_OK) == 0;
 }
 
@@ -148,7 +148,6 @@ static void select_twins(struct tcptrace_bpf *s, bool classic)
 		bpf_program__set_autoload(btf[i], !classic);
 		bpf_program__set_autoload(tp[i], classic);
 	}
-	bpf_program__set_autoload(s->progs.connect_enter_tp, per_call);
 	bpf_program__set_autoload(s->progs.connect_exit_tp, per_call);
 	if (per_call) {
 		bpf_program__set_autoload(s->progs.connect_exit_btf, false);
@@ -193,6 +192,16 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();
 	select_twins(s, t->classic);
 	select_nic_programs(s, o);
+	/* Only the drop reasons that can be evidence reach the ring buffer. */
+	if (t->drop_class) {
+		unsigned int words = sizeof(s->rodata->drop_reasons_wanted) /
+				     sizeof(s->rodata->drop_reasons_wanted[0]);
+
+		for (unsigned int r = 0; r < t->n_drop_class && r < words * 64; r++)
+			if (t->drop_class[r] != DROP_IGNORE)
+				s->rodata->drop_reasons_wanted[r / 64] |= 1ULL << (r % 64);
+		s->rodata->drop_reasons_set = true;
+	}
 	t->skel = s;
 	return 0;
 }
@@ -326,9 +335,9 @@ int tracer_start(struct tracer *t, const struct options *o)
 		err = tcptrace_bpf__load(t->skel);
 		if (!err || t->classic)
 			break;
-		if (o->verbose)
-			fprintf(stderr, "tcptrace-bpf: note: tp_btf load failed (%s), trying classic tracepoints\n",
-				strerror(-err));
+		/* Said always: the fallback costs a probe read per field. */
+		fprintf(stderr, "tcptrace-bpf: note: tp_btf programs refused (%s%s), using classic "
+			"tracepoints\n", strerror(-err), o->verbose ? "" : "; -v shows why");
 		tcptrace_bpf__destroy(t->skel);
 		t->skel = NULL;
 	}

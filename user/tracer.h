@@ -21,6 +21,8 @@ struct tracer {
 	int stats_fd;		/* bpf_stats enabler, -1 when off */
 	int n_links;
 	double attach_ms;
+	const __u8 *drop_class;	/* enum drop_class by reason value, or NULL */
+	unsigned int n_drop_class;
 	int n_nics;		/* interfaces with NIC hooks */
 	struct nic_attachment nic[MAX_IFACES];
 };
