@@ -4,8 +4,9 @@
  * an interface, and the ICMP errors that quote them. Three entry points
  * (TC ingress, TC egress, XDP ingress) share one parser and counter body.
  *
- * Per-packet work is a parse, one hash lookup and a few atomic adds: no
- * ring buffer, no copy. Every program passes every packet unmodified.
+ * Per-packet work is a parse, one hash lookup, a coarse clock read and a
+ * few plain adds: no ring buffer, no copy, no atomic on the common path.
+ * Every program passes every packet unmodified.
  */
 #include "tcptrace.bpf.h"
 #include "nic.h"
@@ -51,14 +52,14 @@
 const volatile __u32 nic_netns = 0;
 
 /*
- * LRU_HASH with atomic adds rather than LRU_PERCPU_HASH:
+ * LRU_HASH rather than LRU_PERCPU_HASH:
  *  - memory: a per-CPU value costs 208 bytes times every possible CPU; the
  *    shared one fits 8192 flows in ~2.5 MiB whatever the CPU count, within
  *    the tracer's 8 MiB budget;
  *  - the timestamps, MTU, ICMP sender and flags want one copy per flow,
  *    and userspace reads one value, not one per CPU;
- *  - a flow's packets mostly stay on one CPU per direction (RSS, XPS,
- *    the socket's CPU), so the atomics rarely bounce a cache line.
+ *  - a flow's packets stay on one CPU at a time per direction (RSS, the
+ *    socket lock), so the counters take plain adds (count_into).
  * Lookups only set the LRU reference bit; the common LRU lock is taken on
  * insert, once per flow. Evictions are silent, so inserts are counted
  * (CNT_NIC_FLOWS_NEW): inserts minus live records = evicted.
@@ -225,7 +226,19 @@ static __always_inline bool parse_ip(__u16 proto, void *p, void *end,
 	return parse_ipv6(p, end, k, src_local, l);
 }
 
-/* The flow's record, created zeroed on its first packet. */
+/*
+ * The clock of every nic_flows timestamp: CLOCK_MONOTONIC at tick
+ * resolution (bpf_ktime_get_coarse_ns, a plain read of the timekeeper's
+ * last tick), the same time base as bpf_ktime_get_ns at a few ms of
+ * precision for a fraction of its cost: a per-packet clock read was the
+ * largest single cost of the hooks after the hash lookup.
+ */
+static __always_inline __u64 nic_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* The flow's record, created zeroed (ICMP errors: rare, not per packet). */
 static __always_inline struct nic_flow *flow_get(const struct flow_key *k)
 {
 	struct nic_flow *f, zero;
@@ -246,7 +259,7 @@ static __always_inline struct nic_flow *flow_get(const struct flow_key *k)
 }
 
 /* An outbound SYN: remember where it went, for a stray SYN-ACK later. */
-static __always_inline void syn_remember(const struct flow_key *k, __u64 now)
+static __always_inline void syn_remember(const struct flow_key *k)
 {
 	struct nic_syn_key sk = {};
 	struct nic_syn s = {};
@@ -255,7 +268,7 @@ static __always_inline void syn_remember(const struct flow_key *k, __u64 now)
 	sk.family = k->family;
 	sk.lport = k->lport;
 	__builtin_memcpy(sk.laddr, k->laddr, sizeof(sk.laddr));
-	s.ts_ns = now;
+	s.ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(s.raddr, k->raddr, sizeof(s.raddr));
 	s.rport = k->rport;
 	if (bpf_map_update_elem(&nic_syns, &sk, &s, BPF_ANY))
@@ -284,6 +297,114 @@ static __always_inline void synack_stray(struct nic_flow *f,
 	f->flags |= flags;
 }
 
+/* What one TCP segment (or GSO/GRO packet) adds to its flow. */
+struct seg_info {
+	__u64 now;
+	__u32 segs;		/* >= 1 */
+	__u32 payload;		/* TCP payload bytes of the whole packet */
+	__u32 seg;		/* payload of one segment */
+	__u8 fl;		/* TCP flags */
+};
+
+/*
+ * The SYN / SYN-ACK / RST / FIN part: rare, so out of line (a BPF-to-BPF
+ * call), which keeps the per-packet code short and dense. f is the map's
+ * record or, from flow_new, one on the stack not yet inserted.
+ */
+static __noinline void count_flags(struct nic_flow *f,
+					struct nic_dir_stats *d,
+					const struct flow_key *k,
+					const struct seg_info *s, bool ingress)
+{
+	__u8 fl = s->fl;
+
+	if (fl & TCP_FL_SYN) {
+		if (fl & TCP_FL_ACK) {
+			__sync_fetch_and_add(&d->synack, 1);
+			if (ingress && !f->dir[NIC_OUT].syn)
+				synack_stray(f, k);
+		} else {
+			__sync_fetch_and_add(&d->syn, 1);
+			if (!ingress)
+				syn_remember(k);
+		}
+	}
+	if (fl & TCP_FL_RST)
+		__sync_fetch_and_add(&d->rst, 1);
+	if (fl & TCP_FL_FIN)
+		__sync_fetch_and_add(&d->fin, 1);
+}
+
+/* Count into the map's record of the flow: the per-packet path. */
+static __always_inline void count_into(struct nic_flow *f,
+				       const struct flow_key *k,
+				       const struct seg_info *s, bool ingress)
+{
+	struct nic_dir_stats *d = &f->dir[ingress ? NIC_IN : NIC_OUT];
+
+	/*
+	 * Plain adds, not atomic ones (three locked adds were a third of the
+	 * cost of a packet): one direction of one flow is counted by one CPU
+	 * at a time. Egress runs in the sender's context under its socket
+	 * lock; ingress on the CPU of the flow's RX queue (RSS) or, on a veth,
+	 * of the peer's sender. Two CPUs adding to the same field at the same
+	 * instant, the only way to lose a count, takes a flow moving between
+	 * RX queues mid-packet. first_ns / last_ns / max_seg: benign races
+	 * (within a tick of the truth; they only move forward or up).
+	 */
+	if (!d->first_ns)
+		d->first_ns = s->now;
+	d->last_ns = s->now;
+	d->pkts += s->segs;
+	if (s->payload) {
+		d->data_segs += s->segs;
+		d->data_bytes += s->payload;
+		if (s->seg > d->max_seg)
+			d->max_seg = s->seg;
+	}
+	if (s->fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN))
+		count_flags(f, d, k, s, ingress);
+}
+
+/*
+ * The flow's first packet: its record is built on the stack with this
+ * packet already counted and inserted with one update (BPF_NOEXIST), not
+ * inserted zeroed and looked up again. Another CPU inserting the same flow
+ * first (EEXIST) is rare: count into its record then.
+ */
+static __noinline void flow_new(const struct flow_key *k,
+				     const struct seg_info *s, bool ingress)
+{
+	struct nic_flow init;
+	struct nic_dir_stats *d = &init.dir[ingress ? NIC_IN : NIC_OUT];
+	struct nic_flow *f;
+	long err;
+
+	__builtin_memset(&init, 0, sizeof(init));
+	d->first_ns = s->now;
+	d->last_ns = s->now;
+	d->pkts = s->segs;
+	if (s->payload) {
+		d->data_segs = s->segs;
+		d->data_bytes = s->payload;
+		d->max_seg = s->seg;
+	}
+	if (s->fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN))
+		count_flags(&init, d, k, s, ingress);
+	err = bpf_map_update_elem(&nic_flows, k, &init, BPF_NOEXIST);
+	if (!err) {
+		count(CNT_NIC_FLOWS_NEW);
+		return;
+	}
+	if (err != -17 /* EEXIST */) {
+		count(CNT_NIC_FLOWS_FULL);
+		return;
+	}
+	f = bpf_map_lookup_elem(&nic_flows, k);
+	if (f)
+		count_into(f, k, s, ingress);
+}
+
 /*
  * A TCP segment. segs/seg_size describe a GSO/GRO packet (segs > 1):
  * it counts as the segments it will be (or was) on the wire.
@@ -293,11 +414,9 @@ static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
 				      __u32 segs, __u32 seg_size, __u32 rest_len)
 {
 	struct tcphdr *th = l->l4;
-	struct nic_dir_stats *d;
+	struct seg_info s;
 	struct nic_flow *f;
-	__u32 thlen, ip_len, payload;
-	__u64 now;
-	__u8 fl;
+	__u32 thlen, ip_len;
 
 	if ((void *)(th + 1) > end)
 		goto bad;
@@ -307,7 +426,6 @@ static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
 	ip_len = l->l4_len ? l->l4_len : rest_len;
 	if (ip_len < thlen)
 		goto bad;
-	payload = ip_len - thlen;
 	if (ingress) {
 		k->lport = bpf_ntohs(th->dest);
 		k->rport = bpf_ntohs(th->source);
@@ -317,46 +435,16 @@ static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
 	}
 	if (!flow_wanted(k))
 		return;
-	f = flow_get(k);
-	if (!f)
-		return;
-
-	now = bpf_ktime_get_ns();
-	d = &f->dir[ingress ? NIC_IN : NIC_OUT];
-	/* Benign races below: the first writer of first_ns wins within a few
-	 * ns of the truth, and last_ns / max_seg only move forward or up. */
-	if (!d->first_ns)
-		d->first_ns = now;
-	d->last_ns = now;
-	if (segs < 2)
-		segs = 1;
-	__sync_fetch_and_add(&d->pkts, segs);
-	if (payload) {
-		__u32 seg = segs > 1 ? seg_size : payload;
-
-		__sync_fetch_and_add(&d->data_segs, segs);
-		__sync_fetch_and_add(&d->data_bytes, payload);
-		if (seg > d->max_seg)
-			d->max_seg = seg;
-	}
-	fl = ((__u8 *)th)[13];
-	if (!(fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN)))
-		return;		/* the common case ends here */
-	if (fl & TCP_FL_SYN) {
-		if (fl & TCP_FL_ACK) {
-			__sync_fetch_and_add(&d->synack, 1);
-			if (ingress && !f->dir[NIC_OUT].syn)
-				synack_stray(f, k);
-		} else {
-			__sync_fetch_and_add(&d->syn, 1);
-			if (!ingress)
-				syn_remember(k, now);
-		}
-	}
-	if (fl & TCP_FL_RST)
-		__sync_fetch_and_add(&d->rst, 1);
-	if (fl & TCP_FL_FIN)
-		__sync_fetch_and_add(&d->fin, 1);
+	s.payload = ip_len - thlen;
+	s.segs = segs > 1 ? segs : 1;
+	s.seg = segs > 1 ? seg_size : s.payload;
+	s.fl = ((__u8 *)th)[13];
+	s.now = nic_now();
+	f = bpf_map_lookup_elem(&nic_flows, k);
+	if (f)
+		count_into(f, k, &s, ingress);
+	else
+		flow_new(k, &s, ingress);
 	return;
 bad:
 	count(CNT_NIC_UNPARSED);
@@ -412,7 +500,7 @@ static __always_inline int icmp_kind(__u16 family, __u8 type, __u8 code)
  * segment the peer sent. Both ICMP headers are 8 bytes with the MTU of
  * frag-needed (v4, bytes 6-7) and packet-too-big (v6, bytes 4-7) inside.
  */
-static __always_inline void count_icmp(const struct flow_key *outer,
+static __noinline void count_icmp(const struct flow_key *outer,
 				       struct l3_info *l, void *end,
 				       bool ingress)
 {
@@ -467,7 +555,7 @@ static __always_inline void count_icmp(const struct flow_key *outer,
 	/* Rare: the fields of the latest error are plain stores. */
 	if (kind >= 0 && kind < NIC_ICMP_KINDS)
 		__sync_fetch_and_add(&f->icmp.count[kind], 1);
-	f->icmp.last_ns = bpf_ktime_get_ns();
+	f->icmp.last_ns = nic_now();
 	f->icmp.last_type = type;
 	f->icmp.last_code = code;
 	if (mtu)

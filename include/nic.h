@@ -34,8 +34,14 @@ enum nic_dir {
  * stands for (skb gso_segs), so counts match the wire, not the skb.
  */
 struct nic_dir_stats {
-	__u64 first_ns;		/* bpf_ktime_get_ns() of the first segment; 0: none */
-	__u64 last_ns;		/* ... of the latest segment */
+	/*
+	 * CLOCK_MONOTONIC at tick resolution (bpf_ktime_get_coarse_ns: the
+	 * bpf_ktime_get_ns time base, up to one jiffy behind it), for every
+	 * timestamp of a nic_flow: a precise clock read cost more per packet
+	 * than all the counting.
+	 */
+	__u64 first_ns;		/* the first segment; 0: none */
+	__u64 last_ns;		/* the latest segment */
 	__u64 data_bytes;	/* TCP payload bytes */
 	__u32 pkts;		/* TCP segments, any flags (pure ACKs included) */
 	__u32 syn;		/* SYN without ACK */
@@ -63,7 +69,7 @@ enum nic_icmp_kind {
 /* ICMP errors received that quote a segment this host sent on the flow. */
 struct nic_icmp {
 	__u32 count[NIC_ICMP_KINDS];
-	__u64 last_ns;		/* when the latest one arrived */
+	__u64 last_ns;		/* when the latest one arrived (coarse clock, as above) */
 	__u32 mtu;		/* MTU announced by the latest frag-needed / packet-too-big */
 	__u8 last_type;		/* raw ICMP(v6) type and code of the latest error */
 	__u8 last_code;
@@ -115,7 +121,7 @@ struct nic_syn_key {
 };
 
 struct nic_syn {
-	__u64 ts_ns;		/* when the SYN left */
+	__u64 ts_ns;		/* when the SYN left (bpf_ktime_get_ns: precise) */
 	__u8 raddr[16];		/* where it went */
 	__u16 rport;		/* host order */
 	__u8 _pad[6];
