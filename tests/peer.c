@@ -44,6 +44,7 @@ struct opts {
 	long rcvbuf;		/* SO_RCVBUF, 0 = kernel default */
 	long sndbuf;		/* SO_SNDBUF, 0 = kernel default */
 	long backlog;
+	long syncnt;		/* client: TCP_SYNCNT, 0 = the netns's tcp_syn_retries */
 	long duration_ms;	/* how long the mode runs */
 	long timeout_ms;	/* client: bound on one request (connect included) */
 	long count;		/* client many: connections */
@@ -204,6 +205,13 @@ static void set_bufs(int fd)
 		v = (int)o.sndbuf;
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)))
 			say("warning: SO_SNDBUF %d: %s", v, strerror(errno));
+	}
+	/* A client that keeps trying long enough for a slow ICMP error (a
+	 * router's ARP/ND gives up after ~3 s) whatever the netns says. */
+	if (!o.server && o.syncnt > 0) {
+		v = (int)o.syncnt;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)))
+			say("warning: TCP_SYNCNT %d: %s", v, strerror(errno));
 	}
 }
 
@@ -840,6 +848,33 @@ static int client_recv(void)
 		if (wait_fd(fd, POLLIN, end) == 0)
 			break;
 	}
+	/*
+	 * An orderly end: closing with the stream's unread tail would make the
+	 * kernel answer with RST (RFC 2525, 2.17). Send our FIN, read on to
+	 * the server's (a bulk server closes when it reads our EOF), bounded
+	 * by --timeout-ms.
+	 */
+	shutdown(fd, SHUT_WR);
+	end = now_ms() + o.timeout_ms;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			got += (unsigned long long)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno != EAGAIN && errno != EINTR) {
+			fail_errno(&r, "read after our FIN", errno);
+			close(fd);
+			return finish(r.outcome, r.detail);
+		}
+		if (wait_fd(fd, POLLIN, end) == 0) {
+			close(fd);
+			return finish("timeout", "no FIN from the server after ours");
+		}
+	}
 	close(fd);
 	snprintf(detail, sizeof(detail), "received %llu bytes in %lld ms", got, now_ms() - t0);
 	return finish("ok", detail);
@@ -879,7 +914,7 @@ static void usage(FILE *f)
 "accept; --backlog, default 1), sink (read and discard), bulk (send forever).\n"
 "Client modes: request (one exchange), many (--count sequential exchanges),\n"
 "idle (one exchange, then idle until --duration), push (write for --duration),\n"
-"recv (read and discard for --duration).\n"
+"recv (read and discard for --duration, then FIN and read on to the server's FIN).\n"
 "\n"
 "Options:\n"
 "  -l, --listen ADDR      server address (IPv4 or IPv6 literal)\n"
@@ -894,6 +929,7 @@ static void usage(FILE *f)
 "      --rcvbuf BYTES     SO_RCVBUF\n"
 "      --sndbuf BYTES     SO_SNDBUF\n"
 "      --backlog N        listen backlog\n"
+"      --syn-count N      client: SYN retransmits before giving up (TCP_SYNCNT)\n"
 "      --ready-file FILE  server: created once listening\n"
 "      --expect LIST      client: outcomes that count as success, comma-separated\n"
 "                         (ok, timeout, EOF, ECONNREFUSED, ECONNRESET, ...)\n"
@@ -906,7 +942,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT };
+	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT,
+	       O_SYNCNT };
 	static const struct option lopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
@@ -922,6 +959,7 @@ int main(int argc, char **argv)
 		{ "backlog", required_argument, NULL, O_BACKLOG },
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "expect", required_argument, NULL, O_EXPECT },
+		{ "syn-count", required_argument, NULL, O_SYNCNT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -977,6 +1015,9 @@ int main(int argc, char **argv)
 			break;
 		case O_EXPECT:
 			o.expect = optarg;
+			break;
+		case O_SYNCNT:
+			o.syncnt = parse_num("syn-count", optarg, 1, 127);
 			break;
 		case 'h':
 			usage(stdout);

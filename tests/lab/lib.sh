@@ -36,7 +36,9 @@ B4=10.0.2.10  B6=fd00:2::10
 # Behind an "unreachable" route in service-a: no route to it.
 NOROUTE4=10.0.3.7 NOROUTE6=fd00:3::7
 
-LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-10}	# seconds for the tracer to attach
+# seconds for the tracer to attach: well under one alone, but dozens of
+# tracers load (verify) side by side on 2 cores at the start of the lab
+LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-90}
 LAB_STALL_MS=${LAB_STALL_MS:-2000}
 LAB_DIR=
 
@@ -152,9 +154,17 @@ lab_up() {
 		ip -n "$NS_B" -6 route add default via "$R6B"
 		ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1
 		ip netns exec "$NS_R" sysctl -qw net.ipv6.conf.all.forwarding=1
+		# The router's ICMP errors (unreachable, prohibited) are what
+		# several scenarios diagnose, side by side towards the same
+		# service-a: no rate limit may swallow one of them.
+		ip netns exec "$NS_R" sysctl -qw net.ipv4.icmp_ratelimit=0
+		ip netns exec "$NS_R" sysctl -qw net.ipv6.icmp.ratelimit=0
 
-		# A dropped SYN is retried after 1, 2, 4 s: with 2 retries a
-		# SYN-drop scenario is over in seconds (per-netns sysctl, v4 and v6).
+		# A dropped SYN is retried after 1 and 2 s (linear timeouts,
+		# tcp_syn_linear_timeouts, since 6.5; 1, 2, 4 s before): with 2
+		# retries a SYN-drop scenario is over in seconds (per-netns
+		# sysctl, v4 and v6; a client that must wait longer for a slow
+		# ICMP error sets its own, peer --syn-count).
 		ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_syn_retries=2
 	) || { lab_log "cannot build the topology"; return 1; }
 }
@@ -236,7 +246,13 @@ lab_client() {
 # until it says it is tracing. SECS bounds its life; lab_tracer_stop ends it
 # earlier.
 lab_tracer() {
-	local name=$1 side=$2 port=$3 secs=$4 pid i n
+	lab_tracer_start "$@" && lab_tracer_wait "$1"
+}
+
+# lab_tracer_start: the same, without waiting (lab_tracer_wait NAME does),
+# so the tracers of both hosts load side by side.
+lab_tracer_start() {
+	local name=$1 side=$2 port=$3 secs=$4 pid
 	shift 4
 
 	"$TCPTRACE" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
@@ -245,8 +261,15 @@ lab_tracer() {
 	pid=$!
 	lab_track "$pid"
 	eval "TRACER_PID_${name//[^A-Za-z0-9_]/_}=$pid"
-	n=$((LAB_READY_TIMEOUT * 10))
-	for ((i = 0; i < n; i++)); do
+}
+
+lab_tracer_wait() {
+	local name=$1 var pid deadline
+
+	var="TRACER_PID_${name//[^A-Za-z0-9_]/_}"
+	pid=${!var:-}
+	deadline=$((SECONDS + LAB_READY_TIMEOUT))
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		if grep -q 'tcptrace-bpf: tracing' "$LAB_DIR/$name.log" 2>/dev/null; then
 			return 0
 		fi
@@ -344,6 +367,21 @@ expect_no_diag() {
 	fi
 }
 
+# expect_none_for FILE FIELD VALUE: no diagnosis has .FIELD == VALUE (a
+# healthy flow beside a broken one stays silent).
+expect_none_for() {
+	local file=$1 field=$2 value=$3 got
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --arg f "$field" --arg v "$value" '
+		select(.type == "diagnosis" and (.[$f] | tostring) == $v) | .code' \
+		"$file" | sort -u | paste -sd, -)
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm for $field=$value: $got"
+		return 1
+	fi
+}
+
 # expect_only FILE CODE...: every diagnosis is one of CODEs (a fault
 # diagnosed, plus a wrong extra, is still a false alarm).
 expect_only() {
@@ -375,6 +413,59 @@ expect_field() {
 		select(.type == "diagnosis" and .code == $c) | .[$f] | tostring' \
 		"$file" | sort -u | paste -sd, -)
 	echo "$(basename "$file" .json): $code has $field=${got:-<no $code>}, want $value"
+	return 1
+}
+
+# expect_evidence FILE CODE KEY OP VALUE: a CODE diagnosis has a numeric
+# .evidence.KEY with KEY OP VALUE (OP: == != >= > <= <).
+expect_evidence() {
+	local file=$1 code=$2 key=$3 op=$4 value=$5 got
+
+	case "$op" in
+	'==' | '!=' | '>=' | '>' | '<=' | '<') ;;
+	*) echo "expect_evidence: bad operator '$op'"; return 1 ;;
+	esac
+	lab_json_ok "$file" || return 1
+	if lab_any "$file" --arg c "$code" --arg k "$key" --argjson v "$value" "
+		any(inputs; .type == \"diagnosis\" and .code == \$c and
+			(.evidence[\$k] | type) == \"number\" and
+			.evidence[\$k] $op \$v)"; then
+		return 0
+	fi
+	got=$(jq -r --arg c "$code" --arg k "$key" '
+		select(.type == "diagnosis" and .code == $c) | .evidence[$k] | tostring' \
+		"$file" | sort -u | paste -sd, -)
+	echo "$(basename "$file" .json): $code has evidence $key=${got:-<no $code>}, want $op $value"
+	return 1
+}
+
+# expect_summary FILE CODE TEXT: a CODE diagnosis's summary contains TEXT
+# (the router that answered, the drop reason, the real backend).
+expect_summary() {
+	local file=$1 code=$2 text=$3 got
+
+	lab_json_ok "$file" || return 1
+	if lab_any "$file" --arg c "$code" --arg t "$text" '
+		any(inputs; .type == "diagnosis" and .code == $c and
+			(.summary | tostring | contains($t)))'; then
+		return 0
+	fi
+	got=$(jq -r --arg c "$code" 'select(.type == "diagnosis" and .code == $c) |
+		.summary' "$file" | head -n 1)
+	echo "$(basename "$file" .json): $code summary lacks '$text' (${got:-<no $code>})"
+	return 1
+}
+
+# expect_hook LOGFILE KIND: the tracer says it attached KIND (tcx, xdp-generic,
+# ...) as the ingress hook of the interface.
+expect_hook() {
+	local log=$1 kind=$2 line
+
+	line=$(grep -m 1 'tcptrace-bpf: tracing' "$log" 2>/dev/null)
+	case "$line" in
+	*" $kind/"*) return 0 ;;
+	esac
+	echo "$(basename "$log" .log): ingress hook is not $kind (${line:-no tracing line})"
 	return 1
 }
 

@@ -15,7 +15,7 @@
 # Exit status 0 iff nothing failed.
 #
 # Environment: TCPTRACE (default build/tcptrace-bpf), PEER (build/peer),
-# LAB_FAMILIES ("v4 v6"), LAB_JOBS (variants at once, default all),
+# LAB_FAMILIES ("v4 v6"), LAB_JOBS (variants at once, default 24; 0: all),
 # LAB_PORT_BASE (20000), LAB_KEEP=1 (keep the run directory),
 # LAB_NO_TRACER=1 (exercise the lab and the peers alone).
 #
@@ -28,12 +28,24 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
-	   many idle stream slow close conn-record)
+	   many idle stream slow close conn-record
+	   drop-synack drop-syn-in drop-syn-out router-no-route host-unreachable
+	   firewall-reject nat nat-port pmtu bulk xdp)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
-LAB_JOBS=${LAB_JOBS:-0}
+# Variants at once (0: all). Each runs one or two tracers, and the kernel
+# takes at most 64 BPF programs on one classic tracepoint (the tracer's
+# syscalls/sys_exit_connect, machine-wide) and 64 on one tcx hook
+# (service-a's veth): past that a tracer fails to attach (E2BIG, ERANGE).
+# 24 variants keep the lab under 50 tracers, with room for others'.
+LAB_JOBS=${LAB_JOBS:-24}
 LAB_PORT_BASE=${LAB_PORT_BASE:-20000}
-TRACER_SECS=30		# upper bound of a tracer's life; stopped earlier
+# Upper bound of a tracer's life, its attach included (tens of seconds
+# when the whole lab loads at once); lab_tracer_stop ends it earlier.
+TRACER_SECS=180
 SETTLE=1		# seconds of tracing after the client is done
+# A server's life bound: it is stopped after the tracers, but must outlive
+# their attach (tens of seconds when dozens load side by side on 2 cores).
+SERVER_MS=300000
 
 NO_TRACER=${LAB_NO_TRACER:-}
 SKIP_WHY=
@@ -46,14 +58,20 @@ fi
 
 # ------------------------------------------------------------ building blocks
 
-# sc_tracers NAME PORT SIDE...: one tracer per side (a, b) on the port.
+# sc_tracers NAME PORT SIDE...: one tracer per side (a, b) on the port,
+# with the variant's extra options SC_TRACER_OPTS (an array) if set.
+SC_TRACER_OPTS=()
 sc_tracers() {
 	local n=$1 port=$2 side
 	shift 2
 
 	[ -n "$NO_TRACER" ] && return 0
 	for side in "$@"; do
-		lab_tracer "$n.$side" "$side" "$port" "$TRACER_SECS" || return 1
+		lab_tracer_start "$n.$side" "$side" "$port" "$TRACER_SECS" \
+			${SC_TRACER_OPTS[@]+"${SC_TRACER_OPTS[@]}"}
+	done
+	for side in "$@"; do
+		lab_tracer_wait "$n.$side" || return 1
 	done
 }
 
@@ -84,22 +102,47 @@ sc_client() {
 	fi
 }
 
-# sc_nft PORT RULE: a fault on the router, in a table of the variant's own.
-sc_nft() {
-	local port=$1 rule=$2 err
+# sc_nft_at a|r|b HOOK PORT RULE...: a fault in one namespace's nftables, on
+# a hook (forward, input, output), in a table of the variant's own; one rule
+# an argument.
+sc_nft_at() {
+	local ns=$1 hook=$2 port=$3 rules err
+	shift 3
 
-	if ! err=$(ip netns exec "$NS_R" nft -f - 2>&1 <<-EOF
-		table inet lab_$port {
+	rules=$(printf '\t\t%s\n' "$@")
+	if ! err=$(ip netns exec "$(lab_ns "$ns")" nft -f - 2>&1 <<-EOF
+		table inet lab_${port}_$hook {
 			chain fault {
-				type filter hook forward priority filter; policy accept;
-				$rule
+				type filter hook $hook priority filter; policy accept;
+		$rules
 			}
 		}
 	EOF
 	); then
-		lab_fail "lab: cannot install the nft rule '$rule': $(echo "$err" | head -n 1)"
+		lab_fail "lab: cannot install the nft rule '$*' in $ns: $(echo "$err" | head -n 1)"
 		return 1
 	fi
+}
+
+# sc_nft PORT RULE: a fault on the router's forward path.
+sc_nft() {
+	sc_nft_at r forward "$@"
+}
+
+# sc_nft_count a|r|b PORT HOOK: the packets the variant's rules matched (the
+# fault really happened), summed over the table's counters.
+sc_nft_count() {
+	ip netns exec "$(lab_ns "$1")" nft list table inet "lab_${2}_$3" 2>/dev/null |
+		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) }
+		     END { print n + 0 }'
+}
+
+# sc_nft_hit a|r|b PORT HOOK: a lab failure unless the fault matched.
+sc_nft_hit() {
+	local n
+
+	n=$(sc_nft_count "$@")
+	[ "$n" -gt 0 ] || lab_fail "lab: the $3 rule in $1 never matched (no fault happened)"
 }
 
 # sc_check CMD...: a tracer check, unless there is no tracer.
@@ -157,7 +200,10 @@ sc_syn-drop() {
 	sc_tracers "$n" "$port" a || return
 	sc_client "$n" "$b" "$port" request --timeout-ms 6000 --expect timeout
 	sc_stop "$n" a
-	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port"
+	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port" || return
+	# the NIC saw them leave and nothing of the flow come back
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_syns_out '>=' 2
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
 }
 
 # 2. Nothing listens: service-b answers the SYN with an RST.
@@ -200,7 +246,7 @@ sc_crash() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" crash --delay-ms 300 -d 20000 || return
+	lab_server "$n" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request --timeout-ms 5000 --expect ECONNRESET
 	sc_stop "$n" a b
@@ -216,7 +262,7 @@ sc_loss() {
 	b=$(lab_addr "$fam" b)
 	sc_nft "$port" "tcp dport $port tcp flags & syn == 0 numgen random mod 100 < 10 drop" ||
 		return
-	lab_server "$n" "$b" "$port" sink -d 20000 || return
+	lab_server "$n" "$b" "$port" sink -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a || return
 	sc_client "$n" "$b" "$port" push -d 3000
 	sc_stop "$n" a
@@ -229,7 +275,7 @@ sc_hang() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" hang -d 20000 || return
+	lab_server "$n" "$b" "$port" hang -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request --timeout-ms 5000 --expect timeout
 	sc_stop "$n" a b
@@ -243,7 +289,7 @@ sc_noread() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" noread --rcvbuf 4096 -d 20000 || return
+	lab_server "$n" "$b" "$port" noread --rcvbuf 4096 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" push -d 5000 --sndbuf 16384
 	sc_stop "$n" a b
@@ -257,7 +303,7 @@ sc_listen-overflow() {
 	local fam=$1 port=$2 n=$3 b i pids=()
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" slowaccept --backlog 1 -d 20000 || return
+	lab_server "$n" "$b" "$port" slowaccept --backlog 1 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" b || return
 	for i in 1 2 3 4; do
 		lab_client "$n" "$b" "$port" request --timeout-ms 3000 --expect timeout &
@@ -271,6 +317,237 @@ sc_listen-overflow() {
 	ALSO_OK=LOCAL_APP_STALL sc_check_server "$n" LISTEN_OVERFLOW "$b" "$port"
 }
 
+# ------------------------------------------------------------ the NIC view
+#
+# Faults told apart by what reached (or left) the interface, the kernel's
+# drop reasons and the ICMP errors that came back.
+
+# The router the ICMP errors come from, as service-a knows it.
+sc_router() { [ "$1" = v4 ] && echo "$R4A" || echo "$R6A"; }
+
+# 9. service-a's own INPUT firewall drops the SYN-ACKs: they reach its NIC
+# and never the socket; the client times out.
+sc_drop-synack() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft_at a input "$port" \
+		"tcp sport $port tcp flags & (syn | ack) == syn | ack counter drop" || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 4000 --expect timeout,ETIMEDOUT
+	sc_stop "$n" a
+	sc_nft_hit a "$port" input
+	sc_check_flow "$n" LOCAL_DROP "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_DROP drops_inbound '>=' 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_DROP drops_outbound == 0
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_DROP handshake_drops '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.a.json" LOCAL_DROP NETFILTER_DROP
+}
+
+# 10. service-b's INPUT firewall drops the SYNs to the port: the server
+# side sees them dropped by its own stack before any socket.
+sc_drop-syn-in() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft_at b input "$port" \
+		"tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" b || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 4000 --expect timeout,ETIMEDOUT
+	sc_stop "$n" b
+	sc_nft_hit b "$port" input
+	sc_check_server "$n" LOCAL_DROP "$b" "$port" || return
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_DROP raddr "$(lab_addr "$fam" a)"
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_DROP drops_inbound '>=' 1
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_DROP handshake_drops '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.b.json" LOCAL_DROP NETFILTER_DROP
+}
+
+# 11. service-a's OUTPUT chain drops its own SYNs: nothing leaves at all.
+sc_drop-syn-out() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft_at a output "$port" \
+		"tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 4000 \
+		--expect timeout,ETIMEDOUT,EPERM
+	sc_stop "$n" a
+	sc_nft_hit a "$port" output
+	sc_check_flow "$n" LOCAL_DROP "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_DROP drops_outbound '>=' 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_DROP drops_inbound == 0
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_DROP handshake_drops '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.a.json" LOCAL_DROP NETFILTER_DROP
+}
+
+# 12. The router has no route to the destination (it knows its connected
+# subnets alone): it answers the SYN with ICMP net unreachable.
+sc_router-no-route() {
+	local fam=$1 port=$2 n=$3 dst r
+
+	[ "$fam" = v4 ] && dst=10.0.9.9 || dst=fd00:9::9
+	r=$(sc_router "$fam")
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" request --timeout-ms 4000 \
+		--expect ENETUNREACH,EHOSTUNREACH
+	sc_stop "$n" a
+	sc_check_flow "$n" NO_ROUTE "$dst" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" NO_ROUTE icmp_errors '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.a.json" NO_ROUTE "$r"
+}
+
+# 13. A host that does not exist on service-b's subnet: the router's ARP
+# (ND) gets no answer and after ~3 s it says host (address) unreachable.
+# The client keeps trying for 6 retransmits (~7 s) so the ICMP, not its
+# own timeout, ends the connect.
+sc_host-unreachable() {
+	local fam=$1 port=$2 n=$3 dst r
+
+	[ "$fam" = v4 ] && dst=10.0.2.99 || dst=fd00:2::99
+	r=$(sc_router "$fam")
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" request --timeout-ms 9000 --syn-count 6 \
+		--expect EHOSTUNREACH
+	sc_stop "$n" a
+	sc_check_flow "$n" HOST_UNREACHABLE "$dst" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" HOST_UNREACHABLE icmp_errors '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.a.json" HOST_UNREACHABLE "$r"
+}
+
+# 14. The router rejects tcp/PORT with ICMP administratively prohibited.
+# The application sees EHOSTUNREACH (IPv4) or EACCES (IPv6).
+sc_firewall-reject() {
+	local fam=$1 port=$2 n=$3 b r
+
+	b=$(lab_addr "$fam" b)
+	r=$(sc_router "$fam")
+	if [ "$fam" = v4 ]; then
+		sc_nft "$port" "tcp dport $port counter reject with icmp type admin-prohibited" ||
+			return
+	else
+		sc_nft "$port" "tcp dport $port counter reject with icmpv6 type admin-prohibited" ||
+			return
+	fi
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 4000 --expect EHOSTUNREACH,EACCES
+	sc_stop "$n" a
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" FIREWALL_REJECT "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" FIREWALL_REJECT icmp_errors '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.a.json" FIREWALL_REJECT "$r"
+}
+
+# sc_dnat FAMILY PORT VIRTUAL REAL_PORT: the router translates VIRTUAL:PORT
+# to service-b:REAL_PORT, and the reply path is asymmetric: the replies from
+# service-b skip conntrack (notrack), so they are never un-NATed and reach
+# service-a from the backend's real address and port.
+sc_dnat() {
+	local fam=$1 port=$2 virt=$3 rport=$4 b l3 to err
+
+	b=$(lab_addr "$fam" b)
+	if [ "$fam" = v4 ]; then
+		l3="ip"; to="$b:$rport"
+	else
+		l3="ip6"; to="[$b]:$rport"
+	fi
+	if ! err=$(ip netns exec "$NS_R" nft -f - 2>&1 <<-EOF
+		table inet lab_${port}_nat {
+			chain pre {
+				type nat hook prerouting priority dstnat; policy accept;
+				$l3 daddr $virt tcp dport $port counter dnat $l3 to $to
+			}
+			chain raw {
+				type filter hook prerouting priority raw; policy accept;
+				$l3 saddr $b tcp sport $rport counter notrack
+			}
+		}
+	EOF
+	); then
+		lab_fail "lab: cannot install the DNAT: $(echo "$err" | head -n 1)"
+		return 1
+	fi
+}
+
+# 15. DNAT on the router for a virtual address (10.0.2.100, fd00:2::100:
+# service-a reaches it by its default route) with an asymmetric return:
+# our SYN went to the virtual address, the SYN-ACK comes from service-b's
+# real one. Same port both ways, so "-p PORT" passes both.
+sc_nat() {
+	local fam=$1 port=$2 n=$3 b virt
+
+	b=$(lab_addr "$fam" b)
+	[ "$fam" = v4 ] && virt=10.0.2.100 || virt=fd00:2::100
+	sc_dnat "$fam" "$port" "$virt" "$port" || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$virt" "$port" request --timeout-ms 4000 --expect timeout,ETIMEDOUT
+	sc_stop "$n" a
+	sc_nft_hit r "$port" nat
+	sc_check_flow "$n" NAT_MISMATCH "$virt" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" NAT_MISMATCH stray_synacks '>=' 1
+	sc_check expect_summary "$LAB_DIR/$n.a.json" NAT_MISMATCH "$b"
+}
+
+# 16. The same with a port translation too (VIRTUAL:PORT -> b:PORT+4), the
+# tracer filtered to the port the application used (-p PORT): the SYN-ACK
+# comes from another port, and is still the answer to our SYN.
+sc_nat-port() {
+	local fam=$1 port=$2 n=$3 b virt real=$(($2 + 4))
+
+	b=$(lab_addr "$fam" b)
+	[ "$fam" = v4 ] && virt=10.0.2.101 || virt=fd00:2::101
+	sc_dnat "$fam" "$port" "$virt" "$real" || return
+	lab_server "$n" "$b" "$real" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$virt" "$port" request --timeout-ms 4000 --expect timeout,ETIMEDOUT
+	sc_stop "$n" a
+	sc_nft_hit r "$port" nat
+	sc_check_flow "$n" NAT_MISMATCH "$virt" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" NAT_MISMATCH reply_rport == "$real"
+	sc_check expect_summary "$LAB_DIR/$n.a.json" NAT_MISMATCH "$b"
+}
+
+# 17. A hop with a smaller MTU that blocks its own ICMP: the router's route
+# to a service-b address of this variant's own (10.0.2.200, fd00:2::200)
+# has MTU 1000 (IPv4) / 1280 (IPv6), and the router's frag-needed /
+# packet-too-big quoting the port are dropped in its output chain. The
+# handshake passes, full-size segments never do. (A route MTU rather than
+# the link's: the link carries every other variant, whose path MTU must not
+# change, and service-a's path MTU cache is per destination.)
+sc_pmtu() {
+	local fam=$1 port=$2 n=$3 dst mtu icmp
+
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.200 mtu=1000
+		icmp="icmp type destination-unreachable icmp code frag-needed @th,240,16 $port counter drop"
+		ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_R" route add "$dst/32" dev "$IF_RB" mtu "$mtu" ||
+			{ lab_fail "lab: cannot set up the small-MTU path"; return; }
+	else
+		dst=fd00:2::200 mtu=1280
+		# ICMPv6 header, IPv6 header, then the quoted TCP header
+		icmp="icmpv6 type packet-too-big @th,400,16 $port counter drop"
+		ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_R" -6 route add "$dst/128" dev "$IF_RB" mtu "$mtu" ||
+			{ lab_fail "lab: cannot set up the small-MTU path"; return; }
+	fi
+	sc_nft_at r output "$port" "$icmp" || return
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" push -d 3000
+	sc_stop "$n" a
+	sc_nft_hit r "$port" output
+	sc_check_flow "$n" PMTU_BLACKHOLE "$dst" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PMTU_BLACKHOLE full_size_retrans '>=' 2
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PMTU_BLACKHOLE bytes_acked == 0
+}
+
 # ------------------------------------------------------------ healthy
 
 # 50 short connections, each one request and one response.
@@ -278,7 +555,7 @@ sc_many() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" answer -d 30000 || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" many --count 50
 	sc_stop "$n" a b
@@ -291,7 +568,7 @@ sc_idle() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" answer -d 30000 || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" idle -d $((LAB_STALL_MS * 2))
 	sc_stop "$n" a b
@@ -304,7 +581,7 @@ sc_stream() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" sink -d 30000 || return
+	lab_server "$n" "$b" "$port" sink -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" push -d 3000
 	sc_stop "$n" a b
@@ -317,7 +594,7 @@ sc_slow() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" answer --delay-ms 800 -d 30000 || return
+	lab_server "$n" "$b" "$port" answer --delay-ms 800 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" many --count 3 --timeout-ms 5000
 	sc_stop "$n" a b
@@ -329,11 +606,89 @@ sc_close() {
 	local fam=$1 port=$2 n=$3 b
 
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" answer -d 30000 || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request
 	sc_stop "$n" a b
 	sc_check_healthy "$n"
+}
+
+# The NIC path under load: service-b streams as fast as it can for 3 s
+# into a client that reads it all, then both close in order (FIN each way).
+sc_bulk() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" recv -d 3000
+	sc_stop "$n" a b
+	sc_check_healthy "$n"
+}
+
+# ------------------------------------------------------------ XDP
+#
+# The ingress path through generic XDP instead of TC, end to end, on one
+# tracer per host: a healthy bulk stream from service-b stays silent while
+# a second flow on the same port, to an address the router rejects
+# (10.0.2.102, fd00:2::102), is diagnosed from the ICMP error only the
+# ingress hook sees. An interface has one XDP program: a tracer that finds
+# it taken rightly falls back to TC, so the variants take turns (a lock)
+# while the rest of the lab runs beside them.
+sc_xdp() {
+	local n=$3 side var pid
+
+	# a lock directory, not flock: the tracers and the server would
+	# inherit a lock file descriptor and hold it past a failed variant
+	until mkdir "$LAB_DIR/xdp.lock" 2>/dev/null; do
+		sleep 0.2
+	done
+	sc_xdp_run "$@"
+	# a variant that failed half-way still frees the XDP hooks first
+	for side in a b; do
+		var="TRACER_PID_${n//[^A-Za-z0-9_]/_}_$side"
+		pid=${!var:-}
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid"
+			wait "$pid"
+		fi
+	done
+	lab_server_stop
+	rmdir "$LAB_DIR/xdp.lock"
+}
+
+sc_xdp_run() {
+	local fam=$1 port=$2 n=$3 b virt r bulk_pid
+	local SC_TRACER_OPTS=(--xdp-generic)
+
+	b=$(lab_addr "$fam" b)
+	r=$(sc_router "$fam")
+	[ "$fam" = v4 ] && virt=10.0.2.102 || virt=fd00:2::102
+	if [ "$fam" = v4 ]; then
+		sc_nft "$port" "ip daddr $virt tcp dport $port counter reject with icmp type admin-prohibited" ||
+			return
+	else
+		sc_nft "$port" "ip6 daddr $virt tcp dport $port counter reject with icmpv6 type admin-prohibited" ||
+			return
+	fi
+	lab_server "$n" "$b" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	lab_client "$n" "$b" "$port" recv -d 3000 &
+	bulk_pid=$!
+	sc_client "$n" "$virt" "$port" request --timeout-ms 4000 --expect EHOSTUNREACH,EACCES
+	wait "$bulk_pid" || lab_fail "lab: the bulk stream did not end in order"
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	[ -n "$NO_TRACER" ] && return
+	sc_check expect_hook "$LAB_DIR/$n.a.log" xdp-generic
+	sc_check expect_hook "$LAB_DIR/$n.b.log" xdp-generic
+	sc_check_flow "$n" FIREWALL_REJECT "$virt" "$port"
+	sc_check expect_summary "$LAB_DIR/$n.a.json" FIREWALL_REJECT "$r"
+	# the stream: no diagnosis at either end, and both ends saw it
+	sc_check expect_none_for "$LAB_DIR/$n.a.json" raddr "$b"
+	sc_check expect_no_diag "$LAB_DIR/$n.b.json"
+	sc_check expect_seen "$LAB_DIR/$n.b.json"
+	sc_check expect_conn "$LAB_DIR/$n.a.json" raddr "$b"
 }
 
 # ------------------------------------------------------------ records
@@ -345,7 +700,7 @@ sc_conn-record() {
 
 	a=$(lab_addr "$fam" a)
 	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" answer -d 30000 || return
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request --size 1000
 	sc_stop "$n" a b
