@@ -114,10 +114,14 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, 
 	    !parse_tcp(skb, &g, btf))
 		return 0;
 
-	sk = KREAD(btf, skb, sk);
-	if (sk && KREAD(btf, sk, __sk_common.skc_num) == g.out.lport) {
+	/*
+	 * skb->sk loaded directly is an RCU pointer the socket helpers refuse;
+	 * a drop is rare, so the socket is followed with probed reads.
+	 */
+	sk = BPF_CORE_READ(skb, sk);
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_num) == g.out.lport) {
 		/* Leaving from one of our sockets (OUTPUT, qdisc, no route). */
-		if (!flow_of_sock(sk, &k, &info, btf))
+		if (!flow_of_sock(sk, &k, &info, false))
 			return 0;
 		inbound = false;
 	} else {
@@ -155,7 +159,7 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, 
 	if ((g.flags & (TT_TCP_SYN | TT_TCP_ACK)) == TT_TCP_SYN)
 		ev->flags |= EVF_SYN;
 	if (sk)
-		ev->state = KREAD(btf, sk, __sk_common.skc_state);
+		ev->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	event_submit(ev);
 	return 0;
 }

@@ -275,6 +275,18 @@ static __always_inline void syn_remember(const struct flow_key *k)
 		count(CNT_NIC_SYNS_FULL);
 }
 
+/* Did a SYN of ours leave from this flow's local address and port? */
+static __noinline bool syn_sent_from(const struct flow_key *k)
+{
+	struct nic_syn_key sk = {};
+
+	sk.netns = k->netns;
+	sk.family = k->family;
+	sk.lport = k->lport;
+	__builtin_memcpy(sk.laddr, k->laddr, sizeof(sk.laddr));
+	return bpf_map_lookup_elem(&nic_syns, &sk) != NULL;
+}
+
 /* A SYN-ACK came in for a flow no SYN of ours left for (see nic.h). */
 static __always_inline void synack_stray(struct nic_flow *f,
 					 const struct flow_key *k)
@@ -433,7 +445,15 @@ static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
 		k->lport = bpf_ntohs(th->source);
 		k->rport = bpf_ntohs(th->dest);
 	}
-	if (!flow_wanted(k))
+	/*
+	 * A filter names the flow by where our SYN went. The answer to it may
+	 * come from elsewhere (a NAT that rewrote the address or the port):
+	 * let a SYN-ACK through when this local address and port sent a SYN
+	 * the filter let pass, so the mismatch can be told.
+	 */
+	if (!flow_wanted(k) &&
+	    !(ingress && (((__u8 *)th)[13] & (TCP_FL_SYN | TCP_FL_ACK)) ==
+			 (TCP_FL_SYN | TCP_FL_ACK) && syn_sent_from(k)))
 		return;
 	s.payload = ip_len - thlen;
 	s.segs = segs > 1 ? segs : 1;

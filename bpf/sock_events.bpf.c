@@ -43,16 +43,6 @@ static __always_inline void sock_untrack(const struct flow_key *k)
 		count(CNT_FLOWS_CLOSED);
 }
 
-/*
- * The tcp_sock around a socket. A tp_btf pointer is typed struct sock, and
- * the verifier refuses loads past its end: the helper retypes it (NULL
- * unless it is a full TCP socket). A probed pointer is just cast.
- */
-static __always_inline const struct tcp_sock *tcp_sk_of(const struct sock *sk, bool btf)
-{
-	return btf ? bpf_skc_to_tcp_sock((void *)sk) : (const struct tcp_sock *)sk;
-}
-
 /* A connection's statistics, taken as it closes. */
 static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_event *ev,
 					bool btf)
@@ -76,7 +66,9 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	struct tt_event *ev;
 	__u64 sk_addr = (unsigned long)sk;
 
-	if (!is_tcp(sk, btf))
+	/* A listener's own life (listen(), close()) is no connection. */
+	if (!is_tcp(sk, btf) || newstate == TCP_LISTEN ||
+	    (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
 		return 0;
 
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {

@@ -10,6 +10,16 @@
 
 #include "tcptrace.bpf.h"
 
+/*
+ * The tcp_sock around a socket. A tp_btf pointer is typed struct sock, and
+ * the verifier refuses loads past its end: the helper retypes it (NULL
+ * unless it is a full TCP socket). A probed pointer is just cast.
+ */
+static __always_inline const struct tcp_sock *tcp_sk_of(const struct sock *sk, bool btf)
+{
+	return btf ? bpf_skc_to_tcp_sock((void *)sk) : (const struct tcp_sock *)sk;
+}
+
 static __always_inline bool key_complete(const struct flow_key *k)
 {
 	return k->lport && k->rport;
@@ -86,6 +96,17 @@ static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key 
 	__builtin_memset(info, 0, sizeof(*info));
 	if (!flow_key_from_common(&sk->__sk_common, k, btf))
 		return false;
+	if (!k->lport && k->rport) {
+		/*
+		 * Closing unhashes the socket and zeroes its bound port (skc_num)
+		 * before the tracepoint fires; the port it sent from (inet_sport)
+		 * stays, and names the flow even when we never saw it whole.
+		 */
+		const struct tcp_sock *tp = tcp_sk_of(sk, btf);
+
+		if (tp)
+			k->lport = bpf_ntohs(KREAD(btf, tp, inet_conn.icsk_inet.inet_sport));
+	}
 	se = bpf_map_lookup_elem(&socks, &id);
 	/*
 	 * An entry that disagrees with what the socket still says is a stale

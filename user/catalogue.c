@@ -322,6 +322,17 @@ static void fill_port_closed(struct diagnosis *d, const struct names *n)
 	check(d, "journalctl -p err --since -15min");
 }
 
+/* "once", "3 times". */
+static const char *times(long long n)
+{
+	static char buf[32];
+
+	if (n == 1)
+		return "once";
+	snprintf(buf, sizeof(buf), "%lld times", n);
+	return buf;
+}
+
 /* ICMP-based verdicts: d->reason holds the address of the router that said it. */
 static void fill_icmp_common_checks(struct diagnosis *d, const struct names *n)
 {
@@ -334,8 +345,8 @@ static void fill_icmp_common_checks(struct diagnosis *d, const struct names *n)
 static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 {
 	summary(d, "router %s answered our SYN to %s with ICMP network "
-		"unreachable (%lld times): it has no route to %s",
-		d->reason, n->rend, evd(d, "icmp_errors", 1), n->raddr);
+		"unreachable (%s): it has no route to %s",
+		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->raddr);
 	cause(d, "router %s lacks a route to %s's network, or the route there "
 	      "is of type unreachable (2)", d->reason, n->raddr);
 	cause(d, "a link or peering past %s is down (2)", d->reason);
@@ -345,8 +356,8 @@ static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
 {
 	summary(d, "router %s answered our SYN to %s with ICMP host "
-		"unreachable (%lld times): the last hop could not reach %s",
-		d->reason, n->rend, evd(d, "icmp_errors", 1), n->raddr);
+		"unreachable (%s): the last hop could not reach %s",
+		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->raddr);
 	cause(d, "%s is down, or not on its subnet any more (no ARP/ND answer "
 	      "to router %s) (3)", n->raddr, d->reason);
 	cause(d, "the address is wrong: nothing was ever at %s (3)", n->raddr);
@@ -357,8 +368,8 @@ static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
 static void fill_firewall_reject(struct diagnosis *d, const struct names *n)
 {
 	summary(d, "%s answered our SYN to %s with ICMP administratively "
-		"prohibited (%lld times): a firewall there rejects tcp/%u",
-		d->reason, n->rend, evd(d, "icmp_errors", 1), n->rport);
+		"prohibited (%s): a firewall there rejects tcp/%u",
+		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->rport);
 	cause(d, "a firewall rule on %s (or on %s itself) rejects tcp/%u "
 	      "from this host (1)", d->reason, n->raddr, n->rport);
 	cause(d, "a security group or ACL denies this source (1)");
@@ -370,8 +381,8 @@ static void fill_firewall_reject(struct diagnosis *d, const struct names *n)
 static void fill_nat_mismatch(struct diagnosis *d, const struct names *n)
 {
 	summary(d, "our SYN went to %s but the SYN-ACK came back from %s "
-		"(%lld times): a NAT translated one way and not the other",
-		n->rend, d->reason, evd(d, "stray_synacks", 1));
+		"(%s): a NAT translated one way and not the other",
+		n->rend, d->reason, times(evd(d, "stray_synacks", 1)));
 	cause(d, "a DNAT (load balancer, port forward) rewrites the SYN to its "
 	      "backend, and the backend's reply returns by another path that "
 	      "does not undo the translation (asymmetric routing) (4)");

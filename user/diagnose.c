@@ -28,6 +28,9 @@
 /* A flow absent from this many consecutive scans is gone from the kernel
  * (one miss can be a socket created after the iterator passed its bucket). */
 #define SCANS_MISSED_GONE	2
+/* How long an unanswered SYN waits for an ICMP error before it is called
+ * unanswered: a router's ARP/ND gives up after 3 s, then tells. */
+#define SYN_ICMP_GRACE_NS	(3500 * NSEC_PER_MSEC)
 
 /* Sequence numbers wrap at 2^32: a is after b when the signed distance is
  * positive (RFC 1982 serial arithmetic, as the kernel's before()/after()). */
@@ -531,7 +534,11 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
 	    (f->drops_out && f->drop_class == DROP_LOCAL))
 		return;
 	if (!(f->flags & FF_CLOSED))
-		due = f->syn_retrans >= e->cfg.syn_retrans;
+		/* A router that cannot reach the host says so (ICMP host
+		 * unreachable) only when its neighbour resolution gives up,
+		 * 3 s on Linux: give that answer the time to arrive. */
+		due = f->syn_retrans >= e->cfg.syn_retrans &&
+		      elapsed(f->start_ns, now) >= SYN_ICMP_GRACE_NS;
 	else
 		/* The kernel gave up (ETIMEDOUT), or the application did
 		 * after as many retransmits as we would have waited for. */
@@ -726,8 +733,13 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 	__u32 retrans, ratio_retrans, srtt_us, min_rtt_us = 0;
 	bool inflated = false;
 
-	/* A black hole retransmits too: it is told as what it is. */
-	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(e, f))
+	/*
+	 * A black hole retransmits too: it is told as what it is. While only
+	 * full-size segments are retransmitted and nothing is acknowledged,
+	 * it may be one: wait until progress or a small retransmit says loss.
+	 */
+	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(e, f) ||
+	    (f->retrans_full && !f->retrans_small && f->una_stuck_since_ns))
 		return;
 	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*
@@ -1155,9 +1167,18 @@ static struct flow *flow_for_event(struct engine *e, const struct tt_event *ev)
 	f = flowtable_get(e->flows, &ev->key, &created);
 	if (!f)
 		return NULL;
-	if (!created && opens) {
+	/*
+	 * An open event on a tuple we hold starts a new connection only if the
+	 * old one closed: a snapshot may have met this one before its open
+	 * event reached us, and that is the same connection.
+	 */
+	if (!created && opens && (f->flags & FF_CLOSED)) {
 		flow_reset(e, &ev->key, f, ev->ts_ns);
 		created = true;
+	}
+	if (!created && opens && !(f->flags & FF_START_KNOWN)) {
+		f->start_ns = ev->ts_ns;
+		f->flags |= FF_START_KNOWN;
 	}
 	if (created) {
 		f->start_ns = ev->ts_ns;

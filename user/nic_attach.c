@@ -260,7 +260,9 @@ static int tc_attach(struct nic_attachment *a, bool ingress, int prog_fd,
 			*kind = NIC_HOOK_TCX;
 			return 0;
 		}
-		if (ret != -EINVAL && ret != -EOPNOTSUPP) {
+		/* ERANGE: the hook holds tcx's most programs (64); netlink
+		 * filters have no such bound. */
+		if (ret != -EINVAL && ret != -EOPNOTSUPP && ret != -ERANGE) {
 			say(err, errlen, "%s: cannot attach the tcx %s link: %s", a->ifname,
 			    ingress ? "ingress" : "egress", strerror(-ret));
 			return ret;

@@ -141,18 +141,47 @@ static void select_twins(struct tcptrace_bpf *s, bool classic)
 		s->progs.send_reset_tp, s->progs.sk_error_tp,
 		s->progs.connect_exit_raw, s->progs.kfree_skb_tp,
 	};
-
 	bool per_call = have_connect_tracepoints();
 
 	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
 		bpf_program__set_autoload(btf[i], !classic);
 		bpf_program__set_autoload(tp[i], classic);
 	}
+	/* Attached by attach_connect_return(), which falls back in order. */
 	bpf_program__set_autoload(s->progs.connect_exit_tp, per_call);
-	if (per_call) {
-		bpf_program__set_autoload(s->progs.connect_exit_btf, false);
-		bpf_program__set_autoload(s->progs.connect_exit_raw, false);
+	bpf_program__set_autoattach(s->progs.connect_exit_tp, false);
+	bpf_program__set_autoattach(s->progs.connect_exit_btf, false);
+	bpf_program__set_autoattach(s->progs.connect_exit_raw, false);
+}
+
+/*
+ * connect()'s exit tracepoint first; a classic tracepoint takes at most 64
+ * programs host-wide (E2BIG past that), so then the raw sys_exit hook.
+ */
+static int attach_connect_return(struct tracer *t)
+{
+	struct bpf_program *order[] = {
+		t->skel->progs.connect_exit_tp, t->skel->progs.connect_exit_btf,
+		t->skel->progs.connect_exit_raw,
+	};
+	struct bpf_link **links[] = {
+		&t->skel->links.connect_exit_tp, &t->skel->links.connect_exit_btf,
+		&t->skel->links.connect_exit_raw,
+	};
+	int err = -ENOENT;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!bpf_program__autoload(order[i]))
+			continue;
+		*links[i] = bpf_program__attach(order[i]);
+		if (*links[i])
+			return 0;
+		err = -errno;
+		*links[i] = NULL;
 	}
+	report_error("cannot attach to connect()'s return: %s (hint: NO_ROUTE from a "
+		     "failed connect() cannot be seen; run with -v for details)", strerror(-err));
+	return err;
 }
 
 /* Load only the NIC programs that will be attached: each costs verify time. */
@@ -354,6 +383,9 @@ int tracer_start(struct tracer *t, const struct options *o)
 			strerror(-err));
 		return err;
 	}
+	err = attach_connect_return(t);
+	if (err)
+		return err;
 	err = attach_nics(t, o);
 	if (err)
 		return err;
