@@ -94,7 +94,8 @@ static __always_inline void count(enum tt_counter c)
 /*
  * Fill a flow key from any socket (full, request or timewait: all start
  * with struct sock_common). Copies are sized by the source field, so an
- * IPv4 address never drags neighbouring bytes into the key.
+ * IPv4 address never drags neighbouring bytes into the key. False: not a
+ * flow we can name, or not in the traced namespace.
  */
 static __always_inline bool flow_key_from_common(const struct sock_common *skc,
 						 struct flow_key *k, bool btf)
@@ -106,6 +107,9 @@ static __always_inline bool flow_key_from_common(const struct sock_common *skc,
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = family;
 	k->netns = btf ? skc->skc_net.net->ns.inum : BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	/* Most hits of a --netns tracer are other namespaces': leave first. */
+	if (filter_netns && k->netns != filter_netns)
+		return false;
 	k->lport = KREAD(btf, skc, skc_num);
 	k->rport = bpf_ntohs(KREAD(btf, skc, skc_dport));
 	if (family == AF_INET) {

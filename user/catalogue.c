@@ -666,6 +666,14 @@ static void fill_local_drop(struct diagnosis *d, const struct names *n)
 	else if (strstr(why, "QDISC") || strstr(why, "TC_"))
 		cause(d, "the egress queueing discipline or a tc filter drops "
 		      "the traffic (a full queue, a policer)");
+	else if (!diag_evidence_get(d, "drop_reason", NULL))
+		/* Seen at the NIC, never at the socket, and no kfree_skb
+		 * reason (an older kernel, or the drop hook is not attached):
+		 * d->reason only says so. */
+		cause(d, "a firewall rule on this host (nftables or iptables %s "
+		      "chain) or reverse-path filtering drops %s tcp/%u; the "
+		      "kernel named no drop reason (1, 4)", in ? "INPUT" : "OUTPUT",
+		      in ? "incoming" : "outgoing", server ? n->lport : n->rport);
 	else
 		cause(d, "the kernel dropped it with reason %s", why);
 	cause(d, "conntrack state: a connection-tracking table that is full or "

@@ -55,6 +55,7 @@ enum flow_flag {
 	FF_PORT_CLOSED	= 1 << 6,  /* a SYN to a port with no socket, answered by RST */
 	FF_PID_PROC	= 1 << 7,  /* pid/comm came from process context */
 	FF_TOTALS	= 1 << 8,  /* the close event carried the socket's totals */
+	FF_UNA_MOVED	= 1 << 9,  /* the latest snapshot saw snd_una advance */
 };
 
 /* Who speaks next in a request/response exchange, as seen from snapshots. */
@@ -737,9 +738,12 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 	 * A black hole retransmits too: it is told as what it is. While only
 	 * full-size segments are retransmitted and nothing is acknowledged,
 	 * it may be one: wait until progress or a small retransmit says loss.
+	 * (una_stuck_since_ns only says data is in flight: a moving transfer
+	 * restarts it at every snapshot.)
 	 */
 	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(e, f) ||
-	    (f->retrans_full && !f->retrans_small && f->una_stuck_since_ns))
+	    (f->retrans_full && !f->retrans_small && f->una_stuck_since_ns &&
+	     !(f->flags & FF_UNA_MOVED)))
 		return;
 	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*
@@ -1593,6 +1597,10 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
 	    s->snd_una != f->snd_una)
 		f->una_stuck_since_ns = s->snd_una == s->snd_nxt ? 0 : now_ns;
+	if ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una))
+		f->flags |= FF_UNA_MOVED;
+	else
+		f->flags &= ~FF_UNA_MOVED;
 
 	f->snd_una = s->snd_una;
 	f->snd_nxt = s->snd_nxt;

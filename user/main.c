@@ -35,13 +35,11 @@ static void on_signal(int sig)
 
 static bool verbose;
 
+/* Quiet unless -v: libbpf's warnings surface as our own one-line errors. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (!verbose && level != LIBBPF_WARN)
-		return 0;
-	if (!verbose)
-		return 0;	/* warnings surface as our own one-line errors */
-	return vfprintf(stderr, fmt, args);
+	(void)level;
+	return verbose ? vfprintf(stderr, fmt, args) : 0;
 }
 
 struct session {
@@ -54,6 +52,7 @@ struct session {
 	__u64 sockets_scanned;
 	bool scan_failed;	/* reported once, then tracing goes on without scans */
 	bool nic_failed;
+	__u64 last_stats_ns;	/* JSON: the tracer's health goes out as it runs too */
 };
 
 static __u64 mono_ns(void)
@@ -208,8 +207,11 @@ static void read_nic(struct session *s, __u64 now)
 	}
 }
 
+static void report_health(struct session *s, __u64 now);
+
 static void tick(struct session *s, __u64 now)
 {
+	__u64 every = s->opts->conn_interval_s * 1000000000ULL;
 	struct tracer_health h;
 
 	scan_sockets(s, now);
@@ -217,6 +219,11 @@ static void tick(struct session *s, __u64 now)
 	tracer_health(s->tracer, &h);
 	engine_note_lost(s->engine, h.counters[CNT_EVENTS_LOST]);
 	engine_tick(s->engine, now, on_diagnosis, s);
+	/* A monitoring pipeline reading -j sees the losses as they happen. */
+	if (s->opts->json && every && now - s->last_stats_ns >= every) {
+		report_health(s, now);
+		s->last_stats_ns = now;
+	}
 }
 
 static void report_health(struct session *s, __u64 now)
@@ -267,6 +274,7 @@ static int trace_loop(struct session *s, struct ring_buffer *rb)
 	__u64 end = s->opts->duration_ms ? now + s->opts->duration_ms * 1000000ULL : 0;
 	int err;
 
+	s->last_stats_ns = now;
 	while (!exiting) {
 		__u64 until = end && end < next_tick ? end : next_tick;
 		int timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
