@@ -164,6 +164,7 @@ static const char *errno_name(int err)
 	case ENETUNREACH:	return "ENETUNREACH";
 	case EPIPE:		return "EPIPE";
 	case ECONNABORTED:	return "ECONNABORTED";
+	case EACCES:		return "EACCES";
 	default:		return "an error";
 	}
 }
@@ -342,8 +343,34 @@ static void fill_icmp_common_checks(struct diagnosis *d, const struct names *n)
 	check(d, "ip route get %s", n->raddr);
 }
 
+/* The kernel ended the connect on an ICMP error the tracer did not see. */
+static bool fill_icmp_unnamed(struct diagnosis *d, const struct names *n,
+			      const char *what)
+{
+	if (d->reason[0])
+		return false;
+	summary(d, "the connect to %s ended on an ICMP %s error (the application "
+		"saw %s); without interface hooks the router that sent it is "
+		"not known", n->rend, what, errno_name(d->app_error));
+	cause(d, "a router on the path, or %s itself, answered the SYN with "
+	      "ICMP %s (1, 2, 3)", n->raddr, what);
+	fill_icmp_common_checks(d, n);
+	return true;
+}
+
 static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 {
+	if (fill_icmp_unnamed(d, n, "network unreachable"))
+		return;
+	if (diag_evidence_get(d, "icmp_time_exceeded", NULL)) {
+		summary(d, "router %s answered our SYN to %s with ICMP time "
+			"exceeded (%s): the SYN looped until its TTL ran out",
+			d->reason, n->rend, times(evd(d, "icmp_errors", 1)));
+		cause(d, "a routing loop between %s and its neighbours: each sends "
+		      "%s's traffic back to the other (2)", d->reason, n->raddr);
+		fill_icmp_common_checks(d, n);
+		return;
+	}
 	summary(d, "router %s answered our SYN to %s with ICMP network "
 		"unreachable (%s): it has no route to %s",
 		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->raddr);
@@ -355,6 +382,8 @@ static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 
 static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
 {
+	if (fill_icmp_unnamed(d, n, "host unreachable"))
+		return;
 	summary(d, "router %s answered our SYN to %s with ICMP host "
 		"unreachable (%s): the last hop could not reach %s",
 		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->raddr);
@@ -367,6 +396,8 @@ static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
 
 static void fill_firewall_reject(struct diagnosis *d, const struct names *n)
 {
+	if (fill_icmp_unnamed(d, n, "administratively prohibited"))
+		return;
 	summary(d, "%s answered our SYN to %s with ICMP administratively "
 		"prohibited (%s): a firewall there rejects tcp/%u",
 		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->rport);

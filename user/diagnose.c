@@ -469,10 +469,19 @@ static bool flow_in_syn_phase(const struct flow *f)
 	return f->state == TT_TCP_SYN_SENT;
 }
 
+/* ICMP errors that end a connect: every kind but the MTU ones. */
 static __u32 icmp_unreach_total(const struct flow *f)
 {
 	return f->icmp[NIC_ICMP_NET_UNREACH] + f->icmp[NIC_ICMP_HOST_UNREACH] +
-	       f->icmp[NIC_ICMP_ADMIN_PROHIBITED];
+	       f->icmp[NIC_ICMP_ADMIN_PROHIBITED] + f->icmp[NIC_ICMP_UNREACH_OTHER] +
+	       f->icmp[NIC_ICMP_TIME_EXCEEDED];
+}
+
+/* The connect ended on an ICMP error the NIC did not show us (no hooks). */
+static bool app_error_unreachable(const struct flow *f)
+{
+	return f->app_error == EHOSTUNREACH || f->app_error == ENETUNREACH ||
+	       f->app_error == EACCES;
 }
 
 /*
@@ -531,6 +540,7 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
 		return;
 	/* Something did come back to the NIC: another rule tells what. */
 	if (f->nic_synack_in || f->nic_rst_in || icmp_unreach_total(f) ||
+	    app_error_unreachable(f) ||
 	    f->nat_mismatch || (f->drops_in && f->drop_class == DROP_LOCAL) ||
 	    (f->drops_out && f->drop_class == DROP_LOCAL))
 		return;
@@ -578,17 +588,34 @@ static void rule_icmp_unreachable(struct engine *e, const struct flow_key *key,
 	enum diag_code code;
 	__u32 count;
 
-	if (!flow_in_syn_phase(f) || !icmp_unreach_total(f))
+	if (!flow_in_syn_phase(f))
 		return;
+	if (!icmp_unreach_total(f)) {
+		/* No NIC view, but the kernel ended the connect on an ICMP
+		 * error: say what the application saw, without the router. */
+		if (!(f->flags & FF_CLOSED) || !app_error_unreachable(f) || f->nic_seen)
+			return;
+		code = f->app_error == ENETUNREACH ? DIAG_NO_ROUTE :
+		       f->app_error == EACCES ? DIAG_FIREWALL_REJECT : DIAG_HOST_UNREACHABLE;
+		ev_add(&in, "icmp_errors", 0);
+		ev_add(&in, "syns_sent", 1 + f->syn_retrans);
+		flow_raise(e, key, f, code, TT_SIDE_CLIENT, f->app_error, &in);
+		return;
+	}
 	if (f->icmp[NIC_ICMP_ADMIN_PROHIBITED]) {
 		code = DIAG_FIREWALL_REJECT;
 		count = f->icmp[NIC_ICMP_ADMIN_PROHIBITED];
-	} else if (f->icmp[NIC_ICMP_HOST_UNREACH]) {
+	} else if (f->icmp[NIC_ICMP_HOST_UNREACH] || f->icmp[NIC_ICMP_UNREACH_OTHER]) {
 		code = DIAG_HOST_UNREACHABLE;
-		count = f->icmp[NIC_ICMP_HOST_UNREACH];
-	} else {
+		count = f->icmp[NIC_ICMP_HOST_UNREACH] + f->icmp[NIC_ICMP_UNREACH_OTHER];
+	} else if (f->icmp[NIC_ICMP_NET_UNREACH]) {
 		code = DIAG_NO_ROUTE;
 		count = f->icmp[NIC_ICMP_NET_UNREACH];
+	} else {
+		/* TTL expired on the way: a routing loop, a route problem too. */
+		code = DIAG_NO_ROUTE;
+		count = f->icmp[NIC_ICMP_TIME_EXCEEDED];
+		ev_add(&in, "icmp_time_exceeded", count);
 	}
 	ev_add(&in, "icmp_errors", count);
 	ev_add(&in, "syns_sent", 1 + f->syn_retrans);
@@ -625,13 +652,17 @@ static void rule_synack_lost_inside(struct engine *e, const struct flow_key *key
 {
 	struct diag_instance in = {0};
 
-	if (!flow_in_syn_phase(f) || !f->nic_synack_in || !f->syn_retrans ||
+	__u32 answers = f->nic_synack_in + f->nic_rst_in;
+
+	/* A SYN-ACK, or a RST, reached the NIC and never the socket. */
+	if (!flow_in_syn_phase(f) || !answers || !f->syn_retrans || f->rst_rx ||
 	    f->nat_mismatch || (f->drops_in && f->drop_class == DROP_LOCAL))
 		return;
-	ev_add(&in, "drops_inbound", f->nic_synack_in);
+	ev_add(&in, "drops_inbound", answers);
 	ev_add(&in, "drops_outbound", 0);
-	ev_add(&in, "handshake_drops", f->nic_synack_in);
+	ev_add(&in, "handshake_drops", answers);
 	ev_add(&in, "nic_synacks_in", f->nic_synack_in);
+	ev_add(&in, "nic_rsts_in", f->nic_rst_in);
 	ev_add(&in, "syn_retrans", f->syn_retrans);
 	snprintf(in.reason, sizeof(in.reason), "no drop reason reported");
 	flow_raise(e, key, f, DIAG_LOCAL_DROP, TT_SIDE_CLIENT, f->app_error, &in);
@@ -743,7 +774,7 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 	 */
 	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(e, f) ||
 	    (f->retrans_full && !f->retrans_small && f->una_stuck_since_ns &&
-	     !(f->flags & FF_UNA_MOVED)))
+	     !(f->flags & FF_UNA_MOVED) && !(f->flags & FF_CLOSED)))
 		return;
 	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*

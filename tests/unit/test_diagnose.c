@@ -2442,6 +2442,940 @@ out:
 	engine_free(e);
 }
 
+/* ---- the NIC's view ---------------------------------------------------- */
+
+/*
+ * A record of nic_flows as bpf/nic.bpf.c leaves it for a flow whose SYNs
+ * left and nothing came back: "syns" SYNs out, a second apart from T0.
+ */
+static struct nic_flow nic_syns_out(__u32 syns)
+{
+	struct nic_flow nf;
+
+	memset(&nf, 0, sizeof(nf));
+	nf.dir[NIC_OUT].syn = syns;
+	nf.dir[NIC_OUT].pkts = syns;
+	if (syns) {
+		nf.dir[NIC_OUT].first_ns = T0;
+		nf.dir[NIC_OUT].last_ns = T0 + (syns - 1) * SEC;
+	}
+	return nf;
+}
+
+/* ... and "count" ICMP errors of one kind quoting them, sent by router. An
+ * ICMP error is no TCP segment: the inbound counts stay as they are. */
+static void nic_add_icmp(struct nic_flow *nf, __u16 family,
+			 enum nic_icmp_kind kind, __u32 count, const char *router)
+{
+	nf->icmp.count[kind] += count;
+	nf->icmp.last_ns = T0 + 3 * SEC;
+	memset(nf->icmp.from, 0, sizeof(nf->icmp.from));
+	inet_pton(family == TT_AF_INET6 ? AF_INET6 : AF_INET, router,
+		  nf->icmp.from);
+}
+
+/* connect() at T0, then the SYN retransmitted once a second, n times. */
+static void feed_syn_sent(struct engine *e, const struct flow_key *k, int n)
+{
+	int i;
+
+	feed_connect(e, T0, k);
+	for (i = 1; i <= n; i++)
+		feed_retrans(e, T0 + i * SEC, k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+}
+
+/* A data retransmit of seg_len bytes (the MSS is 1448) on an established flow. */
+static void feed_retrans_seg(struct engine *e, __u64 ts, const struct flow_key *k,
+			     __u8 ca_state, __u32 seg_len)
+{
+	struct tt_event ev = mkev(EV_RETRANS, ts, k);
+
+	ev.state = TT_TCP_ESTABLISHED;
+	ev.ca_state = ca_state;
+	ev.seg_len = seg_len;
+	ev.mss = 1448;
+	ev.srtt_us = 20000;
+	engine_on_event(e, &ev);
+}
+
+static bool same_key(const struct flow_key *a, const struct flow_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/*
+ * An ICMP error of one kind answers the SYNs of a connect to k: SYNs at 0,
+ * 1 and 2 s, the router's answer counted by the NIC at 3.05 s (its ARP/ND
+ * gave up after 3 s). Want exactly one diagnosis, code "want", naming the
+ * router, and never SYN_UNANSWERED, also long past the ICMP grace and
+ * after the kernel ends the connect with EHOSTUNREACH.
+ */
+static void run_icmp_case(struct test *t, const struct flow_key *k,
+			  enum nic_icmp_kind kind, __u32 count,
+			  const char *router, enum diag_code want,
+			  const char *summary_has)
+{
+	struct engine *e = new_engine();
+	struct nic_flow nf = nic_syns_out(3);
+	struct sink s = {0};
+	const struct diagnosis *d;
+	char check[128];
+
+	feed_syn_sent(e, k, 2);
+	nic_add_icmp(&nf, k->family, kind, count, router);
+	engine_on_nic(e, k, &nf, T0 + 3050 * MSEC);
+	engine_tick(e, T0 + 3050 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 1, "want %s at once, got %s", diag_code_name(want),
+	       sink_str(&s));
+	d = &s.d[0];
+	EXPECT(d->code == want, "want %s, got %s", diag_code_name(want),
+	       sink_str(&s));
+	EXPECT_EQ(d->severity, SEV_ERROR);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT(same_key(&d->key, k), "key is not the flow's");
+	EXPECT_EQ(d->pid, 4242);
+	EXPECT_EQ(d->connections, 1);
+	EXPECT_EQ(d->app_error, 0);
+	EXPECT(!strcmp(d->reason, router), "reason \"%s\", want \"%s\"",
+	       d->reason, router);
+	EXPECT(ev_is(d, "icmp_errors", count), "icmp_errors %lld",
+	       ev_val(d, "icmp_errors"));
+	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
+	EXPECT(ev_is(d, "nic_syns_out", 3), "nic_syns_out %lld",
+	       ev_val(d, "nic_syns_out"));
+	EXPECT(strstr(d->summary, router), "summary does not name %s: %s",
+	       router, d->summary);
+	EXPECT(strstr(d->summary, summary_has), "summary: %s", d->summary);
+	snprintf(check, sizeof(check), "on %s: ", router);
+	EXPECT(any_check_has(d, check), "no check on the router: %s", d->checks[0]);
+
+	/* The connect is still open past the grace: the answer stands. */
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 6 * SEC, sink_fn, &s);
+	/* The kernel ends it (tcp_v4_err/tcp_v6_err: sk_err, then tcp_done). */
+	feed_sk_error(e, T0 + 6100 * MSEC, k, TT_TCP_SYN_SENT, EHOSTUNREACH);
+	feed_state(e, T0 + 6100 * MSEC, k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	engine_tick(e, T0 + 7 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 70 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 80 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_SYN_UNANSWERED) == 0,
+	       "an ICMP error is an answer: %s", sink_str(&s));
+	EXPECT(s.n == 1, "want %s alone, got %s", diag_code_name(want),
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_host_unreachable(struct test *t)
+{
+	struct flow_key k = client_key(43500);
+
+	run_icmp_case(t, &k, NIC_ICMP_HOST_UNREACH, 1, "10.0.1.1",
+		      DIAG_HOST_UNREACHABLE,
+		      "router 10.0.1.1 answered our SYN to 10.0.2.10:8080 with "
+		      "ICMP host unreachable (once)");
+}
+
+/* The usual order: the ICMP error aborts the connect at once, and the close
+ * is among the events consumed before the NIC is read. */
+static void test_host_unreachable_closed(struct test *t)
+{
+	struct flow_key k = client_key(43509);
+	struct nic_flow nf = nic_syns_out(3);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_syn_sent(e, &k, 2);
+	feed_sk_error(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, EHOSTUNREACH);
+	feed_state(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	nic_add_icmp(&nf, TT_AF_INET, NIC_ICMP_HOST_UNREACH, 1, "10.0.1.1");
+	engine_on_nic(e, &k, &nf, T0 + 3050 * MSEC);
+	engine_tick(e, T0 + 3050 * MSEC, sink_fn, &s);
+	engine_tick(e, T0 + 10 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 11 * SEC, sink_fn, &s);
+	d = find_code(&s, DIAG_HOST_UNREACHABLE);
+	EXPECT(s.n == 1 && d, "want HOST_UNREACHABLE alone, got %s", sink_str(&s));
+	EXPECT_EQ(d->app_error, EHOSTUNREACH);
+	EXPECT(!strcmp(d->reason, "10.0.1.1"), "reason \"%s\"", d->reason);
+	EXPECT(strstr(d->summary, "router 10.0.1.1 answered our SYN to "
+		      "10.0.2.10:8080"), "summary: %s", d->summary);
+	EXPECT(any_check_has(d, "on 10.0.1.1: ip neigh show 10.0.2.10"),
+	       "checks: %s", d->checks[0]);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* No NIC view: the connect closed on EHOSTUNREACH after SYN retransmits. An
+ * ICMP error came back, so it is not "unanswered"; the router is unknown. */
+static void test_host_unreachable_no_nic(struct test *t)
+{
+	struct flow_key k = client_key(43510);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_syn_sent(e, &k, 2);
+	feed_sk_error(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, EHOSTUNREACH);
+	feed_state(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 11 * SEC, sink_fn, &s);
+	d = find_code(&s, DIAG_HOST_UNREACHABLE);
+	EXPECT(s.n == 1 && d, "want HOST_UNREACHABLE alone, got %s", sink_str(&s));
+	EXPECT_EQ(d->app_error, EHOSTUNREACH);
+	EXPECT(!d->reason[0], "a router named without the NIC: \"%s\"", d->reason);
+	EXPECT(strstr(d->summary, "ended on an ICMP host unreachable error"),
+	       "summary: %s", d->summary);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_host_unreachable_ipv6(struct test *t)
+{
+	struct flow_key k = key6("fd00:1::5", 43501, "fd00:2::10", 8080);
+
+	run_icmp_case(t, &k, NIC_ICMP_HOST_UNREACH, 1, "fd00:1::1",
+		      DIAG_HOST_UNREACHABLE,
+		      "router fd00:1::1 answered our SYN to [fd00:2::10]:8080 "
+		      "with ICMP host unreachable");
+}
+
+/* The same SYNs with no ICMP error: SYN_UNANSWERED, and no ICMP verdict. */
+static void test_host_unreachable_healthy(struct test *t)
+{
+	struct flow_key k = client_key(43502);
+	struct nic_flow nf = nic_syns_out(3);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_syn_sent(e, &k, 2);
+	/* ICMP of the kinds that are not "unreachable" for a SYN say nothing
+	 * of a router's route or neighbour. */
+	nic_add_icmp(&nf, TT_AF_INET, NIC_ICMP_FRAG_NEEDED, 1, "10.0.1.1");
+	engine_on_nic(e, &k, &nf, T0 + 3050 * MSEC);
+	engine_tick(e, T0 + 3050 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "within the ICMP grace: %s", sink_str(&s));
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 5 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_SYN_UNANSWERED, "got %s",
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_firewall_reject(struct test *t)
+{
+	struct flow_key k = client_key(43503);
+
+	run_icmp_case(t, &k, NIC_ICMP_ADMIN_PROHIBITED, 2, "10.0.2.1",
+		      DIAG_FIREWALL_REJECT,
+		      "10.0.2.1 answered our SYN to 10.0.2.10:8080 with ICMP "
+		      "administratively prohibited (2 times): a firewall there "
+		      "rejects tcp/8080");
+}
+
+static void test_firewall_reject_ipv6(struct test *t)
+{
+	struct flow_key k = key6("fd00:1::5", 43504, "fd00:2::10", 8080);
+
+	run_icmp_case(t, &k, NIC_ICMP_ADMIN_PROHIBITED, 1, "fd00:2::1",
+		      DIAG_FIREWALL_REJECT,
+		      "fd00:2::1 answered our SYN to [fd00:2::10]:8080 with ICMP "
+		      "administratively prohibited (once)");
+}
+
+static void test_no_route_icmp(struct test *t)
+{
+	struct flow_key k = client_key(43505);
+
+	run_icmp_case(t, &k, NIC_ICMP_NET_UNREACH, 1, "10.0.1.1", DIAG_NO_ROUTE,
+		      "router 10.0.1.1 answered our SYN to 10.0.2.10:8080 with "
+		      "ICMP network unreachable (once): it has no route to "
+		      "10.0.2.10");
+}
+
+static void test_no_route_icmp_ipv6(struct test *t)
+{
+	struct flow_key k = key6("fd00:1::5", 43506, "fd00:2::10", 8080);
+
+	run_icmp_case(t, &k, NIC_ICMP_NET_UNREACH, 3, "fd00:1::1", DIAG_NO_ROUTE,
+		      "router fd00:1::1 answered our SYN to [fd00:2::10]:8080 "
+		      "with ICMP network unreachable (3 times)");
+}
+
+/*
+ * ICMP verdicts are about the handshake: an established flow that got an
+ * ICMP error (a route flapped, the retransmit went through) gets none.
+ * And when a router says both, "prohibited" is the more specific word.
+ */
+static void test_icmp_established_healthy(struct test *t)
+{
+	static const enum nic_icmp_kind kinds[] = {
+		NIC_ICMP_NET_UNREACH, NIC_ICMP_HOST_UNREACH,
+		NIC_ICMP_ADMIN_PROHIBITED,
+	};
+	struct flow_key k = client_key(43507), k2 = client_key(43508);
+	struct sockview v = { .sent = 100, .rcvd = 200, .read = 200 };
+	struct engine *e = new_engine();
+	struct nic_flow nf;
+	struct sink s = {0};
+	unsigned int i;
+
+	feed_client_open(e, T0, &k);
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	memset(&nf, 0, sizeof(nf));
+	nf.dir[NIC_OUT].syn = 1;
+	nf.dir[NIC_IN].synack = 1;
+	nf.dir[NIC_IN].pkts = 3;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		nic_add_icmp(&nf, TT_AF_INET, kinds[i], 1, "10.0.1.1");
+	engine_on_nic(e, &k, &nf, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "established flow diagnosed: %s", sink_str(&s));
+
+	/* Prohibited and host unreachable on one connect: FIREWALL_REJECT. */
+	engine_free(e);
+	e = new_engine();
+	feed_syn_sent(e, &k2, 1);
+	nf = nic_syns_out(2);
+	nic_add_icmp(&nf, TT_AF_INET, NIC_ICMP_HOST_UNREACH, 1, "10.0.1.1");
+	nic_add_icmp(&nf, TT_AF_INET, NIC_ICMP_ADMIN_PROHIBITED, 1, "10.0.1.1");
+	engine_on_nic(e, &k2, &nf, T0 + 1500 * MSEC);
+	engine_tick(e, T0 + 1500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_FIREWALL_REJECT, "got %s",
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* The NIC saw every SYN leave and nothing of the flow come back. */
+static void test_syn_unanswered_nic(struct test *t)
+{
+	struct flow_key k = client_key(43510);
+	struct nic_flow nf = nic_syns_out(3);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_syn_sent(e, &k, 2);
+	engine_on_nic(e, &k, &nf, T0 + 3 * SEC);
+	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "within the ICMP grace: %s", sink_str(&s));
+	engine_on_nic(e, &k, &nf, T0 + 4 * SEC);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_SYN_UNANSWERED);
+	EXPECT(same_key(&d->key, &k), "key is not the flow's");
+	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
+	EXPECT(ev_is(d, "nic_syns_out", 3), "nic_syns_out %lld",
+	       ev_val(d, "nic_syns_out"));
+	EXPECT(ev_is(d, "nic_packets_in", 0), "nic_packets_in %lld",
+	       ev_val(d, "nic_packets_in"));
+	EXPECT(strstr(d->summary, "(3 seen leaving the NIC)") &&
+	       strstr(d->summary, "reached the NIC"), "summary: %s", d->summary);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* Something came back to the NIC: whatever it was, the SYN was answered. */
+static void test_syn_unanswered_nic_answered(struct test *t)
+{
+	static const char *what[] = { "RST", "SYN-ACK" };
+	struct engine *e = NULL;
+	struct sink s = {0};
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		struct flow_key k = client_key(43511 + i);
+		struct nic_flow nf = nic_syns_out(3);
+
+		sink_free(&s);
+		engine_free(e);
+		e = new_engine();
+		feed_syn_sent(e, &k, 2);
+		if (i == 0)
+			nf.dir[NIC_IN].rst = 3;
+		else
+			nf.dir[NIC_IN].synack = 3;
+		nf.dir[NIC_IN].pkts = 3;
+		engine_on_nic(e, &k, &nf, T0 + 2500 * MSEC);
+		engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 10 * SEC, sink_fn, &s);
+		engine_finish(e, T0 + 11 * SEC, sink_fn, &s);
+		EXPECT(count_code(&s, DIAG_SYN_UNANSWERED) == 0,
+		       "a %s reached the NIC, still %s", what[i], sink_str(&s));
+	}
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * The SYN-ACKs reached the NIC and the socket still retransmits its SYN:
+ * this host's own stack dropped them, even with no drop event to say why.
+ */
+static void test_local_drop_synack_nic(struct test *t)
+{
+	struct flow_key k = client_key(43520);
+	struct nic_flow nf = nic_syns_out(2);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	unsigned int i;
+
+	feed_connect(e, T0, &k);
+	/* The first SYN-ACK is at the NIC, the socket may not have it yet. */
+	nf.dir[NIC_OUT].syn = 1;
+	nf.dir[NIC_IN].synack = 1;
+	nf.dir[NIC_IN].pkts = 1;
+	engine_on_nic(e, &k, &nf, T0 + 500 * MSEC);
+	engine_tick(e, T0 + 500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "no SYN retransmit yet: %s", sink_str(&s));
+
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	nf.dir[NIC_OUT].syn = 2;
+	nf.dir[NIC_IN].synack = 2;
+	nf.dir[NIC_IN].pkts = 2;
+	engine_on_nic(e, &k, &nf, T0 + 1500 * MSEC);
+	engine_tick(e, T0 + 1500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT(same_key(&d->key, &k), "key is not the flow's");
+	EXPECT_EQ(d->pid, 4242);
+	EXPECT(ev_is(d, "nic_synacks_in", 2), "nic_synacks_in %lld",
+	       ev_val(d, "nic_synacks_in"));
+	EXPECT(ev_is(d, "syn_retrans", 1), "syn_retrans %lld",
+	       ev_val(d, "syn_retrans"));
+	EXPECT(!strcmp(d->reason, "no drop reason reported"), "reason \"%s\"",
+	       d->reason);
+	EXPECT(strstr(d->summary, "2 SYN-ACKs from 10.0.2.10:8080 reached this "
+		      "host and were dropped by its own stack"),
+	       "summary: %s", d->summary);
+	for (i = 0; i < d->n_causes; i++)
+		EXPECT(!strstr(d->causes[i], "with reason no drop reason"),
+		       "cause reads: %s", d->causes[i]);
+	/* More retransmits, more dropped answers: still the one diagnosis. */
+	feed_retrans(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	nf.dir[NIC_OUT].syn = 3;
+	nf.dir[NIC_IN].synack = 3;
+	engine_on_nic(e, &k, &nf, T0 + 4 * SEC);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 80 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "want LOCAL_DROP alone, got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A SYN-ACK lost inside once, the next one got through: the connect
+ * completed, nothing to say. */
+static void test_local_drop_synack_nic_established(struct test *t)
+{
+	struct flow_key k = client_key(43521);
+	struct nic_flow nf = nic_syns_out(2);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_connect(e, T0, &k);
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	feed_state(e, T0 + 1010 * MSEC, &k, TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
+		   TT_SIDE_CLIENT);
+	nf.dir[NIC_IN].synack = 2;
+	nf.dir[NIC_IN].pkts = 2;
+	engine_on_nic(e, &k, &nf, T0 + 1500 * MSEC);
+	engine_tick(e, T0 + 1500 * MSEC, sink_fn, &s);
+	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "a completed connect diagnosed: %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* kfree_skb named the reason: one LOCAL_DROP, with that reason, not a
+ * second one from the NIC's count. */
+static void test_local_drop_synack_nic_and_drop(struct test *t)
+{
+	struct flow_key k = client_key(43522);
+	struct nic_flow nf = nic_syns_out(2);
+	struct engine *e = new_drop_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_connect(e, T0, &k);
+	feed_drop(e, T0 + 1 * MSEC, &k, R_NETFILTER_DROP, true,
+		  TT_TCP_SYN | TT_TCP_ACK, 0, TT_SIDE_CLIENT);
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	feed_drop(e, T0 + 1001 * MSEC, &k, R_NETFILTER_DROP, true,
+		  TT_TCP_SYN | TT_TCP_ACK, 0, TT_SIDE_CLIENT);
+	nf.dir[NIC_IN].synack = 2;
+	nf.dir[NIC_IN].pkts = 2;
+	engine_on_nic(e, &k, &nf, T0 + 1500 * MSEC);
+	engine_tick(e, T0 + 1500 * MSEC, sink_fn, &s);
+	engine_tick(e, T0 + 70 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 80 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_LOCAL_DROP) == 1 && s.n == 1,
+	       "want one LOCAL_DROP, got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT(!strcmp(d->reason, "NETFILTER_DROP"), "reason \"%s\"", d->reason);
+	EXPECT(ev_is(d, "drop_reason", R_NETFILTER_DROP), "drop_reason %lld",
+	       ev_val(d, "drop_reason"));
+	EXPECT(ev_is(d, "drops_inbound", 2), "drops_inbound %lld",
+	       ev_val(d, "drops_inbound"));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * A connect to a DNAT'd address (10.0.2.100:80) whose backend's reply
+ * (10.0.2.10:8080) comes back by a path that does not undo the
+ * translation. The SYN-ACK's tuple matches no socket: the NIC hooks mark
+ * its record stray and note where the port's latest SYN went.
+ */
+static void run_nat_mismatch(struct test *t, const struct flow_key *k,
+			     const struct flow_key *reply, const char *want_reason,
+			     const char *summary_has)
+{
+	struct engine *e = new_engine();
+	struct nic_flow nf = nic_syns_out(3), stray;
+	struct engine_stats st;
+	struct tt_event ev;
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_syn_sent(e, k, 2);
+	/* This host resets each stray SYN-ACK: no socket owns its tuple. */
+	ev = mkev(EV_RST_TX, T0 + 1 * MSEC, reply);
+	ev.flags = EVF_NO_SOCKET;
+	engine_on_event(e, &ev);
+
+	memset(&stray, 0, sizeof(stray));
+	stray.flags = NIC_F_STRAY_SYNACK | NIC_F_SYN_MATCHED;
+	memcpy(stray.syn_raddr, k->raddr, sizeof(stray.syn_raddr));
+	stray.syn_rport = k->rport;
+	stray.dir[NIC_IN].synack = 2;
+	stray.dir[NIC_IN].pkts = 2;
+	stray.dir[NIC_OUT].rst = 2;
+	stray.dir[NIC_OUT].pkts = 2;
+	/* A map walk has no order: the stray record first. */
+	engine_on_nic(e, reply, &stray, T0 + 2500 * MSEC);
+	engine_on_nic(e, k, &nf, T0 + 2500 * MSEC);
+	engine_tick(e, T0 + 2500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_NAT_MISMATCH);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT(same_key(&d->key, k), "not the original flow's key");
+	EXPECT_EQ(d->pid, 4242);
+	EXPECT(!strcmp(d->reason, want_reason), "reason \"%s\", want \"%s\"",
+	       d->reason, want_reason);
+	EXPECT(ev_is(d, "stray_synacks", 2), "stray_synacks %lld",
+	       ev_val(d, "stray_synacks"));
+	EXPECT(ev_is(d, "reply_rport", 8080), "reply_rport %lld",
+	       ev_val(d, "reply_rport"));
+	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
+	EXPECT(strstr(d->summary, summary_has), "summary: %s", d->summary);
+	engine_get_stats(e, &st);
+	EXPECT(st.flows == 1, "the stray tuple made a flow: %llu flows",
+	       (unsigned long long)st.flows);
+	/* The connect times out later: still only the mismatch. */
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	engine_tick(e, T0 + 10 * SEC, sink_fn, &s);
+	feed_sk_error(e, T0 + 20 * SEC, k, TT_TCP_SYN_SENT, ETIMEDOUT);
+	feed_state(e, T0 + 20 * SEC, k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, 0);
+	engine_tick(e, T0 + 21 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 90 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_SYN_UNANSWERED) == 0,
+	       "the SYN was answered, from elsewhere: %s", sink_str(&s));
+	EXPECT(s.n == 1, "want NAT_MISMATCH alone, got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_nat_mismatch(struct test *t)
+{
+	struct flow_key k = key4("10.0.1.5", 43530, "10.0.2.100", 80);
+	struct flow_key reply = key4("10.0.1.5", 43530, "10.0.2.10", 8080);
+
+	run_nat_mismatch(t, &k, &reply, "10.0.2.10:8080",
+			 "our SYN went to 10.0.2.100:80 but the SYN-ACK came back "
+			 "from 10.0.2.10:8080 (2 times)");
+}
+
+static void test_nat_mismatch_ipv6(struct test *t)
+{
+	struct flow_key k = key6("fd00:1::5", 43531, "fd00:2::100", 80);
+	struct flow_key reply = key6("fd00:1::5", 43531, "fd00:2::10", 8080);
+
+	run_nat_mismatch(t, &k, &reply, "[fd00:2::10]:8080",
+			 "our SYN went to [fd00:2::100]:80 but the SYN-ACK came "
+			 "back from [fd00:2::10]:8080");
+}
+
+/*
+ * Stray SYN-ACKs that name no SYN of a connect in progress say nothing: the
+ * SYN is not known (left before the hooks, evicted), or it named a flow we
+ * do not hold, or one that is established.
+ */
+static void test_nat_mismatch_healthy(struct test *t)
+{
+	struct flow_key k = key4("10.0.1.5", 43532, "10.0.2.100", 80);
+	struct flow_key reply = key4("10.0.1.5", 43532, "10.0.2.10", 8080);
+	struct flow_key est = key4("10.0.1.5", 43533, "10.0.2.100", 80);
+	struct flow_key est_reply = key4("10.0.1.5", 43533, "10.0.2.10", 8080);
+	struct flow_key gone_reply = key4("10.0.1.5", 43534, "10.0.2.10", 8080);
+	struct engine *e = new_engine();
+	struct engine_stats st;
+	struct nic_flow nf;
+	struct sink s = {0};
+
+	feed_connect(e, T0, &k);
+	feed_client_open(e, T0, &est);
+	memset(&nf, 0, sizeof(nf));
+	nf.dir[NIC_IN].synack = 2;
+	nf.dir[NIC_IN].pkts = 2;
+	/* Stray, SYN not known: without NIC_F_SYN_MATCHED syn_raddr and
+	 * syn_rport mean nothing, even when they happen to name the connect. */
+	nf.flags = NIC_F_STRAY_SYNACK;
+	memcpy(nf.syn_raddr, k.raddr, sizeof(nf.syn_raddr));
+	nf.syn_rport = k.rport;
+	engine_on_nic(e, &reply, &nf, T0 + 500 * MSEC);
+	/* Matched to a SYN whose flow is established. */
+	nf.flags = NIC_F_STRAY_SYNACK | NIC_F_SYN_MATCHED;
+	memcpy(nf.syn_raddr, est.raddr, sizeof(nf.syn_raddr));
+	nf.syn_rport = 80;
+	engine_on_nic(e, &est_reply, &nf, T0 + 500 * MSEC);
+	/* Matched to a SYN of a flow we never saw. */
+	engine_on_nic(e, &gone_reply, &nf, T0 + 500 * MSEC);
+	engine_tick(e, T0 + 500 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+	engine_get_stats(e, &st);
+	EXPECT(st.flows == 2, "stray records made flows: %llu",
+	       (unsigned long long)st.flows);
+	/* Not tied to it, the connect is judged on its own. */
+	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	feed_retrans(e, T0 + 2 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 5 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_NAT_MISMATCH) == 0, "got %s", sink_str(&s));
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_SYN_UNANSWERED, "got %s",
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * A path MTU black hole: a 300-byte request header got through, the body's
+ * first full-size segment never does. The RTO backs off (0.3, 0.7, 1.5 s)
+ * and snd_una stays where it is. sent/unacked as in struct sockview.
+ */
+static struct sockview pmtu_view(__u32 total_retrans, __u64 unacked)
+{
+	struct sockview v = { .sent = 30000, .unacked = unacked,
+			      .total_retrans = total_retrans };
+
+	return v;
+}
+
+static void feed_pmtu_scan(struct engine *e, __u64 now, const struct flow_key *k,
+			   const struct sockview *v, struct sink *s)
+{
+	feed_scan(e, now, k, v);
+	engine_scan_end(e, now);
+	engine_tick(e, now, sink_fn, s);
+}
+
+static void run_pmtu_blackhole(struct test *t, const struct flow_key *k,
+			       const char *router, __u32 too_big)
+{
+	struct engine *e = new_engine();
+	struct sockview v;
+	struct nic_flow nf;
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_client_open(e, T0, k);
+	feed_retrans_seg(e, T0 + 300 * MSEC, k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 700 * MSEC, k, TT_CA_LOSS, 1448);
+	v = pmtu_view(2, 29700);
+	feed_pmtu_scan(e, T0 + 1 * SEC, k, &v, &s);
+	EXPECT(s.n == 0, "judged before the black hole shows: %s", sink_str(&s));
+
+	feed_retrans_seg(e, T0 + 1500 * MSEC, k, TT_CA_LOSS, 1448);
+	memset(&nf, 0, sizeof(nf));
+	nf.dir[NIC_OUT].syn = 1;
+	nf.dir[NIC_OUT].pkts = 12;
+	nf.dir[NIC_OUT].data_segs = 6;
+	nf.dir[NIC_OUT].max_seg = 1448;
+	nf.dir[NIC_IN].synack = 1;
+	nf.dir[NIC_IN].pkts = 4;
+	if (too_big)
+		nic_add_icmp(&nf, k->family, k->family == TT_AF_INET6 ?
+			     NIC_ICMP_PKT_TOO_BIG : NIC_ICMP_FRAG_NEEDED,
+			     too_big, router);
+	nf.icmp.mtu = too_big ? 1280 : 0;
+	engine_on_nic(e, k, &nf, T0 + 2 * SEC);
+	v = pmtu_view(3, 29700);
+	feed_pmtu_scan(e, T0 + 2 * SEC, k, &v, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PMTU_BLACKHOLE);
+	EXPECT_EQ(d->severity, SEV_ERROR);
+	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+	EXPECT(same_key(&d->key, k), "key is not the flow's");
+	EXPECT(ev_is(d, "full_size_retrans", 3), "full_size_retrans %lld",
+	       ev_val(d, "full_size_retrans"));
+	EXPECT(ev_is(d, "small_retrans", 0), "small_retrans");
+	EXPECT(ev_is(d, "rto_retrans", 3), "rto_retrans %lld",
+	       ev_val(d, "rto_retrans"));
+	EXPECT(ev_is(d, "mss", 1448), "mss %lld", ev_val(d, "mss"));
+	EXPECT(ev_is(d, "nic_max_seg_out", 1448), "nic_max_seg_out %lld",
+	       ev_val(d, "nic_max_seg_out"));
+	EXPECT(ev_is(d, "bytes_acked", 300), "bytes_acked %lld",
+	       ev_val(d, "bytes_acked"));
+	EXPECT(ev_is(d, "icmp_too_big", too_big), "icmp_too_big %lld",
+	       ev_val(d, "icmp_too_big"));
+	EXPECT(ev_is(d, "icmp_mtu", too_big ? 1280 : 0), "icmp_mtu %lld",
+	       ev_val(d, "icmp_mtu"));
+	EXPECT(strstr(d->summary, "full-size segments (1448 bytes)") &&
+	       strstr(d->summary, "retransmitted 3 times with no progress"),
+	       "summary: %s", d->summary);
+	EXPECT(strstr(d->summary, too_big ? "though its ICMP too-big did arrive" :
+				  "the ICMP that would say so never arrives"),
+	       "summary: %s", d->summary);
+
+	/* It goes on the same way until the application gives up: one
+	 * diagnosis, and never also PACKET_LOSS. */
+	feed_retrans_seg(e, T0 + 3100 * MSEC, k, TT_CA_LOSS, 1448);
+	v = pmtu_view(4, 29700);
+	feed_pmtu_scan(e, T0 + 3 * SEC, k, &v, &s);
+	feed_pmtu_scan(e, T0 + 4 * SEC, k, &v, &s);
+	feed_state(e, T0 + 5 * SEC, k, TT_TCP_ESTABLISHED, TT_TCP_CLOSE, 0);
+	engine_tick(e, T0 + 5 * SEC, sink_fn, &s);
+	engine_finish(e, T0 + 20 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_PACKET_LOSS) == 0, "got %s", sink_str(&s));
+	EXPECT(s.n == 1, "want PMTU_BLACKHOLE alone, got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+static void test_pmtu_blackhole(struct test *t)
+{
+	struct flow_key k = client_key(43540);
+
+	run_pmtu_blackhole(t, &k, "10.0.1.1", 0);
+}
+
+static void test_pmtu_blackhole_ipv6(struct test *t)
+{
+	struct flow_key k = key6("fd00:1::5", 43541, "fd00:2::10", 8080);
+
+	run_pmtu_blackhole(t, &k, "fd00:1::1", 2);
+}
+
+/* A small segment was retransmitted too: not the size, it is loss. */
+static void test_pmtu_small_retrans(struct test *t)
+{
+	struct flow_key k = client_key(43542);
+	struct engine *e = new_engine();
+	struct sockview v;
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &k);
+	feed_retrans_seg(e, T0 + 300 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 700 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 800 * MSEC, &k, TT_CA_LOSS, 100);
+	v = pmtu_view(3, 29700);
+	feed_pmtu_scan(e, T0 + 1 * SEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 1500 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(4, 29700);
+	feed_pmtu_scan(e, T0 + 2 * SEC, &k, &v, &s);
+	feed_pmtu_scan(e, T0 + 3 * SEC, &k, &v, &s);
+	engine_finish(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_PMTU_BLACKHOLE) == 0, "got %s", sink_str(&s));
+	/* 4 retransmits of 21 data segments: above the loss thresholds. */
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_PACKET_LOSS, "got %s",
+	       sink_str(&s));
+	EXPECT(ev_is(&s.d[0], "rto_retrans", 3), "rto_retrans %lld",
+	       ev_val(&s.d[0], "rto_retrans"));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* Full-size retransmits, but the peer keeps acknowledging: loss on a
+ * moving transfer, not a black hole. */
+static void test_pmtu_progress(struct test *t)
+{
+	struct flow_key k = client_key(43543);
+	struct engine *e = new_engine();
+	struct sockview v;
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &k);
+	feed_retrans_seg(e, T0 + 300 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 700 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(2, 29700);
+	feed_pmtu_scan(e, T0 + 1 * SEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 1500 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(3, 20000);
+	feed_pmtu_scan(e, T0 + 2 * SEC, &k, &v, &s);
+	v = pmtu_view(3, 10000);
+	feed_pmtu_scan(e, T0 + 3 * SEC, &k, &v, &s);
+	EXPECT(count_code(&s, DIAG_PMTU_BLACKHOLE) == 0, "got %s", sink_str(&s));
+	/* 3 retransmits of 21 data segments, while snd_una moves. */
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_PACKET_LOSS,
+	       "loss with progress and data in flight: got %s", sink_str(&s));
+	engine_finish(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * Only full-size segments retransmitted (fast retransmits: never an RTO,
+ * so never a black hole) and snd_una stuck: PACKET_LOSS waits. Once the
+ * peer acknowledges again, with data still in flight, it is loss.
+ */
+static void test_packet_loss_held_until_progress(struct test *t)
+{
+	struct flow_key k = client_key(43544);
+	struct engine *e = new_engine();
+	struct sockview v;
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 0; i < 4; i++)
+		feed_retrans_seg(e, T0 + (200 + 10 * i) * MSEC, &k,
+				 TT_CA_RECOVERY, 1448);
+	v = pmtu_view(4, 29700);
+	feed_pmtu_scan(e, T0 + 1 * SEC, &k, &v, &s);
+	EXPECT(s.n == 0, "first snapshot, nothing acknowledged: %s", sink_str(&s));
+	feed_pmtu_scan(e, T0 + 2 * SEC, &k, &v, &s);
+	EXPECT(s.n == 0, "snd_una stuck: %s", sink_str(&s));
+	v = pmtu_view(4, 15000);
+	feed_pmtu_scan(e, T0 + 3 * SEC, &k, &v, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_PACKET_LOSS,
+	       "progress resumed: want PACKET_LOSS, got %s", sink_str(&s));
+	EXPECT(ev_is(&s.d[0], "fast_retrans", 4), "fast_retrans %lld",
+	       ev_val(&s.d[0], "fast_retrans"));
+	v = pmtu_view(4, 0);
+	feed_pmtu_scan(e, T0 + 4 * SEC, &k, &v, &s);
+	engine_finish(e, T0 + 5 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "want PACKET_LOSS once, got %s", sink_str(&s));
+
+	/* Below the thresholds it stays quiet once progress resumes too. */
+	sink_free(&s);
+	engine_free(e);
+	e = new_engine();
+	feed_client_open(e, T0, &k);
+	feed_retrans_seg(e, T0 + 200 * MSEC, &k, TT_CA_RECOVERY, 1448);
+	v = pmtu_view(1, 29700);
+	v.data_segs_out = 200;
+	feed_pmtu_scan(e, T0 + 1 * SEC, &k, &v, &s);
+	v = pmtu_view(1, 15000);
+	v.data_segs_out = 200;
+	feed_pmtu_scan(e, T0 + 2 * SEC, &k, &v, &s);
+	engine_finish(e, T0 + 3 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "one retransmit in 200: got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * The iterator met a connect() before its open event reached us (the event
+ * was still in the ring buffer when the scan ran): the open event joins
+ * the flow the snapshot made, one connection, one record with its start.
+ */
+static void test_conn_record_scan_before_open(struct test *t)
+{
+	static const __u8 path[] = { TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
+				     TT_TCP_FIN_WAIT1, TT_TCP_FIN_WAIT2,
+				     TT_TCP_CLOSE };
+	struct totals tot = { .acked = 100, .received = 200, .segs_out = 6,
+			      .segs_in = 5, .data_out = 1, .data_in = 1 };
+	struct conn_sink cs = {0};
+	struct engine *e = NULL;
+	struct sink s = {0};
+	const struct conn_record *c;
+	struct engine_stats st;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		/* The snapshot saw it connecting, or already established. */
+		struct sockview seen = { .state = i ? TT_TCP_ESTABLISHED :
+						      TT_TCP_SYN_SENT };
+		struct sockview later = { .sent = 100, .rcvd = 200, .read = 200 };
+		__u64 at = T0 + (i ? 30 : 10) * MSEC;
+		struct flow_key k = client_key(43550 + i);
+
+		sink_free(&s);
+		conn_sink_free(&cs);
+		engine_free(e);
+		e = new_conn_engine(&cs, 0);
+		feed_scan(e, at, &k, &seen);
+		engine_scan_end(e, at);
+		engine_tick(e, at, sink_fn, &s);
+		feed_connect(e, T0, &k);
+		feed_state(e, T0 + 25 * MSEC, &k, TT_TCP_SYN_SENT,
+			   TT_TCP_ESTABLISHED, TT_SIDE_CLIENT);
+		engine_get_stats(e, &st);
+		EXPECT(st.flows == 1, "%s: %llu flows", tt_state_name(seen.state),
+		       (unsigned long long)st.flows);
+		feed_scan(e, T0 + 1 * SEC, &k, &later);
+		engine_scan_end(e, T0 + 1 * SEC);
+		engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+		feed_state(e, T0 + 1200 * MSEC, &k, TT_TCP_ESTABLISHED,
+			   TT_TCP_FIN_WAIT1, 0);
+		feed_state(e, T0 + 1201 * MSEC, &k, TT_TCP_FIN_WAIT1,
+			   TT_TCP_FIN_WAIT2, 0);
+		feed_close_totals(e, T0 + 1202 * MSEC, &k, TT_TCP_FIN_WAIT2, &tot);
+		engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 5 * SEC, sink_fn, &s);
+		engine_finish(e, T0 + 6 * SEC, sink_fn, &s);
+		EXPECT(s.n == 0, "%s: diagnosed %s", tt_state_name(seen.state),
+		       sink_str(&s));
+		EXPECT(cs.n == 1, "%s: want one record, got %zu",
+		       tt_state_name(seen.state), cs.n);
+		c = &cs.c[0];
+		EXPECT(same_key(&c->key, &k), "key is not the flow's");
+		EXPECT(c->start_known, "%s: start not known", tt_state_name(seen.state));
+		EXPECT_EQ(c->start_ns, T0);
+		EXPECT_EQ(c->side, TT_SIDE_CLIENT);
+		EXPECT_EQ(c->pid, 4242);
+		EXPECT(c->n_states == sizeof(path) &&
+		       !memcmp(c->states, path, sizeof(path)),
+		       "%s: state path %s", tt_state_name(seen.state), states_str(c));
+		EXPECT_EQ(c->connect_ns, 25 * MSEC);
+		EXPECT(c->close_reason && !strcmp(c->close_reason, "fin"),
+		       "close_reason %s", c->close_reason ? c->close_reason : "NULL");
+		EXPECT_EQ(c->bytes_sent, 100);
+		EXPECT_EQ(c->bytes_received, 200);
+	}
+out:
+	sink_free(&s);
+	conn_sink_free(&cs);
+	engine_free(e);
+}
+
 /* ---- runner ----------------------------------------------------------- */
 
 #define TEST(fn) { #fn + 5, fn }
@@ -2503,6 +3437,30 @@ static const struct {
 	TEST(test_conn_record_evicted),
 	TEST(test_packet_loss_close_totals),
 	TEST(test_packet_loss_close_totals_healthy),
+	TEST(test_host_unreachable),
+	TEST(test_host_unreachable_closed),
+	TEST(test_host_unreachable_no_nic),
+	TEST(test_host_unreachable_ipv6),
+	TEST(test_host_unreachable_healthy),
+	TEST(test_firewall_reject),
+	TEST(test_firewall_reject_ipv6),
+	TEST(test_no_route_icmp),
+	TEST(test_no_route_icmp_ipv6),
+	TEST(test_icmp_established_healthy),
+	TEST(test_syn_unanswered_nic),
+	TEST(test_syn_unanswered_nic_answered),
+	TEST(test_local_drop_synack_nic),
+	TEST(test_local_drop_synack_nic_established),
+	TEST(test_local_drop_synack_nic_and_drop),
+	TEST(test_nat_mismatch),
+	TEST(test_nat_mismatch_ipv6),
+	TEST(test_nat_mismatch_healthy),
+	TEST(test_pmtu_blackhole),
+	TEST(test_pmtu_blackhole_ipv6),
+	TEST(test_pmtu_small_retrans),
+	TEST(test_pmtu_progress),
+	TEST(test_packet_loss_held_until_progress),
+	TEST(test_conn_record_scan_before_open),
 };
 
 int main(int argc, char **argv)
