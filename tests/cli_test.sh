@@ -28,7 +28,7 @@ expect() {
 # our_programs: how many more of the tracer's programs the kernel holds
 # than before the test's tracer started ($baseline: another tracer may run
 # beside the tests). It frees them after an RCU grace period: wait a moment.
-count_programs() { bpftool prog show 2>/dev/null | grep -c 'set_state_btf\|sock_scan'; }
+count_programs() { bpftool prog show 2>/dev/null | grep -c 'set_state_btf\|sock_scan\|nic_tc_in'; }
 our_programs() {
 	local n=0
 	for _ in $(seq 40); do

@@ -52,6 +52,7 @@ struct session {
 	__u64 sockets_scanned;
 	bool scan_failed;	/* reported once, then tracing goes on without scans */
 	bool nic_failed;
+	__u64 nic_records;	/* live nic_flows records at the last read */
 	__u64 last_stats_ns;	/* JSON: the tracer's health goes out as it runs too */
 };
 
@@ -200,6 +201,8 @@ static void read_nic(struct session *s, __u64 now)
 		return;
 	s->now_ns = now;
 	n = tracer_read_nic(s->tracer, on_nic_record, s);
+	if (n >= 0)
+		s->nic_records = n;
 	if (n < 0) {
 		report_error("reading the NIC counters failed: %s (hint: diagnoses go on "
 			     "from socket events alone)", strerror(-n));
@@ -241,6 +244,9 @@ static void report_health(struct session *s, __u64 now)
 	r.flow_map_full = th.counters[CNT_FLOWS_FULL] + th.counters[CNT_NIC_FLOWS_FULL];
 	r.nic_unparsed = th.counters[CNT_NIC_UNPARSED];
 	r.nic_flows_opened = th.counters[CNT_NIC_FLOWS_NEW];
+	/* Nothing deletes a NIC record: inserted minus present is what the LRU evicted. */
+	if (r.nic_flows_opened > s->nic_records)
+		r.flows_evicted_nic = r.nic_flows_opened - s->nic_records;
 	r.flows_evicted_kernel = th.flows_evicted;
 	r.flows_tracked = es.flows;
 	r.flows_evicted_table = es.flows_evicted;

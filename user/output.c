@@ -210,12 +210,14 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 
 	if (!o->json) {
 		fprintf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
-			"%llu tracked, %llu evicted (kernel map %llu, flow table %llu, map full %llu), "
+			"%llu tracked, %llu evicted (kernel map %llu, NIC map %llu, flow table %llu, map full %llu), "
 			"%llu diagnoses\n",
 			(unsigned long long)h->events, (unsigned long long)h->events_lost,
 			(unsigned long long)h->flows_opened, (unsigned long long)h->flows_tracked,
-			(unsigned long long)(h->flows_evicted_kernel + h->flows_evicted_table),
+			(unsigned long long)(h->flows_evicted_kernel + h->flows_evicted_table +
+					     h->flows_evicted_nic),
 			(unsigned long long)h->flows_evicted_kernel,
+			(unsigned long long)h->flows_evicted_nic,
 			(unsigned long long)h->flows_evicted_table,
 			(unsigned long long)h->flow_map_full, (unsigned long long)h->diagnoses);
 		fflush(o->out);
@@ -226,11 +228,13 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "events_lost", h->events_lost);
 	json_kv_uint(j, "flows_opened", h->flows_opened);
 	json_kv_uint(j, "flows_tracked", h->flows_tracked);
-	json_kv_uint(j, "flows_evicted", h->flows_evicted_kernel + h->flows_evicted_table);
+	json_kv_uint(j, "flows_evicted", h->flows_evicted_kernel + h->flows_evicted_table +
+					 h->flows_evicted_nic);
 	json_kv_uint(j, "flows_evicted_kernel", h->flows_evicted_kernel);
 	json_kv_uint(j, "flows_evicted_table", h->flows_evicted_table);
 	json_kv_uint(j, "flow_map_full", h->flow_map_full);
 	json_kv_uint(j, "nic_flows_opened", h->nic_flows_opened);
+	json_kv_uint(j, "flows_evicted_nic", h->flows_evicted_nic);
 	json_kv_uint(j, "nic_unparsed", h->nic_unparsed);
 	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
 	json_kv_uint(j, "diagnoses", h->diagnoses);

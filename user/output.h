@@ -26,6 +26,7 @@ struct health_report {
 	__u64 flows_evicted_table;	/* evictions of the userspace table */
 	__u64 flow_map_full;		/* inserts the kernel maps refused */
 	__u64 nic_flows_opened;		/* flows the NIC hooks started counting */
+	__u64 flows_evicted_nic;	/* NIC records the LRU map evicted */
 	__u64 nic_unparsed;		/* frames the NIC hooks could not parse */
 	__u64 sockets_scanned;
 	__u64 diagnoses;
