@@ -18,6 +18,8 @@ static __always_inline void sock_track(const struct sock *sk, const struct flow_
 	se.key = *k;
 	se.info.start_ns = bpf_ktime_get_ns();
 	se.info.side = side;
+	se.path[0] = side == TT_SIDE_CLIENT ? TCP_SYN_SENT : TCP_SYN_RECV;
+	se.n_path = 1;
 	if (in_process) {
 		se.info.pid = bpf_get_current_pid_tgid() >> 32;
 		se.info.cgroup_id = bpf_get_current_cgroup_id();
@@ -61,6 +63,7 @@ static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_eve
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 					    int newstate, bool btf)
 {
+	struct sock_entry *se;
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
@@ -97,16 +100,30 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		sock_track(sk, &k, TT_SIDE_SERVER, false);
 	}
 
-	if (!flow_of_sock(sk, &k, &info, btf))
+	if (!flow_of_sock_entry(sk, &k, &info, btf, &se))
 		return 0;
+	/*
+	 * The open, the handshake's end and the close go out at once; the
+	 * closing states between (FIN_WAIT1, CLOSE_WAIT, LAST_ACK...) only
+	 * join the socket's path, which the CLOSE event carries: two or three
+	 * ring-buffer records fewer per connection.
+	 */
+	if (se) {
+		path_push(se, newstate);
+		if (newstate != TCP_ESTABLISHED && newstate != TCP_SYN_RECV &&
+		    newstate != TCP_CLOSE)
+			return 0;
+	}
 	ev = event_new(&k, EV_STATE, &info);
 	if (ev) {
-		ev->old_state = oldstate;
-		ev->state = newstate;
 		const struct tcp_sock *tp = newstate == TCP_CLOSE ? tcp_sk_of(sk, btf) : NULL;
 
+		ev->old_state = oldstate;
+		ev->state = newstate;
 		if (tp)
 			read_totals(tp, ev, btf);
+		if (se && newstate == TCP_CLOSE)
+			__builtin_memcpy(ev->path, se->path, sizeof(ev->path));
 		event_submit(ev);
 	}
 	if (newstate == TCP_CLOSE)

@@ -87,12 +87,14 @@ static __always_inline bool key_eq(const struct flow_key *a, const struct flow_k
  * from what we kept when the socket has lost or not yet got its port.
  * Copies the owner into *info. False when the flow is not wanted.
  */
-static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key *k,
-					 struct flow_info *info, bool btf)
+static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flow_key *k,
+					       struct flow_info *info, bool btf,
+					       struct sock_entry **sep)
 {
 	__u64 id = (unsigned long)sk;
 	struct sock_entry *se;
 
+	*sep = NULL;
 	__builtin_memset(info, 0, sizeof(*info));
 	if (!flow_key_from_common(&sk->__sk_common, k, btf))
 		return false;
@@ -137,7 +139,30 @@ static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key 
 	*info = se->info;
 	if (filter_tgid && se->info.pid != filter_tgid)
 		return false;
+	*sep = se;
 	return flow_wanted(k);
+}
+
+static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key *k,
+					 struct flow_info *info, bool btf)
+{
+	struct sock_entry *se;
+
+	return flow_of_sock_entry(sk, k, info, btf, &se);
+}
+
+/* Note a state on the socket's path: the CLOSE event carries it. */
+static __always_inline void path_push(struct sock_entry *se, __u8 state)
+{
+	__u8 n = se->n_path;
+
+	if (n && se->path[(n - 1) & 7] == state)
+		return;
+	if (n < sizeof(se->path))
+		se->n_path = n + 1;
+	else
+		n = sizeof(se->path) - 1;	/* full: keep how it ends */
+	se->path[n & 7] = state;
 }
 
 #endif /* TCPTRACE_SOCK_TRACK_BPF_H */

@@ -58,7 +58,9 @@ struct sock_entry {
 	struct flow_key key;
 	struct flow_info info;
 	__u8 announced;		/* the CLOSE->SYN_SENT event went out */
-	__u8 _pad[7];
+	__u8 n_path;
+	__u8 _pad[6];
+	__u8 path[8];		/* states so far, for the CLOSE event */
 };
 
 struct socks_map {

@@ -70,10 +70,17 @@ struct tt_event {
 	__u32 segs_in;
 	__u32 data_segs_out;
 	__u32 data_segs_in;
+	/*
+	 * EV_STATE to CLOSE: the states the socket went through, oldest first,
+	 * zero-padded (the last slot keeps the latest when there were more).
+	 * The closing states in between (FIN_WAIT1, CLOSE_WAIT, LAST_ACK...)
+	 * send no event of their own: they live here.
+	 */
+	__u8 path[8];
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tt_event) == 152, "tt_event layout is part of the recording format");
+_Static_assert(sizeof(struct tt_event) == 160, "tt_event layout is part of the recording format");
 #endif
 
 /* The tracer's own health, one slot each in a per-CPU array. */

@@ -505,6 +505,21 @@ static __u64 flow_data_acked(const struct flow *f)
 	return acked > ctl ? acked - ctl : 0;
 }
 
+/*
+ * tcpi_bytes_received is sequence space too: the peer's FIN adds one once
+ * it is taken in order (a passive close, through CLOSE_WAIT, or a FIN
+ * seen in a snapshot in CLOSE_WAIT or LAST_ACK).
+ */
+static __u64 flow_data_received(const struct flow *f)
+{
+	bool fin = state_fin_received(f->state) && f->state != TT_TCP_CLOSE;
+
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_CLOSE_WAIT)
+			fin = true;
+	return f->bytes_received > fin ? f->bytes_received - fin : 0;
+}
+
 static __u64 flow_end(const struct flow *f, __u64 now)
 {
 	return (f->flags & FF_CLOSED) ? f->closed_ns : now;
@@ -725,7 +740,7 @@ static void rule_peer_reset(struct engine *e, const struct flow_key *key,
 	/* A connection shorter than a scan has only its close totals. */
 	ev_add(&in, "bytes_sent", (long long)(f->bytes_sent > flow_data_acked(f) ?
 					      f->bytes_sent : flow_data_acked(f)));
-	ev_add(&in, "bytes_received", (long long)f->bytes_received);
+	ev_add(&in, "bytes_received", (long long)flow_data_received(f));
 	if (f->flags & FF_START_KNOWN)
 		ev_add(&in, "age_ms", ns_to_ms(elapsed(f->start_ns, f->rst_ns)));
 	/* tcp_reset() reports EPIPE in CLOSE_WAIT, ECONNRESET elsewhere. */
@@ -1078,7 +1093,7 @@ static void conn_emit(struct engine *e, const struct flow_key *key,
 	if (c.start_known && f->established_ns && f->side == TT_SIDE_CLIENT)
 		c.connect_ns = elapsed(f->start_ns, f->established_ns);
 	c.bytes_sent = flow_data_acked(f);
-	c.bytes_received = f->bytes_received;
+	c.bytes_received = flow_data_received(f);
 	c.segs_out = f->segs_out;
 	c.segs_in = f->segs_in;
 	c.data_segs_out = f->data_segs_out;
@@ -1266,6 +1281,13 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 
 static void on_state(struct flow *f, const struct tt_event *ev)
 {
+	/* The close carries the whole path: the closing states before it
+	 * sent no event of their own. */
+	if (ev->state == TT_TCP_CLOSE && ev->path[0]) {
+		f->n_states = 0;
+		for (unsigned int i = 0; i < sizeof(ev->path) && ev->path[i]; i++)
+			flow_push_state(f, ev->path[i]);
+	}
 	/* A flow first met mid-life: its path starts where we met it. */
 	if (!f->n_states && ev->old_state != TT_TCP_CLOSE &&
 	    ev->old_state != TT_TCP_LISTEN)
