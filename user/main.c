@@ -340,11 +340,13 @@ int main(int argc, char **argv)
 		report_to_json(&out);
 	libbpf_set_print(libbpf_print);
 
-	if (tracer_check_environment(&opts))
-		return EXIT_RUNTIME;
+	/* What the user typed is checked first: a wrong path is a usage error
+	 * whoever runs it. */
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	if (tracer_check_environment(&opts))
+		return EXIT_RUNTIME;
 
 	engine_config_from(&opts, &cfg);
 	if (!drop_classes_init(&cfg))
