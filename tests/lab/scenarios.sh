@@ -673,6 +673,16 @@ sc_xdp_run() {
 	fi
 	lab_server "$n" "$b" "$port" bulk -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
+	# A third tracer finds service-a's XDP hook held by the first: another
+	# tool's program, for it. It must leave it there, say so, and count
+	# that interface with TC instead.
+	if [ -z "$NO_TRACER" ]; then
+		lab_tracer "$n.busy" a "$port" "$TRACER_SECS" --xdp-generic || return
+		lab_tracer_stop "$n.busy"
+		sc_check expect_hook "$LAB_DIR/$n.busy.log" tcx
+		grep -q "holds XDP on" "$LAB_DIR/$n.busy.log" ||
+			lab_fail "$n.busy: no note that another program holds XDP"
+	fi
 	lab_client "$n" "$b" "$port" recv -d 3000 &
 	bulk_pid=$!
 	sc_client "$n" "$virt" "$port" request --timeout-ms 4000 --expect EHOSTUNREACH,EACCES
