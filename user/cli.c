@@ -21,7 +21,9 @@ static const char doc[] =
 "    tcptrace-bpf -p 8080                 # connections to or from port 8080\n"
 "    tcptrace-bpf -H 10.0.2.10 -j         # one peer, JSON lines\n"
 "    tcptrace-bpf --netns /run/netns/a    # one network namespace\n"
-"    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n";
+"    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
+"    tcptrace-bpf -i eth0 --xdp           # count eth0's packets with native XDP\n"
+"    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n";
 
 enum {
 	OPT_NETNS = 0x100,
@@ -42,27 +44,36 @@ enum {
 };
 
 static const struct argp_option options[] = {
-	{ "netns", OPT_NETNS, "PATH", 0, "Trace only this network namespace (e.g. /run/netns/NAME)", 0 },
-	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one)", 0 },
-	{ "no-ingress", OPT_NO_INGRESS, NULL, 0, "No ingress hook on the interfaces (egress counting only)", 0 },
-	{ "no-nic", OPT_NO_NIC, NULL, 0, "No interface hooks at all: socket tracepoints only", 0 },
-	{ "tc", OPT_TC, NULL, 0, "Ingress through TC (tcx where the kernel has it; the default)", 0 },
-	{ "xdp", OPT_XDP, NULL, 0, "Ingress through XDP, native where the driver supports it", 0 },
-	{ "xdp-generic", OPT_XDP_GENERIC, NULL, 0, "Ingress through generic (skb) XDP", 0 },
-	{ "port", 'p', "PORT", 0, "Only flows with this local or remote port", 0 },
-	{ "host", 'H', "ADDR", 0, "Only flows with this local or remote IPv4/IPv6 address", 0 },
-	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 0 },
-	{ "json", 'j', NULL, 0, "JSON lines on stdout", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after this long (default: until Ctrl-C)", 0 },
-	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default 1000)", 0 },
-	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default 5000)", 0 },
-	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default 2)", 0 },
-	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 0 },
-	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default 60)", 0 },
-	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection this often (default 60; 0: at close only)", 0 },
-	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 0 },
-	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and tracer decisions on stderr", 0 },
+	{ NULL, 0, NULL, 0, "What to trace:", 1 },
+	{ "netns", OPT_NETNS, "PATH", 0, "Trace only this network namespace (e.g. /run/netns/NAME)", 1 },
+	{ "port", 'p', "PORT", 0, "Only flows with this local or remote port", 1 },
+	{ "host", 'H', "ADDR", 0, "Only flows with this local or remote IPv4/IPv6 address", 1 },
+	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 1 },
+
+	{ NULL, 0, NULL, 0, "Interfaces (packet counting):", 2 },
+	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one)", 2 },
+	{ "no-ingress", OPT_NO_INGRESS, NULL, 0, "No ingress hook on the interfaces (egress counting only)", 2 },
+	{ "no-nic", OPT_NO_NIC, NULL, 0, "No interface hooks at all: socket tracepoints only", 2 },
+	{ "tc", OPT_TC, NULL, 0, "Ingress through TC (tcx where the kernel has it; the default)", 2 },
+	{ "xdp", OPT_XDP, NULL, 0, "Ingress through XDP, native where the driver supports it", 2 },
+	{ "xdp-generic", OPT_XDP_GENERIC, NULL, 0, "Ingress through generic (skb) XDP", 2 },
+
+	{ NULL, 0, NULL, 0, "Output:", 3 },
+	{ "json", 'j', NULL, 0, "JSON lines on stdout", 3 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after this long (default: until Ctrl-C)", 3 },
+	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default 60; 0: at close / exit only)", 3 },
+	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default 60)", 3 },
+	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 3 },
+	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and per-connection lines on stderr/stdout", 3 },
+
+	{ NULL, 0, NULL, 0, "Thresholds:", 4 },
+	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default 1000)", 4 },
+	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default 5000)", 4 },
+	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default 2)", 4 },
+	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 4 },
+
+	{ NULL, 0, NULL, 0, "Kernel:", 5 },
+	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 5 },
 	{},
 };
 
