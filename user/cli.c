@@ -22,7 +22,7 @@ static const char doc[] =
 "    tcptrace-bpf -H 10.0.2.10 -j         # one peer, JSON lines\n"
 "    tcptrace-bpf --netns /run/netns/a    # one network namespace\n"
 "    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
-"    tcptrace-bpf -i eth0 --xdp           # count eth0's packets with native XDP\n"
+"    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n";
 
 enum {
