@@ -249,6 +249,7 @@ void engine_config_default(struct engine_config *cfg)
 	cfg->request_max_bytes = 64 * 1024;
 	cfg->fold_ns = 60 * NSEC_PER_SEC;
 	cfg->max_flows = 65536;
+	cfg->nic_ingress = true;
 }
 
 /* ---- states ---------------------------------------------------------- */
@@ -575,7 +576,7 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
 	ev_add(&in, "syns_sent", 1 + f->syn_retrans);
 	ev_add(&in, "syn_retrans", f->syn_retrans);
 	ev_add(&in, "waited_ms", ns_to_ms(elapsed(f->start_ns, flow_end(f, now))));
-	if (f->nic_seen) {
+	if (f->nic_seen && e->cfg.nic_ingress) {
 		/* The NIC saw them leave, and nothing of the flow come back. */
 		ev_add(&in, "nic_syns_out", f->nic_syn_out);
 		ev_add(&in, "nic_packets_in", f->nic_pkts_in);

@@ -82,6 +82,7 @@ struct engine_config {
 	__u64 fold_ns;		/* repeats of one problem within this fold into one */
 	__u32 max_flows;	/* flow table bound; the oldest idle flow is evicted */
 	__u64 conn_interval_ns;	/* conn records for open flows this often; 0: at close only */
+	bool nic_ingress;	/* NIC hooks count arrivals: absence at the NIC is evidence */
 	/*
 	 * What each kernel drop reason means here, indexed by its value in
 	 * the running kernel's enum skb_drop_reason (the caller reads the

@@ -355,15 +355,9 @@ int main(int argc, char **argv)
 	s.opts = &opts;
 	s.tracer = &tracer;
 	s.out = &out;
-	s.engine = engine_new(&cfg);
 	netns_set_init(&s.netns);
 	if (!opts.netns_path && s.tracer->self_netns_fd < 0)
 		s.tracer->self_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (!s.engine) {
-		report_error("out of memory for the flow table");
-		goto cleanup;
-	}
-	engine_set_conn_sink(s.engine, on_conn, &s);
 
 	tracer.drop_class = cfg.drop_class;
 	tracer.n_drop_class = cfg.n_drop_class;
@@ -373,6 +367,16 @@ int main(int argc, char **argv)
 		ret = err == -ENODEV ? EXIT_USAGE : EXIT_RUNTIME;
 		goto cleanup;
 	}
+	/* "Nothing came back to the NIC" is only said where arrivals are counted. */
+	cfg.nic_ingress = false;
+	for (int i = 0; i < tracer.n_nics; i++)
+		cfg.nic_ingress |= tracer.nic[i].ingress_kind != NIC_HOOK_NONE;
+	s.engine = engine_new(&cfg);
+	if (!s.engine) {
+		report_error("out of memory for the flow table");
+		goto cleanup;
+	}
+	engine_set_conn_sink(s.engine, on_conn, &s);
 	rb = ring_buffer__new(tracer_ringbuf_fd(&tracer), on_event, &s, NULL);
 	if (!rb) {
 		report_error("cannot read the event ring buffer: %s", strerror(errno));

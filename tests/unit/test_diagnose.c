@@ -2633,6 +2633,31 @@ out:
 	engine_free(e);
 }
 
+/* Egress hooks only (--no-ingress): an empty inbound count proves nothing,
+ * so the verdict does not claim that nothing reached the NIC. */
+static void test_syn_unanswered_no_ingress(struct test *t)
+{
+	struct flow_key k = client_key(43520);
+	struct nic_flow nf = nic_syns_out(3);
+	struct engine_config cfg;
+	struct engine *e;
+	struct sink s = {0};
+
+	engine_config_default(&cfg);
+	cfg.nic_ingress = false;
+	e = engine_new(&cfg);
+	feed_syn_sent(e, &k, 2);
+	engine_on_nic(e, &k, &nf, T0 + 3 * SEC);
+	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_SYN_UNANSWERED, "got %s", sink_str(&s));
+	EXPECT(!diag_evidence_get(&s.d[0], "nic_packets_in", NULL),
+	       "NIC arrival evidence without ingress hooks");
+	EXPECT(!strstr(s.d[0].summary, "NIC"), "summary: %s", s.d[0].summary);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_host_unreachable_ipv6(struct test *t)
 {
 	struct flow_key k = key6("fd00:1::5", 43501, "fd00:2::10", 8080);
@@ -3440,6 +3465,7 @@ static const struct {
 	TEST(test_host_unreachable),
 	TEST(test_host_unreachable_closed),
 	TEST(test_host_unreachable_no_nic),
+	TEST(test_syn_unanswered_no_ingress),
 	TEST(test_host_unreachable_ipv6),
 	TEST(test_host_unreachable_healthy),
 	TEST(test_firewall_reject),
