@@ -1285,7 +1285,10 @@ static void on_state(struct flow *f, const struct tt_event *ev)
 	/* The close carries the whole path: the closing states before it
 	 * sent no event of their own. */
 	if (ev->state == TT_TCP_CLOSE && ev->path[0]) {
-		f->n_states = 0;
+		/* From the open it is the whole story; from a socket adopted
+		 * mid-life, the part after what its first event told. */
+		if (ev->path[0] == TT_TCP_SYN_SENT || ev->path[0] == TT_TCP_SYN_RECV)
+			f->n_states = 0;
 		for (unsigned int i = 0; i < sizeof(ev->path) && ev->path[i]; i++)
 			flow_push_state(f, ev->path[i]);
 	}

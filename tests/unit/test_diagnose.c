@@ -2063,6 +2063,59 @@ static struct engine *new_conn_engine(struct conn_sink *cs, __u64 interval)
 
 /* A short request/response, closed before any snapshot: its record comes
  * once, after the linger, with the totals the close event carried. */
+/*
+ * The closing states ride on the CLOSE event's path. A connection adopted
+ * mid-life (open before the tracer) tells its first state by event and the
+ * rest by path: the record joins both; one seen from its open takes the
+ * path whole.
+ */
+static void test_conn_record_path(struct test *t)
+{
+	struct flow_key adopted = client_key(43600), opened = client_key(43601);
+	struct conn_sink cs = {0};
+	struct engine *e = new_conn_engine(&cs, 0);
+	struct tt_event ev;
+	struct sink s = {0};
+	static const __u8 want_adopted[] = { TT_TCP_ESTABLISHED, TT_TCP_FIN_WAIT1,
+					     TT_TCP_FIN_WAIT2, TT_TCP_CLOSE };
+	static const __u8 want_opened[] = { TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
+					    TT_TCP_CLOSE_WAIT, TT_TCP_LAST_ACK,
+					    TT_TCP_CLOSE };
+
+	feed_state(e, T0, &adopted, TT_TCP_ESTABLISHED, TT_TCP_FIN_WAIT1, 0);
+	ev = mkev(EV_STATE, T0 + 10 * MSEC, &adopted);
+	ev.old_state = TT_TCP_FIN_WAIT2;
+	ev.state = TT_TCP_CLOSE;
+	ev.path[0] = TT_TCP_FIN_WAIT2;
+	ev.path[1] = TT_TCP_CLOSE;
+	engine_on_event(e, &ev);
+
+	feed_connect(e, T0, &opened);
+	feed_state(e, T0 + 1 * MSEC, &opened, TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
+		   TT_SIDE_CLIENT);
+	ev = mkev(EV_STATE, T0 + 20 * MSEC, &opened);
+	ev.old_state = TT_TCP_LAST_ACK;
+	ev.state = TT_TCP_CLOSE;
+	memcpy(ev.path, want_opened, sizeof(want_opened));
+	engine_on_event(e, &ev);
+
+	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
+	EXPECT(cs.n == 2, "want two records, got %zu", cs.n);
+	for (size_t i = 0; i < cs.n; i++) {
+		const struct conn_record *c = &cs.c[i];
+		bool is_adopted = c->key.lport == adopted.lport;
+		const __u8 *want = is_adopted ? want_adopted : want_opened;
+		unsigned int n = is_adopted ? sizeof(want_adopted) : sizeof(want_opened);
+
+		EXPECT(c->n_states == n && !memcmp(c->states, want, n),
+		       "%s path %u states", is_adopted ? "adopted" : "opened", c->n_states);
+	}
+out:
+	conn_sink_free(&cs);
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_conn_record_fin(struct test *t)
 {
 	static const __u8 path[] = { TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
@@ -3455,6 +3508,7 @@ static const struct {
 	TEST(test_listen_overflow_scan),
 	TEST(test_listen_overflow_healthy),
 	TEST(test_conn_record_fin),
+	TEST(test_conn_record_path),
 	TEST(test_conn_record_refused),
 	TEST(test_conn_record_peer_reset),
 	TEST(test_conn_record_open),
