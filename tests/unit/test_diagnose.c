@@ -360,6 +360,17 @@ static void feed_scan(struct engine *e, __u64 now, const struct flow_key *k,
 	engine_on_scan(e, &s, now);
 }
 
+/* One snapshot a second from T0 + 1 s to T0 + n s, each judged at once. */
+static void scan_seconds(struct engine *e, const struct flow_key *k,
+			 const struct sockview *v, int n, struct sink *s)
+{
+	for (int i = 1; i <= n; i++) {
+		feed_scan(e, T0 + i * SEC, k, v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, s);
+	}
+}
+
 static void feed_listen(struct engine *e, __u64 now, __u16 port)
 {
 	struct tt_sock_scan s;
@@ -786,14 +797,9 @@ static void test_local_app_stall_not_answering(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
-	int i;
 
 	feed_server_open(e, T0, &k);
-	for (i = 1; i <= 7; i++) {
-		feed_scan(e, T0 + i * SEC, &k, &v);
-		engine_scan_end(e, T0 + i * SEC);
-		engine_tick(e, T0 + i * SEC, sink_fn, &s);
-	}
+	scan_seconds(e, &k, &v, 7, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
 	EXPECT_EQ(d->code, DIAG_LOCAL_APP_STALL);
@@ -816,14 +822,9 @@ static void test_local_app_stall_not_reading(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
-	int i;
 
 	feed_server_open(e, T0, &k);
-	for (i = 1; i <= 7; i++) {
-		feed_scan(e, T0 + i * SEC, &k, &v);
-		engine_scan_end(e, T0 + i * SEC);
-		engine_tick(e, T0 + i * SEC, sink_fn, &s);
-	}
+	scan_seconds(e, &k, &v, 7, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
 	EXPECT_EQ(d->code, DIAG_LOCAL_APP_STALL);
@@ -871,14 +872,9 @@ static void test_zero_window(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
-	int i;
 
 	feed_client_open(e, T0, &k);
-	for (i = 1; i <= 7; i++) {
-		feed_scan(e, T0 + i * SEC, &k, &v);
-		engine_scan_end(e, T0 + i * SEC);
-		engine_tick(e, T0 + i * SEC, sink_fn, &s);
-	}
+	scan_seconds(e, &k, &v, 7, &s);
 	d = find_code(&s, DIAG_ZERO_WINDOW);
 	EXPECT(s.n == 1 && d, "got %s", sink_str(&s));
 	EXPECT(ev_is(d, "zero_window_ms", 5000), "zero_window_ms %lld",
