@@ -52,6 +52,9 @@ expect host-not-address 2 "invalid host 'service-b'"       -- -H service-b
 expect duration-negative 2 "invalid duration '-5'"         -- -d -5
 expect interval-too-small 2 "invalid interval '1'"         -- --interval 1
 expect loss-over-100    2 "invalid loss-pct '101'"         -- --loss-pct 101
+expect max-flows-tiny   2 "invalid max-flows '10'"         -- --max-flows 10
+expect tc-and-xdp       2 'exclude each other'             -- --tc --xdp
+expect no-nic-and-iface 2 'no-nic excludes'                -- --no-nic -i eth0
 expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns/no-such-ns -d 1
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
 expect help             0 ''                               -- --help

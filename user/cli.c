@@ -41,6 +41,7 @@ enum {
 	OPT_TC,
 	OPT_XDP,
 	OPT_XDP_GENERIC,
+	OPT_MAX_FLOWS,
 };
 
 static const struct argp_option options[] = {
@@ -71,6 +72,7 @@ static const struct argp_option options[] = {
 	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default 5000)", 4 },
 	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default 2)", 4 },
 	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 4 },
+	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flows held in memory, ~500 bytes each; the oldest idle one is evicted and counted (default 65536)", 4 },
 
 	{ NULL, 0, NULL, 0, "Kernel:", 5 },
 	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 5 },
@@ -160,6 +162,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->nic_kind = k;
 		break;
 	}
+	case OPT_MAX_FLOWS:
+		o->max_flows = parse_num(state, "max-flows", arg, 64, 10000000);
+		break;
 	case OPT_CONN_INTERVAL:
 		o->conn_interval_s = parse_num(state, "conn-interval", arg, 0, 86400);
 		break;
@@ -198,6 +203,7 @@ void cli_parse(int argc, char **argv, struct options *o)
 	o->syn_retrans = 2;
 	o->fold_s = 60;
 	o->conn_interval_s = 60;
+	o->max_flows = 65536;
 	/* argp exits with argp_err_exit_status on a usage error. */
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, o);

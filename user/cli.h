@@ -38,6 +38,7 @@ struct options {
 	unsigned long syn_retrans;
 	unsigned long fold_s;
 	unsigned long conn_interval_s;	/* conn records of open flows; 0: at close only */
+	unsigned long max_flows;	/* flows the engine holds; the oldest idle is evicted */
 	const char *ifaces[MAX_IFACES];	/* -i: NIC hooks here; none: every up interface */
 	int n_ifaces;
 	bool no_ingress;	/* --no-ingress: egress counting only */

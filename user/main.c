@@ -320,6 +320,7 @@ static void engine_config_from(const struct options *o, struct engine_config *cf
 	cfg->syn_retrans = o->syn_retrans;
 	cfg->fold_ns = o->fold_s * 1000000000ULL;
 	cfg->conn_interval_ns = o->conn_interval_s * 1000000000ULL;
+	cfg->max_flows = o->max_flows;
 }
 
 int main(int argc, char **argv)
