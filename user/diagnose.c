@@ -217,6 +217,7 @@ struct engine {
 	__u64 events;
 	__u64 scans;
 	__u64 diagnoses;
+	__u64 scan_untracked;	/* snapshots of sockets a full table did not take */
 };
 
 static const enum diag_severity code_severity[DIAG_CODE_MAX] = {
@@ -1636,6 +1637,16 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f = flowtable_lookup(e->flows, &s->key);
 	if (f && (f->flags & FF_CLOSED))
 		return;
+	/*
+	 * A full table makes room for flows that events speak of, not for
+	 * sockets a scan merely met: with more sockets than the table holds,
+	 * every scan would evict the last one's and start again. They are
+	 * counted instead.
+	 */
+	if (!f && flowtable_count(e->flows) >= e->cfg.max_flows) {
+		e->scan_untracked++;
+		return;
+	}
 
 	f = flowtable_get(e->flows, &s->key, &created);
 	if (!f)
@@ -1882,6 +1893,7 @@ void engine_get_stats(const struct engine *e, struct engine_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->events = e->events;
 	st->scans = e->scans;
+	st->scan_untracked = e->scan_untracked;
 	st->flows = flowtable_count(e->flows);
 	st->flows_evicted = flowtable_evictions(e->flows);
 	st->diagnoses = e->diagnoses;

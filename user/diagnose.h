@@ -136,6 +136,7 @@ struct engine_stats {
 	__u64 scans;		/* socket snapshots consumed */
 	__u64 flows;		/* flows tracked now */
 	__u64 flows_evicted;	/* flows dropped because the table was full */
+	__u64 scan_untracked;	/* snapshots a full table did not take (counted each scan) */
 	__u64 diagnoses;	/* diagnoses emitted (folded ones count once) */
 };
 

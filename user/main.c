@@ -250,6 +250,7 @@ static void report_health(struct session *s, __u64 now)
 	r.flows_evicted_kernel = th.flows_evicted;
 	r.flows_tracked = es.flows;
 	r.flows_evicted_table = es.flows_evicted;
+	r.scan_untracked = es.scan_untracked;
 	r.sockets_scanned = s->sockets_scanned;
 	r.diagnoses = es.diagnoses;
 	r.attach_ms = s->tracer->attach_ms;

@@ -211,7 +211,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	if (!o->json) {
 		fprintf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
 			"%llu tracked, %llu evicted (kernel map %llu, NIC map %llu, flow table %llu, map full %llu), "
-			"%llu diagnoses\n",
+			"%llu diagnoses%s\n",
 			(unsigned long long)h->events, (unsigned long long)h->events_lost,
 			(unsigned long long)h->flows_opened, (unsigned long long)h->flows_tracked,
 			(unsigned long long)(h->flows_evicted_kernel + h->flows_evicted_table +
@@ -219,7 +219,9 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 			(unsigned long long)h->flows_evicted_kernel,
 			(unsigned long long)h->flows_evicted_nic,
 			(unsigned long long)h->flows_evicted_table,
-			(unsigned long long)h->flow_map_full, (unsigned long long)h->diagnoses);
+			(unsigned long long)h->flow_map_full, (unsigned long long)h->diagnoses,
+			h->scan_untracked ? "; the flow table was full: some sockets went "
+					    "unwatched (--max-flows)" : "");
 		fflush(o->out);
 		return;
 	}
@@ -237,6 +239,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "flows_evicted_nic", h->flows_evicted_nic);
 	json_kv_uint(j, "nic_unparsed", h->nic_unparsed);
 	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
+	json_kv_uint(j, "sockets_untracked", h->scan_untracked);
 	json_kv_uint(j, "diagnoses", h->diagnoses);
 	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));
 	json_kv_string(j, "tracepoints", h->classic ? "classic" : "tp_btf");

@@ -24,6 +24,7 @@ struct health_report {
 	__u64 flows_opened;		/* inserted in the kernel flow map */
 	__u64 flows_evicted_kernel;	/* LRU evictions of the kernel map */
 	__u64 flows_evicted_table;	/* evictions of the userspace table */
+	__u64 scan_untracked;		/* socket snapshots a full table did not take */
 	__u64 flow_map_full;		/* inserts the kernel maps refused */
 	__u64 nic_flows_opened;		/* flows the NIC hooks started counting */
 	__u64 flows_evicted_nic;	/* NIC records the LRU map evicted */

@@ -2112,6 +2112,52 @@ out:
 	engine_free(e);
 }
 
+/*
+ * More sockets than the table holds: scans must not churn it (evicting
+ * one scan's flows for the next's, a conn record for each), but skip and
+ * count what does not fit; a flow events speak of still gets a place.
+ */
+static void test_scan_overflow(struct test *t)
+{
+	struct sockview v = { .state = TT_TCP_ESTABLISHED, .sent = 10, .rcvd = 10,
+			      .read = 10 };
+	struct engine_config cfg;
+	struct engine_stats st;
+	struct conn_sink cs = {0};
+	struct flow_key k;
+	struct engine *e;
+	struct sink s = {0};
+
+	engine_config_default(&cfg);
+	cfg.max_flows = 4;
+	e = engine_new(&cfg);
+	engine_set_conn_sink(e, conn_sink_fn, &cs);
+	for (int scan = 1; scan <= 5; scan++) {
+		for (__u16 p = 0; p < 10; p++) {
+			k = client_key(44000 + p);
+			feed_scan(e, T0 + scan * SEC, &k, &v);
+		}
+		engine_scan_end(e, T0 + scan * SEC);
+		engine_tick(e, T0 + scan * SEC, sink_fn, &s);
+	}
+	engine_get_stats(e, &st);
+	EXPECT_EQ(st.flows, 4);
+	EXPECT(st.flows_evicted == 0, "scans evicted %llu flows",
+	       (unsigned long long)st.flows_evicted);
+	EXPECT(st.scan_untracked == 30, "untracked %llu, want 6 a scan",
+	       (unsigned long long)st.scan_untracked);
+	EXPECT(cs.n == 0, "conn records from scan churn: %zu", cs.n);
+	/* An event's flow still gets in, by evicting the oldest. */
+	k = client_key(45000);
+	feed_connect(e, T0 + 6 * SEC, &k);
+	engine_get_stats(e, &st);
+	EXPECT_EQ(st.flows_evicted, 1);
+out:
+	conn_sink_free(&cs);
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_conn_record_fin(struct test *t)
 {
 	static const __u8 path[] = { TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED,
@@ -3505,6 +3551,7 @@ static const struct {
 	TEST(test_listen_overflow_healthy),
 	TEST(test_conn_record_fin),
 	TEST(test_conn_record_path),
+	TEST(test_scan_overflow),
 	TEST(test_conn_record_refused),
 	TEST(test_conn_record_peer_reset),
 	TEST(test_conn_record_open),
