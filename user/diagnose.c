@@ -56,6 +56,7 @@ enum flow_flag {
 	FF_PID_PROC	= 1 << 7,  /* pid/comm came from process context */
 	FF_TOTALS	= 1 << 8,  /* the close event carried the socket's totals */
 	FF_UNA_MOVED	= 1 << 9,  /* the latest snapshot saw snd_una advance */
+	FF_ACKED_AFTER_RETRANS = 1 << 10, /* snd_una advanced after a retransmit: not a black hole */
 };
 
 /* Who speaks next in a request/response exchange, as seen from snapshots. */
@@ -791,7 +792,7 @@ static void rule_packet_loss(struct engine *e, const struct flow_key *key,
 	 */
 	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(e, f) ||
 	    (f->retrans_full && !f->retrans_small && f->una_stuck_since_ns &&
-	     !(f->flags & FF_UNA_MOVED) && !(f->flags & FF_CLOSED)))
+	     !(f->flags & FF_ACKED_AFTER_RETRANS) && !(f->flags & FF_CLOSED)))
 		return;
 	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*
@@ -1665,10 +1666,15 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
 	    s->snd_una != f->snd_una)
 		f->una_stuck_since_ns = s->snd_una == s->snd_nxt ? 0 : now_ns;
-	if ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una))
+	if ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una)) {
 		f->flags |= FF_UNA_MOVED;
-	else
+		/* Small segments ACKed before the full-size ones were lost
+		 * prove nothing; ACKs after a retransmit prove a path. */
+		if (f->retrans_full || f->retrans_small)
+			f->flags |= FF_ACKED_AFTER_RETRANS;
+	} else {
 		f->flags &= ~FF_UNA_MOVED;
+	}
 
 	f->snd_una = s->snd_una;
 	f->snd_nxt = s->snd_nxt;
