@@ -253,7 +253,7 @@ static enum nic_ingress ingress_of(const struct options *o)
 
 /* Attach to one interface, stepping down from XDP when it cannot be had. */
 static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
-		      const char *ns_name)
+		      const char *ns_name, bool asked)
 {
 	struct nic_attachment *a = &t->nic[t->n_nics];
 	char err[256] = "", name[IF_NAMESIZE] = "?";
@@ -276,10 +276,16 @@ static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
 		tc.ingress = NIC_INGRESS_TC;
 		ret = nic_attach(ifindex, &tc, a, err, sizeof(err));
 	}
-	if (ret) {
+	if (ret && asked) {
 		report_error("cannot attach to %s%s: %s (hint: --no-nic traces without "
 			     "interface hooks)", name, ns_name, err[0] ? err : strerror(-ret));
 		return ret;
+	}
+	if (ret) {
+		/* Not named by the user: trace on without that interface's view. */
+		fprintf(stderr, "tcptrace-bpf: note: cannot attach to %s%s (%s): its packets "
+			"are not counted\n", name, ns_name, err[0] ? err : strerror(-ret));
+		return 0;
 	}
 	t->n_nics++;
 	return 0;
@@ -327,7 +333,7 @@ static int attach_nics(struct tracer *t, const struct options *o)
 				"packets are not counted, sockets still are\n", ns_name);
 	}
 	for (int i = 0; i < n && !err; i++)
-		err = attach_one(t, ifindex[i], &ao, ns_name);
+		err = attach_one(t, ifindex[i], &ao, ns_name, o->n_ifaces > 0);
 out:
 	if (t->netns_fd >= 0 && setns(t->self_netns_fd, CLONE_NEWNET) && !err) {
 		report_error("cannot return from the traced namespace: %s", strerror(errno));
