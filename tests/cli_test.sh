@@ -85,6 +85,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
+# An interface named by the user that cannot take the hook is fatal (one
+# not named is skipped with a note): loopback is not Ethernet.
+expect iface-loopback 1 'cannot attach: lo: not an Ethernet interface' -- -i lo -d 1
+expect iface-missing  2 "no interface 'nosuch0'"                        -- -i nosuch0 -d 1
+
 # No privileges: an unprivileged user, all capabilities dropped.
 if command -v setpriv >/dev/null; then
 	cp "$BIN" "$TMP/tt" && chmod 755 "$TMP" "$TMP/tt"

@@ -276,15 +276,18 @@ static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
 		tc.ingress = NIC_INGRESS_TC;
 		ret = nic_attach(ifindex, &tc, a, err, sizeof(err));
 	}
+	/* nic_attach's reason already names the interface. */
+	if (!err[0])
+		snprintf(err, sizeof(err), "%s: %s", name, strerror(-ret));
 	if (ret && asked) {
-		report_error("cannot attach to %s%s: %s (hint: --no-nic traces without "
-			     "interface hooks)", name, ns_name, err[0] ? err : strerror(-ret));
+		report_error("cannot attach%s: %s (hint: --no-nic traces without "
+			     "interface hooks)", ns_name, err);
 		return ret;
 	}
 	if (ret) {
 		/* Not named by the user: trace on without that interface's view. */
-		fprintf(stderr, "tcptrace-bpf: note: cannot attach to %s%s (%s): its packets "
-			"are not counted\n", name, ns_name, err[0] ? err : strerror(-ret));
+		fprintf(stderr, "tcptrace-bpf: note: cannot attach%s: %s; its packets "
+			"are not counted\n", ns_name, err);
 		return 0;
 	}
 	t->n_nics++;
