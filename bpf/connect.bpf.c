@@ -75,6 +75,7 @@ static __always_inline int handle_connect_return(int fd, const void *uaddr, long
 	}
 	/* sin_port and sin6_port share an offset. */
 	k.rport = bpf_ntohs(sa.sin6_port);
+	key_unmap_v4(&k);
 	if (!flow_wanted(&k))
 		return 0;
 

@@ -93,6 +93,30 @@ static __always_inline void count(enum tt_counter c)
  */
 #define KREAD(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
 
+/* ::ffff:a.b.c.d, an IPv4 address in an IPv6 socket. */
+static __always_inline bool v4_mapped(const __u8 *a)
+{
+	const __u32 *w = (const void *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
+}
+
+/*
+ * A dual-stack socket talking IPv4 (::ffff:a.b.c.d): its packets are IPv4
+ * on the wire, so the NIC and drop views name the flow as IPv4. Name it
+ * the same way from the socket.
+ */
+static __always_inline void key_unmap_v4(struct flow_key *k)
+{
+	if (k->family != AF_INET6 || !v4_mapped(k->raddr))
+		return;
+	k->family = AF_INET;
+	__builtin_memcpy(k->laddr, k->laddr + 12, 4);
+	__builtin_memcpy(k->raddr, k->raddr + 12, 4);
+	__builtin_memset(k->laddr + 4, 0, 12);
+	__builtin_memset(k->raddr + 4, 0, 12);
+}
+
 /*
  * Fill a flow key from any socket (full, request or timewait: all start
  * with struct sock_common). Copies are sized by the source field, so an
@@ -128,6 +152,7 @@ static __always_inline bool flow_key_from_common(const struct sock_common *skc,
 		bpf_core_read(k->raddr, bpf_core_field_size(skc->skc_v6_daddr),
 			      &skc->skc_v6_daddr);
 	}
+	key_unmap_v4(k);
 	return true;
 }
 
