@@ -411,7 +411,9 @@ static int run_server(void)
 		return 1;
 	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
+	/* A v6 address listens for v6 alone; "::" is the dual-stack wildcard
+	 * and takes IPv4 too (as ::ffff:a.b.c.d). */
+	if (ss.ss_family == AF_INET6 && strcmp(o.addr, "::"))
 		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* accepted sockets inherit the listener's buffer sizes */
 	set_bufs(lfd);

@@ -30,7 +30,7 @@ set -u
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
 	   drop-synack drop-syn-in drop-syn-out router-no-route host-unreachable
-	   firewall-reject nat nat-port pmtu bulk xdp)
+	   firewall-reject nat nat-port pmtu bulk xdp dualstack)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -252,6 +252,32 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+}
+
+# Dual-stack sockets speaking IPv4: an AF_INET6 socket with ::ffff:a.b.c.d
+# sends IPv4 on the wire, and the tracer names its flow as IPv4, as the NIC
+# sees it. The v4 variant connects from such a client socket to a port
+# nobody listens on; the v6 variant serves from a socket bound to :: that
+# an IPv4 client reaches, and crashes with the request unread.
+sc_dualstack() {
+	local fam=$1 port=$2 n=$3 b=$B4
+
+	if [ "$fam" = v4 ]; then
+		sc_tracers "$n" "$port" a b || return
+		sc_client "$n" "::ffff:$b" "$port" request --timeout-ms 3000 --expect ECONNREFUSED
+		sc_stop "$n" a b
+		sc_check_flow "$n" CONNECTION_REFUSED "$b" "$port"
+		sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_REFUSED family ipv4
+		sc_check_server "$n" PORT_CLOSED "$b" "$port"
+	else
+		lab_server "$n" "::" "$port" crash --delay-ms 300 -d "$SERVER_MS" || return
+		sc_tracers "$n" "$port" a b || return
+		sc_client "$n" "$b" "$port" request --timeout-ms 5000 --expect ECONNRESET
+		sc_stop "$n" a b
+		sc_check_flow "$n" PEER_RESET "$b" "$port"
+		sc_check_server "$n" LOCAL_RESET "$b" "$port"
+		sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET family ipv4
+	fi
 }
 
 # 5. The router drops ~10% of the data segments towards the port (not the
