@@ -107,11 +107,7 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, 
 	struct seg g;
 	bool inbound;
 
-	/* NO_SOCKET: a segment for a closed port or a gone connection; the
-	 * reset this host answers with tells that story (tcp_send_reset). */
-	if (!reason_wanted(reason) ||
-	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NO_SOCKET) ||
-	    !parse_tcp(skb, &g, btf))
+	if (!reason_wanted(reason) || !parse_tcp(skb, &g, btf))
 		return 0;
 
 	/*

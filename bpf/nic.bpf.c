@@ -388,21 +388,11 @@ static __noinline void flow_new(const struct flow_key *k,
 				     const struct seg_info *s, bool ingress)
 {
 	struct nic_flow init;
-	struct nic_dir_stats *d = &init.dir[ingress ? NIC_IN : NIC_OUT];
 	struct nic_flow *f;
 	long err;
 
 	__builtin_memset(&init, 0, sizeof(init));
-	d->first_ns = s->now;
-	d->last_ns = s->now;
-	d->pkts = s->segs;
-	if (s->payload) {
-		d->data_segs = s->segs;
-		d->data_bytes = s->payload;
-		d->max_seg = s->seg;
-	}
-	if (s->fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN))
-		count_flags(&init, d, k, s, ingress);
+	count_into(&init, k, s, ingress);
 	err = bpf_map_update_elem(&nic_flows, k, &init, BPF_NOEXIST);
 	if (!err) {
 		count(CNT_NIC_FLOWS_NEW);
@@ -451,14 +441,14 @@ static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
 	 * let a SYN-ACK through when this local address and port sent a SYN
 	 * the filter let pass, so the mismatch can be told.
 	 */
+	s.fl = ((__u8 *)th)[13];
 	if (!flow_wanted(k) &&
-	    !(ingress && (((__u8 *)th)[13] & (TCP_FL_SYN | TCP_FL_ACK)) ==
-			 (TCP_FL_SYN | TCP_FL_ACK) && syn_sent_from(k)))
+	    !(ingress && (s.fl & (TCP_FL_SYN | TCP_FL_ACK)) == (TCP_FL_SYN | TCP_FL_ACK) &&
+	      syn_sent_from(k)))
 		return;
 	s.payload = ip_len - thlen;
 	s.segs = segs > 1 ? segs : 1;
 	s.seg = segs > 1 ? seg_size : s.payload;
-	s.fl = ((__u8 *)th)[13];
 	s.now = nic_now();
 	f = bpf_map_lookup_elem(&nic_flows, k);
 	if (f)

@@ -9,31 +9,6 @@
 #include "tcptrace.bpf.h"
 #include "sock_track.bpf.h"
 
-static __always_inline void sock_track(const struct sock *sk, const struct flow_key *k,
-				       enum tt_side side, bool in_process)
-{
-	struct sock_entry se = {};
-	__u64 id = (unsigned long)sk;
-
-	se.key = *k;
-	se.info.start_ns = bpf_ktime_get_ns();
-	se.info.side = side;
-	se.path[0] = side == TT_SIDE_CLIENT ? TCP_SYN_SENT : TCP_SYN_RECV;
-	se.n_path = 1;
-	if (in_process) {
-		se.info.pid = bpf_get_current_pid_tgid() >> 32;
-		se.info.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(se.info.comm, sizeof(se.info.comm));
-	}
-	if (side == TT_SIDE_SERVER) {
-		se.announced = 1;
-		if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
-			count(CNT_FLOWS_NEW);
-	}
-	if (bpf_map_update_elem(&socks, &id, &se, BPF_ANY))
-		count(CNT_FLOWS_FULL);
-}
-
 /*
  * The socket entry outlives CLOSE: the error report of a reset comes after
  * the socket has closed and unhashed. The LRU map recycles it, and a new
@@ -83,7 +58,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		/* The port filter may match the remote port already; the local one comes later. */
 		if (key_complete(&k) && !flow_wanted(&k))
 			return 0;
-		sock_track(sk, &k, TT_SIDE_CLIENT, true);
+		sock_track(sk, &k, TT_SIDE_CLIENT, TCP_SYN_SENT, true);
 		if (key_complete(&k)) {	/* bound before connect(): named already */
 			struct sock_entry *se = bpf_map_lookup_elem(&socks, &sk_addr);
 
@@ -97,7 +72,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		if (filter_tgid || !flow_key_from_common(&sk->__sk_common, &k, btf) ||
 		    !flow_wanted(&k))
 			return 0;
-		sock_track(sk, &k, TT_SIDE_SERVER, false);
+		sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false);
 	}
 
 	if (!flow_of_sock_entry(sk, &k, &info, btf, &se))

@@ -46,17 +46,37 @@ static __always_inline void announce_connect(struct sock_entry *se)
 	event_submit(ev);
 }
 
-static __always_inline void sock_adopt(const struct sock *sk, const struct flow_key *k)
+/*
+ * Start keeping a socket's entry. A client's flow is named (announced)
+ * once its port is known; a server child's, or a socket met mid-life, is
+ * named now and enters the flows map at once. first_state: where its path
+ * starts, 0 when we did not see its open.
+ */
+static __always_inline void sock_track(const struct sock *sk, const struct flow_key *k,
+				       enum tt_side side, __u8 first_state, bool in_process)
 {
 	struct sock_entry se = {};
 	__u64 id = (unsigned long)sk;
 
 	se.key = *k;
 	se.info.start_ns = bpf_ktime_get_ns();
-	se.announced = 1;
-	if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
-		count(CNT_FLOWS_NEW);
-	bpf_map_update_elem(&socks, &id, &se, BPF_ANY);
+	se.info.side = side;
+	if (first_state) {
+		se.path[0] = first_state;
+		se.n_path = 1;
+	}
+	if (in_process) {
+		se.info.pid = bpf_get_current_pid_tgid() >> 32;
+		se.info.cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(se.info.comm, sizeof(se.info.comm));
+	}
+	if (side != TT_SIDE_CLIENT) {
+		se.announced = 1;
+		if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
+			count(CNT_FLOWS_NEW);
+	}
+	if (bpf_map_update_elem(&socks, &id, &se, BPF_ANY))
+		count(CNT_FLOWS_FULL);
 }
 
 static __always_inline bool key_same_peer(const struct flow_key *a,
@@ -125,7 +145,7 @@ static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flo
 			return false;
 		/* Opened before we started: adopt it, so its close can be named too. */
 		if (key_complete(k) && KREAD(btf, sk, __sk_common.skc_state) != TCP_LISTEN)
-			sock_adopt(sk, k);
+			sock_track(sk, k, TT_SIDE_UNKNOWN, 0, false);
 		return true;
 	}
 	if (!key_complete(k)) {

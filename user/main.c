@@ -105,6 +105,11 @@ static void on_conn(const struct conn_record *c, void *ctx)
  */
 static __u8 drop_classes[1024];
 
+/*
+ * Drops that are no evidence: NO_SOCKET is a closed port or a gone
+ * connection, told by the reset this host answers with; the others are a
+ * socket's own teardown or traffic not meant for this host.
+ */
 static const char *const ignored_drops[] = {
 	"NOT_SPECIFIED", "NO_SOCKET", "SOCKET_CLOSE", "QUEUE_PURGE", "OTHERHOST",
 	"SOCKET_RCVBUFF", "DUP_FRAG",
