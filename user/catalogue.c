@@ -324,13 +324,11 @@ static void fill_port_closed(struct diagnosis *d, const struct names *n)
 }
 
 /* "once", "3 times". */
-static const char *times(long long n)
+static const char *times(long long n, char *buf, size_t len)
 {
-	static char buf[32];
-
 	if (n == 1)
 		return "once";
-	snprintf(buf, sizeof(buf), "%lld times", n);
+	snprintf(buf, len, "%lld times", n);
 	return buf;
 }
 
@@ -360,12 +358,14 @@ static bool fill_icmp_unnamed(struct diagnosis *d, const struct names *n,
 
 static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 {
+	char t[32];
+
 	if (fill_icmp_unnamed(d, n, "network unreachable"))
 		return;
 	if (diag_evidence_get(d, "icmp_time_exceeded", NULL)) {
 		summary(d, "router %s answered our SYN to %s with ICMP time "
 			"exceeded (%s): the SYN looped until its TTL ran out",
-			d->reason, n->rend, times(evd(d, "icmp_errors", 1)));
+			d->reason, n->rend, times(evd(d, "icmp_errors", 1), t, sizeof(t)));
 		cause(d, "a routing loop between %s and its neighbours: each sends "
 		      "%s's traffic back to the other (2)", d->reason, n->raddr);
 		fill_icmp_common_checks(d, n);
@@ -373,7 +373,7 @@ static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 	}
 	summary(d, "router %s answered our SYN to %s with ICMP network "
 		"unreachable (%s): it has no route to %s",
-		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->raddr);
+		d->reason, n->rend, times(evd(d, "icmp_errors", 1), t, sizeof(t)), n->raddr);
 	cause(d, "router %s lacks a route to %s's network, or the route there "
 	      "is of type unreachable (2)", d->reason, n->raddr);
 	cause(d, "a link or peering past %s is down (2)", d->reason);
@@ -382,11 +382,13 @@ static void fill_no_route_icmp(struct diagnosis *d, const struct names *n)
 
 static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
 {
+	char t[32];
+
 	if (fill_icmp_unnamed(d, n, "host unreachable"))
 		return;
 	summary(d, "router %s answered our SYN to %s with ICMP host "
 		"unreachable (%s): the last hop could not reach %s",
-		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->raddr);
+		d->reason, n->rend, times(evd(d, "icmp_errors", 1), t, sizeof(t)), n->raddr);
 	cause(d, "%s is down, or not on its subnet any more (no ARP/ND answer "
 	      "to router %s) (3)", n->raddr, d->reason);
 	cause(d, "the address is wrong: nothing was ever at %s (3)", n->raddr);
@@ -396,11 +398,13 @@ static void fill_host_unreachable(struct diagnosis *d, const struct names *n)
 
 static void fill_firewall_reject(struct diagnosis *d, const struct names *n)
 {
+	char t[32];
+
 	if (fill_icmp_unnamed(d, n, "administratively prohibited"))
 		return;
 	summary(d, "%s answered our SYN to %s with ICMP administratively "
 		"prohibited (%s): a firewall there rejects tcp/%u",
-		d->reason, n->rend, times(evd(d, "icmp_errors", 1)), n->rport);
+		d->reason, n->rend, times(evd(d, "icmp_errors", 1), t, sizeof(t)), n->rport);
 	cause(d, "a firewall rule on %s (or on %s itself) rejects tcp/%u "
 	      "from this host (1)", d->reason, n->raddr, n->rport);
 	cause(d, "a security group or ACL denies this source (1)");
@@ -411,9 +415,11 @@ static void fill_firewall_reject(struct diagnosis *d, const struct names *n)
 
 static void fill_nat_mismatch(struct diagnosis *d, const struct names *n)
 {
+	char t[32];
+
 	summary(d, "our SYN went to %s but the SYN-ACK came back from %s "
 		"(%s): a NAT translated one way and not the other",
-		n->rend, d->reason, times(evd(d, "stray_synacks", 1)));
+		n->rend, d->reason, times(evd(d, "stray_synacks", 1), t, sizeof(t)));
 	cause(d, "a DNAT (load balancer, port forward) rewrites the SYN to its "
 	      "backend, and the backend's reply returns by another path that "
 	      "does not undo the translation (asymmetric routing) (4)");

@@ -523,6 +523,25 @@ static __u64 flow_data_received(const struct flow *f)
 	return f->bytes_received > fin ? f->bytes_received - fin : 0;
 }
 
+/* This host's own stack refused the flow's segments (rule_local_drop speaks). */
+static bool flow_dropped_here(const struct flow *f)
+{
+	return (f->drops_in || f->drops_out) &&
+	       (f->drop_class == DROP_LOCAL || f->drop_class == DROP_NO_ROUTE);
+}
+
+/*
+ * Our SYN got an answer, or this host's stack says why not: a reset, an
+ * ICMP error, a SYN-ACK (seen at the NIC, or from the wrong address), a
+ * local drop. Another rule tells which; SYN_UNANSWERED must stay quiet.
+ */
+static bool syn_answered(const struct flow *f)
+{
+	return f->rst_rx || f->app_error == ECONNREFUSED || app_error_unreachable(f) ||
+	       f->nic_synack_in || f->nic_rst_in || icmp_unreach_total(f) ||
+	       f->nat_mismatch || flow_dropped_here(f);
+}
+
 static __u64 flow_end(const struct flow *f, __u64 now)
 {
 	return (f->flags & FF_CLOSED) ? f->closed_ns : now;
@@ -554,13 +573,7 @@ static void rule_syn_unanswered(struct engine *e, const struct flow_key *key,
 	struct diag_instance in = {0};
 	bool due;
 
-	if (!flow_in_syn_phase(f) || f->rst_rx || f->app_error == ECONNREFUSED)
-		return;
-	/* Something did come back to the NIC: another rule tells what. */
-	if (f->nic_synack_in || f->nic_rst_in || icmp_unreach_total(f) ||
-	    app_error_unreachable(f) ||
-	    f->nat_mismatch || (f->drops_in && f->drop_class == DROP_LOCAL) ||
-	    (f->drops_out && f->drop_class == DROP_LOCAL))
+	if (!flow_in_syn_phase(f) || syn_answered(f))
 		return;
 	if (!(f->flags & FF_CLOSED))
 		/* A router that cannot reach the host says so (ICMP host
@@ -674,7 +687,7 @@ static void rule_synack_lost_inside(struct engine *e, const struct flow_key *key
 
 	/* A SYN-ACK, or a RST, reached the NIC and never the socket. */
 	if (!flow_in_syn_phase(f) || !answers || !f->syn_retrans || f->rst_rx ||
-	    f->nat_mismatch || (f->drops_in && f->drop_class == DROP_LOCAL))
+	    f->nat_mismatch || flow_dropped_here(f))
 		return;
 	ev_add(&in, "drops_inbound", answers);
 	ev_add(&in, "drops_outbound", 0);
@@ -957,7 +970,7 @@ static void rule_local_drop(struct engine *e, const struct flow_key *key,
 	struct diag_instance in = {0};
 	__u32 drops = f->drops_in + f->drops_out;
 
-	if (!drops || (f->drop_class != DROP_LOCAL && f->drop_class != DROP_NO_ROUTE))
+	if (!flow_dropped_here(f))
 		return;
 	if (!f->syn_drops && drops < e->cfg.loss_min_retrans)
 		return;
