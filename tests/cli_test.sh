@@ -126,38 +126,55 @@ else
 	echo "FAIL cli-tracefs-mounted-by-tracer: exit $rc: $(head -c 300 "$TMP/err")"
 fi
 
+# start_tracer ARGS...: the tracer in the background ($pid), after noting
+# the programs loaded before it ($baseline). False unless it says it is
+# tracing within 5 s: a tracer that never attached proves nothing below.
+start_tracer() {
+	baseline=$(count_programs)
+	"$BIN" "$@" >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q 'tcptrace-bpf: tracing' "$TMP/err" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 1
+}
+
 # SIGINT detaches within a second and still prints the exit summary.
-baseline=$(count_programs)
-"$BIN" >"$TMP/out" 2>"$TMP/err" &
-pid=$!
-for _ in $(seq 100); do grep -q 'tcptrace-bpf: tracing' "$TMP/err" && break; sleep 0.05; done
-start=$(date +%s%N)
-kill -INT "$pid"
-rc=0; wait "$pid" || rc=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-if [ "$rc" -eq 0 ] && [ "$ms" -lt 1000 ] && grep -q 'events (0 lost)\|events (' "$TMP/out"; then
-	echo "# SIGINT to exit: $ms ms"
-	echo "PASS cli-sigint-detaches"
+if start_tracer; then
+	start=$(date +%s%N)
+	kill -INT "$pid"
+	rc=0; wait "$pid" || rc=$?
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	if [ "$rc" -eq 0 ] && [ "$ms" -lt 1000 ] && grep -q 'events (' "$TMP/out"; then
+		echo "# SIGINT to exit: $ms ms"
+		echo "PASS cli-sigint-detaches"
+	else
+		echo "FAIL cli-sigint-detaches: exit $rc after $ms ms; stdout: $(head -c 200 "$TMP/out")"
+	fi
+	left=$(our_programs)
+	if [ "$left" -eq 0 ]; then
+		echo "PASS cli-nothing-left-attached"
+	else
+		echo "FAIL cli-nothing-left-attached: $left programs still loaded"
+	fi
 else
-	echo "FAIL cli-sigint-detaches: exit $rc after $ms ms; stdout: $(head -c 200 "$TMP/out")"
-fi
-left=$(our_programs)
-if [ "$left" -eq 0 ]; then
-	echo "PASS cli-nothing-left-attached"
-else
-	echo "FAIL cli-nothing-left-attached: $left programs still loaded"
+	echo "FAIL cli-sigint-detaches: the tracer did not start: $(head -c 200 "$TMP/err")"
 fi
 
 # SIGKILL: links die with the process, so nothing stays attached and the
 # next start is clean.
-baseline=$(count_programs)
-"$BIN" >"$TMP/out" 2>"$TMP/err" &
-pid=$!
-for _ in $(seq 100); do grep -q 'tcptrace-bpf: tracing' "$TMP/err" && break; sleep 0.05; done
-kill -KILL "$pid"; wait "$pid" 2>/dev/null
-left=$(our_programs)
-if [ "$left" -eq 0 ] && timeout 10 "$BIN" -d 1 >/dev/null 2>"$TMP/err"; then
-	echo "PASS cli-sigkill-leaves-nothing"
+if start_tracer; then
+	kill -KILL "$pid"; wait "$pid" 2>/dev/null
+	left=$(our_programs)
+	if [ "$left" -eq 0 ] && timeout 10 "$BIN" -d 1 >/dev/null 2>"$TMP/err"; then
+		echo "PASS cli-sigkill-leaves-nothing"
+	else
+		echo "FAIL cli-sigkill-leaves-nothing: $left programs left; restart: $(head -c 200 "$TMP/err")"
+	fi
 else
-	echo "FAIL cli-sigkill-leaves-nothing: $left programs left; restart: $(head -c 200 "$TMP/err")"
+	echo "FAIL cli-sigkill-leaves-nothing: the tracer did not start: $(head -c 200 "$TMP/err")"
 fi
