@@ -60,31 +60,13 @@ lab_cleanup() {
 		kill -TERM "$pid" 2>/dev/null
 	done
 	# ... then every process the lab recorded, and whatever still runs
-	# inside its namespaces
-	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/pids" ]; then
-		while read -r pid; do
-			kill -TERM "$pid" 2>/dev/null
-		done <"$LAB_DIR/pids"
-	fi
-	for ns in "$NS_A" "$NS_R" "$NS_B"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$pid" 2>/dev/null
-		done
-	done
+	# inside its namespaces; what ignores TERM for a second gets KILL
+	lab_signal TERM
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		lab_alive || break
 		sleep 0.1
 	done
-	if lab_alive; then
-		[ -f "$LAB_DIR/pids" ] && while read -r pid; do
-			kill -KILL "$pid" 2>/dev/null
-		done <"$LAB_DIR/pids"
-		for ns in "$NS_A" "$NS_R" "$NS_B"; do
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-		done
-	fi
+	lab_alive && lab_signal KILL
 	for ns in "$NS_A" "$NS_R" "$NS_B"; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -94,6 +76,23 @@ lab_cleanup() {
 		lab_log "kept $LAB_DIR"
 	fi
 	exit "$rc"
+}
+
+# lab_signal SIG: every process the lab recorded, and every process that
+# runs inside its namespaces.
+lab_signal() {
+	local sig=$1 pid ns
+
+	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/pids" ]; then
+		while read -r pid; do
+			kill "-$sig" "$pid" 2>/dev/null
+		done <"$LAB_DIR/pids"
+	fi
+	for ns in "$NS_A" "$NS_R" "$NS_B"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "-$sig" "$pid" 2>/dev/null
+		done
+	done
 }
 
 # Is any process of this lab still alive?
