@@ -49,6 +49,16 @@
 # client's veth inside its namespace.
 
 set -u
+
+# The median of a[1..n], for every awk summary below.
+# shellcheck disable=SC2016 # awk code, expanded by awk
+AWK_MEDIAN='
+		function median(a, n,   i, j, t) {
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+'
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top" || exit 1
 
@@ -432,15 +442,11 @@ verdict() {	# verdict OK TEXT
 
 # Medians, spreads and ratios, one awk pass per workload.
 arm_list="${arms[*]}"
+
 echo
 echo "== throughput, ratio of medians to none (unit: crr/rr transactions/s, stream MB/s)"
 for w in $WORKLOADS; do
-	awk -v w="$w" -v arms="$arm_list" '
-		function median(a, n,   i, j, t) {
-			for (i = 2; i <= n; i++)
-				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-		}
+	awk -v w="$w" -v arms="$arm_list" "$AWK_MEDIAN"'
 		$1 == w { v[$3, ++cnt[$3]] = $4; by_round[$3, $2] = $4; rounds[$2] }
 		END {
 			na = split(arms, A, " ")
@@ -460,12 +466,7 @@ printf '%-7s %-18s %10s  %-21s %7s  %6s  %-31s  %s\n' workload arm median "min..
 	"round ratios: median [min..max]" "cpu/work"
 
 for w in $WORKLOADS; do
-	awk -v w="$w" -v arms="$arm_list" '
-		function median(a, n,   i, j, t) {
-			for (i = 2; i <= n; i++)
-				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-		}
+	awk -v w="$w" -v arms="$arm_list" "$AWK_MEDIAN"'
 		$1 == w { v[$3, ++cnt[$3]] = $4; by_round[$3, $2] = $4; if ($2 > nr) nr = $2
 			if ($4 > 0 && $5 > 0) dem[$3, ++nd[$3]] = $5 / $4 }
 		END {
@@ -501,12 +502,7 @@ echo "(spread: (max - min) / median of the arm's runs; round ratios: arm / none 
 echo " cpu/work: CPU time of client + server + the arm's process per unit of work, median, relative to none)"
 echo
 for w in $WORKLOADS; do
-	ratio=$(awk -v w="$w" '
-		function median(a, n,   i, j, t) {
-			for (i = 2; i <= n; i++)
-				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-		}
+	ratio=$(awk -v w="$w" "$AWK_MEDIAN"'
 		$1 == w && $3 == "none" { a[++na] = $4 }
 		$1 == w && $3 == "tracer" { b[++nb] = $4 }
 		END { if (na && nb) printf "%.3f", median(b, nb) / median(a, na) }' "$work/results")
@@ -601,12 +597,7 @@ echo "== footprint"
 start_tracer "$TRACER"
 client crr "$SECS" >/dev/null
 stop_tracer footprint crr
-grep -v '^cost:' "$work/footprint" | awk -v max="$ATTACH_MS_MAX" '
-	function median(a, n,   i, j, t) {
-		for (i = 2; i <= n; i++)
-			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+grep -v '^cost:' "$work/footprint" | awk -v max="$ATTACH_MS_MAX" "$AWK_MEDIAN"'
 	$3 >= 0 { au[++na] = $3 / 1000; if ($3 / 1000 > aumax) aumax = $3 / 1000 }
 	{ wl[++nw] = $4; if ($4 > wmax) wmax = $4 }
 	END {
