@@ -84,7 +84,6 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	if (bpf_core_field_exists(tp->bytes_sent))	/* v5.5, commit ba113c3aa79a */
 		rec.bytes_sent = tp->bytes_sent;
 out:
-	count(CNT_SCAN_SOCKS);
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }

@@ -90,7 +90,6 @@ enum tt_counter {
 	CNT_FLOWS_NEW,		/* flows inserted in the flow map */
 	CNT_FLOWS_CLOSED,	/* flows removed at close */
 	CNT_FLOWS_FULL,		/* inserts the flow map refused */
-	CNT_SCAN_SOCKS,		/* sockets the last scans reported */
 	CNT_NIC_FLOWS_NEW,	/* records inserted in nic_flows (minus live ones: evicted) */
 	CNT_NIC_FLOWS_FULL,	/* inserts nic_flows refused */
 	CNT_NIC_SYNS_FULL,	/* inserts nic_syns refused */

@@ -477,10 +477,7 @@ void tracer_health(const struct tracer *t, struct tracer_health *h)
 	if (opened > bpf_map__max_entries(t->skel->maps.flows) / 2) {
 		live = count_map_entries(bpf_map__fd(t->skel->maps.flows),
 					 sizeof(struct flow_key));
-		h->flows_in_map = live;
 		h->flows_evicted = opened > live ? opened - live : 0;
-	} else {
-		h->flows_in_map = opened;
 	}
 }
 

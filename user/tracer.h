@@ -29,7 +29,6 @@ struct tracer {
 
 struct tracer_health {
 	__u64 counters[CNT_MAX];	/* summed over CPUs */
-	__u64 flows_in_map;		/* 0 unless counted */
 	__u64 flows_evicted;		/* LRU evictions seen in the kernel map */
 };
 
