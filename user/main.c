@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "tcptrace-bpf: tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop\n",
 		opts.netns_path ? "network namespace " : "every network namespace",
-		opts.netns_path ? opts.netns_path : "", tracer.n_links,
+		opts.netns_path ? opts.netns_path : "", tracer.n_progs,
 		tracer.classic ? ", classic tracepoints" : "", tracer.n_nics,
 		tracer.n_nics == 1 ? "" : "s", nic_summary(&tracer, nics, sizeof(nics)),
 		tracer.attach_ms);

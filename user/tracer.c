@@ -360,6 +360,7 @@ static void detach_nics(struct tracer *t)
 int tracer_start(struct tracer *t, const struct options *o)
 {
 	double t0 = mono_ms();
+	struct bpf_program *p;
 	int err;
 
 	t->stats_fd = -1;
@@ -404,10 +405,9 @@ int tracer_start(struct tracer *t, const struct options *o)
 			report_error("cannot enable BPF run-time statistics: %s "
 				"(the stats record will show zero run times)", strerror(errno));
 	}
-	t->n_links = 0;
-	struct bpf_program *p;
+	t->n_progs = 0;
 	bpf_object__for_each_program(p, t->skel->obj)
-		t->n_links += bpf_program__autoload(p);
+		t->n_progs += bpf_program__autoload(p);
 	t->attach_ms = mono_ms() - t0;
 	return 0;
 }

@@ -19,7 +19,7 @@ struct tracer {
 	int self_netns_fd;	/* where we came from, to return after a scan */
 	bool classic;		/* classic tracepoints: tp_btf was refused */
 	int stats_fd;		/* bpf_stats enabler, -1 when off */
-	int n_links;
+	int n_progs;		/* loaded (some only as fallbacks) */
 	double attach_ms;
 	const __u8 *drop_class;	/* enum drop_class by reason value, or NULL */
 	unsigned int n_drop_class;
