@@ -141,6 +141,9 @@ struct flow {
 	/* Retransmits of full-size segments vs small ones: a path MTU
 	 * black hole passes the small and swallows the full-size. */
 	__u32 retrans_full, retrans_small;
+	/* ... and since the peer last acknowledged anything new (RTO only for
+	 * the full-size): a black hole is all of them, in a row. */
+	__u32 stuck_rto_full, stuck_small;
 	__u32 mss;
 	__u64 una_stuck_since_ns;	/* data in flight and snd_una still since */
 };
@@ -710,8 +713,8 @@ static bool pmtu_blackhole(const struct engine *e, const struct flow *f)
 {
 	/* Loss retransmits full-size segments too, but the peer's ACKs keep
 	 * coming: a black hole is no progress at all. */
-	return (f->flags & FF_ESTABLISHED) && f->rto_retrans >= e->cfg.loss_min_retrans &&
-	       f->retrans_full >= e->cfg.loss_min_retrans && !f->retrans_small &&
+	return (f->flags & FF_ESTABLISHED) &&
+	       f->stuck_rto_full >= e->cfg.loss_min_retrans && !f->stuck_small &&
 	       f->mss && f->una_stuck_since_ns &&
 	       elapsed(f->una_stuck_since_ns, f->last_scan_ns) >= PMTU_STUCK_NS;
 }
@@ -1341,10 +1344,14 @@ static void on_retrans(struct flow *f, const struct tt_event *ev)
 	/* Within an eighth of the MSS counts as full-size: options and
 	 * rounding keep full segments a few bytes short of it. */
 	if (ev->state != TT_TCP_SYN_SENT && ev->seg_len && ev->mss) {
-		if (ev->seg_len >= ev->mss - ev->mss / 8)
+		if (ev->seg_len >= ev->mss - ev->mss / 8) {
 			f->retrans_full++;
-		else
+			if (ev->ca_state == TT_CA_LOSS)
+				f->stuck_rto_full++;
+		} else {
 			f->retrans_small++;
+			f->stuck_small++;
+		}
 	}
 	if (ev->state == TT_TCP_SYN_SENT) {
 		f->syn_retrans++;
@@ -1685,6 +1692,8 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		 * prove nothing; ACKs after a retransmit prove a path. */
 		if (f->retrans_full || f->retrans_small)
 			f->flags |= FF_ACKED_AFTER_RETRANS;
+		/* Loss that recovers is no black hole: start counting again. */
+		f->stuck_rto_full = f->stuck_small = 0;
 	} else {
 		f->flags &= ~FF_UNA_MOVED;
 	}

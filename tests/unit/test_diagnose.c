@@ -3340,6 +3340,39 @@ out:
 
 /* Full-size retransmits, but the peer keeps acknowledging: loss on a
  * moving transfer, not a black hole. */
+/*
+ * Random loss times out on full-size segments too, one RTO at a time, with
+ * the peer's ACKs coming back in between. Counted over the flow's life the
+ * RTOs add up to a black hole's; counted since the last progress, they do
+ * not: no PMTU_BLACKHOLE.
+ */
+static void test_pmtu_not_across_progress(struct test *t)
+{
+	struct flow_key k = client_key(43545);
+	struct engine *e = new_engine();
+	struct sockview v;
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &k);
+	v = pmtu_view(0, 29000);
+	feed_pmtu_scan(e, T0 + 500 * MSEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 800 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(1, 20000);
+	feed_pmtu_scan(e, T0 + 1000 * MSEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 1300 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(2, 10000);
+	feed_pmtu_scan(e, T0 + 1500 * MSEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 1800 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 2200 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(4, 10000);
+	for (int i = 0; i < 4; i++)
+		feed_pmtu_scan(e, T0 + (2000 + 500 * i) * MSEC, &k, &v, &s);
+	EXPECT(count_code(&s, DIAG_PMTU_BLACKHOLE) == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_pmtu_progress(struct test *t)
 {
 	struct flow_key k = client_key(43543);
@@ -3582,6 +3615,7 @@ static const struct {
 	TEST(test_pmtu_blackhole_ipv6),
 	TEST(test_pmtu_small_retrans),
 	TEST(test_pmtu_progress),
+	TEST(test_pmtu_not_across_progress),
 	TEST(test_packet_loss_held_until_progress),
 	TEST(test_conn_record_scan_before_open),
 };
