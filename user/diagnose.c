@@ -715,6 +715,10 @@ static bool pmtu_blackhole(const struct engine *e, const struct flow *f)
 	 * coming: a black hole is no progress at all. */
 	return (f->flags & FF_ESTABLISHED) &&
 	       f->stuck_rto_full >= e->cfg.loss_min_retrans && !f->stuck_small &&
+	       /* Full-size segments that got through before (more than a
+	        * couple of MSS acknowledged) say the path carries them: a
+	        * long stall there is loss, not the MTU. */
+	       flow_data_acked(f) < 2ULL * f->mss &&
 	       f->mss && f->una_stuck_since_ns &&
 	       elapsed(f->una_stuck_since_ns, f->last_scan_ns) >= PMTU_STUCK_NS;
 }

@@ -47,6 +47,7 @@ struct session {
 	struct tracer *tracer;
 	struct engine *engine;
 	struct output *out;
+	struct ring_buffer *rb;
 	__u64 now_ns;		/* time of the scan being fed */
 	struct netns_set netns;	/* host-wide: the namespaces events came from */
 	__u64 sockets_scanned;
@@ -224,6 +225,12 @@ static void tick(struct session *s, __u64 now)
 
 	scan_sockets(s, now);
 	read_nic(s, now);
+	/*
+	 * The events of what the counters just showed: a SYN-ACK counted at
+	 * the NIC is dropped by the stack microseconds later, and its drop
+	 * event must be in before the two are judged together.
+	 */
+	ring_buffer__consume(s->rb);
 	tracer_health(s->tracer, &h);
 	engine_note_lost(s->engine, h.counters[CNT_EVENTS_LOST]);
 	engine_tick(s->engine, now, on_diagnosis, s);
@@ -385,6 +392,7 @@ int main(int argc, char **argv)
 	}
 	engine_set_conn_sink(s.engine, on_conn, &s);
 	rb = ring_buffer__new(tracer_ringbuf_fd(&tracer), on_event, &s, NULL);
+	s.rb = rb;
 	if (!rb) {
 		report_error("cannot read the event ring buffer: %s", strerror(errno));
 		goto cleanup;

@@ -3373,6 +3373,31 @@ out:
 	engine_free(e);
 }
 
+/*
+ * A bulk stream that moved megabytes in full-size segments, then stalls
+ * through three timeouts of the same segment (heavy random loss): the path
+ * carries full-size segments, so it is not a black hole.
+ */
+static void test_pmtu_not_after_full_size_acked(struct test *t)
+{
+	struct flow_key k = client_key(43546);
+	struct engine *e = new_engine();
+	struct sockview v = { .sent = 40000000, .unacked = 60000, .total_retrans = 3 };
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &k);
+	feed_pmtu_scan(e, T0 + 500 * MSEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 700 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 1100 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 1900 * MSEC, &k, TT_CA_LOSS, 1448);
+	for (int i = 1; i <= 4; i++)
+		feed_pmtu_scan(e, T0 + (500 + 500 * i) * MSEC, &k, &v, &s);
+	EXPECT(count_code(&s, DIAG_PMTU_BLACKHOLE) == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_pmtu_progress(struct test *t)
 {
 	struct flow_key k = client_key(43543);
@@ -3616,6 +3641,7 @@ static const struct {
 	TEST(test_pmtu_small_retrans),
 	TEST(test_pmtu_progress),
 	TEST(test_pmtu_not_across_progress),
+	TEST(test_pmtu_not_after_full_size_acked),
 	TEST(test_packet_loss_held_until_progress),
 	TEST(test_conn_record_scan_before_open),
 };
