@@ -80,8 +80,8 @@ $(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
-# Everything that includes the skeleton waits for it.
-$(USER_OBJS): $(OUTPUT)/tcptrace.skel.h
+# What includes the skeleton waits for it (once built, -MMD knows).
+$(OUTPUT)/user/tracer.o: $(OUTPUT)/tcptrace.skel.h
 
 $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(call msg,LD,$@)
@@ -101,9 +101,15 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(LDLIBS) -o $@
 
-$(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) Makefile | $(OUTPUT)
+# Tier-1 tests link the objects they test, nothing that needs the kernel.
+$(OUTPUT)/test_diagnose: $(CORE_OBJS)
+$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
+$(OUTPUT)/test_json: $(OUTPUT)/user/json.o
+$(OUTPUT)/test_output: $(OUTPUT)/user/output.o $(OUTPUT)/user/json.o $(CORE_OBJS)
+
+$(OUTPUT)/test_%: tests/unit/test_%.c Makefile | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(CORE_OBJS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(filter %.o,$^) -o $@
 
 install: $(OUTPUT)/tcptrace-bpf
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "diagnose.h"
 #include "catalogue.h"
+#include "harness.h"
 
 #define SEC	1000000000ULL
 #define MSEC	1000000ULL
@@ -21,40 +22,6 @@
 #define NETNS	4026531840u
 
 /* ---- harness ---------------------------------------------------------- */
-
-struct test {
-	const char *name;
-	bool failed;
-	char reason[512];
-};
-
-__attribute__((format(printf, 2, 3)))
-static void fail(struct test *t, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (t->failed)
-		return;	/* keep the first reason */
-	t->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
-	va_end(ap);
-}
-
-/* Stop the test at the first broken expectation, saying where and what. */
-#define EXPECT(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			char _m[384];					\
-			snprintf(_m, sizeof(_m), __VA_ARGS__);		\
-			fail(t, "line %d: %s", __LINE__, _m);		\
-			goto out;					\
-		}							\
-	} while (0)
-
-#define EXPECT_EQ(a, b)							\
-	EXPECT((long long)(a) == (long long)(b), "%s == %lld, want %lld", \
-	       #a, (long long)(a), (long long)(b))
 
 /* -v: print every diagnosis, to read the texts. */
 static bool verbose;
@@ -3556,12 +3523,7 @@ out:
 
 /* ---- runner ----------------------------------------------------------- */
 
-#define TEST(fn) { #fn + 5, fn }
-
-static const struct {
-	const char *name;
-	void (*fn)(struct test *t);
-} tests[] = {
+static const struct test_case tests[] = {
 	TEST(test_syn_unanswered),
 	TEST(test_syn_unanswered_timeout),
 	TEST(test_connection_refused),
@@ -3648,36 +3610,10 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t i, failed = 0, run = 0;
-
 	if (argc > 1 && !strcmp(argv[1], "-v")) {
 		verbose = true;
 		argc--;
 		argv++;
 	}
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct test t = { .name = tests[i].name };
-
-		/* Optional filter: run only the tests named on the command line. */
-		if (argc > 1) {
-			int a;
-			bool want = false;
-
-			for (a = 1; a < argc; a++)
-				want |= !strcmp(argv[a], t.name);
-			if (!want)
-				continue;
-		}
-		tests[i].fn(&t);
-		run++;
-		if (t.failed) {
-			failed++;
-			printf("FAIL %s: %s\n", t.name, t.reason);
-		} else {
-			printf("PASS %s\n", t.name);
-		}
-	}
-	fprintf(stderr, "%zu of %zu tests passed\n", run - failed, run);
-	return failed ? 1 : 0;
+	return RUN_TESTS(tests, argc, argv);
 }
