@@ -15,6 +15,7 @@
 #include "diagnose.h"
 #include "flowtable.h"
 #include "catalogue.h"
+#include "defaults.h"
 
 #define NSEC_PER_MSEC	1000000ULL
 #define NSEC_PER_SEC	1000000000ULL
@@ -247,13 +248,15 @@ static const enum diag_severity code_severity[DIAG_CODE_MAX] = {
 void engine_config_default(struct engine_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->stall_ns = 5 * NSEC_PER_SEC;
-	cfg->loss_pct = 2;
-	cfg->loss_min_retrans = 3;
-	cfg->syn_retrans = 2;
-	cfg->request_max_bytes = 64 * 1024;
-	cfg->fold_ns = 60 * NSEC_PER_SEC;
-	cfg->max_flows = 65536;
+	cfg->stall_ns = DEFAULT_STALL_MS * NSEC_PER_MSEC;
+	cfg->loss_pct = DEFAULT_LOSS_PCT;
+	cfg->loss_min_retrans = DEFAULT_LOSS_MIN_RETRANS;
+	cfg->syn_retrans = DEFAULT_SYN_RETRANS;
+	cfg->request_max_bytes = DEFAULT_REQUEST_MAX_BYTES;
+	cfg->fold_ns = DEFAULT_FOLD_S * NSEC_PER_SEC;
+	cfg->max_flows = DEFAULT_MAX_FLOWS;
+	/* conn records only at close: periodic ones are the caller's choice. */
+	cfg->conn_interval_ns = 0;
 	cfg->nic_ingress = true;
 }
 
