@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "drop_reason.h"
 #include "events.h"
 #include "nic.h"
 #include "scan.h"
@@ -92,13 +93,6 @@ struct engine_config {
 	__u32 n_drop_class;
 	/* Name of a drop reason for the words of a diagnosis; may be NULL. */
 	const char *(*drop_reason_name)(unsigned int reason);
-};
-
-enum drop_class {
-	DROP_IGNORE = 0,	/* not evidence: consumed, unspecified, TCP's own discards */
-	DROP_LOCAL,		/* this host's stack refused it: firewall, rp_filter, qdisc... */
-	DROP_LISTEN_OVERFLOW,	/* the accept queue was full */
-	DROP_NO_ROUTE,		/* no route out */
 };
 
 /* A connection's statistics: at close, or every conn_interval while open. */

@@ -100,57 +100,6 @@ static void on_conn(const struct conn_record *c, void *ctx)
 	output_conn(s->out, c, s->opts->verbose);
 }
 
-/*
- * What each of this kernel's drop reasons means to us, by name: the enum's
- * values move between kernels, its names are the stable part.
- */
-static __u8 drop_classes[1024];
-
-/*
- * Drops that are no evidence: NO_SOCKET is a closed port or a gone
- * connection, told by the reset this host answers with; the others are a
- * socket's own teardown or traffic not meant for this host.
- */
-static const char *const ignored_drops[] = {
-	"NOT_SPECIFIED", "NO_SOCKET", "SOCKET_CLOSE", "QUEUE_PURGE", "OTHERHOST",
-	"SOCKET_RCVBUFF", "DUP_FRAG",
-};
-
-static bool drop_classes_init(struct engine_config *cfg)
-{
-	unsigned int n = 0;
-
-	if (!drop_reason_init())
-		return false;
-	for (unsigned int r = 0; r < sizeof(drop_classes); r++) {
-		const char *name = drop_reason_name(r);
-		__u8 cls = DROP_LOCAL;
-
-		if (!name)
-			continue;
-		n = r + 1;
-		/* TCP's own discards (old data, out of window, a reset) are the
-		 * protocol at work, not this host refusing the flow. */
-		if (!strncmp(name, "TCP_", 4))
-			cls = DROP_IGNORE;
-		if (!strcmp(name, "TCP_LISTEN_OVERFLOW"))
-			cls = DROP_LISTEN_OVERFLOW;
-		else if (!strcmp(name, "TCP_CSUM") || !strncmp(name, "TCP_MD5", 7) ||
-			 !strncmp(name, "TCP_AO", 6))
-			cls = DROP_LOCAL;
-		else if (!strcmp(name, "IP_OUTNOROUTES") || !strcmp(name, "IP_INNOROUTES"))
-			cls = DROP_NO_ROUTE;
-		for (size_t i = 0; i < sizeof(ignored_drops) / sizeof(ignored_drops[0]); i++)
-			if (!strcmp(name, ignored_drops[i]))
-				cls = DROP_IGNORE;
-		drop_classes[r] = cls;
-	}
-	cfg->drop_class = drop_classes;
-	cfg->n_drop_class = n;
-	cfg->drop_reason_name = drop_reason_name;
-	return true;
-}
-
 static bool scan_one(struct session *s, int netns_fd, int self_fd)
 {
 	int n = scanner_run(tracer_scan_link_fd(s->tracer), netns_fd, self_fd, on_socket, s);
@@ -363,9 +312,13 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 
 	engine_config_from(&opts, &cfg);
-	if (!drop_classes_init(&cfg))
+	if (drop_reason_init()) {
+		cfg.drop_class = drop_reason_classes(&cfg.n_drop_class);
+		cfg.drop_reason_name = drop_reason_name;
+	} else {
 		fprintf(stderr, "tcptrace-bpf: note: this kernel names no drop reasons (enum skb_drop_reason): "
 			"LOCAL_DROP and LISTEN_OVERFLOW from drops cannot be made\n");
+	}
 	s.opts = &opts;
 	s.tracer = &tracer;
 	s.out = &out;

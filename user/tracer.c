@@ -17,7 +17,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "diagnose.h"
+#include "drop_reason.h"
 #include "report.h"
 #include "tracer.h"
 #include "tcptrace.skel.h"
