@@ -93,6 +93,11 @@ static void on_diagnosis(const struct diagnosis *d, void *ctx)
 	output_diagnosis(s->out, d);
 }
 
+static void on_error(const char *msg, void *ctx)
+{
+	output_error(ctx, msg);
+}
+
 static void on_conn(const struct conn_record *c, void *ctx)
 {
 	struct session *s = ctx;
@@ -300,7 +305,7 @@ int main(int argc, char **argv)
 	verbose = opts.verbose;
 	output_init(&out, stdout, opts.json);
 	if (opts.json)
-		report_to_json(&out);
+		report_set_sink(on_error, &out);
 	libbpf_set_print(libbpf_print);
 
 	/* What the user typed is checked first: a wrong path is a usage error

@@ -4,7 +4,6 @@
 #include <time.h>
 #include "catalogue.h"
 #include "output.h"
-#include "tracer.h"
 
 void output_init(struct output *o, FILE *out, bool json)
 {

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include "catalogue.h"
 #include "output.h"
-#include "tracer.h"
 #include "harness.h"
 #include "capture.h"
 
