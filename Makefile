@@ -26,7 +26,9 @@ BPF_OBJS   := $(OUTPUT)/bpf/state.bpf.o \
 	$(filter-out $(OUTPUT)/bpf/state.bpf.o,$(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS)))
 
 # The pure core (no libbpf, no I/O) is shared by the binary and the unit tests.
-CORE_SRCS  := user/diagnose.c user/flowtable.c user/catalogue.c
+CORE_SRCS  := user/catalogue.c user/conn.c user/engine.c user/facts.c \
+	user/flowtable.c user/fold.c $(wildcard user/facts_*.c) \
+	$(wildcard user/judge_*.c) user/words.c $(wildcard user/words_*.c)
 CORE_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(CORE_SRCS))
 USER_SRCS  := $(filter-out $(CORE_SRCS),$(wildcard user/*.c))
 USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))

@@ -7,7 +7,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include "catalogue.h"
 #include "output.h"
 #include "harness.h"
 #include "capture.h"
@@ -60,7 +59,6 @@ static void peer_reset(struct diagnosis *d)
 	evidence(d, "bytes_sent", 64);
 	evidence(d, "bytes_received", 0);
 	evidence(d, "age_ms", 301);
-	catalogue_fill(d);
 }
 
 /* Three IPv6 connects nobody answered, folded, while events were lost. */
@@ -77,7 +75,6 @@ static void syn_unanswered_v6(struct diagnosis *d)
 	evidence(d, "syns_sent", 4);
 	evidence(d, "syn_retrans", 3);
 	evidence(d, "waited_ms", 3800);
-	catalogue_fill(d);
 }
 
 static void test_diagnosis_text(struct test *t)
