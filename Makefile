@@ -103,15 +103,23 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(LDLIBS) -o $@
 
-# Tier-1 tests link the objects they test, nothing that needs the kernel.
+# Tier-1 tests link the objects they test (the outputs name the kernel's
+# hooks through the hook plan, which reads BTF with libbpf).
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
 $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
-$(OUTPUT)/test_output: $(OUTPUT)/user/output.o $(OUTPUT)/user/json.o $(CORE_OBJS)
+$(OUTPUT)/test_output: $(OUTPUT)/user/output.o $(OUTPUT)/user/json.o $(CORE_OBJS) \
+	$(OUTPUT)/user/kernel_report.o $(OUTPUT)/user/hook_plan.o
+
+# The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
+PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
+$(OUTPUT)/test_hook_plan: tests/unit/test_hook_plan.c $(PLAN_OBJS) Makefile | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(PLAN_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/test_%: tests/unit/test_%.c Makefile | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(filter %.o,$^) -o $@
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(filter %.o,$^) $(LDLIBS) -o $@
 
 install: $(OUTPUT)/tcptrace-bpf
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf)

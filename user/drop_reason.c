@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
@@ -69,16 +70,7 @@ bool drop_reason_init(void)
 		found = true;
 	}
 	btf__free(btf);
-	if (!found)
-		return false;
-	/* Values the enum does not name stay DROP_IGNORE (0). */
-	for (__u32 r = 0; r < MAX_REASONS; r++) {
-		if (!names[r])
-			continue;
-		classes[r] = classify(names[r]);
-		n_classes = r + 1;
-	}
-	return true;
+	return found;
 }
 
 const char *drop_reason_name(unsigned int reason)
@@ -88,6 +80,13 @@ const char *drop_reason_name(unsigned int reason)
 
 const __u8 *drop_reason_classes(__u32 *n)
 {
+	/* Values nothing names stay DROP_IGNORE (0). */
+	n_classes = 0;
+	for (__u32 r = 0; r < MAX_REASONS; r++) {
+		classes[r] = names[r] ? classify(names[r]) : DROP_IGNORE;
+		if (names[r])
+			n_classes = r + 1;
+	}
 	*n = n_classes;
 	return n_classes ? classes : NULL;
 }
@@ -100,4 +99,59 @@ void drop_reason_free(void)
 	}
 	memset(classes, 0, sizeof(classes));
 	n_classes = 0;
+}
+
+/*
+ * Where the kernel names no reason, the functions whose drops are
+ * evidence, and the name each stands for (values of our own: 1, 2...).
+ * netfilter's verdict is the one that matters most: a DROP rule or policy
+ * of this host's firewall, in any chain, for either family.
+ */
+static const struct {
+	const char *symbol;
+	const char *reason;
+} site_reasons[] = {
+	{ "nf_hook_slow", "NETFILTER_DROP" },
+};
+
+int drop_reason_sites(struct drop_site *sites, int max)
+{
+	int n_sym = sizeof(site_reasons) / sizeof(site_reasons[0]);
+	struct drop_site *open = NULL;
+	char line[512], sym[256];
+	unsigned long long addr;
+	char type;
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3)
+			continue;
+		/* The core kernel's symbols come sorted: the next one ends it. */
+		if (open && addr > open->start) {
+			open->end = addr;
+			open = NULL;
+		}
+		if (type != 'T' && type != 't')
+			continue;
+		for (int i = 0; i < n_sym && n < max; i++) {
+			if (strcmp(sym, site_reasons[i].symbol))
+				continue;
+			/* Zero: kernel addresses are hidden from us (kptr_restrict). */
+			if (!addr)
+				break;
+			free(names[i + 1]);
+			names[i + 1] = strdup(site_reasons[i].reason);
+			sites[n] = (struct drop_site){ addr, 0, i + 1 };
+			open = &sites[n++];
+		}
+	}
+	fclose(f);
+	/* A site never closed by a next symbol is not one we can bound. */
+	if (open)
+		n--;
+	return n;
 }

@@ -19,12 +19,31 @@ enum drop_class {
 	DROP_NO_ROUTE,		/* no route out */
 };
 
-/* Loads the names and classes; false when this kernel has no enum skb_drop_reason. */
+/* Loads the names; false when this kernel has no enum skb_drop_reason. */
 bool drop_reason_init(void);
 /* "NETFILTER_DROP", or NULL when unknown. */
 const char *drop_reason_name(unsigned int reason);
-/* enum drop_class by reason value, *n of them; NULL until drop_reason_init() found the enum. */
+/*
+ * enum drop_class by reason value, *n of them, for every reason named so
+ * far (by drop_reason_init() or drop_reason_sites()); NULL: none is.
+ */
 const __u8 *drop_reason_classes(__u32 *n);
 void drop_reason_free(void);
+
+/*
+ * Before 5.17 the kernel gives no drop reason: the function that freed the
+ * packet stands in. A range of kernel text and the reason it names.
+ */
+struct drop_site {
+	unsigned long long start, end;
+	unsigned int reason;
+};
+
+/*
+ * On a kernel without enum skb_drop_reason: names reasons of our own for
+ * the call sites that are evidence and finds those in /proc/kallsyms.
+ * Returns how many sites were found (0: none can be told).
+ */
+int drop_reason_sites(struct drop_site *sites, int max);
 
 #endif /* TCPTRACE_DROP_REASON_H */

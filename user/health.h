@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
+struct hook_plan;
+
 /* One BPF program's run count and time (from bpf_stats, with --prog-stats). */
 struct prog_stat {
 	const char *name;
@@ -35,6 +37,7 @@ struct health_report {
 	bool classic;			/* classic tracepoints in use */
 	const struct prog_stat *progs;
 	int n_progs;
+	const struct hook_plan *plan;	/* the first record says what this kernel lacks */
 };
 
 #endif /* TCPTRACE_HEALTH_H */
