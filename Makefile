@@ -108,8 +108,10 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
 $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
-$(OUTPUT)/test_output: $(OUTPUT)/user/output.o $(OUTPUT)/user/json.o $(CORE_OBJS) \
-	$(OUTPUT)/user/kernel_report.o $(OUTPUT)/user/hook_plan.o
+OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan)
+$(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \
+	$(CORE_OBJS)
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)

@@ -199,10 +199,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-void cli_parse(int argc, char **argv, struct options *o)
+void cli_defaults(struct options *o)
 {
-	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
-
 	memset(o, 0, sizeof(*o));
 	o->interval_ms = DEFAULT_INTERVAL_MS;
 	o->stall_ms = DEFAULT_STALL_MS;
@@ -211,6 +209,13 @@ void cli_parse(int argc, char **argv, struct options *o)
 	o->fold_s = DEFAULT_FOLD_S;
 	o->conn_interval_s = DEFAULT_CONN_INTERVAL_S;
 	o->max_flows = DEFAULT_MAX_FLOWS;
+}
+
+void cli_parse(int argc, char **argv, struct options *o)
+{
+	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+
+	cli_defaults(o);
 	/* argp exits with argp_err_exit_status on a usage error. */
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, o);
