@@ -16,7 +16,7 @@
 #define DEFAULT_CONN_INTERVAL_S		60	/* conn and stats records of open flows */
 #define DEFAULT_MAX_FLOWS		65536	/* flows the engine holds */
 
-/* Not options (yet): what the loss and stall rules also need. */
+/* Not options (yet): what the loss and stall judges also need. */
 #define DEFAULT_LOSS_MIN_RETRANS	3	/* fewer retransmits are never loss */
 #define DEFAULT_REQUEST_MAX_BYTES	65536	/* a larger send burst is a stream */
 

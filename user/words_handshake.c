@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The words of the handshake's failures: no answer, a refusal, a closed port here. */
+/* The words of the handshake's failures: no answer, a refusal, a port where
+ * nothing listens here. */
 #include "words.h"
 
 void words_syn_unanswered(const struct diagnosis *d, const struct words_names *n,
