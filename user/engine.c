@@ -96,7 +96,8 @@ static bool flow_scan_current(const struct engine *e, const struct flow *f)
 	       f->scans_missed == 0 && f->scan_gen + 1 >= e->scan_gen;
 }
 
-void engine_judge_flow(struct engine *e, const struct flow_key *key,
+/* Judge every diagnosis on one flow, raising what holds. */
+static void judge_flow(struct engine *e, const struct flow_key *key,
 		       struct flow *f, __u64 now)
 {
 	struct listener *l = facts_listener(e, key->netns, key->lport);
@@ -169,7 +170,7 @@ void engine_judge_event(struct engine *e, const struct tt_event *ev)
 void engine_flow_over(struct engine *e, const struct flow_key *key,
 		      struct flow *f, __u64 now)
 {
-	engine_judge_flow(e, key, f, now);
+	judge_flow(e, key, f, now);
 	conn_emit(e, key, f, now);
 }
 
@@ -237,7 +238,7 @@ static void judge_all(struct engine *e, __u64 now)
 	struct flow *f;
 
 	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
-		engine_judge_flow(e, flowtable_key(e->flows, f), f, now);
+		judge_flow(e, flowtable_key(e->flows, f), f, now);
 }
 
 static bool flow_retired(const struct flow *f, __u64 now)

@@ -36,9 +36,6 @@ struct engine {
 /* The listener of a local port, or NULL. */
 struct listener *facts_listener(const struct engine *e, __u32 netns, __u16 port);
 
-/* Judge every diagnosis on one flow, raising what holds. */
-void engine_judge_flow(struct engine *e, const struct flow_key *key,
-		       struct flow *f, __u64 now);
 /* A flow's life is over (retired, evicted, its tuple reused): judge what
  * it has, and give its conn record. */
 void engine_flow_over(struct engine *e, const struct flow_key *key,

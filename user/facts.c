@@ -7,7 +7,6 @@
 #include "drop_reason.h"
 #include "facts.h"
 
-/* States only reached after the three-way handshake completed. */
 bool state_synchronized(__u8 state)
 {
 	switch (state) {
@@ -24,7 +23,6 @@ bool state_synchronized(__u8 state)
 	}
 }
 
-/* States in which we may still hold data the peer has not accepted. */
 bool state_may_send(__u8 state)
 {
 	switch (state) {
@@ -40,7 +38,7 @@ bool state_may_send(__u8 state)
 }
 
 /* States whose rcv_nxt counts the peer's FIN (one sequence number). */
-bool state_fin_received(__u8 state)
+static bool state_fin_received(__u8 state)
 {
 	return state == TT_TCP_CLOSE_WAIT || state == TT_TCP_LAST_ACK ||
 	       state == TT_TCP_CLOSING || state == TT_TCP_TIME_WAIT;

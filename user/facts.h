@@ -161,9 +161,10 @@ static inline __u64 elapsed(__u64 from, __u64 to)
 	return to > from ? to - from : 0;
 }
 
+/* States only reached after the three-way handshake completed. */
 bool state_synchronized(__u8 state);
+/* States in which we may still hold data the peer has not accepted. */
 bool state_may_send(__u8 state);
-bool state_fin_received(__u8 state);
 
 /* Still connecting, or closed while connecting: never synchronized. */
 bool flow_in_syn_phase(const struct flow *f);
