@@ -32,7 +32,7 @@
 #endif
 
 #define MAX_KERNELS	16
-#define MAX_PLANS	8
+#define MAX_PLANS	64
 
 struct kernel {
 	char *name;
@@ -235,7 +235,7 @@ static void where(const struct run *r, size_t func, size_t insn, char *buf, size
 	}
 }
 
-/* One problem, one line: where, then what. */
+/* One problem, one line: where (func CORE_NONE: the whole kernel), then what. */
 __attribute__((format(printf, 5, 6)))
 static void problem_at(struct run *r, const char *plan, size_t func, size_t insn,
 		       const char *fmt, ...)
@@ -243,14 +243,17 @@ static void problem_at(struct run *r, const char *plan, size_t func, size_t insn
 	char loc[512];
 	va_list ap;
 
-	where(r, func, insn, loc, sizeof(loc));
-	printf("%s/%s/%s: %s: ", env.prefix, r->k->name, plan, loc);
+	printf("%s/%s/%s: ", env.prefix, r->k->name, plan);
+	if (func != CORE_NONE) {
+		where(r, func, insn, loc, sizeof(loc));
+		printf("%s: ", loc);
+	}
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
 	r->problems++;
-	for (size_t p = 0; p < r->o->n_funcs; p++)
+	for (size_t p = 0; func != CORE_NONE && p < r->o->n_funcs; p++)
 		if (r->used[func][p])
 			r->culprit[p] = true;
 }
@@ -282,11 +285,24 @@ static bool false_check_covers(const struct run *r, size_t func, const struct co
 	return false;
 }
 
-/* "bpf_task_pt_regs" for helper id 175, from whichever BTF has the enum. */
-static void helper_name(const struct btf *btf, __u32 id, char *buf, size_t size)
+/*
+ * "bpf_task_pt_regs (#175)": the name from the running kernel's BTF, read
+ * only when a helper is missing somewhere (it is the newest kernel here as
+ * a rule), else from the newest kernel given.
+ */
+static void helper_name(const struct btf *fallback, __u32 id, char *buf, size_t size)
 {
-	__s32 e = btf ? btf__find_by_name_kind(btf, "bpf_func_id", BTF_KIND_ENUM) : -1;
+	static struct btf *host;
+	static bool tried;
+	const struct btf *btf;
+	__s32 e;
 
+	if (!tried) {
+		tried = true;
+		host = btf__load_vmlinux_btf();
+	}
+	btf = host ?: fallback;
+	e = btf ? btf__find_by_name_kind(btf, "bpf_func_id", BTF_KIND_ENUM) : -1;
 	snprintf(buf, size, "helper #%u", id);
 	if (e <= 0)
 		return;
@@ -475,6 +491,29 @@ static void mark_used(struct run *r)
 	free(stack);
 }
 
+#ifdef HAVE_HOOK_PLAN
+/*
+ * The loader's own choice on this kernel. A hook it leaves without a
+ * program is no failure (the tracer says what it loses), but worth a line.
+ */
+static const void *make_hook_plan(struct run *r, const struct plan *pl, struct hook_plan *hp)
+{
+	bool core = hook_plan_make(hp, r->k->btf, pl->classic);
+
+	for (int h = 0; h < HOOK_MAX; h++) {
+		if (hook_plan_variant(hp, h))
+			continue;
+		printf("%s/%s/%s: note: no %s (%s): %s loses %s\n", env.prefix, r->k->name,
+		       pl->name, hook_desc(h)->name, hp->why[h] ?: "no variant fits",
+		       hook_desc(h)->core ? "the tracer" : "it", hook_desc(h)->feeds);
+	}
+	if (!core)
+		problem_at(r, pl->name, CORE_NONE, 0, "the tracer cannot run here: %s",
+			   hp->has_ringbuf ? "no state-change hook" : "no BPF ring buffer");
+	return hp;
+}
+#endif
+
 static int check(const struct core_obj *o, const struct kernel *k, const struct plan *pl,
 		 struct core_target *t, const struct btf *names)
 {
@@ -483,12 +522,8 @@ static int check(const struct core_obj *o, const struct kernel *k, const struct 
 	int err = 0;
 #ifdef HAVE_HOOK_PLAN
 	struct hook_plan plan;
-
-	if (pl->hook) {
-		hook_plan_make(&plan, k->btf, pl->classic);
-		hp = &plan;
-	}
 #endif
+
 	r.res = calloc(o->n_recs + 1, sizeof(*r.res));
 	r.resolved = calloc(o->n_recs + 1, sizeof(*r.resolved));
 	r.loaded = calloc(o->n_funcs, sizeof(*r.loaded));
@@ -498,6 +533,10 @@ static int check(const struct core_obj *o, const struct kernel *k, const struct 
 	for (size_t i = 0; i < o->n_funcs && r.used; i++)
 		r.used[i] = calloc(o->n_funcs, sizeof(**r.used));
 
+#ifdef HAVE_HOOK_PLAN
+	if (pl->hook)
+		hp = make_hook_plan(&r, pl, &plan);
+#endif
 	for (size_t i = 0; i < o->n_funcs; i++)
 		r.loaded[i] = o->funcs[i].prog && plan_loads(pl, k->btf, o->funcs[i].name, hp);
 
@@ -525,12 +564,12 @@ static int check(const struct core_obj *o, const struct kernel *k, const struct 
 	check_hooks(&r, pl->name);
 
 	if (r.problems) {
-		printf("FAIL %s/%s/%s: %d problem%s in", env.prefix, k->name, pl->name,
+		printf("FAIL %s/%s/%s: %d problem%s", env.prefix, k->name, pl->name,
 		       r.problems, r.problems == 1 ? "" : "s");
 		for (size_t i = 0, first = 1; i < o->n_funcs; i++) {
 			if (!r.culprit[i])
 				continue;
-			printf("%s %s", first ? "" : ",", o->funcs[i].name);
+			printf("%s %s", first ? " in" : ",", o->funcs[i].name);
 			first = 0;
 		}
 		printf("\n");
@@ -580,7 +619,6 @@ int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	const struct btf *names = NULL;
-	struct btf *host = NULL;
 	struct core_obj *o;
 	int rc = 0;
 
@@ -601,13 +639,10 @@ int main(int argc, char **argv)
 				strerror(errno));
 			return 2;
 		}
+		/* helper names for a kernel that lacks them: the latest kernel's */
 		if (btf__find_by_name_kind(env.kernels[i].btf, "bpf_func_id", BTF_KIND_ENUM) > 0)
-			names = env.kernels[i].btf;	/* the later kernels know more helpers */
+			names = env.kernels[i].btf;
 	}
-	/* Helper names for a kernel that lacks them come from a newer one, or this one. */
-	host = btf__load_vmlinux_btf();
-	if (host)
-		names = host;
 	for (int i = 0; i < env.n_kernels; i++) {
 		struct core_target *t = core_target_new(o->btf, env.kernels[i].btf);
 
@@ -621,7 +656,6 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < env.n_kernels; i++)
 		btf__free(env.kernels[i].btf);
-	btf__free(host);
 	core_obj_free(o);
 	return rc;
 }
