@@ -61,15 +61,16 @@ fetch() {
 	curl -fsSL --connect-timeout 10 --max-time 600 --retry 2 -o "$2" "$1" 2>/dev/null
 }
 
-# newest MIRROR|SUITE... REGEX: print "filename sha256 version" of the
-# newest amd64 package whose name matches, over every suite's index.
+# newest TAG REGEX MIRROR|SUITE...: print "version url sha256" of the newest
+# amd64 package whose name matches, over every suite's index (TAG keeps
+# the files of kernels fetched side by side apart).
 newest() {
-	local regex=$1 src mirror suite idx n=0
-	shift
+	local tag=$1 regex=$2 src mirror suite idx n=0
+	shift 2
 	for src in "$@"; do
 		mirror=${src%%|*}
 		suite=${src#*|}
-		idx=$work/index.$((n++))
+		idx=$work/$tag.index.$((n++))
 		fetch "$mirror/dists/$suite/main/binary-amd64/Packages.xz" "$idx.xz" || continue
 		# One stanza a package; keep the fields we need, prefixed by the mirror.
 		# (The regex goes through the environment: awk -v would eat its backslashes.)
@@ -127,7 +128,7 @@ one() {
 		echo "kernel $name $btf"
 		return 0
 	fi
-	line=$(newest "$regex" "$@")
+	line=$(newest "$name" "$regex" "$@")
 	if [ -z "$line" ]; then
 		echo "$fail core/$name: no package index reachable, or no package matches $regex"
 		return 1
@@ -163,12 +164,24 @@ one() {
 	echo "kernel $name $btf"
 }
 
-rc=0
+# Each kernel in the background: one's download overlaps another's unpacking.
+pids=()
+wanted=()
 for k in "${KERNELS[@]}"; do
 	read -r -a f <<<"$k"
-	if [ ${#names[@]} -gt 0 ] && ! printf '%s\n' "${names[@]}" | grep -qxF "${f[0]}"; then
+	if [ ${#names[@]} -gt 0 ] && [[ " ${names[*]} " != *" ${f[0]} "* ]]; then
 		continue
 	fi
-	one "${f[@]}" || { [ "${f[1]}" = required ] && rc=1; }
+	one "${f[@]}" >"$work/${f[0]}.result" &
+	pids+=($!)
+	wanted+=("${f[0]}:${f[1]}")
+done
+rc=0
+for i in "${!pids[@]}"; do
+	name=${wanted[$i]%%:*}
+	if ! wait "${pids[$i]}" && [ "${wanted[$i]#*:}" = required ]; then
+		rc=1
+	fi
+	cat "$work/$name.result"
 done
 exit $rc

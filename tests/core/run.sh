@@ -61,7 +61,15 @@ fi
 CORE_KERNELS=$dir tests/core/selftest.sh || rc=1
 
 if [ ${#args[@]} -gt 0 ]; then
-	"$check" "${args[@]}" -p tp_btf -p classic "$obj" || rc=1
+	"$check" "${args[@]}" -p tp_btf -p classic "$obj"
+	case $? in
+	0) ;;
+	1) rc=1 ;;	# its FAIL lines say why
+	*) echo "FAIL core: core_check could not run (see above)"; rc=1 ;;
+	esac
+else
+	echo "FAIL core: no kernel to check against"
+	rc=1
 fi
 echo "core: $((SECONDS - t0)) s"
 exit $rc
