@@ -125,7 +125,7 @@ CORE_KERNELS ?= $(OUTPUT)/kernels
 
 $(OUTPUT)/core/%.o: tests/core/%.c Makefile | $(OUTPUT)/core
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -DHAVE_HOOK_PLAN -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/core_check: $(CORE_CHECK_OBJS)
 	$(call msg,LD,$@)

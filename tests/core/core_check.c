@@ -27,9 +27,7 @@
 #include "core_flow.h"
 #include "core_obj.h"
 #include "core_relo.h"
-#ifdef HAVE_HOOK_PLAN
 #include "hook_plan.h"
-#endif
 
 #define MAX_KERNELS	16
 #define MAX_PLANS	64
@@ -140,10 +138,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			p->name = strdup(arg);
 			p->hook = true;
 			p->classic = !strcmp(arg, "classic");
-#ifndef HAVE_HOOK_PLAN
-			argp_error(state, "plan '%s' needs user/hook_plan.c, which this build lacks: "
-				   "name the programs (-p %s=PROG,...)", arg, arg);
-#endif
 		} else if (!strcmp(arg, "all")) {
 			p->name = strdup(arg);
 		} else {
@@ -188,17 +182,12 @@ static const char *hook_of(const char *sec, const char *type)
 	return !strncmp(sec, type, n) && sec[n] == '/' ? sec + n + 1 : NULL;
 }
 
-static bool plan_loads(const struct plan *p, const struct btf *kernel, const char *prog,
-		       const void *hook_plan)
+static bool plan_loads(const struct plan *p, const struct hook_plan *hp, const char *prog)
 {
-	(void)kernel;
-	(void)hook_plan;
 	if (listed(env.skip, env.n_skip, prog))
 		return false;
-#ifdef HAVE_HOOK_PLAN
 	if (p->hook)
-		return hook_plan_loads(hook_plan, prog);
-#endif
+		return hook_plan_loads(hp, prog);
 	return !p->progs || listed(p->progs, p->n_progs, prog);
 }
 
@@ -206,7 +195,7 @@ static bool plan_loads(const struct plan *p, const struct btf *kernel, const cha
 struct run {
 	const struct core_obj *o;
 	const struct kernel *k;
-	struct relo_res *res;		/* per record; NULL-status for records not resolved */
+	struct relo_res *res;		/* per record, where resolved[] says it was */
 	bool *resolved;
 	bool *loaded;			/* per function: a loaded program */
 	bool **used;			/* [func][prog]: prog may run func */
@@ -491,12 +480,11 @@ static void mark_used(struct run *r)
 	free(stack);
 }
 
-#ifdef HAVE_HOOK_PLAN
 /*
  * The loader's own choice on this kernel. A hook it leaves without a
  * program is no failure (the tracer says what it loses), but worth a line.
  */
-static const void *make_hook_plan(struct run *r, const struct plan *pl, struct hook_plan *hp)
+static void make_hook_plan(struct run *r, const struct plan *pl, struct hook_plan *hp)
 {
 	bool core = hook_plan_make(hp, r->k->btf, pl->classic);
 
@@ -510,19 +498,14 @@ static const void *make_hook_plan(struct run *r, const struct plan *pl, struct h
 	if (!core)
 		problem_at(r, pl->name, CORE_NONE, 0, "the tracer cannot run here: %s",
 			   hp->has_ringbuf ? "no state-change hook" : "no BPF ring buffer");
-	return hp;
 }
-#endif
 
 static int check(const struct core_obj *o, const struct kernel *k, const struct plan *pl,
 		 struct core_target *t, const struct btf *names)
 {
 	struct run r = { .o = o, .k = k, .names = names };
-	const void *hp = NULL;
+	struct hook_plan hp = {};
 	int err = 0;
-#ifdef HAVE_HOOK_PLAN
-	struct hook_plan plan;
-#endif
 
 	r.res = calloc(o->n_recs + 1, sizeof(*r.res));
 	r.resolved = calloc(o->n_recs + 1, sizeof(*r.resolved));
@@ -533,12 +516,10 @@ static int check(const struct core_obj *o, const struct kernel *k, const struct 
 	for (size_t i = 0; i < o->n_funcs && r.used; i++)
 		r.used[i] = calloc(o->n_funcs, sizeof(**r.used));
 
-#ifdef HAVE_HOOK_PLAN
 	if (pl->hook)
-		hp = make_hook_plan(&r, pl, &plan);
-#endif
+		make_hook_plan(&r, pl, &hp);
 	for (size_t i = 0; i < o->n_funcs; i++)
-		r.loaded[i] = o->funcs[i].prog && plan_loads(pl, k->btf, o->funcs[i].name, hp);
+		r.loaded[i] = o->funcs[i].prog && plan_loads(pl, &hp, o->funcs[i].name);
 
 	/* Like a fresh load: one candidate cache, records in order, none for unloaded programs. */
 	core_target_reset(t);
