@@ -24,9 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "core_flow.h"
-#include "core_obj.h"
-#include "core_relo.h"
+#include "core_load.h"
 #include "hook_plan.h"
 
 #define MAX_KERNELS	16
@@ -191,18 +189,14 @@ static bool plan_loads(const struct plan *p, const struct hook_plan *hp, const c
 	return !p->progs || listed(p->progs, p->n_progs, prog);
 }
 
-/* What one (kernel, plan) run found. */
+/* One (kernel, plan): the load, and what is wrong with it. */
 struct run {
 	const struct core_obj *o;
 	const struct kernel *k;
-	struct relo_res *res;		/* per record, where resolved[] says it was */
-	bool *resolved;
-	bool *loaded;			/* per function: a loaded program */
-	bool **used;			/* [func][prog]: prog may run func */
-	struct flow_fn *flow;		/* per function */
+	struct core_load l;
 	int problems;
 	bool *culprit;			/* per function: a program with a problem */
-	const struct btf *names;	/* a BTF that names helpers (any kernel, the host) */
+	const struct btf *names;	/* a BTF that names helpers, for kernels that lack one */
 };
 
 /* "count_icmp (.text +0x120, insn 36), run by nic_tc_in, nic_tc_out" */
@@ -217,7 +211,7 @@ static void where(const struct run *r, size_t func, size_t insn, char *buf, size
 		return;
 	n += snprintf(buf + n, size - n, ", run by");
 	for (size_t p = 0, first = 1; p < r->o->n_funcs && n < size; p++) {
-		if (!r->used[func][p])
+		if (!r->l.used[func][p])
 			continue;
 		n += snprintf(buf + n, size - n, "%s %s", first ? "" : ",", r->o->funcs[p].name);
 		first = 0;
@@ -243,7 +237,7 @@ static void problem_at(struct run *r, const char *plan, size_t func, size_t insn
 	printf("\n");
 	r->problems++;
 	for (size_t p = 0; func != CORE_NONE && p < r->o->n_funcs; p++)
-		if (r->used[func][p])
+		if (r->l.used[func][p])
 			r->culprit[p] = true;
 }
 
@@ -262,8 +256,9 @@ static bool false_check_covers(const struct run *r, size_t func, const struct co
 		const char *acc;
 		size_t n;
 
-		if (c->func != func || !r->resolved[i] || !core_relo_is_check(c->r.kind) ||
-		    r->res[i].status != RELO_OK || r->res[i].val || c->r.type_id != bad->r.type_id)
+		if (c->func != func || !r->l.resolved[i] || !core_relo_is_check(c->r.kind) ||
+		    r->l.res[i].status != RELO_OK || r->l.res[i].val ||
+		    c->r.type_id != bad->r.type_id)
 			continue;
 		acc = btf__name_by_offset(btf, c->r.access_str_off);
 		n = strlen(acc);
@@ -347,36 +342,30 @@ static int tracepoint_args(const struct btf *btf, const char *tp)
 static void check_relocations(struct run *r, const char *plan)
 {
 	const struct core_obj *o = r->o;
+	const struct relo_res *res = r->l.res;
 	char path[160];
 
 	for (size_t i = 0; i < o->n_recs; i++) {
 		const struct core_rec *c = &o->recs[i];
-		const struct core_func *f;
-		bool reach, run_by_any = false;
 
-		if (!r->resolved[i])
+		if (!r->l.resolved[i])
 			continue;
-		f = &o->funcs[c->func];
-		for (size_t p = 0; p < o->n_funcs; p++)
-			run_by_any |= r->used[c->func][p];
-		reach = r->flow[c->func].reach && r->flow[c->func].reach[c->insn - f->start];
 		core_relo_path(o->btf, &c->r, path, sizeof(path));
 		if (env.verbose)
-			printf("  %s +0x%zx %-14s %-60s %s%s%s\n", f->name,
+			printf("  %s +0x%zx %-14s %-60s %s%s%s\n", o->funcs[c->func].name,
 			       c->insn * sizeof(struct bpf_insn), core_relo_kind_name(c->r.kind),
-			       path, r->res[i].status == RELO_OK ? "ok" :
-			       r->res[i].status == RELO_POISON ? "POISONED" : "ERROR",
-			       r->res[i].status == RELO_POISON ?
-			       (reach && run_by_any ? ", reachable" : ", dead code") : "",
-			       !run_by_any ? " (not run)" : "");
-		if (!run_by_any || r->res[i].status == RELO_OK)
+			       path, res[i].status == RELO_OK ? "ok" :
+			       res[i].status == RELO_POISON ? "POISONED" : "ERROR",
+			       res[i].status != RELO_POISON ? "" :
+			       core_load_reaches(&r->l, c->func, c->insn) ? ", reachable" : ", dead code",
+			       core_load_runs(&r->l, c->func) ? "" : " (not run)");
+		/* A poisoned instruction the verifier never gets to is guarded. */
+		if (!core_load_fails(&r->l, i))
 			continue;
-		if (r->res[i].status == RELO_POISON && !reach)
-			continue;	/* guarded: the verifier never gets there */
 		problem_at(r, plan, c->func, c->insn, "%s (%s): %s%s%s", path,
-			   core_relo_kind_name(c->r.kind), r->res[i].why,
-			   r->res[i].status == RELO_ERROR ? " (libbpf fails the whole load)" : "",
-			   r->res[i].status == RELO_POISON && false_check_covers(r, c->func, c) ?
+			   core_relo_kind_name(c->r.kind), res[i].why,
+			   res[i].status == RELO_ERROR ? " (libbpf fails the whole load)" : "",
+			   res[i].status == RELO_POISON && false_check_covers(r, c->func, c) ?
 			   " (an existence check on it is false here, but this access is outside "
 			   "its branch)" : "");
 	}
@@ -390,17 +379,14 @@ static void check_helpers(struct run *r, const char *plan)
 	for (size_t fi = 0; fi < o->n_funcs; fi++) {
 		const struct core_func *f = &o->funcs[fi];
 		const struct core_sec *s = &o->secs[f->sec];
-		bool run_by_any = false;
 
-		for (size_t p = 0; p < o->n_funcs; p++)
-			run_by_any |= r->used[fi][p];
-		if (!run_by_any || !r->flow[fi].reach)
+		if (!core_load_runs(&r->l, fi))
 			continue;
 		for (size_t i = f->start; i < f->end; i++) {
 			const struct bpf_insn *in = &s->insns[i];
 
-			if (!r->flow[fi].reach[i - f->start] || in->code != (BPF_JMP | BPF_CALL) ||
-			    in->src_reg != 0 || kernel_has_helper(r->k->btf, in->imm))
+			if (in->code != (BPF_JMP | BPF_CALL) || in->src_reg != 0 ||
+			    !core_load_reaches(&r->l, fi, i) || kernel_has_helper(r->k->btf, in->imm))
 				continue;
 			helper_name(r->names, in->imm, name, sizeof(name));
 			problem_at(r, plan, fi, i, "calls %s, which this kernel does not have", name);
@@ -417,9 +403,9 @@ static void check_hooks(struct run *r, const char *plan)
 	for (size_t fi = 0; fi < o->n_funcs; fi++) {
 		const struct core_func *f = &o->funcs[fi];
 		const char *sec = o->secs[f->sec].name, *tp;
-		int nargs, reads = r->flow[fi].max_ctx_slot;
+		int nargs, reads = r->l.flow[fi].max_ctx_slot;
 
-		if (!r->loaded[fi])
+		if (!r->l.loaded[fi])
 			continue;
 		if ((tp = hook_of(sec, "iter"))) {
 			snprintf(iter, sizeof(iter), "bpf_iter_%s", tp);
@@ -448,46 +434,14 @@ static void check_hooks(struct run *r, const char *plan)
 	}
 }
 
-/* Mark what each loaded program may run: itself and, through reachable calls, subprograms. */
-static void mark_used(struct run *r)
-{
-	const struct core_obj *o = r->o;
-	size_t *stack = calloc(o->n_funcs + 1, sizeof(*stack));
-
-	for (size_t p = 0; p < o->n_funcs; p++) {
-		size_t top = 0;
-
-		if (!r->loaded[p])
-			continue;
-		r->used[p][p] = true;
-		stack[top++] = p;
-		while (top) {
-			size_t fi = stack[--top];
-			const struct core_func *f = &o->funcs[fi];
-			const struct core_sec *s = &o->secs[f->sec];
-
-			for (size_t i = f->start; i < f->end; i++) {
-				size_t callee = s->callee[i];
-
-				if (callee == CORE_NONE || !r->flow[fi].reach ||
-				    !r->flow[fi].reach[i - f->start] || r->used[callee][p])
-					continue;
-				r->used[callee][p] = true;
-				stack[top++] = callee;
-			}
-		}
-	}
-	free(stack);
-}
-
 /*
  * The loader's own choice on this kernel. A hook it leaves without a
- * program is no failure (the tracer says what it loses), but worth a line.
+ * program is no failure (the tracer says what it loses), but worth a line;
+ * a kernel where the tracer cannot start at all is.
  */
-static void make_hook_plan(struct run *r, const struct plan *pl, struct hook_plan *hp)
+static void report_hook_plan(struct run *r, const struct plan *pl, const struct hook_plan *hp,
+			     bool can_run)
 {
-	bool core = hook_plan_make(hp, r->k->btf, pl->classic);
-
 	for (int h = 0; h < HOOK_MAX; h++) {
 		if (hook_plan_variant(hp, h))
 			continue;
@@ -495,7 +449,7 @@ static void make_hook_plan(struct run *r, const struct plan *pl, struct hook_pla
 		       pl->name, hook_desc(h)->name, hp->why[h] ?: "no variant fits",
 		       hook_desc(h)->core ? "the tracer" : "it", hook_desc(h)->feeds);
 	}
-	if (!core)
+	if (!can_run)
 		problem_at(r, pl->name, CORE_NONE, 0, "the tracer cannot run here: %s",
 			   hp->has_ringbuf ? "no state-change hook" : "no BPF ring buffer");
 }
@@ -505,40 +459,23 @@ static int check(const struct core_obj *o, const struct kernel *k, const struct 
 {
 	struct run r = { .o = o, .k = k, .names = names };
 	struct hook_plan hp = {};
-	int err = 0;
+	bool *loaded = calloc(o->n_funcs + 1, sizeof(*loaded)), can_run = true;
 
-	r.res = calloc(o->n_recs + 1, sizeof(*r.res));
-	r.resolved = calloc(o->n_recs + 1, sizeof(*r.resolved));
-	r.loaded = calloc(o->n_funcs, sizeof(*r.loaded));
-	r.culprit = calloc(o->n_funcs, sizeof(*r.culprit));
-	r.used = calloc(o->n_funcs, sizeof(*r.used));
-	r.flow = calloc(o->n_funcs, sizeof(*r.flow));
-	for (size_t i = 0; i < o->n_funcs && r.used; i++)
-		r.used[i] = calloc(o->n_funcs, sizeof(**r.used));
-
-	if (pl->hook)
-		make_hook_plan(&r, pl, &hp);
-	for (size_t i = 0; i < o->n_funcs; i++)
-		r.loaded[i] = o->funcs[i].prog && plan_loads(pl, &hp, o->funcs[i].name);
-
-	/* Like a fresh load: one candidate cache, records in order, none for unloaded programs. */
-	core_target_reset(t);
-	for (size_t i = 0; i < o->n_recs; i++) {
-		const struct core_rec *c = &o->recs[i];
-
-		if (c->func == CORE_NONE || (o->funcs[c->func].prog && !r.loaded[c->func]))
-			continue;
-		core_resolve(t, &c->r, &o->secs[c->sec].insns[c->insn], &r.res[i]);
-		r.resolved[i] = true;
-	}
-	for (size_t i = 0; i < o->n_funcs && !err; i++)
-		if (r.loaded[i] || !o->funcs[i].prog)
-			err = flow_walk(o, i, r.res, &r.flow[i]);
-	if (err) {
+	r.culprit = calloc(o->n_funcs + 1, sizeof(*r.culprit));
+	if (!loaded || !r.culprit) {
 		fprintf(stderr, "core_check: out of memory\n");
 		exit(2);
 	}
-	mark_used(&r);
+	if (pl->hook)
+		can_run = hook_plan_make(&hp, k->btf, pl->classic);
+	for (size_t i = 0; i < o->n_funcs; i++)
+		loaded[i] = o->funcs[i].prog && plan_loads(pl, &hp, o->funcs[i].name);
+	if (core_load_run(&r.l, o, t, loaded)) {
+		fprintf(stderr, "core_check: out of memory\n");
+		exit(2);
+	}
+	if (pl->hook)
+		report_hook_plan(&r, pl, &hp, can_run);
 
 	check_relocations(&r, pl->name);
 	check_helpers(&r, pl->name);
@@ -558,17 +495,9 @@ static int check(const struct core_obj *o, const struct kernel *k, const struct 
 		printf("PASS %s/%s/%s\n", env.prefix, k->name, pl->name);
 	}
 	fflush(stdout);
-
-	for (size_t i = 0; i < o->n_funcs; i++) {
-		flow_fn_free(&r.flow[i]);
-		free(r.used[i]);
-	}
-	free(r.flow);
-	free(r.used);
-	free(r.loaded);
+	core_load_free(&r.l);
 	free(r.culprit);
-	free(r.resolved);
-	free(r.res);
+	free(loaded);
 	return r.problems ? 1 : 0;
 }
 
