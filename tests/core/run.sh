@@ -7,7 +7,9 @@
 # (tests/core/kernels.sh), and build/core_check resolves the object's
 # CO-RE relocations against it and follows what the verifier would
 # reach, for both of the loader's plans (tp_btf first, or classic
-# tracepoints), as user/hook_plan.c makes them for that kernel.
+# tracepoints), as user/hook_plan.c makes them for that kernel. As root,
+# build/core_oracle then checks the checker: libbpf relocates each program
+# against each kernel's BTF and loads it here, and the verdicts must agree.
 #
 # USAGE
 #   tests/core/run.sh [KERNEL...]     default: 5.10 5.15 6.1 6.8 6.12 and the host's
@@ -25,7 +27,7 @@ obj=${CORE_OBJ:-build/tcptrace.bpf.o}
 check=build/core_check
 t0=$SECONDS
 
-for f in "$check" "$obj"; do
+for f in "$check" build/core_oracle "$obj"; do
 	if ! [ -e "$f" ]; then
 		echo "FAIL core: $f is missing (run make corecheck)"
 		exit 1
@@ -70,6 +72,19 @@ if [ ${#args[@]} -gt 0 ]; then
 else
 	echo "FAIL core: no kernel to check against"
 	rc=1
+fi
+# The checker against libbpf itself: each program loaded alone into this
+# kernel, relocated against each other kernel's BTF (core_oracle.c).
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP core/oracle: loading programs to compare with libbpf needs root"
+elif [ ${#args[@]} -gt 0 ]; then
+	kernels=()
+	for ((i = 1; i < ${#args[@]}; i += 2)); do
+		kernels+=("${args[$i]}")
+	done
+	build/core_oracle build/core/fixture.bpf.o fixture-old=build/core/kernel_old.o \
+		fixture-new=build/core/kernel_new.o || rc=1
+	build/core_oracle "$obj" "${kernels[@]}" || rc=1
 fi
 echo "core: $((SECONDS - t0)) s"
 exit $rc
