@@ -532,6 +532,7 @@ int main(int argc, char **argv)
 	struct core_obj *o;
 	int rc = 0;
 
+	argp_err_exit_status = 2;	/* usage errors exit 2, as everywhere in the project */
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
 	libbpf_set_print(quiet_print);
