@@ -45,14 +45,15 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps install uninstall test bench vmlinux clean
+.PHONY: all deps install uninstall test bench corecheck vmlinux clean
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 
-# Debian 12 packages: the build chain, the lab (iproute2, nftables, jq) and
-# the comparison arm of `make bench` (tcpdump).
+# Debian 12 packages: the build chain, the lab (iproute2, nftables, jq),
+# the comparison arm of `make bench` (tcpdump), and what the CO-RE check
+# unpacks kernel packages with (curl, xz-utils, zstd, binutils' objcopy).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables jq tcpdump procps
+	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -62,7 +63,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c Makefile | $(OUTPUT)/bpf
@@ -130,8 +131,44 @@ install: $(OUTPUT)/tcptrace-bpf
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf
 
-test: all
-	$(Q)tests/run.sh
+# The CO-RE check (tests/core): will the object load on the kernels we
+# support? Its checker plans each kernel with the loader's own hook_plan.c.
+# core_oracle checks the checker against libbpf itself (root only).
+CORE_LIB_OBJS := $(patsubst %,$(OUTPUT)/core/core_%.o,obj relo flow load)
+CORE_TEST  := $(OUTPUT)/core_check $(OUTPUT)/core_oracle $(OUTPUT)/core/fixture.bpf.o \
+	$(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o
+# Kernel BTF extracted from distribution packages; `make clean` drops it
+# with the rest (fetching it again takes ~20 s).
+CORE_KERNELS ?= $(OUTPUT)/kernels
+
+$(OUTPUT)/core/%.o: tests/core/%.c Makefile | $(OUTPUT)/core
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/core_check: $(OUTPUT)/core/core_check.o $(CORE_LIB_OBJS) $(OUTPUT)/user/hook_plan.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/core_oracle: $(OUTPUT)/core/core_oracle.o $(CORE_LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Test-only BPF: the fixture, and two made-up kernels whose .BTF it is checked against.
+$(OUTPUT)/core/fixture.bpf.o: tests/core/fixture.bpf.c Makefile | $(OUTPUT)/core
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o: $(OUTPUT)/core/kernel_%.o: \
+		tests/core/fixture_kernel.c Makefile | $(OUTPUT)/core
+	$(call msg,BTF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf $(if $(filter old,$*),-DOLD) -c $< -o $@
+
+corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
+	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
+
+test: all $(CORE_TEST)
+	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
 bench: all $(OUTPUT)/load
 	$(Q)tests/bench.sh
@@ -146,4 +183,4 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/*.d)
