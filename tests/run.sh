@@ -4,6 +4,7 @@
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2),
 #   1b. the CLI's fault handling, tests/cli_test.sh,
+#   1c. the arm64 build, tests/arm64_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind.
@@ -66,6 +67,12 @@ done
 # the lab's own tracers would make untrue while they run.
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
+
+# ------------------------------------------------------------ arm64
+# The kernel side built for arm64 (clang only), and the cross-built loader
+# where Debian's cross packages are installed (make deps ARCH=arm64).
+echo "== tests/arm64_test.sh"
+run arm64 tests/arm64_test.sh
 
 # ------------------------------------------------------------ lab
 echo "== tests/lab/scenarios.sh"
