@@ -156,6 +156,12 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(LDLIBS) -o $@
 
+# The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
+PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
+$(OUTPUT)/test_hook_plan: tests/unit/test_hook_plan.c $(PLAN_OBJS) Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(PLAN_OBJS) $(LDLIBS) -o $@
+
 $(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(CORE_OBJS) -o $@

@@ -2,13 +2,43 @@
 /*
  * connect() failures that never reach TCP's state machine: a local route
  * that says unreachable fails the call at once and no TCP tracepoint fires.
- * Caught where the system call returns.
+ * Caught where the system call returns, with the arguments its entry saw.
  */
 #include "tcptrace.bpf.h"
 #include "sock_track.bpf.h"
 
-#define NR_CONNECT	42	/* x86_64 */
 #define EINPROGRESS	115
+
+/* __NR_connect of the loader's architecture, for the raw syscall hooks. */
+const volatile __u32 connect_nr = 0;
+
+/*
+ * The call in flight on this CPU. The exit tracepoint carries only the
+ * return value, so the entry keeps the arguments. A failure that never
+ * reached TCP returns without sleeping, on the CPU it entered on; a call
+ * that slept (a blocking connect) may come back elsewhere and find
+ * another thread's slot, which it ignores: its outcome reaches TCP's
+ * tracepoints anyway. A slot older than a call that did not sleep can
+ * be (CALL_FRESH_NS) was left by one that did: it is no evidence. One
+ * per-CPU slot costs an array lookup a call, where a map keyed by thread
+ * would cost a hash insert and delete.
+ */
+#define CALL_FRESH_NS	(100 * 1000 * 1000ULL)
+
+struct connect_call {
+	__u64 tid;		/* bpf_get_current_pid_tgid(); 0: free */
+	__u64 ts_ns;		/* when it entered */
+	__u64 uaddr;		/* const struct sockaddr __user * */
+	__s32 fd;
+	__u32 addrlen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct connect_call);
+} connect_calls SEC(".maps");
 
 /* The socket behind a file descriptor of the current task, or NULL. */
 static __always_inline struct sock *fd_to_sock(int fd)
@@ -30,21 +60,80 @@ static __always_inline struct sock *fd_to_sock(int fd)
 	return sock ? BPF_CORE_READ(sock, sk) : NULL;
 }
 
-/* connect(fd, uaddr, ...) returned ret in the current task. */
-static __always_inline int handle_connect_return(int fd, const void *uaddr, long ret)
+/*
+ * The destination the caller asked for, read no further than it said
+ * (addrlen) and than the family needs: 8 bytes of a sockaddr_in, 24 of a
+ * sockaddr_in6 (the kernel accepts a v6 address without sin6_scope_id).
+ */
+static __always_inline bool read_destination(const struct connect_call *c,
+					     struct flow_key *k)
+{
+	const void *uaddr = (const void *)(unsigned long)c->uaddr;
+	__u16 family;
+
+	if (c->addrlen < sizeof(family) ||
+	    bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return false;
+	__builtin_memset(k->raddr, 0, sizeof(k->raddr));
+	if (family == AF_INET) {
+		struct sockaddr_in sin;
+
+		if (c->addrlen < 8 || bpf_probe_read_user(&sin, 8, uaddr))
+			return false;
+		__builtin_memcpy(k->raddr, &sin.sin_addr, 4);
+		k->rport = bpf_ntohs(sin.sin_port);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+
+		if (c->addrlen < 24 || bpf_probe_read_user(&sin6, 24, uaddr))
+			return false;
+		__builtin_memcpy(k->raddr, &sin6.sin6_addr, 16);
+		k->rport = bpf_ntohs(sin6.sin6_port);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void connect_enter(__s64 fd, __u64 uaddr, __u64 addrlen)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct connect_call *c;
+	__u32 zero = 0;
+
+	if (filter_tgid && (id >> 32) != filter_tgid)
+		return;
+	c = bpf_map_lookup_elem(&connect_calls, &zero);
+	if (!c)
+		return;
+	c->tid = id;
+	c->ts_ns = bpf_ktime_get_ns();
+	c->uaddr = uaddr;
+	c->fd = fd;
+	c->addrlen = addrlen;
+}
+
+/* connect() returned ret in the current task. */
+static __always_inline int connect_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sk_addr;
-	struct sockaddr_in6 sa = {};
+	struct connect_call call, *c;
 	struct sock_entry *se;
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
 	struct sock *sk;
+	__u32 zero = 0;
 
-	/* Connected (a blocking call): ESTABLISHED has named the flow. */
-	if (ret == 0 || (filter_tgid && (id >> 32) != filter_tgid))
+	c = bpf_map_lookup_elem(&connect_calls, &zero);
+	if (!c || c->tid != id)
 		return 0;
-	sk = fd_to_sock(fd);
+	call = *c;
+	c->tid = 0;
+	/* Connected (a blocking call): ESTABLISHED has named the flow. */
+	if (ret == 0 || bpf_ktime_get_ns() - call.ts_ns > CALL_FRESH_NS)
+		return 0;
+	sk = fd_to_sock(call.fd);
 	if (!sk || !is_tcp(sk, false))
 		return 0;
 	/*
@@ -61,20 +150,8 @@ static __always_inline int handle_connect_return(int fd, const void *uaddr, long
 	}
 	if (ret == -EINPROGRESS || !flow_key_from_common(&sk->__sk_common, &k, false))
 		return 0;
-	if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+	if (!read_destination(&call, &k))
 		return 0;
-	if (sa.sin6_family == AF_INET) {
-		struct sockaddr_in *sin = (void *)&sa;
-
-		__builtin_memset(k.raddr, 0, sizeof(k.raddr));
-		__builtin_memcpy(k.raddr, &sin->sin_addr, 4);
-	} else if (sa.sin6_family == AF_INET6) {
-		__builtin_memcpy(k.raddr, &sa.sin6_addr, 16);
-	} else {
-		return 0;
-	}
-	/* sin_port and sin6_port share an offset. */
-	k.rport = bpf_ntohs(sa.sin6_port);
 	key_unmap_v4(&k);
 	if (!flow_wanted(&k))
 		return 0;
@@ -94,37 +171,43 @@ static __always_inline int handle_connect_return(int fd, const void *uaddr, long
 }
 
 /*
- * connect()'s own exit tracepoint fires for that call alone, where a raw
- * sys_exit program runs on every system call of the host. It needs tracefs
- * (mounted when missing); without it, the raw hook below. The call's
- * arguments are still in the task's saved user registers.
+ * connect()'s own tracepoints fire for that call alone, with its
+ * arguments as the syscall tracepoint records them (args[0..2]: fd,
+ * uservaddr, addrlen), whatever the architecture. They need tracefs
+ * (mounted when missing).
  */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int connect_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	connect_enter(ctx->args[0], ctx->args[1], ctx->args[2]);
+	return 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_connect")
 int connect_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-	return handle_connect_return(regs->di, (const void *)regs->si, ctx->ret);
+	return connect_exit(ctx->ret);
 }
 
-static __always_inline int handle_sys_exit(struct pt_regs *regs, long ret)
+/*
+ * Where those refuse one more program (a classic tracepoint takes 64 at
+ * most, host-wide), the raw syscall hooks: they run on every system call
+ * of the host, so the entry tests the number first. The arguments come
+ * from the task's registers through libbpf's per-architecture syscall
+ * accessors.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(connect_enter_raw, struct pt_regs *regs, long nr)
 {
-	/* pt_regs still hold the call's arguments when it returns. */
-	if (BPF_CORE_READ(regs, orig_ax) != NR_CONNECT)
+	if (nr != connect_nr)
 		return 0;
-	return handle_connect_return(BPF_CORE_READ(regs, di),
-				     (const void *)BPF_CORE_READ(regs, si), ret);
+	connect_enter(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+		      PT_REGS_PARM3_CORE_SYSCALL(regs));
+	return 0;
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(connect_exit_btf, struct pt_regs *regs, long ret)
+int BPF_PROG(connect_exit_raw, struct pt_regs *regs, long ret)
 {
-	return handle_sys_exit(regs, ret);
-}
-
-/* The raw (non-BTF) twin: same arguments, read from the context array. */
-SEC("raw_tracepoint/sys_exit")
-int connect_exit_raw(struct bpf_raw_tracepoint_args *ctx)
-{
-	return handle_sys_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+	return connect_exit(ret);
 }

@@ -160,14 +160,52 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, 
 	return 0;
 }
 
+/*
+ * Before v5.17 (commit c504e5c2f964) kfree_skb gave no reason. The call
+ * site that freed the packet stands in for one: userspace finds in
+ * /proc/kallsyms the functions whose drops are evidence (netfilter's
+ * verdict, nf_hook_slow) and names each range with a reason value of its
+ * own table. A drop anywhere else is not looked at.
+ */
+#define DROP_SITES	4
+const volatile __u64 drop_site_start[DROP_SITES] = {};
+const volatile __u64 drop_site_end[DROP_SITES] = {};
+const volatile __u32 drop_site_reason[DROP_SITES] = {};
+
+static __always_inline __u32 reason_of_site(__u64 location)
+{
+	for (int i = 0; i < DROP_SITES; i++)
+		if (location >= drop_site_start[i] && location < drop_site_end[i])
+			return drop_site_reason[i];
+	return 0;
+}
+
+/*
+ * Twins by the kernel's arguments: (skb, location, reason) since v5.17,
+ * (skb, location) before; userspace loads the one that matches.
+ */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(kfree_skb_btf, struct sk_buff *skb, void *location, int reason)
 {
 	return handle_drop(skb, reason, true);
 }
 
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(kfree_skb_site_btf, struct sk_buff *skb, void *location)
+{
+	__u32 reason = reason_of_site((unsigned long)location);
+
+	return reason ? handle_drop(skb, reason, true) : 0;
+}
+
 SEC("tracepoint/skb/kfree_skb")
 int kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 {
-	return handle_drop(ctx->skbaddr, ctx->reason, false);
+	__u32 reason;
+
+	if (bpf_core_field_exists(ctx->reason))
+		reason = ctx->reason;
+	else
+		reason = reason_of_site((unsigned long)ctx->location);
+	return reason ? handle_drop(ctx->skbaddr, reason, false) : 0;
 }

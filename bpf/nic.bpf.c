@@ -9,6 +9,7 @@
  * Every program passes every packet unmodified.
  */
 #include "tcptrace.bpf.h"
+#include "compat.bpf.h"
 #include "nic.h"
 
 #define ETH_HLEN		14
@@ -235,7 +236,7 @@ static __always_inline bool parse_ip(__u16 proto, void *p, void *end,
  */
 static __always_inline __u64 nic_now(void)
 {
-	return bpf_ktime_get_coarse_ns();
+	return ktime_coarse_ns();
 }
 
 /* The flow's record, created zeroed (ICMP errors: rare, not per packet). */

@@ -7,6 +7,7 @@
  * `btf` whether it may load kernel fields directly (see KREAD).
  */
 #include "tcptrace.bpf.h"
+#include "compat.bpf.h"
 #include "sock_track.bpf.h"
 
 /*
@@ -121,7 +122,7 @@ int set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 }
 
 static __always_inline int handle_retransmit(const struct sock *sk,
-					     const struct sk_buff *skb, bool btf)
+					     const struct sk_buff *skb, int err, bool btf)
 {
 	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
 	const struct inet_connection_sock *icsk;
@@ -129,7 +130,12 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 	struct flow_key k;
 	struct tt_event *ev;
 
-	if (!tp || !flow_of_sock(sk, &k, &info, btf))
+	/*
+	 * Kernels that pass the attempt's result (err, 2025) fire for attempts
+	 * that sent nothing too (-EBUSY: the segment still sat in a queue
+	 * below): no segment left again, no retransmission.
+	 */
+	if (err || !tp || !flow_of_sock(sk, &k, &info, btf))
 		return 0;
 	icsk = &tp->inet_conn;
 	ev = event_new(&k, EV_RETRANS, &info);
@@ -149,16 +155,39 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 	return 0;
 }
 
+/*
+ * Two BTF twins: the tracepoint's arguments are (sk, skb) up to v6.17 and
+ * (sk, skb, err) since. The verifier refuses a program that reads an
+ * argument the kernel does not pass, so userspace loads the one that
+ * matches the running kernel's btf_trace_tcp_retransmit_skb (hook_plan.c).
+ */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(retransmit_btf, const struct sock *sk, const struct sk_buff *skb)
 {
-	return handle_retransmit(sk, skb, true);
+	return handle_retransmit(sk, skb, 0, true);
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(retransmit_err_btf, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	return handle_retransmit(sk, skb, err, true);
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int retransmit_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int retransmit_tp(void *ctx)
 {
-	return handle_retransmit(ctx->skaddr, ctx->skbaddr, false);
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		struct trace_event_raw_tcp_retransmit_skb *e = ctx;
+		int err = 0;
+
+		if (bpf_core_field_exists(e->err))
+			err = e->err;
+		return handle_retransmit(e->skaddr, e->skbaddr, err, false);
+	} else {
+		struct trace_event_raw_tcp_event_sk_skb___old *e = ctx;
+
+		return handle_retransmit(e->skaddr, e->skbaddr, 0, false);
+	}
 }
 
 static __always_inline int handle_retransmit_synack(const struct request_sock *req,
@@ -298,18 +327,35 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 	return 0;
 }
 
+/*
+ * Two BTF twins again: (sk, skb) up to v6.9, (sk, skb, reason) since v6.10
+ * (commit 5cb2cb3cb271). Without the reason, 0: "not given by the kernel".
+ */
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(send_reset_btf, const struct sock *sk, const struct sk_buff *skb,
+int BPF_PROG(send_reset_btf, const struct sock *sk, const struct sk_buff *skb)
+{
+	return handle_send_reset(sk, skb, 0, true);
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(send_reset_reason_btf, const struct sock *sk, const struct sk_buff *skb,
 	     int reason)
 {
-	/* The reason argument arrived with v6.10 (commit 5cb2cb3cb271): older kernels pass 0. */
 	return handle_send_reset(sk, skb, reason, true);
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
-int send_reset_tp(struct trace_event_raw_tcp_send_reset *ctx)
+int send_reset_tp(void *ctx)
 {
-	return handle_send_reset(ctx->skaddr, ctx->skbaddr, ctx->reason, false);
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
+		struct trace_event_raw_tcp_send_reset *e = ctx;
+
+		return handle_send_reset(e->skaddr, e->skbaddr, e->reason, false);
+	} else {
+		struct trace_event_raw_tcp_event_sk_skb___old *e = ctx;
+
+		return handle_send_reset(e->skaddr, e->skbaddr, 0, false);
+	}
 }
 
 static __always_inline int emit_sk_error(const struct flow_key *k,

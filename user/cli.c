@@ -23,7 +23,8 @@ static const char doc[] =
 "    tcptrace-bpf --netns /run/netns/a    # one network namespace\n"
 "    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
 "    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
-"    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n";
+"    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
+"    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n";
 
 enum {
 	OPT_NETNS = 0x100,
@@ -42,6 +43,7 @@ enum {
 	OPT_XDP,
 	OPT_XDP_GENERIC,
 	OPT_MAX_FLOWS,
+	OPT_CHECK,
 };
 
 static const struct argp_option options[] = {
@@ -76,6 +78,7 @@ static const struct argp_option options[] = {
 
 	{ NULL, 0, NULL, 0, "Kernel:", 5 },
 	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 5 },
+	{ "check", OPT_CHECK, NULL, 0, "Load and attach, print which hooks this kernel has and which diagnoses are unavailable, and exit (0: it can trace, 1: it cannot)", 5 },
 	{},
 };
 
@@ -173,6 +176,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CLASSIC:
 		o->classic = true;
+		break;
+	case OPT_CHECK:
+		o->check = true;
 		break;
 	case 'v':
 		o->verbose = true;

@@ -31,6 +31,7 @@ struct options {
 	bool verbose;
 	bool prog_stats;	/* --prog-stats: enable the kernel's bpf_stats */
 	bool classic;		/* --classic: classic tracepoints even where tp_btf works */
+	bool check;		/* --check: load, attach, report what this kernel gives, exit */
 	unsigned long duration_ms;	/* 0 = until interrupted */
 	unsigned long interval_ms;
 	unsigned long stall_ms;

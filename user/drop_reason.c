@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
@@ -59,4 +60,59 @@ void drop_reason_free(void)
 		free(names[i]);
 		names[i] = NULL;
 	}
+}
+
+/*
+ * Where the kernel names no reason, the functions whose drops are
+ * evidence, and the name each stands for (values of our own: 1, 2...).
+ * netfilter's verdict is the one that matters most: a DROP rule or policy
+ * of this host's firewall, in any chain, for either family.
+ */
+static const struct {
+	const char *symbol;
+	const char *reason;
+} site_reasons[] = {
+	{ "nf_hook_slow", "NETFILTER_DROP" },
+};
+
+int drop_reason_sites(struct drop_site *sites, int max)
+{
+	int n_sym = sizeof(site_reasons) / sizeof(site_reasons[0]);
+	struct drop_site *open = NULL;
+	char line[512], sym[256];
+	unsigned long long addr;
+	char type;
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3)
+			continue;
+		/* The core kernel's symbols come sorted: the next one ends it. */
+		if (open && addr > open->start) {
+			open->end = addr;
+			open = NULL;
+		}
+		if (type != 'T' && type != 't')
+			continue;
+		for (int i = 0; i < n_sym && n < max; i++) {
+			if (strcmp(sym, site_reasons[i].symbol))
+				continue;
+			/* Zero: kernel addresses are hidden from us (kptr_restrict). */
+			if (!addr)
+				break;
+			free(names[i + 1]);
+			names[i + 1] = strdup(site_reasons[i].reason);
+			sites[n] = (struct drop_site){ addr, 0, i + 1 };
+			open = &sites[n++];
+		}
+	}
+	fclose(f);
+	/* A site never closed by a next symbol is not one we can bound. */
+	if (open)
+		n--;
+	return n;
 }

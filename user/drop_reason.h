@@ -17,4 +17,20 @@ const char *drop_reason_name(unsigned int reason);
 int drop_reason_value(const char *name);
 void drop_reason_free(void);
 
+/*
+ * Before 5.17 the kernel gives no drop reason: the function that freed the
+ * packet stands in. A range of kernel text and the reason it names.
+ */
+struct drop_site {
+	unsigned long long start, end;
+	unsigned int reason;
+};
+
+/*
+ * On a kernel without enum skb_drop_reason: names reasons of our own for
+ * the call sites that are evidence and finds those in /proc/kallsyms.
+ * Returns how many sites were found (0: none can be told).
+ */
+int drop_reason_sites(struct drop_site *sites, int max);
+
 #endif /* TCPTRACE_DROP_REASON_H */

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "diagnose.h"
 #include "drop_reason.h"
+#include "kernel_report.h"
 #include "netns.h"
 #include "output.h"
 #include "report.h"
@@ -55,6 +57,7 @@ struct session {
 	bool nic_failed;
 	__u64 nic_records;	/* live nic_flows records at the last read */
 	__u64 last_stats_ns;	/* JSON: the tracer's health goes out as it runs too */
+	bool stats_sent;	/* the first stats record also says what the kernel lacks */
 };
 
 static __u64 mono_ns(void)
@@ -116,12 +119,19 @@ static const char *const ignored_drops[] = {
 	"SOCKET_RCVBUFF", "DUP_FRAG",
 };
 
+/* Before 5.17: the call sites that stand in for reasons (drop_reason.h). */
+static struct drop_site drop_sites[4];
+static int n_drop_sites;
+
 static bool drop_classes_init(struct engine_config *cfg)
 {
 	unsigned int n = 0;
 
-	if (!drop_reason_init())
-		return false;
+	if (!drop_reason_init()) {
+		n_drop_sites = drop_reason_sites(drop_sites, sizeof(drop_sites) / sizeof(drop_sites[0]));
+		if (!n_drop_sites)
+			return false;
+	}
 	for (unsigned int r = 0; r < sizeof(drop_classes); r++) {
 		const char *name = drop_reason_name(r);
 		__u8 cls = DROP_LOCAL;
@@ -269,7 +279,9 @@ static void report_health(struct session *s, __u64 now)
 	r.classic = s->tracer->classic;
 	r.progs = progs;
 	r.n_progs = tracer_prog_stats(s->tracer, progs, MAX_PROGS);
+	r.plan = s->stats_sent ? NULL : &s->tracer->plan;
 	output_health(s->out, now, &r);
+	s->stats_sent = true;
 }
 
 /* ": eth0 tcx/tcx, eth1 xdp-native/tcx" — ingress/egress kind per interface. */
@@ -325,6 +337,21 @@ static int trace_loop(struct session *s, struct ring_buffer *rb)
 	return EXIT_DONE;
 }
 
+/*
+ * --check: what this kernel gives, before a rollout. Exit 0 when the core
+ * attached (the tracer can trace, maybe without some diagnoses), 1 when not.
+ */
+static int check_report(const struct tracer *t, struct output *out, int err)
+{
+	struct utsname u;
+
+	if (err && !t->plan.has_ringbuf && t->plan.variant[HOOK_SET_STATE] < 0)
+		return EXIT_RUNTIME;	/* nothing planned: the error said why */
+	uname(&u);
+	output_check(out, &t->plan, u.release, u.machine, !err);
+	return err ? EXIT_RUNTIME : EXIT_DONE;
+}
+
 static void engine_config_from(const struct options *o, struct engine_config *cfg)
 {
 	engine_config_default(cfg);
@@ -344,7 +371,7 @@ int main(int argc, char **argv)
 	struct options opts;
 	struct output out;
 	struct session s = {};
-	char nics[256];
+	char nics[256], note[1024];
 	int err, ret = EXIT_RUNTIME;
 
 	cli_parse(argc, argv, &opts);
@@ -363,9 +390,7 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 
 	engine_config_from(&opts, &cfg);
-	if (!drop_classes_init(&cfg))
-		fprintf(stderr, "tcptrace-bpf: note: this kernel names no drop reasons (enum skb_drop_reason): "
-			"LOCAL_DROP and LISTEN_OVERFLOW from drops cannot be made\n");
+	drop_classes_init(&cfg);
 	s.opts = &opts;
 	s.tracer = &tracer;
 	s.out = &out;
@@ -375,12 +400,21 @@ int main(int argc, char **argv)
 
 	tracer.drop_class = cfg.drop_class;
 	tracer.n_drop_class = cfg.n_drop_class;
+	tracer.drop_sites = drop_sites;
+	tracer.n_drop_sites = n_drop_sites;
 	err = tracer_start(&tracer, &opts);
+	if (opts.check) {
+		ret = check_report(&tracer, &out, err);
+		goto cleanup;
+	}
 	if (err) {
 		/* An interface that does not exist is the user's to fix. */
 		ret = err == -ENODEV ? EXIT_USAGE : EXIT_RUNTIME;
 		goto cleanup;
 	}
+	kernel_report_note(&tracer.plan, note, sizeof(note));
+	if (note[0])
+		fprintf(stderr, "tcptrace-bpf: note: on this kernel %s\n", note);
 	/* "Nothing came back to the NIC" is only said where arrivals are counted. */
 	cfg.nic_ingress = false;
 	for (int i = 0; i < tracer.n_nics; i++)

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 #include "catalogue.h"
+#include "kernel_report.h"
 #include "output.h"
 #include "tracer.h"
 
@@ -243,6 +244,8 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "diagnoses", h->diagnoses);
 	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));
 	json_kv_string(j, "tracepoints", h->classic ? "classic" : "tp_btf");
+	if (h->plan)
+		kernel_report_json(j, h->plan);
 	json_key(j, "programs");
 	json_array_begin(j);
 	for (int i = 0; i < h->n_progs; i++) {
@@ -255,6 +258,30 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 		json_object_end(j);
 	}
 	json_array_end(j);
+	json_object_end(j);
+	json_line_end(j);
+}
+
+void output_check(struct output *o, const struct hook_plan *p, const char *release,
+		  const char *machine, bool ok)
+{
+	struct json *j = &o->j;
+	struct timespec now;
+	char kernel[192];
+
+	if (!o->json) {
+		snprintf(kernel, sizeof(kernel), "%s (%s)", release, machine);
+		kernel_report_text(o->out, p, kernel);
+		fflush(o->out);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	record_begin(o, "check", now.tv_sec * 1000000000ULL + now.tv_nsec);
+	json_kv_string(j, "kernel", release);
+	json_kv_string(j, "machine", machine);
+	json_key(j, "ok");
+	json_bool(j, ok);
+	kernel_report_json(j, p);
 	json_object_end(j);
 	json_line_end(j);
 }

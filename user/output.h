@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "diagnose.h"
+#include "hook_plan.h"
 #include "json.h"
 
 struct output {
@@ -35,6 +36,7 @@ struct health_report {
 	bool classic;			/* classic tracepoints in use */
 	const struct prog_stat *progs;
 	int n_progs;
+	const struct hook_plan *plan;	/* the first record says what this kernel lacks */
 };
 
 void output_init(struct output *o, FILE *out, bool json);
@@ -42,6 +44,9 @@ void output_diagnosis(struct output *o, const struct diagnosis *d);
 /* A connection's statistics: a JSON record; a line in text mode when verbose. */
 void output_conn(struct output *o, const struct conn_record *c, bool verbose);
 void output_health(struct output *o, __u64 now_ns, const struct health_report *h);
+/* --check: what this kernel gives (a "check" record under -j). */
+void output_check(struct output *o, const struct hook_plan *p, const char *release,
+		  const char *machine, bool ok);
 /* Under -j an error is a JSON record on stdout too; the one-line text stays on stderr. */
 void output_error(struct output *o, const char *msg);
 

@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "diagnose.h"
 #include "report.h"
@@ -105,95 +107,19 @@ static int mount_tracefs(void)
 	return 0;
 }
 
-static int ensure_tracefs(void)
-{
-	int err = mount_tracefs();
-
-	if (err)
-		report_error("cannot mount tracefs on " TRACEFS ": %s "
-			"(hint: mount -t tracefs tracefs " TRACEFS ")", strerror(-err));
-	return err;
-}
-
-/*
- * connect()'s own tracepoints fire for that call alone; the raw sys_exit
- * hook runs on every system call of the host. Use them where tracefs can
- * be had and the kernel has syscall tracepoints.
- */
-static bool have_connect_tracepoints(void)
-{
-	return mount_tracefs() == 0 &&
-	       access(TRACEFS "/events/syscalls/sys_exit_connect/id", R_OK) == 0;
-}
-
-/* Every BTF-typed program and the classic twin that stands in for it. */
-static void select_twins(struct tcptrace_bpf *s, bool classic)
-{
-	struct bpf_program *btf[] = {
-		s->progs.set_state_btf, s->progs.retransmit_btf,
-		s->progs.retransmit_synack_btf, s->progs.receive_reset_btf,
-		s->progs.send_reset_btf, s->progs.sk_error_btf,
-		s->progs.connect_exit_btf, s->progs.kfree_skb_btf,
-	};
-	struct bpf_program *tp[] = {
-		s->progs.set_state_tp, s->progs.retransmit_tp,
-		s->progs.retransmit_synack_tp, s->progs.receive_reset_tp,
-		s->progs.send_reset_tp, s->progs.sk_error_tp,
-		s->progs.connect_exit_raw, s->progs.kfree_skb_tp,
-	};
-	bool per_call = have_connect_tracepoints();
-
-	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
-		bpf_program__set_autoload(btf[i], !classic);
-		bpf_program__set_autoload(tp[i], classic);
-	}
-	/* Attached by attach_connect_return(), which falls back in order. */
-	bpf_program__set_autoload(s->progs.connect_exit_tp, per_call);
-	bpf_program__set_autoattach(s->progs.connect_exit_tp, false);
-	bpf_program__set_autoattach(s->progs.connect_exit_btf, false);
-	bpf_program__set_autoattach(s->progs.connect_exit_raw, false);
-}
-
-/*
- * connect()'s exit tracepoint first; a classic tracepoint takes at most 64
- * programs host-wide (E2BIG past that), so then the raw sys_exit hook.
- */
-static int attach_connect_return(struct tracer *t)
-{
-	struct bpf_program *order[] = {
-		t->skel->progs.connect_exit_tp, t->skel->progs.connect_exit_btf,
-		t->skel->progs.connect_exit_raw,
-	};
-	struct bpf_link **links[] = {
-		&t->skel->links.connect_exit_tp, &t->skel->links.connect_exit_btf,
-		&t->skel->links.connect_exit_raw,
-	};
-	int err = -ENOENT;
-
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (!bpf_program__autoload(order[i]))
-			continue;
-		*links[i] = bpf_program__attach(order[i]);
-		if (*links[i])
-			return 0;
-		err = -errno;
-		*links[i] = NULL;
-	}
-	report_error("cannot attach to connect()'s return: %s (hint: NO_ROUTE from a "
-		     "failed connect() cannot be seen; run with -v for details)", strerror(-err));
-	return err;
-}
-
-/* Load only the NIC programs that will be attached: each costs verify time. */
-static void select_nic_programs(struct tcptrace_bpf *s, const struct options *o)
+/* The NIC programs the options want: each loaded one costs verify time. */
+static void plan_nic(struct hook_plan *p, const struct options *o)
 {
 	bool ingress = !o->no_nic && !o->no_ingress;
 	bool xdp = o->nic_kind == NIC_KIND_XDP || o->nic_kind == NIC_KIND_XDP_GENERIC;
 
-	bpf_program__set_autoload(s->progs.nic_tc_out, !o->no_nic);
+	if (o->no_nic)
+		hook_plan_off(p, HOOK_NIC_EGRESS_TC);
 	/* TC ingress stays loaded beside XDP: the fallback when XDP is taken. */
-	bpf_program__set_autoload(s->progs.nic_tc_in, ingress);
-	bpf_program__set_autoload(s->progs.nic_xdp_in, ingress && xdp);
+	if (!ingress)
+		hook_plan_off(p, HOOK_NIC_INGRESS_TC);
+	if (!ingress || !xdp)
+		hook_plan_off(p, HOOK_NIC_INGRESS_XDP);
 }
 
 static __u32 own_netns_inum(void)
@@ -203,9 +129,34 @@ static __u32 own_netns_inum(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
+/*
+ * The kernel's drop reasons that can be evidence, one bit each; before
+ * 5.17 the call sites that stand in for them.
+ */
+static void configure_drops(struct tcptrace_bpf *s, const struct tracer *t)
+{
+	unsigned int words = sizeof(s->rodata->drop_reasons_wanted) /
+			     sizeof(s->rodata->drop_reasons_wanted[0]);
+	unsigned int n_sites = sizeof(s->rodata->drop_site_start) /
+			       sizeof(s->rodata->drop_site_start[0]);
+
+	if (!t->drop_class)
+		return;
+	for (unsigned int r = 0; r < t->n_drop_class && r < words * 64; r++)
+		if (t->drop_class[r] != DROP_IGNORE)
+			s->rodata->drop_reasons_wanted[r / 64] |= 1ULL << (r % 64);
+	s->rodata->drop_reasons_set = true;
+	for (unsigned int i = 0; i < t->n_drop_sites && i < n_sites; i++) {
+		s->rodata->drop_site_start[i] = t->drop_sites[i].start;
+		s->rodata->drop_site_end[i] = t->drop_sites[i].end;
+		s->rodata->drop_site_reason[i] = t->drop_sites[i].reason;
+	}
+}
+
 static int open_and_configure(struct tracer *t, const struct options *o)
 {
 	struct tcptrace_bpf *s;
+	struct bpf_program *p;
 
 	s = tcptrace_bpf__open();
 	if (!s) {
@@ -217,19 +168,15 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	s->rodata->filter_family = o->host_family;
 	memcpy((void *)s->rodata->filter_addr, o->host_addr, sizeof(o->host_addr));
 	s->rodata->filter_tgid = o->pid;
+	s->rodata->connect_nr = __NR_connect;
 	/* TC and XDP cannot read a packet's namespace: it is the one we hook. */
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();
-	select_twins(s, t->classic);
-	select_nic_programs(s, o);
-	/* Only the drop reasons that can be evidence reach the ring buffer. */
-	if (t->drop_class) {
-		unsigned int words = sizeof(s->rodata->drop_reasons_wanted) /
-				     sizeof(s->rodata->drop_reasons_wanted[0]);
-
-		for (unsigned int r = 0; r < t->n_drop_class && r < words * 64; r++)
-			if (t->drop_class[r] != DROP_IGNORE)
-				s->rodata->drop_reasons_wanted[r / 64] |= 1ULL << (r % 64);
-		s->rodata->drop_reasons_set = true;
+	configure_drops(s, t);
+	/* Each hook's program for this kernel, and nothing else: a program
+	 * the kernel cannot take would fail the whole load. */
+	bpf_object__for_each_program(p, s->obj) {
+		bpf_program__set_autoload(p, hook_plan_loads(&t->plan, bpf_program__name(p)));
+		bpf_program__set_autoattach(p, false);
 	}
 	t->skel = s;
 	return 0;
@@ -357,6 +304,209 @@ static void detach_nics(struct tracer *t)
 		setns(t->self_netns_fd, CLONE_NEWNET);
 }
 
+/*
+ * Which of the kernel's hooks serve, and by which program: read from the
+ * kernel's own BTF before anything is loaded, so a hook that differs on
+ * this kernel costs neither a failed load nor the rest of the tracer.
+ */
+static int plan_hooks(struct tracer *t, const struct options *o)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf) {
+		report_error("cannot read the kernel's BTF: %s (hint: it needs a kernel built "
+			     "with CONFIG_DEBUG_INFO_BTF=y)", strerror(errno));
+		return -ENOENT;
+	}
+	ok = hook_plan_make(&t->plan, btf, o->classic);
+	btf__free(btf);
+	if (!ok) {
+		report_error("this kernel cannot be traced: %s (hint: tcptrace-bpf needs Linux 5.10 "
+			     "or later)", !t->plan.has_ringbuf ?
+			     "it has no BPF ring buffer" : t->plan.why[HOOK_SET_STATE]);
+		return -EOPNOTSUPP;
+	}
+	plan_nic(&t->plan, o);
+	if (!t->plan.has_drop_reasons && !t->n_drop_sites)
+		hook_plan_missing(&t->plan, HOOK_DROP, "the kernel gives no drop reasons (before "
+				  "5.17) and hides the addresses of its functions");
+	return 0;
+}
+
+/*
+ * A planned classic tracepoint program whose event tracefs does not show
+ * (no tracefs to be had, or a kernel built without that event), or NULL.
+ */
+static const char *classic_unavailable(const struct tracer *t, char *why, size_t len)
+{
+	struct bpf_program *p;
+	bool mounted = false;
+	int err = 0;
+
+	bpf_object__for_each_program(p, t->skel->obj) {
+		const char *sec = bpf_program__section_name(p);
+		char path[256];
+
+		if (!bpf_program__autoload(p) || strncmp(sec, "tracepoint/", 11))
+			continue;
+		if (!mounted) {
+			err = mount_tracefs();
+			mounted = true;
+		}
+		if (err) {
+			snprintf(why, len, "cannot mount tracefs on " TRACEFS ": %s", strerror(-err));
+			return bpf_program__name(p);
+		}
+		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
+		if (access(path, F_OK)) {
+			snprintf(why, len, "tracefs has no %s", sec + 11);
+			return bpf_program__name(p);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * libbpf names the program the kernel refused in its warning, and nowhere
+ * else: the load of the whole object fails with one errno. Its messages
+ * are read on their way to the user's print callback.
+ */
+static libbpf_print_fn_t print_next;
+static char refused_prog[64];
+
+static int print_capture(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_WARN && !refused_prog[0]) {
+		const char *p, *q;
+		char line[256];
+		va_list copy;
+
+		va_copy(copy, args);
+		vsnprintf(line, sizeof(line), fmt, copy);
+		va_end(copy);
+		p = strstr(line, "prog '");
+		q = p ? strchr(p + 6, '\'') : NULL;
+		if (q)
+			snprintf(refused_prog, sizeof(refused_prog), "%.*s", (int)(q - p - 6), p + 6);
+	}
+	return print_next ? print_next(level, fmt, args) : 0;
+}
+
+/* At most one step down per program: the plan cannot loop. */
+#define MAX_LOAD_ATTEMPTS	32
+
+/*
+ * Load the planned programs. A program this kernel refuses anyway steps
+ * its hook down to the next variant (or leaves it missing) and the object
+ * is loaded again: one hook is lost, never the tracer.
+ */
+static int load_as_planned(struct tracer *t, const struct options *o)
+{
+	const struct hook_desc *d;
+	const char *refused;
+	char why[160];
+	int err, h;
+
+	for (int attempt = 0;; attempt++) {
+		err = open_and_configure(t, o);
+		if (err)
+			return err;
+		refused = classic_unavailable(t, why, sizeof(why));
+		if (!refused) {
+			refused_prog[0] = '\0';
+			print_next = libbpf_set_print(print_capture);
+			err = tcptrace_bpf__load(t->skel);
+			libbpf_set_print(print_next);
+			if (!err)
+				return 0;
+			refused = refused_prog[0] ? refused_prog : NULL;
+			snprintf(why, sizeof(why), "%s", strerror(-err));
+		}
+		tcptrace_bpf__destroy(t->skel);
+		t->skel = NULL;
+		if (err == -EPERM || !refused || attempt >= MAX_LOAD_ATTEMPTS)
+			break;
+		h = hook_plan_refused(&t->plan, refused, why);
+		if (h < 0)
+			break;
+		d = hook_desc(h);
+		if (o->verbose)
+			fprintf(stderr, "tcptrace-bpf: note: %s: %s\n", d->name, t->plan.why[h]);
+		if (d->core && !hook_plan_served(&t->plan, h)) {
+			report_error("cannot trace on this kernel: %s (hint: run with -v to see "
+				     "the verifier's log)", t->plan.why[h]);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (!err)
+		err = -EINVAL;
+	report_error("cannot load the BPF programs: %s%s%s (hint: %s)", refused ? refused : "",
+		     refused ? ": " : "", why, err == -EPERM ?
+		     "run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
+		     "the verifier refused a program on this kernel; run with -v to see its log");
+	return err;
+}
+
+/* Attach the programs of one variant; on failure, what was attached of it goes. */
+static int attach_variant(struct tracer *t, const struct hook_variant *v, char *why, size_t len)
+{
+	int first = t->n_links;
+
+	for (int i = 0; i < HOOK_VARIANT_PROGS && v->progs[i]; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(t->skel->obj, v->progs[i]);
+		struct bpf_link *l = p ? bpf_program__attach(p) : NULL;
+		int err = p ? -errno : -ENOENT;
+
+		if (!l || t->n_links >= MAX_LINKS) {
+			snprintf(why, len, "%s refused: %s", v->attach, strerror(-err));
+			bpf_link__destroy(l);
+			while (t->n_links > first)
+				bpf_link__destroy(t->links[--t->n_links]);
+			return err;
+		}
+		t->links[t->n_links++] = l;
+	}
+	return 0;
+}
+
+/*
+ * Every planned socket hook. One that refuses to attach falls back to its
+ * standby (connect()'s tracepoints take 64 programs, host-wide) or goes
+ * missing; only the core is fatal.
+ */
+static int attach_hooks(struct tracer *t)
+{
+	char why[160];
+
+	for (int h = 0; h < HOOK_MAX; h++) {
+		const struct hook_variant *v = hook_plan_variant(&t->plan, h);
+		int err;
+
+		if (!v || !strncmp(v->attach, "tc ", 3) || !strcmp(v->attach, "xdp"))
+			continue;
+		err = attach_variant(t, v, why, sizeof(why));
+		if (err && v->standby_next) {
+			hook_plan_refused(&t->plan, v->progs[0], why);
+			v = hook_plan_variant(&t->plan, h);
+			err = attach_variant(t, v, why, sizeof(why));
+		}
+		if (!err) {
+			if (h == HOOK_SOCK_SCAN)
+				t->scan_link = t->links[t->n_links - 1];
+			t->plan.attached[h] = true;
+			continue;
+		}
+		if (hook_desc(h)->core) {
+			report_error("cannot attach the BPF programs: %s (hint: run with -v for "
+				     "details)", why);
+			return err;
+		}
+		hook_plan_missing(&t->plan, h, why);
+	}
+	return 0;
+}
+
 int tracer_start(struct tracer *t, const struct options *o)
 {
 	double t0 = mono_ms();
@@ -364,39 +514,13 @@ int tracer_start(struct tracer *t, const struct options *o)
 	int err;
 
 	t->stats_fd = -1;
-	/* tp_btf first; where BTF attach is refused, the classic twins. */
-	for (t->classic = o->classic;; t->classic = true) {
-		err = t->classic ? ensure_tracefs() : 0;
-		if (!err)
-			err = open_and_configure(t, o);
-		if (err)
-			return err;
-		err = tcptrace_bpf__load(t->skel);
-		if (!err || t->classic)
-			break;
-		/* Said always: the fallback costs a probe read per field. */
-		fprintf(stderr, "tcptrace-bpf: note: tp_btf programs refused (%s%s), using classic "
-			"tracepoints\n", strerror(-err), o->verbose ? "" : "; -v shows why");
-		tcptrace_bpf__destroy(t->skel);
-		t->skel = NULL;
-	}
-	if (err) {
-		report_error("cannot load the BPF programs: %s (hint: %s)",
-			strerror(-err), err == -EPERM ?
-			"run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
-			"the verifier refused a program on this kernel; run with -v to see its log");
-		return err;
-	}
-	err = tcptrace_bpf__attach(t->skel);
-	if (err) {
-		report_error("cannot attach the BPF programs: %s (hint: run with -v for details)",
-			strerror(-err));
-		return err;
-	}
-	err = attach_connect_return(t);
-	if (err)
-		return err;
-	err = attach_nics(t, o);
+	err = plan_hooks(t, o);
+	if (!err)
+		err = load_as_planned(t, o);
+	if (!err)
+		err = attach_hooks(t);
+	if (!err && !o->check)
+		err = attach_nics(t, o);
 	if (err)
 		return err;
 	if (o->prog_stats) {
@@ -405,9 +529,23 @@ int tracer_start(struct tracer *t, const struct options *o)
 			report_error("cannot enable BPF run-time statistics: %s "
 				"(the stats record will show zero run times)", strerror(errno));
 	}
+	for (int i = 0; i < t->n_nics; i++) {
+		t->plan.attached[HOOK_NIC_EGRESS_TC] |= t->nic[i].egress_kind != NIC_HOOK_NONE;
+		t->plan.attached[HOOK_NIC_INGRESS_TC] |= t->nic[i].ingress_kind == NIC_HOOK_TCX ||
+							 t->nic[i].ingress_kind == NIC_HOOK_TC_NETLINK;
+		t->plan.attached[HOOK_NIC_INGRESS_XDP] |= t->nic[i].ingress_kind != NIC_HOOK_NONE &&
+							  t->nic[i].ingress_kind != NIC_HOOK_TCX &&
+							  t->nic[i].ingress_kind != NIC_HOOK_TC_NETLINK;
+	}
 	t->n_progs = 0;
 	bpf_object__for_each_program(p, t->skel->obj)
 		t->n_progs += bpf_program__autoload(p);
+	t->classic = false;
+	for (int h = 0; h < HOOK_MAX; h++) {
+		const struct hook_variant *v = hook_plan_variant(&t->plan, h);
+
+		t->classic |= v && v->classic && hook_desc(h)->variants[0].classic == false;
+	}
 	t->attach_ms = mono_ms() - t0;
 	return 0;
 }
@@ -416,7 +554,10 @@ void tracer_stop(struct tracer *t)
 {
 	if (t->skel)
 		detach_nics(t);
-	/* Links close with the skeleton: nothing stays attached behind us. */
+	/* Links close with their fds: nothing stays attached behind us. */
+	while (t->n_links > 0)
+		bpf_link__destroy(t->links[--t->n_links]);
+	t->scan_link = NULL;
 	tcptrace_bpf__destroy(t->skel);
 	t->skel = NULL;
 	if (t->stats_fd >= 0)
@@ -430,7 +571,7 @@ void tracer_stop(struct tracer *t)
 
 int tracer_scan_link_fd(const struct tracer *t)
 {
-	return bpf_link__fd(t->skel->links.sock_scan);
+	return t->scan_link ? bpf_link__fd(t->scan_link) : -1;
 }
 
 int tracer_ringbuf_fd(const struct tracer *t)

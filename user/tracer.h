@@ -6,11 +6,16 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "cli.h"
+#include "drop_reason.h"
 #include "events.h"
+#include "hook_plan.h"
 #include "nic.h"
 #include "nic_attach.h"
 
 struct tcptrace_bpf;
+struct bpf_link;
+
+#define MAX_LINKS	16
 
 struct tracer {
 	struct tcptrace_bpf *skel;
@@ -23,6 +28,12 @@ struct tracer {
 	double attach_ms;
 	const __u8 *drop_class;	/* enum drop_class by reason value, or NULL */
 	unsigned int n_drop_class;
+	const struct drop_site *drop_sites;	/* before 5.17: call sites for reasons */
+	unsigned int n_drop_sites;
+	struct hook_plan plan;	/* which program serves each hook here */
+	struct bpf_link *links[MAX_LINKS];	/* the socket hooks' */
+	int n_links;
+	struct bpf_link *scan_link;	/* iter/tcp, one of links[] */
 	int n_nics;		/* interfaces with NIC hooks */
 	struct nic_attachment nic[MAX_IFACES];
 };
