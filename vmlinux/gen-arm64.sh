@@ -18,6 +18,8 @@
 #   LATEST=1 vmlinux/gen-arm64.sh       the newest generic arm64 kernel of
 #                                       $SUITE (default sid), from its index
 #   KERNEL=FILE vmlinux/gen-arm64.sh    a local .deb, vmlinuz (gzip) or Image
+#   vmlinux/gen-arm64.sh --image FILE   no header: the kernel's boot Image,
+#                                       uncompressed, to boot under qemu
 #
 # The pinned package makes the header reproducible: the same bytes give the
 # same header. Debian's pool drops a package once its successor is in, so
@@ -33,6 +35,11 @@ PIN_FILE=pool/main/l/linux/linux-binary-unsigned-7.2.13+deb14-arm64_7.2.13-1_arm
 PIN_SHA256=3df0d307696ef1e8c0c47b958a0d328fd0c133bd63eece3e8ffb4781a55f5270
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+image_out=
+if [ "${1:-}" = --image ]; then
+	image_out=${2:?--image needs a file name}
+	set --
+fi
 out=${1:-$top/vmlinux/arm64/vmlinux.h}
 BPFTOOL=${BPFTOOL:-bpftool}
 
@@ -123,6 +130,11 @@ bytes_at() { od -An -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'; }	# FILE OFFSET COU
 # arm64's Image header: "ARM\x64" at offset 56 (Documentation/arch/arm64/booting.rst)
 [ "$(bytes_at "$tmp/Image" 56 4)" = 41524d64 ] ||
 	die "$image_in is not an arm64 kernel Image"
+if [ -n "$image_out" ]; then
+	mv "$tmp/Image" "$image_out"
+	echo "  IMAGE    $image_out ($src)"
+	exit 0
+fi
 
 # ------------------------------------------------------------ the BTF blob
 # Every candidate header is checked for sizes that hold together inside the
