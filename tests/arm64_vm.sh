@@ -142,7 +142,7 @@ for mode in tp_btf classic; do
 	used=$(jq -r 'select(.type == "stats") | .tracepoints' "$TMP/$mode.json" | tail -n 1)
 	missing=
 	for c in CONNECTION_REFUSED PORT_CLOSED NO_ROUTE; do
-		case " $codes" in *" $c "*) ;; *) missing="$missing $c" ;; esac
+		case " $codes " in *" $c "*) ;; *) missing="$missing $c" ;; esac
 	done
 	if [ "$(step_rc "$mode")" != 0 ]; then
 		echo "FAIL arm64-vm-trace-$mode: exit $(step_rc "$mode"): $(step "$mode" | grep -v '^{' | tr '\n' ' ' | head -c 300)"
