@@ -75,24 +75,25 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench vmlinux clean cc-check
+.PHONY: all bpf deps install uninstall test bench corecheck vmlinux clean cc-check
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 
 # The kernel side alone: clang and bpftool, no C library of the target.
 bpf: $(OUTPUT)/tcptrace.skel.h
 
-# Debian 12 packages: the build chain, the lab (iproute2, nftables, jq) and
-# the comparison arm of `make bench` (tcpdump).
+# Debian 12 packages: the build chain, the lab (iproute2, nftables, jq),
+# the comparison arm of `make bench` (tcpdump), and what the CO-RE check
+# and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
+# zstd, binutils' objcopy).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	iproute2 nftables jq tcpdump procps
+	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
 # A cross build adds the target's architecture to dpkg (only then: a plain
 # `make deps` leaves the host's alone) for its libraries, Multi-Arch:
-# same, so they install beside the host's; vmlinux/gen-arm64.sh fetches
-# and unpacks a kernel package with curl and xz.
+# same, so they install beside the host's.
 ifneq ($(ARCH),$(HOST_ARCH))
 DEB_ARCH   := $(DEB_ARCH_$(ARCH))
-DEPS       += gcc-$(subst _,-,$(TRIPLET_$(ARCH))) curl xz-utils \
+DEPS       += gcc-$(subst _,-,$(TRIPLET_$(ARCH))) \
 	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH)
 endif
 deps:
@@ -115,7 +116,7 @@ cc-check:
 		echo "make: no $(firstword $(CC)) for ARCH=$(ARCH) (hint: make deps ARCH=$(ARCH) installs it; make bpf ARCH=$(ARCH) builds the kernel side alone)" >&2; \
 		exit 1; }
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c Makefile | $(OUTPUT)/bpf
@@ -173,13 +174,49 @@ install: $(OUTPUT)/tcptrace-bpf
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf
 
-# Tests and the benchmark run what was built on this machine.
+# The CO-RE check (tests/core): will the object load on the kernels we
+# support? Its checker plans each kernel with the loader's own hook_plan.c.
+# core_oracle checks the checker against libbpf itself (root only).
+CORE_LIB_OBJS := $(patsubst %,$(OUTPUT)/core/core_%.o,obj relo flow load)
+CORE_TEST  := $(OUTPUT)/core_check $(OUTPUT)/core_oracle $(OUTPUT)/core/fixture.bpf.o \
+	$(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o
+# Kernel BTF extracted from distribution packages; `make clean` drops it
+# with the rest (fetching it again takes ~20 s).
+CORE_KERNELS ?= $(OUTPUT)/kernels
+
+$(OUTPUT)/core/%.o: tests/core/%.c Makefile | $(OUTPUT)/core cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/core_check: $(OUTPUT)/core/core_check.o $(CORE_LIB_OBJS) $(OUTPUT)/user/hook_plan.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/core_oracle: $(OUTPUT)/core/core_oracle.o $(CORE_LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Test-only BPF: the fixture, and two made-up kernels whose .BTF it is checked against.
+$(OUTPUT)/core/fixture.bpf.o: tests/core/fixture.bpf.c Makefile | $(OUTPUT)/core
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o: $(OUTPUT)/core/kernel_%.o: \
+		tests/core/fixture_kernel.c Makefile | $(OUTPUT)/core
+	$(call msg,BTF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf $(if $(filter old,$*),-DOLD) -c $< -o $@
+
+# Tests, the benchmark and the CO-RE check run what was built on this machine.
 ifneq ($(ARCH),$(HOST_ARCH))
-test bench:
+test bench corecheck:
 	@echo "make: $@ runs on the build host; ARCH=$(ARCH) binaries are for an $(ARCH) machine" >&2; exit 2
 else
-test: all
-	$(Q)tests/run.sh
+corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
+	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
+
+test: all $(CORE_TEST)
+	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
 bench: all $(OUTPUT)/load
 	$(Q)tests/bench.sh
@@ -206,4 +243,4 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/*.d)

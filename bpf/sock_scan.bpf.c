@@ -83,6 +83,16 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.bytes_received = tp->bytes_received;
 	if (bpf_core_field_exists(tp->bytes_sent))	/* v5.5, commit ba113c3aa79a */
 		rec.bytes_sent = tp->bytes_sent;
+	rec.now_jiffies = bpf_jiffies64();
+	rec.lsndtime = tp->lsndtime;
+	rec.lrcvtime = icsk->icsk_ack.lrcvtime;
+	rec.rcv_tstamp = tp->rcv_tstamp;
+	rec.rto_jiffies = icsk->icsk_rto;
+	rec.retransmits = icsk->icsk_retransmits;
+	rec.rcv_ooopack = tp->rcv_ooopack;
+	rec.dsack_dups = tp->dsack_dups;
+	rec.delivered = tp->delivered;
+	rec.bytes_retrans = tp->bytes_retrans;
 out:
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

@@ -41,6 +41,23 @@ struct tt_sock_scan {
 	__u64 bytes_sent;	/* data bytes we sent, retransmits included */
 	__u32 uid;
 	__u32 sk_drops;		/* LISTEN: SYNs and handshakes it dropped (queue full...) */
+	/*
+	 * The socket's own clocks, in jiffies (the kernel's tick, HZ a
+	 * second), beside the tick count at the scan: how long since it last
+	 * sent or received data, or heard an ACK, without inferring turns
+	 * from snapshots (a busy connection changes between two of them).
+	 */
+	__u32 now_jiffies;	/* jiffies when this socket was read (low 32 bits) */
+	__u32 lsndtime;		/* our last data segment sent */
+	__u32 lrcvtime;		/* the peer's last data segment received */
+	__u32 rcv_tstamp;	/* the peer's last ACK received */
+	__u32 rto_jiffies;	/* the retransmission timeout now (icsk_rto) */
+	__u8 retransmits;	/* icsk_retransmits: RTOs in a row, nothing ACKed since */
+	__u8 _pad2[3];
+	__u32 rcv_ooopack;	/* segments that arrived out of order: loss on the way in */
+	__u32 dsack_dups;	/* DSACK blocks the peer sent: our retransmits it already had */
+	__u32 delivered;	/* segments the peer has received, by its ACKs */
+	__u64 bytes_retrans;	/* data bytes we sent again */
 };
 
 #endif /* TCPTRACE_SCAN_H */

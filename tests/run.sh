@@ -4,7 +4,9 @@
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2),
 #   1b. the CLI's fault handling, tests/cli_test.sh,
-#   1c. the arm64 build, tests/arm64_test.sh,
+#   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
+#       of every kernel we support (fetched once from distribution packages),
+#   1d. the arm64 build, tests/arm64_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind.
@@ -17,7 +19,8 @@
 #   sudo tests/run.sh            everything
 #   sudo tests/run.sh crash      unit tests, then the lab's crash scenario only
 #
-# Environment: TEST_TIMEOUT (seconds per unit binary, default 120), and the
+# Environment: TEST_TIMEOUT (seconds per unit binary, default 120),
+# CORE_KERNELS (where kernels' BTF is kept, default build/kernels), and the
 # lab's (see tests/lab/scenarios.sh).
 
 set -u
@@ -67,6 +70,11 @@ done
 # the lab's own tracers would make untrue while they run.
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
+
+# ------------------------------------------------------------ other kernels
+# Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
+echo "== tests/core/run.sh"
+run core tests/core/run.sh
 
 # ------------------------------------------------------------ arm64
 # The kernel side built for arm64 (clang only), and the cross-built loader
