@@ -20,6 +20,8 @@
 #   KERNEL=FILE vmlinux/gen-arm64.sh    a local .deb, vmlinuz (gzip) or Image
 #   vmlinux/gen-arm64.sh --image FILE   no header: the kernel's boot Image,
 #                                       uncompressed, to boot under qemu
+#   vmlinux/gen-arm64.sh --btf FILE     no header: the raw BTF blob (for
+#                                       tests/core's core_check -k)
 #
 # The pinned package makes the header reproducible: the same bytes give the
 # same header. Debian's pool drops a package once its successor is in, so
@@ -35,11 +37,11 @@ PIN_FILE=pool/main/l/linux/linux-binary-unsigned-7.2.13+deb14-arm64_7.2.13-1_arm
 PIN_SHA256=3df0d307696ef1e8c0c47b958a0d328fd0c133bd63eece3e8ffb4781a55f5270
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-image_out=
-if [ "${1:-}" = --image ]; then
-	image_out=${2:?--image needs a file name}
-	set --
-fi
+image_out= btf_out=
+case "${1:-}" in
+--image) image_out=${2:?--image needs a file name}; set -- ;;
+--btf) btf_out=${2:?--btf needs a file name}; set -- ;;
+esac
 out=${1:-$top/vmlinux/arm64/vmlinux.h}
 BPFTOOL=${BPFTOOL:-bpftool}
 
@@ -169,6 +171,13 @@ perl -e '
 	close($o) or die "gen-arm64: $out: $!\n";
 	printf "  BTF      %d bytes at offset 0x%x of the Image\n", $size, $at;
 ' "$tmp/Image" "$tmp/btf"
+
+if [ -n "$btf_out" ]; then
+	"$BPFTOOL" btf dump file "$tmp/btf" >/dev/null || die "bpftool refuses the BTF cut from $image_in"
+	mv "$tmp/btf" "$btf_out"
+	echo "  BTF      $btf_out ($src)"
+	exit 0
+fi
 
 # bpftool parses every type: a blob cut at the wrong place does not survive it.
 "$BPFTOOL" btf dump file "$tmp/btf" format c >"$tmp/vmlinux.h" ||
