@@ -58,7 +58,9 @@ BPF_OBJS   := $(OUTPUT)/bpf/state.bpf.o \
 	$(filter-out $(OUTPUT)/bpf/state.bpf.o,$(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS)))
 
 # The pure core (no libbpf, no I/O) is shared by the binary and the unit tests.
-CORE_SRCS  := user/diagnose.c user/flowtable.c user/catalogue.c
+CORE_SRCS  := user/catalogue.c user/conn.c user/engine.c user/facts.c \
+	user/flowtable.c user/fold.c $(wildcard user/facts_*.c) \
+	$(wildcard user/judge_*.c) user/words.c $(wildcard user/words_*.c)
 CORE_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(CORE_SRCS))
 USER_SRCS  := $(filter-out $(CORE_SRCS),$(wildcard user/*.c))
 USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
@@ -136,8 +138,8 @@ $(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
-# Everything that includes the skeleton waits for it.
-$(USER_OBJS): $(OUTPUT)/tcptrace.skel.h
+# What includes the skeleton waits for it (once built, -MMD knows).
+$(OUTPUT)/user/tracer.o: $(OUTPUT)/tcptrace.skel.h
 
 $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(call msg,LD,$@)
@@ -157,15 +159,25 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(LDLIBS) -o $@
 
+# Tier-1 tests link the objects they test (the outputs name the kernel's
+# hooks through the hook plan, which reads BTF with libbpf).
+$(OUTPUT)/test_diagnose: $(CORE_OBJS)
+$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
+$(OUTPUT)/test_json: $(OUTPUT)/user/json.o
+OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan)
+$(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \
+	$(CORE_OBJS)
+
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
 $(OUTPUT)/test_hook_plan: tests/unit/test_hook_plan.c $(PLAN_OBJS) Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(PLAN_OBJS) $(LDLIBS) -o $@
 
-$(OUTPUT)/test_%: tests/unit/test_%.c $(CORE_OBJS) Makefile | $(OUTPUT) cc-check
+$(OUTPUT)/test_%: tests/unit/test_%.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(CORE_OBJS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(filter %.o,$^) $(LDLIBS) -o $@
 
 install: $(OUTPUT)/tcptrace-bpf
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf)

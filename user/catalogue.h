@@ -1,33 +1,40 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The words of a diagnosis: a one-sentence summary, the likely causes (the
- * seven common causes of a broken service-to-service call) and concrete
- * commands to check them, with this diagnosis' addresses and ports filled
- * in. Pure string work: no I/O.
+ * The catalogue: the map of the engine, one entry per diagnosis. An entry
+ * says what the code is called, how severe it is, which judge decides it
+ * (judge.h) and which words tell it (words.h). The entries stand in the
+ * order flows are judged in: the handshake's failures, then broken
+ * connections, then absence.
+ *
+ * A new diagnosis is a code in diagnose.h, an entry here, its judge and
+ * its words.
  */
 #ifndef TCPTRACE_CATALOGUE_H
 #define TCPTRACE_CATALOGUE_H
 
-#include <stdbool.h>
-#include <stddef.h>
 #include "diagnose.h"
+#include "judge.h"
+#include "words.h"
 
-/* Longest address text: an IPv6 address with an IPv4 tail, plus NUL. */
-#define TT_ADDR_STRLEN	46
+struct diag_entry {
+	enum diag_code code;
+	const char *name;		/* the JSON "code", a metric label */
+	enum diag_severity severity;	/* unless severity_of says otherwise */
+	/* The severity of one diagnosis from its evidence; NULL: severity. */
+	enum diag_severity (*severity_of)(const struct diagnosis *d);
+	judge_flow_fn judge;		/* per flow; NULL: none */
+	judge_listener_fn judge_listener;	/* per listening port; NULL: none */
+	judge_event_fn judge_event;	/* per flowless event; NULL: none */
+	/* Judged on absence: only on flows the last scan still reported. */
+	bool needs_scan;
+	words_fn words;
+};
 
-/* Fill d->summary, d->causes and d->checks from d's code, key, evidence,
- * connections and app_error. */
-void catalogue_fill(struct diagnosis *d);
+extern const struct diag_entry diag_catalogue[DIAG_CODE_MAX];
 
-/* The named evidence value of d; false when d does not carry it. */
-bool diag_evidence_get(const struct diagnosis *d, const char *name,
-		       long long *value);
-
-/* "10.0.2.10" or "2001:db8::10" for the first 4 or 16 bytes of addr. */
-const char *tt_addr_str(__u16 family, const __u8 addr[16], char *buf,
-			size_t len);
-
-/* What a kernel enum sk_rst_reason value means, in words. */
-const char *tt_rst_reason_text(__u32 reason);
+/* The entry of a code, or NULL for a code this build does not know. */
+const struct diag_entry *diag_entry_of(enum diag_code code);
+/* The severity of d by its entry's rule. */
+enum diag_severity diag_severity_of(const struct diagnosis *d);
 
 #endif /* TCPTRACE_CATALOGUE_H */

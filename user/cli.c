@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "defaults.h"
 
 const char *argp_program_version = "tcptrace-bpf " TCPTRACE_VERSION;
 const char *argp_program_bug_address = NULL;
@@ -64,17 +65,17 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Output:", 3 },
 	{ "json", 'j', NULL, 0, "JSON lines on stdout", 3 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this long (default: until Ctrl-C)", 3 },
-	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default 60; 0: at close / exit only)", 3 },
-	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default 60)", 3 },
+	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default " DEFAULT_STR(DEFAULT_CONN_INTERVAL_S) "; 0: at close / exit only)", 3 },
+	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default " DEFAULT_STR(DEFAULT_FOLD_S) ")", 3 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 3 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and per-connection lines on stderr/stdout", 3 },
 
 	{ NULL, 0, NULL, 0, "Thresholds:", 4 },
-	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default 1000)", 4 },
-	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default 5000)", 4 },
-	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default 2)", 4 },
-	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default 2)", 4 },
-	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flows held in memory, ~500 bytes each; the oldest idle one is evicted and counted (default 65536)", 4 },
+	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default " DEFAULT_STR(DEFAULT_INTERVAL_MS) ")", 4 },
+	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default " DEFAULT_STR(DEFAULT_STALL_MS) ")", 4 },
+	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default " DEFAULT_STR(DEFAULT_LOSS_PCT) ")", 4 },
+	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default " DEFAULT_STR(DEFAULT_SYN_RETRANS) ")", 4 },
+	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Flows held in memory, ~500 bytes each; the oldest idle one is evicted and counted (default " DEFAULT_STR(DEFAULT_MAX_FLOWS) ")", 4 },
 
 	{ NULL, 0, NULL, 0, "Kernel:", 5 },
 	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 5 },
@@ -198,18 +199,23 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+void cli_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->interval_ms = DEFAULT_INTERVAL_MS;
+	o->stall_ms = DEFAULT_STALL_MS;
+	o->loss_pct = DEFAULT_LOSS_PCT;
+	o->syn_retrans = DEFAULT_SYN_RETRANS;
+	o->fold_s = DEFAULT_FOLD_S;
+	o->conn_interval_s = DEFAULT_CONN_INTERVAL_S;
+	o->max_flows = DEFAULT_MAX_FLOWS;
+}
+
 void cli_parse(int argc, char **argv, struct options *o)
 {
 	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 
-	memset(o, 0, sizeof(*o));
-	o->interval_ms = 1000;
-	o->stall_ms = 5000;
-	o->loss_pct = 2;
-	o->syn_retrans = 2;
-	o->fold_s = 60;
-	o->conn_interval_s = 60;
-	o->max_flows = 65536;
+	cli_defaults(o);
 	/* argp exits with argp_err_exit_status on a usage error. */
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, o);

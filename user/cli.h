@@ -47,6 +47,8 @@ struct options {
 	enum nic_kind_opt nic_kind;
 };
 
+/* The options of a command line that names none. */
+void cli_defaults(struct options *o);
 /* Parses argv; on a usage error prints one line and exits EXIT_USAGE. */
 void cli_parse(int argc, char **argv, struct options *opts);
 

@@ -3,12 +3,18 @@
  * The diagnosis engine: kernel events and socket snapshots in, diagnoses
  * out. Pure: no I/O, no clock (time is an argument), no libbpf. The live
  * tracer, replay and the unit tests drive it the same way.
+ *
+ * A diagnosis is a verdict and its evidence, not text: the words (summary,
+ * causes, checks) are rendered from it at the output stage (words.h). What
+ * each code means, how severe it is, which judge decides it and which
+ * words tell it is one entry of the catalogue (catalogue.c).
  */
 #ifndef TCPTRACE_DIAGNOSE_H
 #define TCPTRACE_DIAGNOSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "drop_reason.h"
 #include "events.h"
 #include "nic.h"
 #include "scan.h"
@@ -31,19 +37,16 @@ enum diag_code {
 	DIAG_ZERO_WINDOW,
 	DIAG_PEER_RESET,
 	DIAG_LOCAL_RESET,
-	DIAG_PROCESS_KILLED,
 	DIAG_CODE_MAX,
 };
 
 enum diag_severity {
-	SEV_WARNING = 0,	/* degraded: loss, a slow peer */
+	SEV_INFO = 0,		/* worth knowing, not a fault */
+	SEV_WARNING,		/* degraded: loss, a slow peer */
 	SEV_ERROR,		/* the connection failed or broke */
 };
 
 #define DIAG_MAX_EVIDENCE	12
-#define DIAG_MAX_CAUSES		4
-#define DIAG_MAX_CHECKS		4
-#define DIAG_TEXT_LEN		256
 #define DIAG_REASON_LEN		48
 
 /* Evidence is a list of named numbers; a name ending in _ms is a duration. */
@@ -65,12 +68,17 @@ struct diagnosis {
 	bool events_lost;	/* events were lost meanwhile: treat with care */
 	unsigned int n_evidence;
 	struct diag_evidence_item evidence[DIAG_MAX_EVIDENCE];
-	char reason[DIAG_REASON_LEN];	/* LOCAL_DROP: the kernel's drop reason, "" if none */
-	char summary[DIAG_TEXT_LEN];
-	unsigned int n_causes;
-	char causes[DIAG_MAX_CAUSES][DIAG_TEXT_LEN];
-	unsigned int n_checks;
-	char checks[DIAG_MAX_CHECKS][DIAG_TEXT_LEN];
+	/* The kernel's reason for dropping the flow's segments, when a drop
+	 * is the evidence, and its name in the running kernel ("" unnamed). */
+	bool has_drop_reason;
+	__u32 drop_reason;
+	char drop_reason_name[DIAG_REASON_LEN];
+	/* Who answered in the peer's stead: the router that sent an ICMP
+	 * error, or where a SYN-ACK came from after a NAT rewrote our SYN
+	 * (then with its port). Same family as key. */
+	bool has_responder;
+	__u8 responder[16];
+	__u16 responder_port;	/* 0: an address alone */
 };
 
 struct engine_config {
@@ -92,13 +100,6 @@ struct engine_config {
 	__u32 n_drop_class;
 	/* Name of a drop reason for the words of a diagnosis; may be NULL. */
 	const char *(*drop_reason_name)(unsigned int reason);
-};
-
-enum drop_class {
-	DROP_IGNORE = 0,	/* not evidence: consumed, unspecified, TCP's own discards */
-	DROP_LOCAL,		/* this host's stack refused it: firewall, rp_filter, qdisc... */
-	DROP_LISTEN_OVERFLOW,	/* the accept queue was full */
-	DROP_NO_ROUTE,		/* no route out */
 };
 
 /* A connection's statistics: at close, or every conn_interval while open. */
@@ -169,7 +170,8 @@ void engine_set_conn_sink(struct engine *e, conn_fn fn, void *ctx);
 
 const char *diag_code_name(enum diag_code code);
 const char *diag_severity_name(enum diag_severity sev);
-const char *tt_side_name(enum tt_side side);
-const char *tt_state_name(__u8 state);
+/* The named evidence value of d; false when d does not carry it. */
+bool diag_evidence_get(const struct diagnosis *d, const char *name,
+		       long long *value);
 
 #endif /* TCPTRACE_DIAGNOSE_H */

@@ -9,6 +9,38 @@
 #define MAX_REASONS 1024	/* the enum has ~130 today */
 
 static char *names[MAX_REASONS];
+static __u8 classes[MAX_REASONS];
+static __u32 n_classes;
+
+/*
+ * Drops that are no evidence: NO_SOCKET is a closed port or a gone
+ * connection, told by the reset this host answers with; the others are a
+ * socket's own teardown or traffic not meant for this host.
+ */
+static const char *const ignored[] = {
+	"NOT_SPECIFIED", "NO_SOCKET", "SOCKET_CLOSE", "QUEUE_PURGE", "OTHERHOST",
+	"SOCKET_RCVBUFF", "DUP_FRAG",
+};
+
+static enum drop_class classify(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (!strcmp(name, ignored[i]))
+			return DROP_IGNORE;
+	if (!strcmp(name, "TCP_LISTEN_OVERFLOW"))
+		return DROP_LISTEN_OVERFLOW;
+	if (!strcmp(name, "IP_OUTNOROUTES") || !strcmp(name, "IP_INNOROUTES"))
+		return DROP_NO_ROUTE;
+	/* A segment that fails its checksum or signature was refused here. */
+	if (!strcmp(name, "TCP_CSUM") || !strncmp(name, "TCP_MD5", 7) ||
+	    !strncmp(name, "TCP_AO", 6))
+		return DROP_LOCAL;
+	/* TCP's own discards (old data, out of window, a reset) are the
+	 * protocol at work, not this host refusing the flow. */
+	if (!strncmp(name, "TCP_", 4))
+		return DROP_IGNORE;
+	return DROP_LOCAL;
+}
 
 bool drop_reason_init(void)
 {
@@ -46,12 +78,17 @@ const char *drop_reason_name(unsigned int reason)
 	return reason < MAX_REASONS ? names[reason] : NULL;
 }
 
-int drop_reason_value(const char *name)
+const __u8 *drop_reason_classes(__u32 *n)
 {
-	for (int i = 0; i < MAX_REASONS; i++)
-		if (names[i] && !strcmp(names[i], name))
-			return i;
-	return -1;
+	/* Values nothing names stay DROP_IGNORE (0). */
+	n_classes = 0;
+	for (__u32 r = 0; r < MAX_REASONS; r++) {
+		classes[r] = names[r] ? classify(names[r]) : DROP_IGNORE;
+		if (names[r])
+			n_classes = r + 1;
+	}
+	*n = n_classes;
+	return n_classes ? classes : NULL;
 }
 
 void drop_reason_free(void)
@@ -60,6 +97,8 @@ void drop_reason_free(void)
 		free(names[i]);
 		names[i] = NULL;
 	}
+	memset(classes, 0, sizeof(classes));
+	n_classes = 0;
 }
 
 /*

@@ -208,16 +208,6 @@ void *flowtable_get(struct flowtable *t, const void *key, bool *created)
 	return value_of(t, en);
 }
 
-void flowtable_touch(struct flowtable *t, void *value)
-{
-	struct ft_entry *en = value_entry(t, value);
-
-	if (t->newest == en)
-		return;
-	list_unlink(t, en);
-	list_append(t, en);
-}
-
 void flowtable_delete(struct flowtable *t, void *value)
 {
 	remove_entry(t, value_entry(t, value));

@@ -34,8 +34,6 @@ void *flowtable_lookup(const struct flowtable *t, const void *key);
  * NULL only when memory runs out.
  */
 void *flowtable_get(struct flowtable *t, const void *key, bool *created);
-/* Mark a value as just updated: it becomes the last to be evicted. */
-void flowtable_touch(struct flowtable *t, void *value);
 /* Remove a value (no eviction callback, not counted as an eviction). */
 void flowtable_delete(struct flowtable *t, void *value);
 /* The key a value is stored under. */

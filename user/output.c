@@ -2,10 +2,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
-#include "catalogue.h"
 #include "kernel_report.h"
 #include "output.h"
-#include "tracer.h"
+#include "words.h"
 
 void output_init(struct output *o, FILE *out, bool json)
 {
@@ -70,7 +69,8 @@ static const char *errno_name(int err)
 	return name;
 }
 
-static void diagnosis_json(struct output *o, const struct diagnosis *d)
+static void diagnosis_json(struct output *o, const struct diagnosis *d,
+			   const struct diag_words *w)
 {
 	struct json *j = &o->j;
 
@@ -79,7 +79,7 @@ static void diagnosis_json(struct output *o, const struct diagnosis *d)
 	json_kv_string(j, "severity", diag_severity_name(d->severity));
 	json_kv_string(j, "side", tt_side_name(d->side));
 	json_flow(j, &d->key, d->pid, d->comm);
-	json_kv_string(j, "summary", d->summary);
+	json_kv_string(j, "summary", w->summary);
 	json_key(j, "evidence");
 	json_object_begin(j);
 	for (unsigned int i = 0; i < d->n_evidence; i++)
@@ -87,13 +87,13 @@ static void diagnosis_json(struct output *o, const struct diagnosis *d)
 	json_object_end(j);
 	json_key(j, "causes");
 	json_array_begin(j);
-	for (unsigned int i = 0; i < d->n_causes; i++)
-		json_string(j, d->causes[i]);
+	for (unsigned int i = 0; i < w->n_causes; i++)
+		json_string(j, w->causes[i]);
 	json_array_end(j);
 	json_key(j, "checks");
 	json_array_begin(j);
-	for (unsigned int i = 0; i < d->n_checks; i++)
-		json_string(j, d->checks[i]);
+	for (unsigned int i = 0; i < w->n_checks; i++)
+		json_string(j, w->checks[i]);
 	json_array_end(j);
 	json_kv_string(j, "app_error", errno_name(d->app_error));
 	json_kv_uint(j, "connections", d->connections);
@@ -103,7 +103,8 @@ static void diagnosis_json(struct output *o, const struct diagnosis *d)
 	json_line_end(j);
 }
 
-static void diagnosis_text(struct output *o, const struct diagnosis *d)
+static void diagnosis_text(struct output *o, const struct diagnosis *d,
+			   const struct diag_words *w)
 {
 	char la[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], ts[64];
 	bool v6 = d->key.family == TT_AF_INET6;
@@ -114,7 +115,7 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d)
 	tt_addr_str(d->key.family, d->key.raddr, ra, sizeof(ra));
 	fprintf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
 		diag_code_name(d->code), v6 ? "[" : "", la, v6 ? "]" : "", d->key.lport,
-		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, d->summary);
+		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, w->summary);
 	if (d->connections > 1 || d->pid)
 		fprintf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
 	if (d->pid)
@@ -124,10 +125,10 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d)
 	if (d->app_error)
 		fprintf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
 			strerror(d->app_error));
-	for (unsigned int i = 0; i < d->n_causes; i++)
-		fprintf(f, "  %s %s\n", i ? "   or:" : "likely:", d->causes[i]);
-	for (unsigned int i = 0; i < d->n_checks; i++)
-		fprintf(f, "  %s %s\n", i ? "     ;" : " check:", d->checks[i]);
+	for (unsigned int i = 0; i < w->n_causes; i++)
+		fprintf(f, "  %s %s\n", i ? "   or:" : "likely:", w->causes[i]);
+	for (unsigned int i = 0; i < w->n_checks; i++)
+		fprintf(f, "  %s %s\n", i ? "     ;" : " check:", w->checks[i]);
 	if (d->events_lost)
 		fprintf(f, "  caveat: the tracer lost events meanwhile; this may be incomplete\n");
 	fflush(f);
@@ -135,10 +136,13 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d)
 
 void output_diagnosis(struct output *o, const struct diagnosis *d)
 {
+	struct diag_words w;
+
+	diag_words(d, &w);
 	if (o->json)
-		diagnosis_json(o, d);
+		diagnosis_json(o, d, &w);
 	else
-		diagnosis_text(o, d);
+		diagnosis_text(o, d, &w);
 }
 
 void output_conn(struct output *o, const struct conn_record *c, bool verbose)

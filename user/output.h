@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "diagnose.h"
+#include "health.h"
 #include "hook_plan.h"
 #include "json.h"
 
@@ -14,29 +15,6 @@ struct output {
 	bool json;
 	struct json j;
 	long long mono_to_real_ns;	/* add to CLOCK_MONOTONIC to get wall time */
-};
-
-struct prog_stat;
-
-struct health_report {
-	__u64 events;
-	__u64 events_lost;
-	__u64 flows_tracked;		/* in the engine's table now */
-	__u64 flows_opened;		/* inserted in the kernel flow map */
-	__u64 flows_evicted_kernel;	/* LRU evictions of the kernel map */
-	__u64 flows_evicted_table;	/* evictions of the userspace table */
-	__u64 scan_untracked;		/* socket snapshots a full table did not take */
-	__u64 flow_map_full;		/* inserts the kernel maps refused */
-	__u64 nic_flows_opened;		/* flows the NIC hooks started counting */
-	__u64 flows_evicted_nic;	/* NIC records the LRU map evicted */
-	__u64 nic_unparsed;		/* frames the NIC hooks could not parse */
-	__u64 sockets_scanned;
-	__u64 diagnoses;
-	double attach_ms;
-	bool classic;			/* classic tracepoints in use */
-	const struct prog_stat *progs;
-	int n_progs;
-	const struct hook_plan *plan;	/* the first record says what this kernel lacks */
 };
 
 void output_init(struct output *o, FILE *out, bool json);

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdarg.h>
 #include <stdio.h>
-#include "output.h"
 #include "report.h"
 
-static struct output *json_sink;
+static report_sink_fn sink;
+static void *sink_ctx;
 
-void report_to_json(struct output *o)
+void report_set_sink(report_sink_fn fn, void *ctx)
 {
-	json_sink = o;
+	sink = fn;
+	sink_ctx = ctx;
 }
 
 void report_error(const char *fmt, ...)
@@ -20,6 +21,6 @@ void report_error(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "tcptrace-bpf: %s\n", msg);
-	if (json_sink)
-		output_error(json_sink, msg);
+	if (sink)
+		sink(msg, sink_ctx);
 }

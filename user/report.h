@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Fault reporting: one line on stderr, and a JSON record too under -j. */
+/*
+ * Fault reporting: one line on stderr, and the same message to a sink
+ * when one is set (the JSON output under -j). Any module may report; none
+ * needs to know where it goes.
+ */
 #ifndef TCPTRACE_REPORT_H
 #define TCPTRACE_REPORT_H
 
-struct output;
+typedef void (*report_sink_fn)(const char *msg, void *ctx);
 
-void report_to_json(struct output *o);
+/* Where every later report goes too; NULL: stderr alone. */
+void report_set_sink(report_sink_fn fn, void *ctx);
 /* Prints "tcptrace-bpf: <message>" and a newline. */
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

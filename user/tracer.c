@@ -19,7 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "diagnose.h"
+#include "drop_reason.h"
 #include "report.h"
 #include "tracer.h"
 #include "tcptrace.skel.h"

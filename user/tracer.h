@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "drop_reason.h"
 #include "events.h"
+#include "health.h"
 #include "hook_plan.h"
 #include "nic.h"
 #include "nic_attach.h"
@@ -61,11 +62,6 @@ void tracer_health(const struct tracer *t, struct tracer_health *h);
 typedef void (*nic_record_fn)(const struct flow_key *key, const struct nic_flow *nf, void *ctx);
 int tracer_read_nic(const struct tracer *t, nic_record_fn fn, void *ctx);
 
-struct prog_stat {
-	const char *name;
-	__u64 run_cnt;
-	__u64 run_time_ns;
-};
 /* Fills up to max entries for the programs that are loaded; returns how many. */
 int tracer_prog_stats(const struct tracer *t, struct prog_stat *out, int max);
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include "diagnose.h"
 #include "catalogue.h"
+#include "harness.h"
+#include "words.h"
 
 #define SEC	1000000000ULL
 #define MSEC	1000000ULL
@@ -22,64 +24,32 @@
 
 /* ---- harness ---------------------------------------------------------- */
 
-struct test {
-	const char *name;
-	bool failed;
-	char reason[512];
-};
-
-__attribute__((format(printf, 2, 3)))
-static void fail(struct test *t, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (t->failed)
-		return;	/* keep the first reason */
-	t->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
-	va_end(ap);
-}
-
-/* Stop the test at the first broken expectation, saying where and what. */
-#define EXPECT(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			char _m[384];					\
-			snprintf(_m, sizeof(_m), __VA_ARGS__);		\
-			fail(t, "line %d: %s", __LINE__, _m);		\
-			goto out;					\
-		}							\
-	} while (0)
-
-#define EXPECT_EQ(a, b)							\
-	EXPECT((long long)(a) == (long long)(b), "%s == %lld, want %lld", \
-	       #a, (long long)(a), (long long)(b))
-
 /* -v: print every diagnosis, to read the texts. */
 static bool verbose;
 
-static void print_diagnosis(const struct diagnosis *d)
+static void print_diagnosis(const struct diagnosis *d, const struct diag_words *w)
 {
 	unsigned int i;
 
 	fprintf(stderr, "  %s %s %s conns=%u err=%d lost=%d\n    %s\n",
 		diag_code_name(d->code), diag_severity_name(d->severity),
 		tt_side_name(d->side), d->connections, d->app_error,
-		d->events_lost, d->summary);
+		d->events_lost, w->summary);
 	for (i = 0; i < d->n_evidence; i++)
 		fprintf(stderr, "    evidence %s=%lld\n", d->evidence[i].name,
 			d->evidence[i].value);
-	for (i = 0; i < d->n_causes; i++)
-		fprintf(stderr, "    likely: %s\n", d->causes[i]);
-	for (i = 0; i < d->n_checks; i++)
-		fprintf(stderr, "    check: %s\n", d->checks[i]);
+	for (i = 0; i < w->n_causes; i++)
+		fprintf(stderr, "    likely: %s\n", w->causes[i]);
+	for (i = 0; i < w->n_checks; i++)
+		fprintf(stderr, "    check: %s\n", w->checks[i]);
 }
 
-/* Every diagnosis the engine emits, copied. */
+/* Every diagnosis the engine emits, copied, with the words the output
+ * stage renders for it. */
 struct sink {
 	size_t n, cap;
 	struct diagnosis *d;
+	struct diag_words *w;
 };
 
 static void sink_fn(const struct diagnosis *d, void *ctx)
@@ -89,20 +59,32 @@ static void sink_fn(const struct diagnosis *d, void *ctx)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 8;
 		struct diagnosis *nd = realloc(s->d, cap * sizeof(*nd));
+		struct diag_words *nw = nd ? realloc(s->w, cap * sizeof(*nw)) : NULL;
 
-		if (!nd)
+		if (!nd || !nw)
 			abort();
 		s->d = nd;
+		s->w = nw;
 		s->cap = cap;
 	}
-	s->d[s->n++] = *d;
+	s->d[s->n] = *d;
+	diag_words(d, &s->w[s->n]);
 	if (verbose)
-		print_diagnosis(d);
+		print_diagnosis(d, &s->w[s->n]);
+	s->n++;
+}
+
+/* The words of a diagnosis the sink holds (NULL for none). */
+static const struct diag_words *words_of(const struct sink *s,
+					 const struct diagnosis *d)
+{
+	return d ? &s->w[d - s->d] : NULL;
 }
 
 static void sink_free(struct sink *s)
 {
 	free(s->d);
+	free(s->w);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -140,12 +122,12 @@ static long long ev_val(const struct diagnosis *d, const char *name)
 	return diag_evidence_get(d, name, &v) ? v : -1;
 }
 
-static bool any_check_has(const struct diagnosis *d, const char *needle)
+static bool any_check_has(const struct diag_words *w, const char *needle)
 {
 	unsigned int i;
 
-	for (i = 0; i < d->n_checks; i++)
-		if (strstr(d->checks[i], needle))
+	for (i = 0; i < w->n_checks; i++)
+		if (strstr(w->checks[i], needle))
 			return true;
 	return false;
 }
@@ -400,6 +382,7 @@ static void test_syn_unanswered(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_connect(e, T0, &k);
 	feed_retrans(e, T0 + 1 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
@@ -415,6 +398,7 @@ static void test_syn_unanswered(struct test *t)
 	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "want one diagnosis, got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_SYN_UNANSWERED);
 	EXPECT_EQ(d->severity, SEV_ERROR);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
@@ -426,13 +410,13 @@ static void test_syn_unanswered(struct test *t)
 	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
 	EXPECT(ev_is(d, "syn_retrans", 2), "syn_retrans");
 	EXPECT(ev_is(d, "waited_ms", 4000), "waited_ms %lld", ev_val(d, "waited_ms"));
-	EXPECT(strstr(d->summary, "3 SYNs left this host over 4.0s, nothing came back"),
-	       "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "traceroute -T -p 8080 10.0.2.10"), "checks: %s",
-	       d->checks[0]);
-	EXPECT(any_check_has(d, "on 10.0.2.10: ss -ltn 'sport = :8080'"),
+	EXPECT(strstr(w->summary, "3 SYNs left this host over 4.0s, nothing came back"),
+	       "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "traceroute -T -p 8080 10.0.2.10"), "checks: %s",
+	       w->checks[0]);
+	EXPECT(any_check_has(w, "on 10.0.2.10: ss -ltn 'sport = :8080'"),
 	       "no listener check");
-	EXPECT(d->n_causes >= 3, "causes %u", d->n_causes);
+	EXPECT(w->n_causes >= 3, "causes %u", w->n_causes);
 	EXPECT(!d->events_lost, "no event was lost");
 out:
 	sink_free(&s);
@@ -476,6 +460,7 @@ static void test_connection_refused(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_refused(e, T0, &k);
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
@@ -483,6 +468,7 @@ static void test_connection_refused(struct test *t)
 	EXPECT(count_code(&s, DIAG_SYN_UNANSWERED) == 0, "a RST is an answer");
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_CONNECTION_REFUSED);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT_EQ(d->app_error, ECONNREFUSED);
@@ -491,9 +477,9 @@ static void test_connection_refused(struct test *t)
 	EXPECT(ev_is(d, "syns_sent", 1), "syns_sent");
 	EXPECT(ev_is(d, "rst_received", 1), "rst_received");
 	EXPECT(ev_is(d, "connect_ms", 1), "connect_ms %lld", ev_val(d, "connect_ms"));
-	EXPECT(strstr(d->summary, "10.0.2.10:8080"), "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "on 10.0.2.10: ss -ltnp 'sport = :8080'"),
-	       "checks: %s", d->checks[0]);
+	EXPECT(strstr(w->summary, "10.0.2.10:8080"), "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "on 10.0.2.10: ss -ltnp 'sport = :8080'"),
+	       "checks: %s", w->checks[0]);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -519,7 +505,7 @@ static void test_refused_after_retrans(struct test *t)
 	EXPECT(ev_is(&s.d[0], "syns_sent", 3), "syns_sent");
 	EXPECT(ev_is(&s.d[0], "connect_ms", 3500), "connect_ms %lld",
 	       ev_val(&s.d[0], "connect_ms"));
-	EXPECT(strstr(s.d[0].summary, "after 3.5s"), "summary: %s", s.d[0].summary);
+	EXPECT(strstr(s.w[0].summary, "after 3.5s"), "summary: %s", s.w[0].summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -550,6 +536,7 @@ static void test_port_closed(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	/* Three clients knock on 10.0.2.10:8080 where nothing listens. */
@@ -564,6 +551,7 @@ static void test_port_closed(struct test *t)
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PORT_CLOSED);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
 	EXPECT_EQ(d->connections, 3);
@@ -571,9 +559,9 @@ static void test_port_closed(struct test *t)
 	EXPECT_EQ(d->key.rport, 50000);
 	EXPECT(ev_is(d, "syns_refused", 1), "syns_refused");
 	EXPECT(ev_is(d, "rst_sent", 1), "rst_sent");
-	EXPECT(strstr(d->summary, "10.0.2.10:8080"), "summary: %s", d->summary);
-	EXPECT(strstr(d->summary, "(3 connections)"), "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "ss -ltnp 'sport = :8080'"), "checks");
+	EXPECT(strstr(w->summary, "10.0.2.10:8080"), "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, "(3 connections)"), "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "ss -ltnp 'sport = :8080'"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -586,6 +574,7 @@ static void test_no_route(struct test *t)
 	struct sink s = {0};
 	struct tt_event ev;
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	ev = mkev(EV_CONNECT_ERR, T0, &k);
 	ev.err = ENETUNREACH;
@@ -599,14 +588,15 @@ static void test_no_route(struct test *t)
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_NO_ROUTE);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT_EQ(d->app_error, ENETUNREACH);
 	EXPECT_EQ(d->pid, 77);
 	EXPECT(ev_is(d, "packets_sent", 0), "packets_sent");
-	EXPECT(strstr(d->summary, "10.0.9.9:80") && strstr(d->summary, "ENETUNREACH"),
-	       "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "ip route get 10.0.9.9"), "checks");
+	EXPECT(strstr(w->summary, "10.0.9.9:80") && strstr(w->summary, "ENETUNREACH"),
+	       "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "ip route get 10.0.9.9"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -621,6 +611,7 @@ static void test_peer_reset(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_client_open(e, T0, &k);
 	feed_scan(e, T0 + 1 * SEC, &k, &v);
@@ -632,6 +623,7 @@ static void test_peer_reset(struct test *t)
 	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PEER_RESET);
 	EXPECT_EQ(d->severity, SEV_ERROR);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
@@ -639,8 +631,8 @@ static void test_peer_reset(struct test *t)
 	EXPECT(ev_is(d, "bytes_sent", 100), "bytes_sent");
 	EXPECT(ev_is(d, "bytes_received", 200), "bytes_received");
 	EXPECT(ev_is(d, "age_ms", 2000), "age_ms %lld", ev_val(d, "age_ms"));
-	EXPECT(strstr(d->summary, "10.0.2.10:8080 reset the connection after 2.0s"),
-	       "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, "10.0.2.10:8080 reset the connection after 2.0s"),
+	       "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -656,6 +648,7 @@ static void test_local_reset(struct test *t)
 	struct sink s = {0};
 	struct tt_event ev;
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_server_open(e, T0, &k);
 	feed_scan(e, T0 + 1 * SEC, &k, &v);
@@ -668,15 +661,16 @@ static void test_local_reset(struct test *t)
 	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_RESET);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
 	EXPECT(ev_is(d, "rst_reason", 11), "rst_reason");
 	EXPECT(ev_is(d, "unread_bytes", 500), "unread_bytes %lld",
 	       ev_val(d, "unread_bytes"));
 	EXPECT(ev_is(d, "age_ms", 1500), "age_ms %lld", ev_val(d, "age_ms"));
-	EXPECT(strstr(d->summary, "closed the socket with unread data"),
-	       "summary: %s", d->summary);
-	EXPECT(strstr(d->summary, "10.0.1.5:43131"), "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, "closed the socket with unread data"),
+	       "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, "10.0.1.5:43131"), "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -691,6 +685,7 @@ static void test_packet_loss(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	feed_client_open(e, T0, &k);
@@ -708,6 +703,7 @@ static void test_packet_loss(struct test *t)
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PACKET_LOSS);
 	EXPECT_EQ(d->severity, SEV_WARNING);
 	EXPECT(ev_is(d, "retransmits", 5), "retransmits");
@@ -718,10 +714,10 @@ static void test_packet_loss(struct test *t)
 	EXPECT(ev_is(d, "fast_retrans", 2), "fast_retrans");
 	EXPECT(ev_is(d, "srtt_ms", 30), "srtt_ms");
 	EXPECT(ev_is(d, "min_rtt_ms", 10), "min_rtt_ms");
-	EXPECT(strstr(d->summary, "retransmission timeouts (RTO)"), "summary: %s",
-	       d->summary);
-	EXPECT(strstr(d->summary, "congested"), "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "10.0.2.10"), "checks");
+	EXPECT(strstr(w->summary, "retransmission timeouts (RTO)"), "summary: %s",
+	       w->summary);
+	EXPECT(strstr(w->summary, "congested"), "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "10.0.2.10"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -762,6 +758,7 @@ static void test_peer_app_stall(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	feed_client_open(e, T0, &k);
@@ -775,6 +772,7 @@ static void test_peer_app_stall(struct test *t)
 	}
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PEER_APP_STALL);
 	EXPECT_EQ(d->severity, SEV_WARNING);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
@@ -782,9 +780,9 @@ static void test_peer_app_stall(struct test *t)
 	       ev_val(d, "request_bytes"));
 	EXPECT(ev_is(d, "waited_ms", 5000), "waited_ms %lld", ev_val(d, "waited_ms"));
 	EXPECT(ev_is(d, "srtt_ms", 1), "srtt_ms");
-	EXPECT(strstr(d->summary, "10.0.2.10:8080 ACKed our 120-byte request"),
-	       "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "on 10.0.2.10: ss -tnp 'sport = :8080'"), "checks");
+	EXPECT(strstr(w->summary, "10.0.2.10:8080 ACKed our 120-byte request"),
+	       "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "on 10.0.2.10: ss -tnp 'sport = :8080'"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -797,19 +795,21 @@ static void test_local_app_stall_not_answering(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_server_open(e, T0, &k);
 	scan_seconds(e, &k, &v, 7, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_APP_STALL);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
 	EXPECT(ev_is(d, "request_bytes", 100), "request_bytes");
 	EXPECT(ev_is(d, "waited_ms", 5000), "waited_ms %lld", ev_val(d, "waited_ms"));
 	EXPECT(!diag_evidence_get(d, "unread_bytes", NULL), "wrong form");
-	EXPECT(strstr(d->summary, "was read by the application here"),
-	       "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "ss -tnp 'sport = :8080'"), "checks");
+	EXPECT(strstr(w->summary, "was read by the application here"),
+	       "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "ss -tnp 'sport = :8080'"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -822,18 +822,20 @@ static void test_local_app_stall_not_reading(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_server_open(e, T0, &k);
 	scan_seconds(e, &k, &v, 7, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_APP_STALL);
 	EXPECT(ev_is(d, "unread_bytes", 4000), "unread_bytes");
 	EXPECT(ev_is(d, "not_read_ms", 5000), "not_read_ms %lld",
 	       ev_val(d, "not_read_ms"));
 	EXPECT(ev_is(d, "rcv_wnd", 65535), "rcv_wnd");
-	EXPECT(strstr(d->summary, "has not read 4000 bytes"), "summary: %s",
-	       d->summary);
+	EXPECT(strstr(w->summary, "has not read 4000 bytes"), "summary: %s",
+	       w->summary);
 	/* Fold by the service's endpoint: this host's 10.0.2.10:8080. */
 	EXPECT_EQ(d->key.lport, 8080);
 out:
@@ -872,17 +874,19 @@ static void test_zero_window(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_client_open(e, T0, &k);
 	scan_seconds(e, &k, &v, 7, &s);
 	d = find_code(&s, DIAG_ZERO_WINDOW);
+	w = words_of(&s, d);
 	EXPECT(s.n == 1 && d, "got %s", sink_str(&s));
 	EXPECT(ev_is(d, "zero_window_ms", 5000), "zero_window_ms %lld",
 	       ev_val(d, "zero_window_ms"));
 	EXPECT(ev_is(d, "unsent_bytes", 70000), "unsent_bytes");
 	EXPECT(ev_is(d, "probes", 3), "probes");
-	EXPECT(strstr(d->summary, "10.0.2.10:8080 has advertised a zero window"),
-	       "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, "10.0.2.10:8080 has advertised a zero window"),
+	       "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1135,6 +1139,7 @@ static void test_fold_refused(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	for (i = 0; i < 100; i++) {
@@ -1146,10 +1151,11 @@ static void test_fold_refused(struct test *t)
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	EXPECT(s.n == 2, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_CONNECTION_REFUSED);
 	EXPECT_EQ(d->connections, 100);
 	EXPECT_EQ(d->key.lport, 30000);	/* the first flow of the batch */
-	EXPECT(strstr(d->summary, "(100 connections)"), "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, "(100 connections)"), "summary: %s", w->summary);
 	EXPECT_EQ(s.d[1].connections, 1);
 	EXPECT_EQ(s.d[1].key.rport, 9090);
 
@@ -1267,6 +1273,7 @@ static void test_unknown_flow(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	/* A listener on 8080 tells which end the unknown flows are. */
 	feed_listen(e, T0, 8080);
@@ -1277,14 +1284,16 @@ static void test_unknown_flow(struct test *t)
 	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	EXPECT(s.n == 2, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PEER_RESET);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT_EQ(d->pid, 0);
 	EXPECT_EQ(d->app_error, ECONNRESET);
 	EXPECT(!diag_evidence_get(d, "age_ms", NULL), "age of an unknown flow");
-	EXPECT(strstr(d->summary, "reset an established connection"),
-	       "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, "reset an established connection"),
+	       "summary: %s", w->summary);
 	d = &s.d[1];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PEER_RESET);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
 	EXPECT_EQ(d->key.rport, 43161);
@@ -1299,16 +1308,18 @@ static void test_ipv6(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_refused(e, T0, &k);
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	d = find_code(&s, DIAG_CONNECTION_REFUSED);
+	w = words_of(&s, d);
 	EXPECT(s.n == 1 && d, "got %s", sink_str(&s));
 	EXPECT_EQ(d->key.family, TT_AF_INET6);
-	EXPECT(strstr(d->summary, "[2001:db8:2::10]:8080"), "summary: %s",
-	       d->summary);
-	EXPECT(any_check_has(d, "on 2001:db8:2::10: ss -ltnp 'sport = :8080'"),
-	       "checks: %s", d->checks[0]);
+	EXPECT(strstr(w->summary, "[2001:db8:2::10]:8080"), "summary: %s",
+	       w->summary);
+	EXPECT(any_check_has(w, "on 2001:db8:2::10: ss -ltnp 'sport = :8080'"),
+	       "checks: %s", w->checks[0]);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1326,8 +1337,8 @@ static void test_ipv6_syn_unanswered(struct test *t)
 	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1 && s.d[0].code == DIAG_SYN_UNANSWERED, "got %s",
 	       sink_str(&s));
-	EXPECT(any_check_has(&s.d[0], "traceroute -6 -T -p 443 2001:db8:2::10"),
-	       "checks: %s", s.d[0].checks[0]);
+	EXPECT(any_check_has(&s.w[0], "traceroute -6 -T -p 443 2001:db8:2::10"),
+	       "checks: %s", s.w[0].checks[0]);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1434,6 +1445,32 @@ out:
 	return;
 }
 
+/* The catalogue is the engine's map: every code has exactly one entry,
+ * with a name of its own, a judge in some scope and its words. */
+static void test_catalogue(struct test *t)
+{
+	int entries[DIAG_CODE_MAX] = {0};
+
+	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
+		const struct diag_entry *en = &diag_catalogue[i];
+
+		EXPECT(en->code < DIAG_CODE_MAX, "entry %zu: code %d", i, en->code);
+		entries[en->code]++;
+		EXPECT(en->name && en->words, "entry %zu: no name or words", i);
+		EXPECT(en->judge || en->judge_listener || en->judge_event,
+		       "%s: no judge", en->name);
+		EXPECT(diag_entry_of(en->code) == en, "%s: not found by code", en->name);
+		for (size_t j = 0; j < i; j++)
+			EXPECT(strcmp(en->name, diag_catalogue[j].name),
+			       "%s: named twice", en->name);
+	}
+	for (int c = 0; c < DIAG_CODE_MAX; c++)
+		EXPECT(entries[c] == 1, "code %d has %d entries", c, entries[c]);
+	EXPECT(!diag_entry_of(DIAG_CODE_MAX), "an entry for DIAG_CODE_MAX");
+out:
+	return;
+}
+
 /* ---- drops by this host's own stack ------------------------------------ */
 
 /*
@@ -1522,6 +1559,7 @@ static void test_local_drop_synack(struct test *t)
 	struct engine *e = new_drop_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	feed_connect(e, T0, &k);
@@ -1543,6 +1581,7 @@ static void test_local_drop_synack(struct test *t)
 	engine_finish(e, T0 + 80 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "want LOCAL_DROP alone, got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
 	EXPECT_EQ(d->severity, SEV_ERROR);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
@@ -1557,9 +1596,9 @@ static void test_local_drop_synack(struct test *t)
 	       ev_val(d, "handshake_drops"));
 	EXPECT(ev_is(d, "drop_reason", R_NETFILTER_DROP), "drop_reason %lld",
 	       ev_val(d, "drop_reason"));
-	EXPECT(!strcmp(d->reason, "NETFILTER_DROP"), "reason \"%s\"", d->reason);
-	EXPECT(strstr(d->summary, "NETFILTER_DROP"), "summary: %s", d->summary);
-	EXPECT(strstr(d->summary, "SYN-ACK"), "summary: %s", d->summary);
+	EXPECT(!strcmp(w->reason, "NETFILTER_DROP"), "reason \"%s\"", w->reason);
+	EXPECT(strstr(w->summary, "NETFILTER_DROP"), "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, "SYN-ACK"), "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1573,6 +1612,7 @@ static void test_local_drop_inbound_syn(struct test *t)
 	struct engine_stats st;
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	for (i = 0; i < 3; i++) {
@@ -1587,6 +1627,7 @@ static void test_local_drop_inbound_syn(struct test *t)
 	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
 	EXPECT_EQ(d->connections, 3);
@@ -1594,9 +1635,9 @@ static void test_local_drop_inbound_syn(struct test *t)
 	EXPECT_EQ(d->key.rport, 51000);
 	EXPECT(ev_is(d, "drops_inbound", 1), "drops_inbound");
 	EXPECT(ev_is(d, "handshake_drops", 1), "handshake_drops");
-	EXPECT(!strcmp(d->reason, "NETFILTER_DROP"), "reason \"%s\"", d->reason);
-	EXPECT(strstr(d->summary, "NETFILTER_DROP"), "summary: %s", d->summary);
-	EXPECT(strstr(d->summary, "(3 connections)"), "summary: %s", d->summary);
+	EXPECT(!strcmp(w->reason, "NETFILTER_DROP"), "reason \"%s\"", w->reason);
+	EXPECT(strstr(w->summary, "NETFILTER_DROP"), "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, "(3 connections)"), "summary: %s", w->summary);
 	engine_get_stats(e, &st);
 	EXPECT_EQ(st.events, 3);
 out:
@@ -1612,6 +1653,7 @@ static void test_local_drop_outbound_syn(struct test *t)
 	struct engine *e = new_drop_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_connect(e, T0, &k);
 	feed_drop(e, T0, &k, R_NETFILTER_DROP, false, TT_TCP_SYN,
@@ -1622,14 +1664,15 @@ static void test_local_drop_outbound_syn(struct test *t)
 	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT(ev_is(d, "drops_outbound", 2), "drops_outbound %lld",
 	       ev_val(d, "drops_outbound"));
 	EXPECT(ev_is(d, "drops_inbound", 0), "drops_inbound");
 	EXPECT(ev_is(d, "handshake_drops", 2), "handshake_drops");
-	EXPECT(!strcmp(d->reason, "NETFILTER_DROP"), "reason \"%s\"", d->reason);
-	EXPECT(strstr(d->summary, "outbound SYN"), "summary: %s", d->summary);
+	EXPECT(!strcmp(w->reason, "NETFILTER_DROP"), "reason \"%s\"", w->reason);
+	EXPECT(strstr(w->summary, "outbound SYN"), "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1643,6 +1686,7 @@ static void test_local_drop_established(struct test *t)
 	struct engine *e = new_drop_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	feed_client_open(e, T0, &k1);
@@ -1664,13 +1708,14 @@ static void test_local_drop_established(struct test *t)
 	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT(!memcmp(&d->key, &k2, sizeof(k2)), "not the flow with 3 drops");
 	EXPECT(ev_is(d, "drops_inbound", 2), "drops_inbound");
 	EXPECT(ev_is(d, "drops_outbound", 1), "drops_outbound");
 	EXPECT(ev_is(d, "handshake_drops", 0), "handshake_drops");
-	EXPECT(!strcmp(d->reason, "IP_RPFILTER"), "reason \"%s\"", d->reason);
+	EXPECT(!strcmp(w->reason, "IP_RPFILTER"), "reason \"%s\"", w->reason);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1720,6 +1765,7 @@ static void test_local_drop_no_table(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	__u32 r;
 
 	for (r = 0; r <= 2; r++) {
@@ -1742,11 +1788,12 @@ static void test_local_drop_no_table(struct test *t)
 	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
 	EXPECT_EQ(d->key.lport, 43313);
 	EXPECT(ev_is(d, "drop_reason", 3), "drop_reason");
 	/* No names either: the number stands in. */
-	EXPECT(!strcmp(d->reason, "reason 3"), "reason \"%s\"", d->reason);
+	EXPECT(!strcmp(w->reason, "reason 3"), "reason \"%s\"", w->reason);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1759,6 +1806,7 @@ static void test_local_drop_no_route(struct test *t)
 	struct engine *e = new_drop_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_connect(e, T0, &k);
 	feed_drop(e, T0, &k, R_IP_OUTNOROUTES, false, TT_TCP_SYN,
@@ -1767,13 +1815,14 @@ static void test_local_drop_no_route(struct test *t)
 	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_NO_ROUTE);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT(ev_is(d, "drops_outbound", 1), "drops_outbound");
 	EXPECT(ev_is(d, "drop_reason", R_IP_OUTNOROUTES), "drop_reason");
-	EXPECT(!strcmp(d->reason, "IP_OUTNOROUTES"), "reason \"%s\"", d->reason);
-	EXPECT(strstr(d->summary, "IP_OUTNOROUTES"), "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "ip route get 10.0.2.10"), "checks");
+	EXPECT(!strcmp(w->reason, "IP_OUTNOROUTES"), "reason \"%s\"", w->reason);
+	EXPECT(strstr(w->summary, "IP_OUTNOROUTES"), "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "ip route get 10.0.2.10"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1804,6 +1853,7 @@ static void test_listen_overflow_drops(struct test *t)
 	struct engine *e = new_drop_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	feed_listener(e, T0, 8080, 0, 128, 0);
@@ -1819,6 +1869,7 @@ static void test_listen_overflow_drops(struct test *t)
 	engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LISTEN_OVERFLOW);
 	EXPECT_EQ(d->severity, SEV_ERROR);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
@@ -1826,9 +1877,9 @@ static void test_listen_overflow_drops(struct test *t)
 	EXPECT_EQ(d->key.lport, 8080);
 	EXPECT(ev_is(d, "handshakes_dropped", 1), "handshakes_dropped %lld",
 	       ev_val(d, "handshakes_dropped"));
-	EXPECT(!strcmp(d->reason, "TCP_LISTEN_OVERFLOW"), "reason \"%s\"",
-	       d->reason);
-	EXPECT(any_check_has(d, "ss -ltn 'sport = :8080'"), "checks");
+	EXPECT(!strcmp(w->reason, "TCP_LISTEN_OVERFLOW"), "reason \"%s\"",
+	       w->reason);
+	EXPECT(any_check_has(w, "ss -ltn 'sport = :8080'"), "checks");
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1873,6 +1924,7 @@ static void test_listen_overflow_scan(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	int i;
 
 	/* The first sight of a counter is no rise. */
@@ -1885,6 +1937,7 @@ static void test_listen_overflow_scan(struct test *t)
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LISTEN_OVERFLOW);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
 	EXPECT_EQ(d->connections, 1);
@@ -1895,8 +1948,8 @@ static void test_listen_overflow_scan(struct test *t)
 	EXPECT(ev_is(d, "backlog", 128), "backlog");
 	EXPECT(ev_is(d, "handshakes_dropped", 15), "handshakes_dropped %lld",
 	       ev_val(d, "handshakes_dropped"));
-	EXPECT(strstr(d->summary, "129 waiting, backlog 128"), "summary: %s",
-	       d->summary);
+	EXPECT(strstr(w->summary, "129 waiting, backlog 128"), "summary: %s",
+	       w->summary);
 
 	/* Still full, still dropping: not said again within the fold window. */
 	for (i = 2; i <= 50; i++) {
@@ -2459,6 +2512,7 @@ static void test_packet_loss_close_totals(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_client_open(e, T0, &k);
 	feed_state(e, T0 + 300 * MSEC, &k, TT_TCP_ESTABLISHED,
@@ -2467,6 +2521,7 @@ static void test_packet_loss_close_totals(struct test *t)
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PACKET_LOSS);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT(ev_is(d, "retransmits", 6), "retransmits %lld",
@@ -2477,8 +2532,8 @@ static void test_packet_loss_close_totals(struct test *t)
 	EXPECT(ev_is(d, "srtt_ms", 40), "srtt_ms %lld", ev_val(d, "srtt_ms"));
 	EXPECT(ev_is(d, "min_rtt_ms", 10), "min_rtt_ms");
 	EXPECT(ev_is(d, "rtt_inflated", 1), "rtt_inflated");
-	EXPECT(strstr(d->summary, "6.0% of 100 data segments"), "summary: %s",
-	       d->summary);
+	EXPECT(strstr(w->summary, "6.0% of 100 data segments"), "summary: %s",
+	       w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -2614,6 +2669,7 @@ static void run_icmp_case(struct test *t, const struct flow_key *k,
 	struct nic_flow nf = nic_syns_out(3);
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	char check[128];
 
 	feed_syn_sent(e, k, 2);
@@ -2623,6 +2679,7 @@ static void run_icmp_case(struct test *t, const struct flow_key *k,
 	EXPECT(s.n == 1, "want %s at once, got %s", diag_code_name(want),
 	       sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT(d->code == want, "want %s, got %s", diag_code_name(want),
 	       sink_str(&s));
 	EXPECT_EQ(d->severity, SEV_ERROR);
@@ -2631,18 +2688,18 @@ static void run_icmp_case(struct test *t, const struct flow_key *k,
 	EXPECT_EQ(d->pid, 4242);
 	EXPECT_EQ(d->connections, 1);
 	EXPECT_EQ(d->app_error, 0);
-	EXPECT(!strcmp(d->reason, router), "reason \"%s\", want \"%s\"",
-	       d->reason, router);
+	EXPECT(!strcmp(w->reason, router), "reason \"%s\", want \"%s\"",
+	       w->reason, router);
 	EXPECT(ev_is(d, "icmp_errors", count), "icmp_errors %lld",
 	       ev_val(d, "icmp_errors"));
 	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
 	EXPECT(ev_is(d, "nic_syns_out", 3), "nic_syns_out %lld",
 	       ev_val(d, "nic_syns_out"));
-	EXPECT(strstr(d->summary, router), "summary does not name %s: %s",
-	       router, d->summary);
-	EXPECT(strstr(d->summary, summary_has), "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, router), "summary does not name %s: %s",
+	       router, w->summary);
+	EXPECT(strstr(w->summary, summary_has), "summary: %s", w->summary);
 	snprintf(check, sizeof(check), "on %s: ", router);
-	EXPECT(any_check_has(d, check), "no check on the router: %s", d->checks[0]);
+	EXPECT(any_check_has(w, check), "no check on the router: %s", w->checks[0]);
 
 	/* The connect is still open past the grace: the answer stands. */
 	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
@@ -2681,6 +2738,7 @@ static void test_host_unreachable_closed(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_syn_sent(e, &k, 2);
 	feed_sk_error(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, EHOSTUNREACH);
@@ -2691,13 +2749,14 @@ static void test_host_unreachable_closed(struct test *t)
 	engine_tick(e, T0 + 10 * SEC, sink_fn, &s);
 	engine_finish(e, T0 + 11 * SEC, sink_fn, &s);
 	d = find_code(&s, DIAG_HOST_UNREACHABLE);
+	w = words_of(&s, d);
 	EXPECT(s.n == 1 && d, "want HOST_UNREACHABLE alone, got %s", sink_str(&s));
 	EXPECT_EQ(d->app_error, EHOSTUNREACH);
-	EXPECT(!strcmp(d->reason, "10.0.1.1"), "reason \"%s\"", d->reason);
-	EXPECT(strstr(d->summary, "router 10.0.1.1 answered our SYN to "
-		      "10.0.2.10:8080"), "summary: %s", d->summary);
-	EXPECT(any_check_has(d, "on 10.0.1.1: ip neigh show 10.0.2.10"),
-	       "checks: %s", d->checks[0]);
+	EXPECT(!strcmp(w->reason, "10.0.1.1"), "reason \"%s\"", w->reason);
+	EXPECT(strstr(w->summary, "router 10.0.1.1 answered our SYN to "
+		      "10.0.2.10:8080"), "summary: %s", w->summary);
+	EXPECT(any_check_has(w, "on 10.0.1.1: ip neigh show 10.0.2.10"),
+	       "checks: %s", w->checks[0]);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -2711,6 +2770,7 @@ static void test_host_unreachable_no_nic(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_syn_sent(e, &k, 2);
 	feed_sk_error(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, EHOSTUNREACH);
@@ -2718,11 +2778,12 @@ static void test_host_unreachable_no_nic(struct test *t)
 	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
 	engine_finish(e, T0 + 11 * SEC, sink_fn, &s);
 	d = find_code(&s, DIAG_HOST_UNREACHABLE);
+	w = words_of(&s, d);
 	EXPECT(s.n == 1 && d, "want HOST_UNREACHABLE alone, got %s", sink_str(&s));
 	EXPECT_EQ(d->app_error, EHOSTUNREACH);
-	EXPECT(!d->reason[0], "a router named without the NIC: \"%s\"", d->reason);
-	EXPECT(strstr(d->summary, "ended on an ICMP host unreachable error"),
-	       "summary: %s", d->summary);
+	EXPECT(!w->reason[0], "a router named without the NIC: \"%s\"", w->reason);
+	EXPECT(strstr(w->summary, "ended on an ICMP host unreachable error"),
+	       "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -2747,7 +2808,7 @@ static void test_syn_unanswered_no_ingress(struct test *t)
 	EXPECT(s.n == 1 && s.d[0].code == DIAG_SYN_UNANSWERED, "got %s", sink_str(&s));
 	EXPECT(!diag_evidence_get(&s.d[0], "nic_packets_in", NULL),
 	       "NIC arrival evidence without ingress hooks");
-	EXPECT(!strstr(s.d[0].summary, "NIC"), "summary: %s", s.d[0].summary);
+	EXPECT(!strstr(s.w[0].summary, "NIC"), "summary: %s", s.w[0].summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -2883,6 +2944,7 @@ static void test_syn_unanswered_nic(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_syn_sent(e, &k, 2);
 	engine_on_nic(e, &k, &nf, T0 + 3 * SEC);
@@ -2892,6 +2954,7 @@ static void test_syn_unanswered_nic(struct test *t)
 	engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_SYN_UNANSWERED);
 	EXPECT(same_key(&d->key, &k), "key is not the flow's");
 	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
@@ -2899,8 +2962,8 @@ static void test_syn_unanswered_nic(struct test *t)
 	       ev_val(d, "nic_syns_out"));
 	EXPECT(ev_is(d, "nic_packets_in", 0), "nic_packets_in %lld",
 	       ev_val(d, "nic_packets_in"));
-	EXPECT(strstr(d->summary, "(3 seen leaving the NIC)") &&
-	       strstr(d->summary, "reached the NIC"), "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, "(3 seen leaving the NIC)") &&
+	       strstr(w->summary, "reached the NIC"), "summary: %s", w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -2951,6 +3014,7 @@ static void test_local_drop_synack_nic(struct test *t)
 	struct engine *e = new_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 	unsigned int i;
 
 	feed_connect(e, T0, &k);
@@ -2970,6 +3034,7 @@ static void test_local_drop_synack_nic(struct test *t)
 	engine_tick(e, T0 + 1500 * MSEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_LOCAL_DROP);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT(same_key(&d->key, &k), "key is not the flow's");
@@ -2978,14 +3043,14 @@ static void test_local_drop_synack_nic(struct test *t)
 	       ev_val(d, "nic_synacks_in"));
 	EXPECT(ev_is(d, "syn_retrans", 1), "syn_retrans %lld",
 	       ev_val(d, "syn_retrans"));
-	EXPECT(!strcmp(d->reason, "no drop reason reported"), "reason \"%s\"",
-	       d->reason);
-	EXPECT(strstr(d->summary, "2 SYN-ACKs from 10.0.2.10:8080 reached this "
+	EXPECT(!strcmp(w->reason, "no drop reason reported"), "reason \"%s\"",
+	       w->reason);
+	EXPECT(strstr(w->summary, "2 SYN-ACKs from 10.0.2.10:8080 reached this "
 		      "host and were dropped by its own stack"),
-	       "summary: %s", d->summary);
-	for (i = 0; i < d->n_causes; i++)
-		EXPECT(!strstr(d->causes[i], "with reason no drop reason"),
-		       "cause reads: %s", d->causes[i]);
+	       "summary: %s", w->summary);
+	for (i = 0; i < w->n_causes; i++)
+		EXPECT(!strstr(w->causes[i], "with reason no drop reason"),
+		       "cause reads: %s", w->causes[i]);
 	/* More retransmits, more dropped answers: still the one diagnosis. */
 	feed_retrans(e, T0 + 3 * SEC, &k, TT_TCP_SYN_SENT, TT_CA_LOSS);
 	nf.dir[NIC_OUT].syn = 3;
@@ -3032,6 +3097,7 @@ static void test_local_drop_synack_nic_and_drop(struct test *t)
 	struct engine *e = new_drop_engine();
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_connect(e, T0, &k);
 	feed_drop(e, T0 + 1 * MSEC, &k, R_NETFILTER_DROP, true,
@@ -3048,7 +3114,8 @@ static void test_local_drop_synack_nic_and_drop(struct test *t)
 	EXPECT(count_code(&s, DIAG_LOCAL_DROP) == 1 && s.n == 1,
 	       "want one LOCAL_DROP, got %s", sink_str(&s));
 	d = &s.d[0];
-	EXPECT(!strcmp(d->reason, "NETFILTER_DROP"), "reason \"%s\"", d->reason);
+	w = words_of(&s, d);
+	EXPECT(!strcmp(w->reason, "NETFILTER_DROP"), "reason \"%s\"", w->reason);
 	EXPECT(ev_is(d, "drop_reason", R_NETFILTER_DROP), "drop_reason %lld",
 	       ev_val(d, "drop_reason"));
 	EXPECT(ev_is(d, "drops_inbound", 2), "drops_inbound %lld",
@@ -3074,6 +3141,7 @@ static void run_nat_mismatch(struct test *t, const struct flow_key *k,
 	struct tt_event ev;
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_syn_sent(e, k, 2);
 	/* This host resets each stray SYN-ACK: no socket owns its tuple. */
@@ -3095,18 +3163,19 @@ static void run_nat_mismatch(struct test *t, const struct flow_key *k,
 	engine_tick(e, T0 + 2500 * MSEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_NAT_MISMATCH);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
 	EXPECT(same_key(&d->key, k), "not the original flow's key");
 	EXPECT_EQ(d->pid, 4242);
-	EXPECT(!strcmp(d->reason, want_reason), "reason \"%s\", want \"%s\"",
-	       d->reason, want_reason);
+	EXPECT(!strcmp(w->reason, want_reason), "reason \"%s\", want \"%s\"",
+	       w->reason, want_reason);
 	EXPECT(ev_is(d, "stray_synacks", 2), "stray_synacks %lld",
 	       ev_val(d, "stray_synacks"));
 	EXPECT(ev_is(d, "reply_rport", 8080), "reply_rport %lld",
 	       ev_val(d, "reply_rport"));
 	EXPECT(ev_is(d, "syns_sent", 3), "syns_sent %lld", ev_val(d, "syns_sent"));
-	EXPECT(strstr(d->summary, summary_has), "summary: %s", d->summary);
+	EXPECT(strstr(w->summary, summary_has), "summary: %s", w->summary);
 	engine_get_stats(e, &st);
 	EXPECT(st.flows == 1, "the stray tuple made a flow: %llu flows",
 	       (unsigned long long)st.flows);
@@ -3227,6 +3296,7 @@ static void run_pmtu_blackhole(struct test *t, const struct flow_key *k,
 	struct nic_flow nf;
 	struct sink s = {0};
 	const struct diagnosis *d;
+	const struct diag_words *w;
 
 	feed_client_open(e, T0, k);
 	feed_retrans_seg(e, T0 + 300 * MSEC, k, TT_CA_LOSS, 1448);
@@ -3253,6 +3323,7 @@ static void run_pmtu_blackhole(struct test *t, const struct flow_key *k,
 	feed_pmtu_scan(e, T0 + 2 * SEC, k, &v, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
+	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PMTU_BLACKHOLE);
 	EXPECT_EQ(d->severity, SEV_ERROR);
 	EXPECT_EQ(d->side, TT_SIDE_CLIENT);
@@ -3271,12 +3342,12 @@ static void run_pmtu_blackhole(struct test *t, const struct flow_key *k,
 	       ev_val(d, "icmp_too_big"));
 	EXPECT(ev_is(d, "icmp_mtu", too_big ? 1280 : 0), "icmp_mtu %lld",
 	       ev_val(d, "icmp_mtu"));
-	EXPECT(strstr(d->summary, "full-size segments (1448 bytes)") &&
-	       strstr(d->summary, "retransmitted 3 times with no progress"),
-	       "summary: %s", d->summary);
-	EXPECT(strstr(d->summary, too_big ? "though its ICMP too-big did arrive" :
+	EXPECT(strstr(w->summary, "full-size segments (1448 bytes)") &&
+	       strstr(w->summary, "retransmitted 3 times with no progress"),
+	       "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, too_big ? "though its ICMP too-big did arrive" :
 				  "the ICMP that would say so never arrives"),
-	       "summary: %s", d->summary);
+	       "summary: %s", w->summary);
 
 	/* It goes on the same way until the application gives up: one
 	 * diagnosis, and never also PACKET_LOSS. */
@@ -3556,12 +3627,7 @@ out:
 
 /* ---- runner ----------------------------------------------------------- */
 
-#define TEST(fn) { #fn + 5, fn }
-
-static const struct {
-	const char *name;
-	void (*fn)(struct test *t);
-} tests[] = {
+static const struct test_case tests[] = {
 	TEST(test_syn_unanswered),
 	TEST(test_syn_unanswered_timeout),
 	TEST(test_connection_refused),
@@ -3596,6 +3662,7 @@ static const struct {
 	TEST(test_flow_gone_without_close),
 	TEST(test_once_per_flow),
 	TEST(test_names),
+	TEST(test_catalogue),
 	TEST(test_local_drop_synack),
 	TEST(test_local_drop_inbound_syn),
 	TEST(test_local_drop_outbound_syn),
@@ -3648,36 +3715,10 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t i, failed = 0, run = 0;
-
 	if (argc > 1 && !strcmp(argv[1], "-v")) {
 		verbose = true;
 		argc--;
 		argv++;
 	}
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct test t = { .name = tests[i].name };
-
-		/* Optional filter: run only the tests named on the command line. */
-		if (argc > 1) {
-			int a;
-			bool want = false;
-
-			for (a = 1; a < argc; a++)
-				want |= !strcmp(argv[a], t.name);
-			if (!want)
-				continue;
-		}
-		tests[i].fn(&t);
-		run++;
-		if (t.failed) {
-			failed++;
-			printf("FAIL %s: %s\n", t.name, t.reason);
-		} else {
-			printf("PASS %s\n", t.name);
-		}
-	}
-	fprintf(stderr, "%zu of %zu tests passed\n", run - failed, run);
-	return failed ? 1 : 0;
+	return RUN_TESTS(tests, argc, argv);
 }

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests of option parsing (user/cli.c). cli_parse() exits on a usage
+ * error, on --help and on --version, as a command line tool should; each
+ * case runs it in a child process and looks at what it left: the exit
+ * status, stdout, stderr, and the options when it returned.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+#include "harness.h"
+
+#define MAX_ARGS	48
+
+struct parsed {
+	bool returned;		/* cli_parse() came back: o holds the options */
+	int status;		/* the child's exit status */
+	struct options o;
+	char out[16384];
+	char err[4096];
+};
+
+/* Everything a pipe delivers until its writer is gone, NUL-terminated. */
+static void read_all(int fd, char *buf, size_t len)
+{
+	size_t have = 0;
+	ssize_t n;
+
+	while (have + 1 < len && (n = read(fd, buf + have, len - 1 - have)) > 0)
+		have += n;
+	/* A reader that stops early must not block the writer: drain it. */
+	while (have + 1 >= len && read(fd, (char[256]){0}, 256) > 0)
+		;
+	buf[have] = '\0';
+}
+
+/*
+ * Parses "tcptrace-bpf ARGS..." in a child. The options hold pointers into
+ * argv: the child's copy of the strings sits at the same addresses as the
+ * parent's, so they stay valid here.
+ */
+static void parse(struct parsed *p, char *const *args)
+{
+	int out[2], err[2], res[2], wstatus;
+	char *argv[MAX_ARGS + 2] = { "tcptrace-bpf" };
+	int argc = 1;
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	for (; args[argc - 1] && argc <= MAX_ARGS; argc++)
+		argv[argc] = args[argc - 1];
+	if (pipe(out) || pipe(err) || pipe(res))
+		abort();
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		struct options o;
+
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]);
+		close(err[0]);
+		close(res[0]);
+		cli_parse(argc, argv, &o);
+		if (write(res[1], &o, sizeof(o)) != sizeof(o))
+			_exit(99);
+		fflush(NULL);
+		_exit(0);
+	}
+	close(out[1]);
+	close(err[1]);
+	close(res[1]);
+	read_all(out[0], p->out, sizeof(p->out));
+	read_all(err[0], p->err, sizeof(p->err));
+	p->returned = read(res[0], &p->o, sizeof(p->o)) == sizeof(p->o);
+	close(out[0]);
+	close(err[0]);
+	close(res[0]);
+	waitpid(pid, &wstatus, 0);
+	p->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+#define ARGS(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+static void test_defaults(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, (char *const[]){ NULL });
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.status, 0);
+	EXPECT_STR(p.err, "");
+	EXPECT_EQ(p.o.interval_ms, 1000);
+	EXPECT_EQ(p.o.stall_ms, 5000);
+	EXPECT_EQ(p.o.loss_pct, 2);
+	EXPECT_EQ(p.o.syn_retrans, 2);
+	EXPECT_EQ(p.o.fold_s, 60);
+	EXPECT_EQ(p.o.conn_interval_s, 60);
+	EXPECT_EQ(p.o.max_flows, 65536);
+	EXPECT_EQ(p.o.duration_ms, 0);
+	EXPECT_EQ(p.o.port, 0);
+	EXPECT_EQ(p.o.host_family, 0);
+	EXPECT_EQ(p.o.pid, 0);
+	EXPECT_EQ(p.o.n_ifaces, 0);
+	EXPECT_EQ(p.o.nic_kind, NIC_KIND_AUTO);
+	EXPECT(!p.o.netns_path && !p.o.json && !p.o.verbose && !p.o.prog_stats &&
+	       !p.o.classic && !p.o.no_ingress && !p.o.no_nic, "a flag set by default");
+out:
+	return;
+}
+
+static void test_every_option(struct test *t)
+{
+	struct parsed p;
+	__u8 want[16] = {0};
+
+	parse(&p, ARGS("--netns", "/run/netns/a", "-p", "8080", "-H", "10.0.2.10",
+		       "--pid", "4242", "-j", "-d", "30", "--interval", "500",
+		       "--stall-ms", "2000", "--loss-pct", "5", "--syn-retrans", "3",
+		       "--fold-s", "10", "--conn-interval", "0", "--max-flows", "1000",
+		       "--prog-stats", "--classic", "-v", "-i", "eth0",
+		       "--interface", "eth1", "--no-ingress", "--tc"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_STR(p.o.netns_path, "/run/netns/a");
+	EXPECT_EQ(p.o.port, 8080);
+	EXPECT_EQ(p.o.host_family, AF_INET);
+	inet_pton(AF_INET, "10.0.2.10", want);
+	EXPECT(!memcmp(p.o.host_addr, want, sizeof(want)), "host address");
+	EXPECT_STR(p.o.host_str, "10.0.2.10");
+	EXPECT_EQ(p.o.pid, 4242);
+	EXPECT(p.o.json && p.o.verbose && p.o.prog_stats && p.o.classic, "flags");
+	EXPECT_EQ(p.o.duration_ms, 30000);
+	EXPECT_EQ(p.o.interval_ms, 500);
+	EXPECT_EQ(p.o.stall_ms, 2000);
+	EXPECT_EQ(p.o.loss_pct, 5);
+	EXPECT_EQ(p.o.syn_retrans, 3);
+	EXPECT_EQ(p.o.fold_s, 10);
+	EXPECT_EQ(p.o.conn_interval_s, 0);
+	EXPECT_EQ(p.o.max_flows, 1000);
+	EXPECT_EQ(p.o.n_ifaces, 2);
+	EXPECT_STR(p.o.ifaces[0], "eth0");
+	EXPECT_STR(p.o.ifaces[1], "eth1");
+	EXPECT(p.o.no_ingress && !p.o.no_nic, "ingress flags");
+	EXPECT_EQ(p.o.nic_kind, NIC_KIND_TC);
+out:
+	return;
+}
+
+static void test_host_ipv6(struct test *t)
+{
+	struct parsed p;
+	__u8 want[16];
+
+	parse(&p, ARGS("-H", "fd00:2::10"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.o.host_family, AF_INET6);
+	inet_pton(AF_INET6, "fd00:2::10", want);
+	EXPECT(!memcmp(p.o.host_addr, want, sizeof(want)), "host address");
+out:
+	return;
+}
+
+/* The ends of each range are taken. */
+static void test_range_ends(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, ARGS("-p", "1", "--loss-pct", "0", "--fold-s", "0",
+		       "--interval", "10", "--max-flows", "64", "--syn-retrans", "100"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.o.port, 1);
+	EXPECT_EQ(p.o.loss_pct, 0);
+	EXPECT_EQ(p.o.fold_s, 0);
+	EXPECT_EQ(p.o.interval_ms, 10);
+	EXPECT_EQ(p.o.max_flows, 64);
+	EXPECT_EQ(p.o.syn_retrans, 100);
+	parse(&p, ARGS("-p", "65535", "--loss-pct", "100", "--interval", "600000"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.o.port, 65535);
+	EXPECT_EQ(p.o.loss_pct, 100);
+	EXPECT_EQ(p.o.interval_ms, 600000);
+out:
+	return;
+}
+
+static void test_xdp_kinds(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, ARGS("--xdp"));
+	EXPECT(p.returned && p.o.nic_kind == NIC_KIND_XDP, "--xdp: %s", p.err);
+	parse(&p, ARGS("--xdp-generic", "--xdp-generic"));
+	EXPECT(p.returned && p.o.nic_kind == NIC_KIND_XDP_GENERIC,
+	       "--xdp-generic twice: %s", p.err);
+	parse(&p, ARGS("--no-nic"));
+	EXPECT(p.returned && p.o.no_nic, "--no-nic: %s", p.err);
+out:
+	return;
+}
+
+/* Each usage error: exit 2, one line naming what is wrong. */
+static void test_usage_errors(struct test *t)
+{
+	static const struct {
+		char *const args[6];
+		const char *says;
+	} cases[] = {
+		{ { "--bogus" }, "unrecognized option" },
+		{ { "foo" }, "unexpected argument 'foo'" },
+		{ { "-p", "0" }, "invalid port '0': expected a number from 1 to 65535" },
+		{ { "-p", "70000" }, "invalid port '70000'" },
+		{ { "-p", "http" }, "invalid port 'http'" },
+		{ { "-p", "80x" }, "invalid port '80x'" },
+		{ { "-p", "" }, "invalid port ''" },
+		{ { "-H", "service-b" }, "invalid host 'service-b': expected an IPv4 or IPv6 address" },
+		{ { "--pid", "0" }, "invalid pid '0'" },
+		{ { "-d", "-5" }, "invalid duration '-5'" },
+		{ { "--interval", "1" }, "invalid interval '1'" },
+		{ { "--stall-ms", "0" }, "invalid stall-ms '0'" },
+		{ { "--loss-pct", "101" }, "invalid loss-pct '101'" },
+		{ { "--syn-retrans", "0" }, "invalid syn-retrans '0'" },
+		{ { "--fold-s", "86401" }, "invalid fold-s '86401'" },
+		{ { "--conn-interval", "-1" }, "invalid conn-interval '-1'" },
+		{ { "--max-flows", "10" }, "invalid max-flows '10'" },
+		{ { "-i", "" }, "invalid interface name ''" },
+		{ { "-i", "a-name-far-too-long" }, "invalid interface name 'a-name-far-too-long'" },
+		{ { "--tc", "--xdp" }, "--tc, --xdp and --xdp-generic exclude each other" },
+		{ { "--xdp", "--xdp-generic" }, "exclude each other" },
+		{ { "--no-nic", "-i", "eth0" }, "--no-nic excludes -i, --tc, --xdp and --no-ingress" },
+		{ { "--no-nic", "--no-ingress" }, "--no-nic excludes" },
+		{ { "--no-ingress", "--xdp" }, "--no-ingress excludes --xdp: XDP is ingress only" },
+		{ { "-p" }, "requires an argument" },
+	};
+	struct parsed p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse(&p, cases[i].args);
+		EXPECT(!p.returned && p.status == EXIT_USAGE,
+		       "%s: returned %d, status %d", cases[i].args[0], p.returned, p.status);
+		EXPECT(strstr(p.err, cases[i].says), "%s %s: stderr does not say '%s': %s",
+		       cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "",
+		       cases[i].says, p.err);
+		EXPECT(!strncmp(p.err, "tcptrace-bpf: ", 14), "not named: %s", p.err);
+		EXPECT_STR(p.out, "");
+	}
+out:
+	return;
+}
+
+static void test_interfaces_bounded(struct test *t)
+{
+	char *args[2 * (MAX_IFACES + 1) + 1];
+	char names[MAX_IFACES + 1][8];
+	struct parsed p;
+	int n = 0;
+
+	for (int i = 0; i <= MAX_IFACES; i++) {
+		snprintf(names[i], sizeof(names[i]), "veth%d", i);
+		args[n++] = "-i";
+		args[n++] = names[i];
+	}
+	args[n - 2] = NULL;	/* MAX_IFACES of them: taken */
+	parse(&p, args);
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.o.n_ifaces, MAX_IFACES);
+	args[n - 2] = "-i";	/* one more: refused */
+	args[n] = NULL;
+	parse(&p, args);
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+	EXPECT(strstr(p.err, "too many interfaces: at most 16"), "stderr: %s", p.err);
+out:
+	return;
+}
+
+/* --help: exit 0, the doc's usage and examples, and every default stated. */
+static void test_help(struct test *t)
+{
+	static const char *const says[] = {
+		"USAGE: tcptrace-bpf [OPTIONS]", "EXAMPLES:", "--stall-ms=MS",
+		"(default 5000)", "(default 1000)", "(default 2)", "(default 65536)",
+		"default 60", "--netns=PATH", "--xdp-generic",
+	};
+	struct parsed p;
+
+	parse(&p, ARGS("--help"));
+	EXPECT(!p.returned && p.status == EXIT_DONE, "status %d", p.status);
+	for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++)
+		EXPECT(strstr(p.out, says[i]), "--help does not say '%s'", says[i]);
+out:
+	return;
+}
+
+static void test_version(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, ARGS("--version"));
+	EXPECT(!p.returned && p.status == EXIT_DONE, "status %d", p.status);
+	EXPECT_STR(p.out, "tcptrace-bpf " TCPTRACE_VERSION "\n");
+out:
+	return;
+}
+
+static const struct test_case tests[] = {
+	TEST(test_defaults),
+	TEST(test_every_option),
+	TEST(test_host_ipv6),
+	TEST(test_range_ends),
+	TEST(test_xdp_kinds),
+	TEST(test_usage_errors),
+	TEST(test_interfaces_bounded),
+	TEST(test_help),
+	TEST(test_version),
+};
+
+int main(int argc, char **argv)
+{
+	return RUN_TESTS(tests, argc, argv);
+}

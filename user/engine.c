@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The diagnosis engine. Events and snapshots update per-flow facts as
+ * they arrive (facts_*.c); engine_tick() judges every flow through the
+ * catalogue, retires the flows whose story is over and emits what folding
+ * (fold.c) says is due.
+ *
+ * Time is only ever an event's ts_ns or a now_ns argument, so a replay of a
+ * recording reaches the same verdicts as the live run that wrote it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "catalogue.h"
+#include "defaults.h"
+#include "engine.h"
+
+/*
+ * How long a closed flow is kept. Its story is not over at the close: the
+ * kernel sets CLOSE before it sends the abort RST of a close with unread
+ * data, and reports the error (ECONNREFUSED, ECONNRESET) after tcp_done().
+ */
+#define FLOW_LINGER_NS	(3 * NSEC_PER_SEC)
+/* A flow absent from this many consecutive scans is gone from the kernel
+ * (one miss can be a socket created after the iterator passed its bucket). */
+#define SCANS_MISSED_GONE	2
+
+void engine_config_default(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->stall_ns = DEFAULT_STALL_MS * NSEC_PER_MSEC;
+	cfg->loss_pct = DEFAULT_LOSS_PCT;
+	cfg->loss_min_retrans = DEFAULT_LOSS_MIN_RETRANS;
+	cfg->syn_retrans = DEFAULT_SYN_RETRANS;
+	cfg->request_max_bytes = DEFAULT_REQUEST_MAX_BYTES;
+	cfg->fold_ns = DEFAULT_FOLD_S * NSEC_PER_SEC;
+	cfg->max_flows = DEFAULT_MAX_FLOWS;
+	/* conn records only at close: periodic ones are the caller's choice. */
+	cfg->conn_interval_ns = 0;
+	cfg->nic_ingress = true;
+}
+
+/* ---- what judges fill in ---------------------------------------------- */
+
+void evidence_add(struct diagnosis *d, const char *name, long long value)
+{
+	if (d->n_evidence >= DIAG_MAX_EVIDENCE)
+		return;
+	d->evidence[d->n_evidence].name = name;
+	d->evidence[d->n_evidence].value = value;
+	d->n_evidence++;
+}
+
+void verdict_drop_reason(struct diagnosis *d, const struct engine_config *cfg,
+			 __u32 reason)
+{
+	const char *name = cfg->drop_reason_name ? cfg->drop_reason_name(reason) : NULL;
+
+	d->has_drop_reason = true;
+	d->drop_reason = reason;
+	d->drop_reason_name[0] = '\0';
+	if (name)
+		strncat(d->drop_reason_name, name, sizeof(d->drop_reason_name) - 1);
+}
+
+void verdict_responder(struct diagnosis *d, const __u8 addr[16], __u16 port)
+{
+	d->has_responder = true;
+	memcpy(d->responder, addr, sizeof(d->responder));
+	d->responder_port = port;
+}
+
+/* ---- judging ---------------------------------------------------------- */
+
+/*
+ * The kernel's side when it saw the open; otherwise a flow whose local port
+ * is listened on is the server end. Only that positive answer is kept: a
+ * listener seen once makes the flow a server for good, even if it dies.
+ */
+static enum tt_side flow_side(struct flow *f, const struct listener *l)
+{
+	if (f->side != TT_SIDE_UNKNOWN)
+		return f->side;
+	if (l) {
+		f->side = TT_SIDE_SERVER;
+		return TT_SIDE_SERVER;
+	}
+	return TT_SIDE_CLIENT;
+}
+
+/* The scan-based judges trust only a flow the last scan still reported. */
+static bool flow_scan_current(const struct engine *e, const struct flow *f)
+{
+	/* Reported by the last completed scan, or already by the one under
+	 * way (a tick between engine_on_scan() and engine_scan_end()). */
+	return (f->flags & FF_SCANNED) && !(f->flags & FF_CLOSED) &&
+	       f->scans_missed == 0 && f->scan_gen + 1 >= e->scan_gen;
+}
+
+/* Judge every diagnosis on one flow, raising what holds. */
+static void judge_flow(struct engine *e, const struct flow_key *key,
+		       struct flow *f, __u64 now)
+{
+	struct listener *l = facts_listener(e, key->netns, key->lport);
+	struct judge_in in = {
+		.cfg = &e->cfg, .key = key, .f = f, .now = now, .listener = l,
+		.side = flow_side(f, l),
+	};
+	bool scan_current = flow_scan_current(e, f);
+	struct diagnosis d;
+
+	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
+		const struct diag_entry *entry = &diag_catalogue[i];
+		__u32 bit = 1u << entry->code;
+
+		/* Each diagnosis is raised once in a flow's life. */
+		if (!entry->judge || (f->reported & bit) ||
+		    (entry->needs_scan && !scan_current))
+			continue;
+		memset(&d, 0, sizeof(d));
+		d.code = entry->code;
+		d.key = *key;
+		d.pid = f->pid;
+		memcpy(d.comm, f->comm, TT_COMM_LEN);
+		d.side = in.side;
+		d.app_error = f->app_error;
+		if (!entry->judge(&in, &d))
+			continue;
+		f->reported |= bit;
+		fold_raise(e, &d);
+	}
+}
+
+static void judge_listener(struct engine *e, struct listener *l, __u64 now)
+{
+	struct diagnosis d;
+
+	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
+		const struct diag_entry *entry = &diag_catalogue[i];
+
+		if (!entry->judge_listener)
+			continue;
+		memset(&d, 0, sizeof(d));
+		d.code = entry->code;
+		d.key = l->key;
+		d.side = TT_SIDE_SERVER;
+		if (entry->judge_listener(&e->cfg, l, now, &d))
+			fold_raise(e, &d);
+	}
+}
+
+void engine_judge_event(struct engine *e, const struct tt_event *ev)
+{
+	struct diagnosis d;
+
+	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
+		const struct diag_entry *entry = &diag_catalogue[i];
+
+		if (!entry->judge_event)
+			continue;
+		memset(&d, 0, sizeof(d));
+		d.code = entry->code;
+		d.key = ev->key;
+		d.pid = ev->pid;
+		memcpy(d.comm, ev->comm, TT_COMM_LEN - 1);
+		if (entry->judge_event(ev, &d))
+			fold_raise(e, &d);
+	}
+}
+
+void engine_flow_over(struct engine *e, const struct flow_key *key,
+		      struct flow *f, __u64 now)
+{
+	judge_flow(e, key, f, now);
+	conn_emit(e, key, f, now);
+}
+
+/* A flow pushed out of a full table is judged on what it has so far, so a
+ * storm of failures that overflows the table still gets diagnosed. */
+static void flow_evicted(const void *key, void *value, void *ctx)
+{
+	struct flow *f = value;
+
+	engine_flow_over(ctx, key, f, f->updated_ns);
+}
+
+/* ---- the engine's life ------------------------------------------------ */
+
+struct engine *engine_new(const struct engine_config *cfg)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	if (cfg)
+		e->cfg = *cfg;
+	else
+		engine_config_default(&e->cfg);
+	if (!e->cfg.max_flows)
+		e->cfg.max_flows = 1;
+	/* scan_gen starts at 1 so a zeroed flow is never "in this scan". */
+	e->scan_gen = 1;
+	e->flows = flowtable_new(sizeof(struct flow_key), sizeof(struct flow),
+				 e->cfg.max_flows, flow_evicted, e);
+	e->listeners = flowtable_new(sizeof(struct listen_key),
+				     sizeof(struct listener), e->cfg.max_flows,
+				     NULL, NULL);
+	if (!e->flows || !e->listeners || !fold_init(e)) {
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	flowtable_free(e->flows);
+	flowtable_free(e->listeners);
+	fold_free(e);
+	free(e);
+}
+
+void engine_set_conn_sink(struct engine *e, conn_fn fn, void *ctx)
+{
+	e->conn = fn;
+	e->conn_ctx = ctx;
+}
+
+void engine_note_lost(struct engine *e, __u64 lost_total)
+{
+	if (lost_total > e->lost_total)
+		e->lost_total = lost_total;
+}
+
+static void judge_all(struct engine *e, __u64 now)
+{
+	struct flow *f;
+
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
+		judge_flow(e, flowtable_key(e->flows, f), f, now);
+}
+
+static bool flow_retired(const struct flow *f, __u64 now)
+{
+	if (f->flags & FF_CLOSED)
+		return elapsed(f->closed_ns, now) >= FLOW_LINGER_NS;
+	return f->scans_missed >= SCANS_MISSED_GONE &&
+	       elapsed(f->updated_ns, now) >= FLOW_LINGER_NS;
+}
+
+void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
+{
+	struct flow *f, *fnext;
+	struct listener *l;
+
+	judge_all(e, now_ns);
+
+	/* Judged above: the flows whose story is over can go now. */
+	for (f = flowtable_first(e->flows); f; f = fnext) {
+		fnext = flowtable_next(e->flows, f);
+		if (flow_retired(f, now_ns)) {
+			conn_emit(e, flowtable_key(e->flows, f), f, now_ns);
+			flowtable_delete(e->flows, f);
+		} else if (e->cfg.conn_interval_ns && !(f->flags & FF_CLOSED) &&
+			   elapsed(f->last_conn_ns ? f->last_conn_ns : f->start_ns,
+				   now_ns) >= e->cfg.conn_interval_ns) {
+			/* Long-lived: report as it goes, not only at the end. */
+			conn_emit(e, flowtable_key(e->flows, f), f, now_ns);
+			f->last_conn_ns = now_ns;
+		}
+	}
+	for (l = flowtable_first(e->listeners); l; l = flowtable_next(e->listeners, l))
+		judge_listener(e, l, now_ns);
+
+	fold_emit(e, now_ns, false, fn, ctx);
+}
+
+void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
+{
+	struct flow *f;
+
+	judge_all(e, now_ns);
+	/* Every flow still held gets its record: closed ones as they ended,
+	 * open ones as they stand. */
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
+		conn_emit(e, flowtable_key(e->flows, f), f, now_ns);
+	fold_emit(e, now_ns, true, fn, ctx);
+}
+
+void engine_get_stats(const struct engine *e, struct engine_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->events = e->events;
+	st->scans = e->scans;
+	st->scan_untracked = e->scan_untracked;
+	st->flows = flowtable_count(e->flows);
+	st->flows_evicted = flowtable_evictions(e->flows);
+	st->diagnoses = e->diagnoses;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Inside the engine: its state, and what its rooms ask of each other.
+ *   facts_event.c, facts_scan.c  events, snapshots, NIC records -> facts
+ *   engine.c                     judging every flow through the catalogue
+ *   fold.c                       raised diagnoses -> folded, emitted ones
+ *   conn.c                       a flow's facts -> its conn record
+ */
+#ifndef TCPTRACE_ENGINE_H
+#define TCPTRACE_ENGINE_H
+
+#include <stddef.h>
+#include "diagnose.h"
+#include "facts.h"
+#include "flowtable.h"
+
+struct due_batch;
+
+struct engine {
+	struct engine_config cfg;
+	conn_fn conn;
+	void *conn_ctx;
+	struct flowtable *flows;	/* flow_key -> struct flow */
+	struct flowtable *listeners;	/* listen_key -> struct listener */
+	struct flowtable *groups;	/* fold.c's: one group per problem endpoint */
+	struct due_batch *due;		/* fold.c's: groups a full table pushed out */
+	size_t n_due, cap_due;
+	__u32 scan_gen;
+	__u64 lost_total;
+	__u64 events;
+	__u64 scans;
+	__u64 diagnoses;
+	__u64 scan_untracked;	/* snapshots of sockets a full table did not take */
+};
+
+/* The listener of a local port, or NULL. */
+struct listener *facts_listener(const struct engine *e, __u32 netns, __u16 port);
+
+/* A flow's life is over (retired, evicted, its tuple reused): judge what
+ * it has, and give its conn record. */
+void engine_flow_over(struct engine *e, const struct flow_key *key,
+		      struct flow *f, __u64 now);
+/* An event that is an occurrence of its own, judged without a flow. */
+void engine_judge_event(struct engine *e, const struct tt_event *ev);
+
+bool fold_init(struct engine *e);
+void fold_free(struct engine *e);
+/* One occurrence of a problem: it folds with the others at its endpoint. */
+void fold_raise(struct engine *e, const struct diagnosis *d);
+/* Emit what is due: groups whose fold window passed, or with finish every
+ * group with something pending. */
+void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx);
+
+void conn_emit(struct engine *e, const struct flow_key *key,
+	       const struct flow *f, __u64 now);
+
+#endif /* TCPTRACE_ENGINE_H */

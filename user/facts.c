@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Facts derived from a flow's facts: what TCP's states imply, and the
+ * kernel's counters corrected for what they count besides data.
+ */
+#include <errno.h>
+#include "drop_reason.h"
+#include "facts.h"
+
+bool state_synchronized(__u8 state)
+{
+	switch (state) {
+	case TT_TCP_ESTABLISHED:
+	case TT_TCP_FIN_WAIT1:
+	case TT_TCP_FIN_WAIT2:
+	case TT_TCP_CLOSE_WAIT:
+	case TT_TCP_LAST_ACK:
+	case TT_TCP_CLOSING:
+	case TT_TCP_TIME_WAIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool state_may_send(__u8 state)
+{
+	switch (state) {
+	case TT_TCP_ESTABLISHED:
+	case TT_TCP_CLOSE_WAIT:
+	case TT_TCP_FIN_WAIT1:
+	case TT_TCP_LAST_ACK:
+	case TT_TCP_CLOSING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* States whose rcv_nxt counts the peer's FIN (one sequence number). */
+static bool state_fin_received(__u8 state)
+{
+	return state == TT_TCP_CLOSE_WAIT || state == TT_TCP_LAST_ACK ||
+	       state == TT_TCP_CLOSING || state == TT_TCP_TIME_WAIT;
+}
+
+bool flow_in_syn_phase(const struct flow *f)
+{
+	if (f->flags & FF_ESTABLISHED)
+		return false;
+	if (f->flags & FF_CLOSED)
+		return f->close_from == TT_TCP_SYN_SENT;
+	return f->state == TT_TCP_SYN_SENT;
+}
+
+__u32 flow_icmp_unreach(const struct flow *f)
+{
+	return f->icmp[NIC_ICMP_NET_UNREACH] + f->icmp[NIC_ICMP_HOST_UNREACH] +
+	       f->icmp[NIC_ICMP_ADMIN_PROHIBITED] + f->icmp[NIC_ICMP_UNREACH_OTHER] +
+	       f->icmp[NIC_ICMP_TIME_EXCEEDED];
+}
+
+bool flow_app_error_unreachable(const struct flow *f)
+{
+	return f->app_error == EHOSTUNREACH || f->app_error == ENETUNREACH ||
+	       f->app_error == EACCES;
+}
+
+/*
+ * tcpi_bytes_acked is a sequence-space delta: a client's count includes its
+ * SYN (a server's child socket starts past its SYN-ACK), and an ACKed FIN
+ * adds one more. Data bytes are what is left.
+ */
+__u64 flow_data_acked(const struct flow *f)
+{
+	__u64 acked = f->bytes_acked, ctl = 0;
+	bool fin_acked = false;
+
+	if (f->side == TT_SIDE_CLIENT && (f->flags & FF_ESTABLISHED))
+		ctl++;
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_FIN_WAIT2 || f->states[i] == TT_TCP_TIME_WAIT)
+			fin_acked = true;
+	if ((f->flags & FF_CLOSED) && f->close_from == TT_TCP_LAST_ACK)
+		fin_acked = true;
+	ctl += fin_acked;
+	return acked > ctl ? acked - ctl : 0;
+}
+
+/*
+ * tcpi_bytes_received is sequence space too: the peer's FIN adds one once
+ * it is taken in order (a passive close, through CLOSE_WAIT, or a FIN
+ * seen in a snapshot in CLOSE_WAIT or LAST_ACK).
+ */
+__u64 flow_data_received(const struct flow *f)
+{
+	bool fin = state_fin_received(f->state) && f->state != TT_TCP_CLOSE;
+
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_CLOSE_WAIT)
+			fin = true;
+	return f->bytes_received > fin ? f->bytes_received - fin : 0;
+}
+
+__u32 flow_unread(const struct flow *f)
+{
+	__u32 unread = seq_span(f->rcv_nxt, f->copied_seq);
+
+	/* A FIN received and not yet read sits in the same span. */
+	if (unread && state_fin_received(f->state))
+		unread--;
+	return unread;
+}
+
+bool flow_dropped_here(const struct flow *f)
+{
+	return (f->drops_in || f->drops_out) &&
+	       (f->drop_class == DROP_LOCAL || f->drop_class == DROP_NO_ROUTE);
+}
+
+bool flow_syn_answered(const struct flow *f)
+{
+	return f->rst_rx || f->app_error == ECONNREFUSED || flow_app_error_unreachable(f) ||
+	       f->nic_synack_in || f->nic_rst_in || flow_icmp_unreach(f) ||
+	       f->nat_mismatch || flow_dropped_here(f);
+}
+
+__u64 flow_end(const struct flow *f, __u64 now)
+{
+	return (f->flags & FF_CLOSED) ? f->closed_ns : now;
+}

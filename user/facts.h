@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The facts the engine keeps: per flow, what its events, socket snapshots
+ * and NIC records added up to; per listening port, its accept queue. The
+ * facts modules (facts_event.c, facts_scan.c) write them, the judges read
+ * them. A fact knows no threshold: the numbers here are counts, times and
+ * states, and the helpers below derive more of the same.
+ */
+#ifndef TCPTRACE_FACTS_H
+#define TCPTRACE_FACTS_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "events.h"
+#include "nic.h"
+
+#define NSEC_PER_MSEC	1000000ULL
+#define NSEC_PER_SEC	1000000000ULL
+
+enum flow_flag {
+	FF_ESTABLISHED	= 1 << 0,  /* the handshake completed at some point */
+	FF_CLOSED	= 1 << 1,  /* went to CLOSE: lingering */
+	FF_START_KNOWN	= 1 << 2,  /* start_ns is the open we saw, not first sight */
+	FF_SCANNED	= 1 << 3,  /* at least one snapshot */
+	FF_RST_RX	= 1 << 4,  /* the peer reset us */
+	FF_RST_TX	= 1 << 5,  /* we reset it, from a socket */
+	FF_PORT_CLOSED	= 1 << 6,  /* a SYN to a port with no socket, answered by RST */
+	FF_PID_PROC	= 1 << 7,  /* pid/comm came from process context */
+	FF_TOTALS	= 1 << 8,  /* the close event carried the socket's totals */
+	FF_ACKED_AFTER_RETRANS = 1 << 9, /* snd_una advanced after a retransmit: not a black hole */
+};
+
+/* Who speaks next in a request/response exchange, as seen from snapshots. */
+enum flow_turn {
+	TURN_NONE = 0,	/* nothing outstanding, or both sides spoke meanwhile */
+	TURN_PEER,	/* we sent last: the peer owes an answer */
+	TURN_LOCAL,	/* the peer sent last: our application owes one */
+};
+
+struct flow {
+	__u64 start_ns;		/* the open, or the first time we saw the flow */
+	__u64 closed_ns;
+	__u64 updated_ns;	/* last event or snapshot */
+	__u64 rst_ns;		/* first reset, either direction */
+	__u32 pid;
+	char comm[TT_COMM_LEN];
+	__u32 flags;		/* enum flow_flag */
+	__u32 reported;		/* one bit per diag_code already raised */
+	__u32 scan_gen;		/* the scan that last reported it */
+	__u8 side;		/* enum tt_side; UNKNOWN: judged from listeners */
+	__u8 state;		/* latest known TCP state */
+	__u8 close_from;	/* the state it closed from */
+	__u8 rst_rx_state;	/* our state when the peer's RST arrived */
+	__u8 turn;		/* enum flow_turn */
+	__u8 scans_missed;
+	__u8 probes_out;
+	__u8 _pad;
+	__u16 syn_retrans;
+	__u16 synack_retrans;
+	__u16 rst_rx;
+	__u16 rst_tx;
+	__u32 rst_reason;	/* enum sk_rst_reason of our RST */
+	__s32 app_error;	/* positive errno the application saw */
+	__u32 syns_refused;	/* FF_PORT_CLOSED: SYNs answered by RST */
+	__u32 retrans;		/* non-SYN retransmits seen as events */
+	__u32 rto_retrans;	/* ... sent in CA_LOSS: a timeout fired */
+	__u32 fast_retrans;	/* ... sent in CA_RECOVERY: duplicate ACKs/SACK */
+	__u32 ev_srtt_us;	/* srtt at the latest event */
+
+	/* The latest snapshot. */
+	__u32 snd_una, snd_nxt, write_seq;
+	__u32 rcv_nxt, copied_seq;
+	__u32 snd_wnd, rcv_wnd;
+	__u32 srtt_us, min_rtt_us;
+	__u32 total_retrans, data_segs_out;
+	__u64 bytes_sent, bytes_received;
+
+	/* Derived from one snapshot to the next. */
+	__u64 last_scan_ns;
+	__u64 last_send_ns;	/* write_seq or snd_nxt advanced */
+	__u64 last_recv_ns;	/* rcv_nxt advanced */
+	__u64 unread_since_ns;	/* data waiting and copied_seq still; 0: none */
+	__u64 zero_wnd_since_ns;/* snd_wnd == 0 since; 0: open window */
+	__u64 turn_bytes;	/* bytes of the current turn (request size) */
+
+	/* For the conn record. */
+	__u64 cgroup_id;
+	__u64 established_ns;
+	__u64 last_conn_ns;	/* the last periodic record */
+	__u64 bytes_acked;	/* raw tcpi_bytes_acked: see flow_data_acked() */
+	__u32 segs_out, segs_in, data_segs_in;
+	__u8 n_states;
+	__u8 states[8];		/* the state path; the last slot keeps the latest */
+
+	/* Segments this host's own stack dropped (significant reasons only). */
+	__u32 drops_in, drops_out;
+	__u32 syn_drops;	/* of them SYNs or SYN-ACKs: the handshake */
+	__u32 drop_reason;	/* the latest */
+	__u8 drop_class;	/* enum drop_class of the latest */
+
+	/* The NIC's view of the flow (the latest nic_flows record). */
+	bool nic_seen;
+	bool nat_mismatch;	/* our SYN's answer came from nat_raddr:nat_rport */
+	__u32 nic_syn_out, nic_synack_in, nic_rst_in, nic_pkts_in;
+	__u32 nic_max_seg_out;
+	__u32 icmp[NIC_ICMP_KINDS];
+	__u32 icmp_mtu;
+	__u8 icmp_from[16];	/* the router that sent the latest ICMP error */
+	__u8 nat_raddr[16];
+	__u16 nat_rport;
+	__u32 nat_synacks;
+	/* Retransmits of full-size segments vs small ones: a path MTU
+	 * black hole passes the small and swallows the full-size. */
+	__u32 retrans_full, retrans_small;
+	/* ... and since the peer last acknowledged anything new (RTO only for
+	 * the full-size): a black hole is all of them, in a row. */
+	__u32 stuck_rto_full, stuck_small;
+	__u32 mss;
+	__u64 una_stuck_since_ns;	/* data in flight and snd_una still since */
+};
+
+/* A listening port in a network namespace: tells the server end of a flow
+ * whose open we did not see. Wildcard and specific binds alike. */
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct listener {
+	__u32 scan_gen;
+	__u32 ack_backlog;	/* connections waiting for accept() */
+	__u32 max_ack_backlog;
+	__u32 overflow_drops;	/* handshakes dropped for a full queue */
+	__u32 full_scans;	/* consecutive scans that found the queue full */
+	__u32 synack_retrans;	/* handshakes on this port that did not complete */
+	__u32 sk_drops;		/* the listener's drop count at the last scan */
+	bool drops_known;
+	bool reported;		/* LISTEN_OVERFLOW raised (once a fold window) */
+	__u64 reported_ns;
+	struct flow_key key;	/* laddr:lport of the listener, for the diagnosis */
+};
+
+/* Sequence numbers wrap at 2^32: a is after b when the signed distance is
+ * positive (RFC 1982 serial arithmetic, as the kernel's before()/after()). */
+static inline bool seq_after(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) > 0;
+}
+
+/* Bytes from b up to a, 0 unless a is after b. */
+static inline __u32 seq_span(__u32 a, __u32 b)
+{
+	return seq_after(a, b) ? a - b : 0;
+}
+
+/* Durations from a start that may be after the end (out-of-order clocks
+ * across CPUs are possible in a ring buffer): never negative. */
+static inline __u64 elapsed(__u64 from, __u64 to)
+{
+	return to > from ? to - from : 0;
+}
+
+/* States only reached after the three-way handshake completed. */
+bool state_synchronized(__u8 state);
+/* States in which we may still hold data the peer has not accepted. */
+bool state_may_send(__u8 state);
+
+/* Still connecting, or closed while connecting: never synchronized. */
+bool flow_in_syn_phase(const struct flow *f);
+/* ICMP errors that end a connect: every kind but the MTU ones. */
+__u32 flow_icmp_unreach(const struct flow *f);
+/* The connect ended on an ICMP error the NIC did not show us (no hooks). */
+bool flow_app_error_unreachable(const struct flow *f);
+/* Data bytes the peer acknowledged, and received in order (no SYN, no FIN). */
+__u64 flow_data_acked(const struct flow *f);
+__u64 flow_data_received(const struct flow *f);
+/* Bytes received and not read by the application (a FIN is no byte). */
+__u32 flow_unread(const struct flow *f);
+/* This host's own stack refused the flow's segments (a filter, no route). */
+bool flow_dropped_here(const struct flow *f);
+/*
+ * Our SYN got an answer, or this host's stack says why not: a reset, an
+ * ICMP error, a SYN-ACK (seen at the NIC, or from the wrong address), a
+ * local drop.
+ */
+bool flow_syn_answered(const struct flow *f);
+/* The close, or now while it is open. */
+__u64 flow_end(const struct flow *f, __u64 now);
+
+#endif /* TCPTRACE_FACTS_H */

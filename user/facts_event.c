@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Facts from kernel events: a flow's open, its states, retransmits, resets,
+ * the error its application saw, and the segments this host dropped. A
+ * connect() the route lookup refused has no flow: it goes to its judge.
+ */
+#include <string.h>
+#include "drop_reason.h"
+#include "engine.h"
+
+/* These aborts are only sent on a synchronized connection, so they prove
+ * the handshake completed even for a flow opened before we started. */
+static bool rst_reason_synchronized(__u32 reason)
+{
+	switch (reason) {
+	case 8:		/* TCP_ABORT_ON_DATA */
+	case 11:	/* TCP_ABORT_ON_CLOSE */
+	case 12:	/* TCP_ABORT_ON_LINGER */
+	case 13:	/* TCP_ABORT_ON_MEMORY */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void flow_take_owner(struct flow *f, const struct tt_event *ev)
+{
+	bool proc = ev->flags & EVF_PROC;
+
+	/* Softirq-context events carry whatever task was running: keep the
+	 * owner a process-context event named. */
+	if (!ev->pid || ((f->flags & FF_PID_PROC) && !proc))
+		return;
+	if (f->pid && !proc)
+		return;
+	f->pid = ev->pid;
+	memcpy(f->comm, ev->comm, TT_COMM_LEN);
+	f->comm[TT_COMM_LEN - 1] = '\0';
+	if (proc)
+		f->flags |= FF_PID_PROC;
+}
+
+static bool event_opens_flow(const struct tt_event *ev)
+{
+	return ev->type == EV_STATE &&
+	       ((ev->old_state == TT_TCP_CLOSE && ev->state == TT_TCP_SYN_SENT) ||
+		(ev->old_state == TT_TCP_LISTEN && ev->state == TT_TCP_SYN_RECV));
+}
+
+/* Start a new life for a flow entry: the old one is judged first, since a
+ * reused 4-tuple must not erase what happened on the previous connection. */
+static void flow_reset(struct engine *e, const struct flow_key *key,
+		       struct flow *f, __u64 now)
+{
+	engine_flow_over(e, key, f, now);
+	memset(f, 0, sizeof(*f));
+}
+
+static struct flow *flow_for_event(struct engine *e, const struct tt_event *ev)
+{
+	bool created, opens = event_opens_flow(ev);
+	struct flow *f;
+
+	f = flowtable_get(e->flows, &ev->key, &created);
+	if (!f)
+		return NULL;
+	/*
+	 * An open event on a tuple we hold starts a new connection only if the
+	 * old one closed: a snapshot may have met this one before its open
+	 * event reached us, and that is the same connection.
+	 */
+	if (!created && opens && (f->flags & FF_CLOSED)) {
+		flow_reset(e, &ev->key, f, ev->ts_ns);
+		created = true;
+	}
+	if (!created && opens && !(f->flags & FF_START_KNOWN)) {
+		f->start_ns = ev->ts_ns;
+		f->flags |= FF_START_KNOWN;
+	}
+	if (created) {
+		f->start_ns = ev->ts_ns;
+		/* We know its start only if we saw it open; a flow first seen
+		 * mid-life has the state the event reports. */
+		if (opens)
+			f->flags |= FF_START_KNOWN;
+		f->state = ev->state;
+	}
+	if (ev->side != TT_SIDE_UNKNOWN && f->side == TT_SIDE_UNKNOWN)
+		f->side = ev->side;
+	if (state_synchronized(ev->state))
+		f->flags |= FF_ESTABLISHED;
+	flow_take_owner(f, ev);
+	if (ev->cgroup_id && !f->cgroup_id)
+		f->cgroup_id = ev->cgroup_id;
+	f->updated_ns = ev->ts_ns;
+	return f;
+}
+
+static void flow_push_state(struct flow *f, __u8 state)
+{
+	if (f->n_states && f->states[f->n_states - 1] == state)
+		return;
+	if (f->n_states < sizeof(f->states))
+		f->states[f->n_states++] = state;
+	else
+		f->states[sizeof(f->states) - 1] = state;	/* keep how it ended */
+}
+
+/* The socket's own totals, read as it closed: a flow too short for any
+ * snapshot has its statistics from here. */
+static void flow_take_totals(struct flow *f, const struct tt_event *ev)
+{
+	if (!ev->segs_out && !ev->segs_in)
+		return;
+	f->bytes_acked = ev->bytes_acked;
+	f->bytes_received = ev->bytes_received;
+	f->segs_out = ev->segs_out;
+	f->segs_in = ev->segs_in;
+	f->data_segs_out = ev->data_segs_out;
+	f->data_segs_in = ev->data_segs_in;
+	f->total_retrans = ev->total_retrans;
+	if (ev->srtt_us)
+		f->srtt_us = ev->srtt_us;
+	if (ev->min_rtt_us)
+		f->min_rtt_us = ev->min_rtt_us;
+	f->flags |= FF_TOTALS;
+}
+
+static void on_state(struct flow *f, const struct tt_event *ev)
+{
+	/* The close carries the whole path: the closing states before it
+	 * sent no event of their own. */
+	if (ev->state == TT_TCP_CLOSE && ev->path[0]) {
+		/* From the open it is the whole story; from a socket adopted
+		 * mid-life, the part after what its first event told. */
+		if (ev->path[0] == TT_TCP_SYN_SENT || ev->path[0] == TT_TCP_SYN_RECV)
+			f->n_states = 0;
+		for (unsigned int i = 0; i < sizeof(ev->path) && ev->path[i]; i++)
+			flow_push_state(f, ev->path[i]);
+	}
+	/* A flow first met mid-life: its path starts where we met it. */
+	if (!f->n_states && ev->old_state != TT_TCP_CLOSE &&
+	    ev->old_state != TT_TCP_LISTEN)
+		flow_push_state(f, ev->old_state);
+	flow_push_state(f, ev->state);
+	if (ev->state == TT_TCP_ESTABLISHED && !f->established_ns)
+		f->established_ns = ev->ts_ns;
+	if (ev->state == TT_TCP_CLOSE)
+		flow_take_totals(f, ev);
+	f->state = ev->state;
+	if (ev->old_state == TT_TCP_CLOSE && ev->state == TT_TCP_SYN_SENT &&
+	    f->side == TT_SIDE_UNKNOWN)
+		f->side = TT_SIDE_CLIENT;
+	if (ev->old_state == TT_TCP_LISTEN && ev->state == TT_TCP_SYN_RECV &&
+	    f->side == TT_SIDE_UNKNOWN)
+		f->side = TT_SIDE_SERVER;
+	if (state_synchronized(ev->old_state))
+		f->flags |= FF_ESTABLISHED;
+	if (ev->state == TT_TCP_CLOSE && !(f->flags & FF_CLOSED)) {
+		f->flags |= FF_CLOSED;
+		f->closed_ns = ev->ts_ns;
+		f->close_from = ev->old_state;
+	}
+}
+
+static void on_retrans(struct flow *f, const struct tt_event *ev)
+{
+	if (ev->srtt_us)
+		f->ev_srtt_us = ev->srtt_us;
+	if (ev->mss)
+		f->mss = ev->mss;
+	/* Within an eighth of the MSS counts as full-size: options and
+	 * rounding keep full segments a few bytes short of it. */
+	if (ev->state != TT_TCP_SYN_SENT && ev->seg_len && ev->mss) {
+		if (ev->seg_len >= ev->mss - ev->mss / 8) {
+			f->retrans_full++;
+			if (ev->ca_state == TT_CA_LOSS)
+				f->stuck_rto_full++;
+		} else {
+			f->retrans_small++;
+			f->stuck_small++;
+		}
+	}
+	if (ev->state == TT_TCP_SYN_SENT) {
+		f->syn_retrans++;
+		return;
+	}
+	f->retrans++;
+	/* CA_LOSS: the retransmit timer fired. CA_RECOVERY: duplicate ACKs or
+	 * SACK triggered a fast retransmit. Tail loss probes and the like in
+	 * the other states are neither. */
+	if (ev->ca_state == TT_CA_LOSS)
+		f->rto_retrans++;
+	else if (ev->ca_state == TT_CA_RECOVERY)
+		f->fast_retrans++;
+}
+
+/* A SYN reached a port where no socket listens and this host answered RST.
+ * The key is ours: laddr:lport is the probed port, raddr the client. */
+static void on_port_closed(struct engine *e, const struct tt_event *ev)
+{
+	struct flow *f;
+	bool created;
+
+	f = flowtable_get(e->flows, &ev->key, &created);
+	if (!f)
+		return;
+	if (!created && !(f->flags & FF_PORT_CLOSED)) {
+		/* The tuple belonged to a connection that is gone now. */
+		flow_reset(e, &ev->key, f, ev->ts_ns);
+		created = true;
+	}
+	if (created) {
+		f->start_ns = ev->ts_ns;
+		f->flags |= FF_START_KNOWN | FF_PORT_CLOSED | FF_CLOSED;
+		f->side = TT_SIDE_SERVER;
+		f->state = TT_TCP_CLOSE;
+		f->close_from = TT_TCP_LISTEN;
+		f->rst_ns = ev->ts_ns;
+	}
+	/* It lingers from the latest refusal: a client retrying from the same
+	 * port keeps adding to it. */
+	f->closed_ns = ev->ts_ns;
+	f->updated_ns = ev->ts_ns;
+	f->syns_refused++;
+	f->rst_tx++;
+}
+
+static enum drop_class drop_class_of(const struct engine *e, __u32 reason)
+{
+	if (e->cfg.drop_class)
+		return reason < e->cfg.n_drop_class ? e->cfg.drop_class[reason] :
+						      DROP_LOCAL;
+	/* No table: 0 not dropped, 1 consumed, 2 unspecified; the rest count. */
+	return reason > 2 ? DROP_LOCAL : DROP_IGNORE;
+}
+
+/*
+ * A segment this host's stack dropped. The flow may be one we know (a
+ * SYN-ACK for our connect, data of an open connection) or none yet: an
+ * inbound SYN refused before any socket saw it.
+ */
+static void on_drop(struct engine *e, const struct tt_event *ev)
+{
+	enum drop_class cls = drop_class_of(e, ev->reason);
+	bool inbound = ev->flags & EVF_INBOUND;
+	struct listener *l;
+	struct flow *f;
+
+	if (cls == DROP_IGNORE)
+		return;
+	f = flow_for_event(e, ev);
+	if (!f)
+		return;
+	if (f->side == TT_SIDE_UNKNOWN && inbound && (ev->flags & EVF_SYN))
+		f->side = TT_SIDE_SERVER;
+	if (inbound)
+		f->drops_in++;
+	else
+		f->drops_out++;
+	if (ev->tcp_flags & TT_TCP_SYN)
+		f->syn_drops++;
+	f->drop_reason = ev->reason;
+	f->drop_class = cls;
+	if (cls == DROP_LISTEN_OVERFLOW) {
+		l = facts_listener(e, ev->key.netns, ev->key.lport);
+		if (l)
+			l->overflow_drops++;
+	}
+}
+
+/* A reset for a segment no socket owned: a SYN to a closed port, or a
+ * stray segment of a connection this host no longer has, counted on a
+ * flow we still hold. */
+static void on_rst_no_socket(struct engine *e, const struct tt_event *ev)
+{
+	struct flow *f;
+
+	if (ev->flags & EVF_SYN) {
+		on_port_closed(e, ev);
+		return;
+	}
+	f = flowtable_lookup(e->flows, &ev->key);
+	if (f)
+		f->rst_tx++;
+}
+
+static void on_synack_retrans(struct engine *e, struct flow *f,
+			      const struct tt_event *ev)
+{
+	struct listener *l = facts_listener(e, ev->key.netns, ev->key.lport);
+
+	f->synack_retrans++;
+	if (f->side == TT_SIDE_UNKNOWN)
+		f->side = TT_SIDE_SERVER;
+	/* The client's ACK did not complete the handshake: lost, or
+	 * dropped because the accept queue was full. */
+	if (l)
+		l->synack_retrans++;
+}
+
+static void on_rst_rx(struct flow *f, const struct tt_event *ev)
+{
+	if (!f->rst_rx)
+		f->rst_rx_state = ev->state;
+	f->rst_rx++;
+	f->flags |= FF_RST_RX;
+	if (!f->rst_ns)
+		f->rst_ns = ev->ts_ns;
+}
+
+static void on_rst_tx(struct flow *f, const struct tt_event *ev)
+{
+	f->rst_tx++;
+	f->flags |= FF_RST_TX;
+	f->rst_reason = ev->reason;
+	if (rst_reason_synchronized(ev->reason))
+		f->flags |= FF_ESTABLISHED;
+	if (!f->rst_ns)
+		f->rst_ns = ev->ts_ns;
+}
+
+void engine_on_event(struct engine *e, const struct tt_event *ev)
+{
+	struct flow *f;
+
+	e->events++;
+	switch (ev->type) {
+	case EV_CONNECT_ERR:
+		engine_judge_event(e, ev);
+		return;
+	case EV_DROP:
+		on_drop(e, ev);
+		return;
+	case EV_RST_TX:
+		if (ev->flags & EVF_NO_SOCKET) {
+			on_rst_no_socket(e, ev);
+			return;
+		}
+		break;
+	case EV_STATE:
+	case EV_RETRANS:
+	case EV_SYNACK_RETRANS:
+	case EV_RST_RX:
+	case EV_SK_ERROR:
+		break;
+	default:
+		return;	/* a newer recording's type: skip, never misread */
+	}
+
+	f = flow_for_event(e, ev);
+	if (!f)
+		return;
+	switch (ev->type) {
+	case EV_STATE:
+		on_state(f, ev);
+		break;
+	case EV_RETRANS:
+		on_retrans(f, ev);
+		break;
+	case EV_SYNACK_RETRANS:
+		on_synack_retrans(e, f, ev);
+		break;
+	case EV_RST_RX:
+		on_rst_rx(f, ev);
+		break;
+	case EV_RST_TX:
+		on_rst_tx(f, ev);
+		break;
+	case EV_SK_ERROR:
+		if (ev->err > 0)
+			f->app_error = ev->err;
+		break;
+	}
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Facts from what the tracer samples each interval: the socket snapshots
+ * (sequence numbers, queues, windows: absence becomes visible by comparing
+ * two of them) and the NIC's per-flow counters.
+ */
+#include <string.h>
+#include "engine.h"
+
+struct listener *facts_listener(const struct engine *e, __u32 netns, __u16 port)
+{
+	struct listen_key lk = { .netns = netns, .port = port };
+
+	return flowtable_lookup(e->listeners, &lk);
+}
+
+static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
+			   __u64 now)
+{
+	/* Nothing is known of the past: every "last changed" time is now,
+	 * which can delay a stall verdict but never invent one. */
+	f->last_send_ns = now;
+	f->last_recv_ns = now;
+	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
+	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
+
+	/* Whose turn it is follows from the totals only when one direction
+	 * never carried data; otherwise the order is unknown: assume none. */
+	if (s->bytes_sent && !s->bytes_received) {
+		f->turn = TURN_PEER;
+		f->turn_bytes = s->bytes_sent;
+	} else if (s->bytes_received && !s->bytes_sent) {
+		f->turn = TURN_LOCAL;
+		f->turn_bytes = s->bytes_received;
+	} else {
+		f->turn = TURN_NONE;
+		f->turn_bytes = 0;
+	}
+}
+
+static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
+			  __u64 now)
+{
+	__u32 wrote = seq_span(s->write_seq, f->write_seq);
+	__u32 got = seq_span(s->rcv_nxt, f->rcv_nxt);
+	bool sent = wrote || seq_after(s->snd_nxt, f->snd_nxt);
+	bool read = seq_after(s->copied_seq, f->copied_seq);
+
+	if (sent)
+		f->last_send_ns = now;
+	if (got)
+		f->last_recv_ns = now;
+
+	if (wrote && got) {
+		/* Both spoke within one interval: an exchange completed, or
+		 * both stream. Either way nobody is provably waiting. */
+		f->turn = TURN_NONE;
+		f->turn_bytes = 0;
+	} else if (wrote) {
+		if (f->turn == TURN_PEER) {
+			f->turn_bytes += wrote;
+		} else {
+			f->turn = TURN_PEER;
+			f->turn_bytes = wrote;
+		}
+	} else if (got) {
+		if (f->turn == TURN_LOCAL) {
+			f->turn_bytes += got;
+		} else {
+			f->turn = TURN_LOCAL;
+			f->turn_bytes = got;
+		}
+	}
+
+	if (!seq_span(s->rcv_nxt, s->copied_seq))
+		f->unread_since_ns = 0;
+	else if (read || !f->unread_since_ns)
+		/* The application is reading (slowly is not stalled), or data
+		 * just started waiting. */
+		f->unread_since_ns = now;
+
+	if (s->snd_wnd)
+		f->zero_wnd_since_ns = 0;
+	else if (!f->zero_wnd_since_ns)
+		f->zero_wnd_since_ns = now;
+}
+
+static bool scan_state_tracked(__u8 state)
+{
+	/* TIME_WAIT and request sockets carry no sequence state worth
+	 * judging; CLOSE sockets are unhashed and never reported. */
+	return state != TT_TCP_TIME_WAIT && state != TT_TCP_NEW_SYN_RECV &&
+	       state != TT_TCP_CLOSE && state != TT_TCP_LISTEN &&
+	       state > 0 && state < TT_TCP_STATE_MAX;
+}
+
+/* A listening socket: its accept queue, and the drops it counted. */
+static void on_listener(struct engine *e, const struct tt_sock_scan *s)
+{
+	struct listen_key lk = { .netns = s->key.netns, .port = s->key.lport };
+	struct listener *l = flowtable_get(e->listeners, &lk, NULL);
+
+	if (!l)
+		return;
+	l->scan_gen = e->scan_gen;
+	l->key = s->key;
+	/* Drops counted since the last scan, while the queue was full:
+	 * handshakes the accept queue had no room for. */
+	if (l->drops_known && s->sk_drops > l->sk_drops &&
+	    s->ack_backlog > s->max_ack_backlog)
+		l->overflow_drops += s->sk_drops - l->sk_drops;
+	l->sk_drops = s->sk_drops;
+	l->drops_known = true;
+	l->ack_backlog = s->ack_backlog;
+	l->max_ack_backlog = s->max_ack_backlog;
+	/* sk_acceptq_is_full(): more waiting than the backlog allows */
+	l->full_scans = s->ack_backlog > s->max_ack_backlog ? l->full_scans + 1 : 0;
+}
+
+void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
+		    __u64 now_ns)
+{
+	struct flow *f;
+	bool created;
+
+	e->scans++;
+	if (s->state == TT_TCP_LISTEN) {
+		on_listener(e, s);
+		return;
+	}
+	if (!scan_state_tracked(s->state))
+		return;
+
+	/* Events are the authority on a close: a snapshot of a flow they
+	 * closed was taken before the close reached us. */
+	f = flowtable_lookup(e->flows, &s->key);
+	if (f && (f->flags & FF_CLOSED))
+		return;
+	/*
+	 * A full table makes room for flows that events speak of, not for
+	 * sockets a scan merely met: with more sockets than the table holds,
+	 * every scan would evict the last one's and start again. They are
+	 * counted instead.
+	 */
+	if (!f && flowtable_count(e->flows) >= e->cfg.max_flows) {
+		e->scan_untracked++;
+		return;
+	}
+
+	f = flowtable_get(e->flows, &s->key, &created);
+	if (!f)
+		return;
+	if (created)
+		f->start_ns = now_ns;
+	f->state = s->state;
+	if (state_synchronized(s->state))
+		f->flags |= FF_ESTABLISHED;
+
+	if (f->flags & FF_SCANNED)
+		snapshot_next(f, s, now_ns);
+	else
+		snapshot_first(f, s, now_ns);
+	/* Progress: the peer acknowledges something new, or nothing waits. */
+	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
+	    s->snd_una != f->snd_una)
+		f->una_stuck_since_ns = s->snd_una == s->snd_nxt ? 0 : now_ns;
+	if ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una)) {
+		/* Small segments ACKed before the full-size ones were lost
+		 * prove nothing; ACKs after a retransmit prove a path. */
+		if (f->retrans_full || f->retrans_small)
+			f->flags |= FF_ACKED_AFTER_RETRANS;
+		/* Loss that recovers is no black hole: start counting again. */
+		f->stuck_rto_full = f->stuck_small = 0;
+	}
+
+	f->snd_una = s->snd_una;
+	f->snd_nxt = s->snd_nxt;
+	f->write_seq = s->write_seq;
+	f->rcv_nxt = s->rcv_nxt;
+	f->copied_seq = s->copied_seq;
+	f->snd_wnd = s->snd_wnd;
+	f->rcv_wnd = s->rcv_wnd;
+	f->srtt_us = s->srtt_us;
+	f->min_rtt_us = s->min_rtt_us;
+	f->total_retrans = s->total_retrans;
+	f->data_segs_out = s->data_segs_out;
+	f->data_segs_in = s->data_segs_in;
+	f->segs_out = s->segs_out;
+	f->segs_in = s->segs_in;
+	f->bytes_acked = s->bytes_acked;
+	f->bytes_sent = s->bytes_sent;
+	f->bytes_received = s->bytes_received;
+	f->probes_out = s->probes_out;
+
+	f->flags |= FF_SCANNED;
+	f->last_scan_ns = now_ns;
+	f->scan_gen = e->scan_gen;
+	f->scans_missed = 0;
+	f->updated_ns = now_ns;
+}
+
+/* The NIC's counters only grow: a record carries the flow's whole story. */
+void engine_on_nic(struct engine *e, const struct flow_key *key,
+		   const struct nic_flow *nf, __u64 now_ns)
+{
+	struct flow *f;
+
+	(void)now_ns;
+	/*
+	 * A SYN-ACK for a local port whose SYN went elsewhere: the flow to
+	 * blame is the one the SYN opened, named by where it went.
+	 */
+	if ((nf->flags & NIC_F_STRAY_SYNACK) && (nf->flags & NIC_F_SYN_MATCHED)) {
+		struct flow_key syn_key = *key;
+
+		memcpy(syn_key.raddr, nf->syn_raddr, sizeof(syn_key.raddr));
+		syn_key.rport = nf->syn_rport;
+		f = flowtable_lookup(e->flows, &syn_key);
+		if (f && memcmp(&syn_key, key, sizeof(syn_key))) {
+			f->nat_mismatch = true;
+			memcpy(f->nat_raddr, key->raddr, sizeof(f->nat_raddr));
+			f->nat_rport = key->rport;
+			f->nat_synacks = nf->dir[NIC_IN].synack;
+		}
+		return;
+	}
+	f = flowtable_lookup(e->flows, key);
+	if (!f)
+		return;
+	f->nic_seen = true;
+	f->nic_syn_out = nf->dir[NIC_OUT].syn;
+	f->nic_synack_in = nf->dir[NIC_IN].synack;
+	f->nic_rst_in = nf->dir[NIC_IN].rst;
+	f->nic_pkts_in = nf->dir[NIC_IN].pkts;
+	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
+	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
+	f->icmp_mtu = nf->icmp.mtu;
+	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
+}
+
+void engine_scan_end(struct engine *e, __u64 now_ns)
+{
+	struct listener *l, *lnext;
+	struct flow *f;
+
+	(void)now_ns;
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f)) {
+		if (f->flags & FF_CLOSED)
+			continue;
+		if (f->scan_gen != e->scan_gen && f->scans_missed < 255)
+			f->scans_missed++;
+	}
+	for (l = flowtable_first(e->listeners); l; l = lnext) {
+		lnext = flowtable_next(e->listeners, l);
+		if (l->scan_gen != e->scan_gen)
+			flowtable_delete(e->listeners, l);
+	}
+	e->scan_gen++;
+}
+

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The tracer's own health, as the stats record reports it: the loader
+ * counts what the kernel side did, the engine what it holds, the outputs
+ * print it. Shared here so none of them includes another.
+ */
+#ifndef TCPTRACE_HEALTH_H
+#define TCPTRACE_HEALTH_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+struct hook_plan;
+
+/* One BPF program's run count and time (from bpf_stats, with --prog-stats). */
+struct prog_stat {
+	const char *name;
+	__u64 run_cnt;
+	__u64 run_time_ns;
+};
+
+struct health_report {
+	__u64 events;
+	__u64 events_lost;
+	__u64 flows_tracked;		/* in the engine's table now */
+	__u64 flows_opened;		/* inserted in the kernel flow map */
+	__u64 flows_evicted_kernel;	/* LRU evictions of the kernel map */
+	__u64 flows_evicted_table;	/* evictions of the userspace table */
+	__u64 scan_untracked;		/* socket snapshots a full table did not take */
+	__u64 flow_map_full;		/* inserts the kernel maps refused */
+	__u64 nic_flows_opened;		/* flows the NIC hooks started counting */
+	__u64 flows_evicted_nic;	/* NIC records the LRU map evicted */
+	__u64 nic_unparsed;		/* frames the NIC hooks could not parse */
+	__u64 sockets_scanned;
+	__u64 diagnoses;
+	double attach_ms;
+	bool classic;			/* classic tracepoints in use */
+	const struct prog_stat *progs;
+	int n_progs;
+	const struct hook_plan *plan;	/* the first record says what this kernel lacks */
+};
+
+#endif /* TCPTRACE_HEALTH_H */

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Judges of absence: an answer that does not come, data nobody reads, a
+ * window that stays shut. No event marks these; the socket snapshots do.
+ * The catalogue has them judged only on a flow the last scan still
+ * reported, and they measure time up to that scan, not to now: what
+ * happened after it is not known yet.
+ */
+#include "judge.h"
+
+bool judge_peer_app_stall(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+	__u64 waited = elapsed(f->last_send_ns, f->last_scan_ns);
+
+	/* Our request was delivered: everything written is sent and ACKed,
+	 * so the peer's TCP has it and its application owes the answer. */
+	if (in->side != TT_SIDE_CLIENT || f->state != TT_TCP_ESTABLISHED ||
+	    f->turn != TURN_PEER || f->snd_una != f->snd_nxt ||
+	    f->snd_nxt != f->write_seq)
+		return false;
+	/* A bigger burst is a one-way stream, which owes no answer. */
+	if (!f->turn_bytes || f->turn_bytes > in->cfg->request_max_bytes)
+		return false;
+	if (waited < in->cfg->stall_ns)
+		return false;
+	evidence_add(d, "request_bytes", (long long)f->turn_bytes);
+	evidence_add(d, "waited_ms", ns_to_ms(waited));
+	evidence_add(d, "srtt_ms", f->srtt_us / 1000);
+	d->app_error = 0;
+	return true;
+}
+
+bool judge_local_app_stall(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+	__u32 unread = flow_unread(f);
+
+	d->app_error = 0;
+	/* Not reading: data waits in the receive queue, copied_seq still. */
+	if (unread && f->unread_since_ns &&
+	    (f->state == TT_TCP_ESTABLISHED || f->state == TT_TCP_CLOSE_WAIT) &&
+	    elapsed(f->unread_since_ns, f->last_scan_ns) >= in->cfg->stall_ns) {
+		evidence_add(d, "unread_bytes", unread);
+		evidence_add(d, "rcv_wnd", f->rcv_wnd);
+		evidence_add(d, "not_read_ms",
+			     ns_to_ms(elapsed(f->unread_since_ns, f->last_scan_ns)));
+		return true;
+	}
+
+	/* Not answering: the request was read, nothing went back. */
+	if (in->side != TT_SIDE_SERVER || f->state != TT_TCP_ESTABLISHED ||
+	    f->turn != TURN_LOCAL || unread)
+		return false;
+	if (!f->turn_bytes || f->turn_bytes > in->cfg->request_max_bytes)
+		return false;
+	if (elapsed(f->last_recv_ns, f->last_scan_ns) < in->cfg->stall_ns)
+		return false;
+	evidence_add(d, "request_bytes", (long long)f->turn_bytes);
+	evidence_add(d, "waited_ms", ns_to_ms(elapsed(f->last_recv_ns, f->last_scan_ns)));
+	return true;
+}
+
+bool judge_zero_window(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+	__u64 shut;
+
+	/* Before the handshake snd_wnd is 0 and the SYN is unacked: only a
+	 * synchronized flow's window means anything. */
+	if (!(f->flags & FF_ESTABLISHED) || !state_may_send(f->state) ||
+	    f->snd_wnd || !f->zero_wnd_since_ns || f->write_seq == f->snd_una)
+		return false;
+	shut = elapsed(f->zero_wnd_since_ns, f->last_scan_ns);
+	if (shut < in->cfg->stall_ns)
+		return false;
+	evidence_add(d, "zero_window_ms", ns_to_ms(shut));
+	evidence_add(d, "unsent_bytes", seq_span(f->write_seq, f->snd_una));
+	evidence_add(d, "probes", f->probes_out);
+	d->app_error = 0;
+	return true;
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The pipeline's loop: wait for records until the next tick, sample, judge,
+ * print; at the end flush everything. Time is the source's: the loop never
+ * reads a clock of its own, so a replay ticks at the recording's pace.
+ */
+#include <stdlib.h>
+#include "pipeline.h"
+#include "report.h"
+
+struct pipeline {
+	struct engine *engine;
+	struct output *out;
+	bool conn_lines;	/* -v: conn records as text lines too */
+	__u64 interval_ns;
+	__u64 duration_ns;	/* 0: until stopped */
+	__u64 stats_every_ns;	/* stats records while running; 0: at the end only */
+	__u64 last_stats_ns;
+	bool stats_sent;	/* the first stats record also says what the kernel lacks */
+};
+
+void pipeline_engine_config(const struct options *o, struct engine_config *cfg)
+{
+	engine_config_default(cfg);
+	cfg->stall_ns = o->stall_ms * 1000000ULL;
+	cfg->loss_pct = o->loss_pct;
+	cfg->syn_retrans = o->syn_retrans;
+	cfg->fold_ns = o->fold_s * 1000000000ULL;
+	cfg->conn_interval_ns = o->conn_interval_s * 1000000000ULL;
+	cfg->max_flows = o->max_flows;
+}
+
+static void on_diagnosis(const struct diagnosis *d, void *ctx)
+{
+	struct pipeline *p = ctx;
+
+	output_diagnosis(p->out, d);
+}
+
+static void on_conn(const struct conn_record *c, void *ctx)
+{
+	struct pipeline *p = ctx;
+
+	output_conn(p->out, c, p->conn_lines);
+}
+
+struct pipeline *pipeline_new(const struct options *o, const struct engine_config *cfg,
+			      struct output *out)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->engine = engine_new(cfg);
+	if (!p || !p->engine) {
+		report_error("out of memory for the flow table");
+		free(p);
+		return NULL;
+	}
+	engine_set_conn_sink(p->engine, on_conn, p);
+	p->out = out;
+	p->conn_lines = o->verbose;
+	p->interval_ns = o->interval_ms * 1000000ULL;
+	p->duration_ns = o->duration_ms * 1000000ULL;
+	/* A monitoring pipeline reading -j sees the losses as they happen. */
+	p->stats_every_ns = o->json ? o->conn_interval_s * 1000000000ULL : 0;
+	return p;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	engine_free(p->engine);
+	free(p);
+}
+
+void pipeline_event(struct pipeline *p, const struct tt_event *ev)
+{
+	engine_on_event(p->engine, ev);
+}
+
+void pipeline_socket(struct pipeline *p, const struct tt_sock_scan *s, __u64 now_ns)
+{
+	engine_on_scan(p->engine, s, now_ns);
+}
+
+void pipeline_nic(struct pipeline *p, const struct flow_key *key,
+		  const struct nic_flow *nf, __u64 now_ns)
+{
+	engine_on_nic(p->engine, key, nf, now_ns);
+}
+
+void pipeline_scan_end(struct pipeline *p, __u64 now_ns)
+{
+	engine_scan_end(p->engine, now_ns);
+}
+
+static void report_health(struct pipeline *p, struct source *src, __u64 now)
+{
+	struct health_report r = {0};
+	struct engine_stats es;
+
+	src->ops->health(src, &r);
+	engine_get_stats(p->engine, &es);
+	r.flows_tracked = es.flows;
+	r.flows_evicted_table = es.flows_evicted;
+	r.scan_untracked = es.scan_untracked;
+	r.diagnoses = es.diagnoses;
+	if (p->stats_sent)
+		r.plan = NULL;
+	output_health(p->out, now, &r);
+	p->stats_sent = true;
+	p->last_stats_ns = now;
+}
+
+static void tick(struct pipeline *p, struct source *src, __u64 now)
+{
+	src->ops->sample(src, now);
+	engine_note_lost(p->engine, src->ops->lost(src));
+	engine_tick(p->engine, now, on_diagnosis, p);
+	if (p->stats_every_ns && now - p->last_stats_ns >= p->stats_every_ns)
+		report_health(p, src, now);
+}
+
+int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *stop)
+{
+	__u64 now = src->ops->now(src);
+	__u64 next_tick = now + p->interval_ns;
+	__u64 end = p->duration_ns ? now + p->duration_ns : 0;
+	int ret = 0;
+
+	p->last_stats_ns = now;
+	while (!*stop && ret == 0) {
+		ret = src->ops->poll(src, end && end < next_tick ? end : next_tick);
+		if (ret < 0)
+			return EXIT_RUNTIME;
+		now = src->ops->now(src);
+		if (now >= next_tick) {
+			tick(p, src, now);
+			next_tick += p->interval_ns;
+			if (next_tick <= now)
+				next_tick = now + p->interval_ns;
+		}
+		if (end && now >= end)
+			break;
+	}
+	/* What the source still holds, a last look, what is pending. */
+	src->ops->flush(src);
+	now = src->ops->now(src);
+	tick(p, src, now);
+	engine_finish(p->engine, now, on_diagnosis, p);
+	report_health(p, src, now);
+	return EXIT_DONE;
+}

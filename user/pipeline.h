@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The pipeline: records from a source in, the engine judging them, the
+ * outputs printing what it says. A source is where records come from and
+ * what its clock is: the live tracer (ring buffer, socket scans, NIC
+ * counters: source_live.c) or, later, a recording; the pipeline does not
+ * care which. No libbpf here.
+ */
+#ifndef TCPTRACE_PIPELINE_H
+#define TCPTRACE_PIPELINE_H
+
+#include <signal.h>
+#include "cli.h"
+#include "diagnose.h"
+#include "health.h"
+#include "output.h"
+
+struct pipeline;
+struct source;
+
+struct source_ops {
+	/*
+	 * Hand the pipeline the records that arrive until the source's clock
+	 * reads until_ns (live: wait for them, briefly, so signals are seen).
+	 * 0, or 1 when the source has no more (a recording read through), or
+	 * a negative errno after reporting why.
+	 */
+	int (*poll)(struct source *src, __u64 until_ns);
+	/* Hand over what has arrived already, without waiting. */
+	void (*flush)(struct source *src);
+	/* The source's clock: CLOCK_MONOTONIC live, the recording's in a replay. */
+	__u64 (*now)(struct source *src);
+	/* What is sampled each interval, taken and fed at now_ns: the socket
+	 * scan and the NIC counters (a recording holds them as records). */
+	void (*sample)(struct source *src, __u64 now_ns);
+	/* Events the source lost so far (a caveat on every later diagnosis). */
+	__u64 (*lost)(struct source *src);
+	/* Its own health for the stats record; the pipeline adds the engine's. */
+	void (*health)(struct source *src, struct health_report *r);
+};
+
+struct source {
+	const struct source_ops *ops;
+};
+
+/* The engine's configuration from the options: thresholds, fold window,
+ * table size, conn records. What the kernel tells (drop reasons, NIC
+ * ingress) the caller adds. */
+void pipeline_engine_config(const struct options *o, struct engine_config *cfg);
+
+/* NULL after reporting why (out of memory). */
+struct pipeline *pipeline_new(const struct options *o, const struct engine_config *cfg,
+			      struct output *out);
+void pipeline_free(struct pipeline *p);
+
+/* What a source feeds. */
+void pipeline_event(struct pipeline *p, const struct tt_event *ev);
+void pipeline_socket(struct pipeline *p, const struct tt_sock_scan *s, __u64 now_ns);
+void pipeline_nic(struct pipeline *p, const struct flow_key *key,
+		  const struct nic_flow *nf, __u64 now_ns);
+/* A scan is over: flows it did not report are gone from the kernel. */
+void pipeline_scan_end(struct pipeline *p, __u64 now_ns);
+
+/*
+ * Runs until *stop, the duration, or the end of the source: judges every
+ * interval, then flushes, judges what is pending and reports the health.
+ * Returns the exit code.
+ */
+int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *stop);
+
+#endif /* TCPTRACE_PIPELINE_H */

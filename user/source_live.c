@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "netns.h"
+#include "report.h"
+#include "scanner.h"
+#include "source_live.h"
+
+#define POLL_MAX_MS	100	/* upper bound on how late a signal or tick is seen */
+#define MAX_PROGS	32
+
+struct live_source {
+	struct source base;	/* first: a struct source * is one of these */
+	struct tracer *tracer;
+	struct pipeline *pipe;
+	struct ring_buffer *rb;
+	struct netns_set netns;	/* host-wide: the namespaces events came from */
+	__u64 now_ns;		/* time of the sample being fed */
+	__u64 sockets_scanned;
+	__u64 nic_records;	/* live nic_flows records at the last read */
+	bool scan_failed;	/* reported once, then tracing goes on without scans */
+	bool nic_failed;
+	struct prog_stat progs[MAX_PROGS];
+};
+
+static struct live_source *live(struct source *src)
+{
+	return (struct live_source *)src;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct live_source *ls = ctx;
+	struct tt_event ev;
+
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	netns_note(&ls->netns, ev.key.netns);
+	pipeline_event(ls->pipe, &ev);
+	return 0;
+}
+
+static int live_poll(struct source *src, __u64 until)
+{
+	struct live_source *ls = live(src);
+	__u64 now = mono_ns();
+	int timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
+	int err;
+
+	err = ring_buffer__poll(ls->rb, timeout < POLL_MAX_MS ? timeout : POLL_MAX_MS);
+	/* The kernel side wakes us only when the ring fills: drain it. */
+	if (err >= 0 || err == -EINTR)
+		err = ring_buffer__consume(ls->rb);
+	if (err < 0 && err != -EINTR) {
+		report_error("reading kernel events failed: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void live_flush(struct source *src)
+{
+	ring_buffer__consume(live(src)->rb);
+}
+
+static __u64 live_now(struct source *src)
+{
+	(void)src;
+	return mono_ns();
+}
+
+static void on_socket(const struct tt_sock_scan *sock, void *ctx)
+{
+	struct live_source *ls = ctx;
+
+	pipeline_socket(ls->pipe, sock, ls->now_ns);
+	ls->sockets_scanned++;
+}
+
+static bool scan_one(struct live_source *ls, int netns_fd, int self_fd)
+{
+	int n = scanner_run(tracer_scan_link_fd(ls->tracer), netns_fd, self_fd, on_socket, ls);
+
+	if (n >= 0)
+		return true;
+	report_error("socket scan failed: %s (hint: stalls and zero windows cannot be seen; "
+		     "resets, refusals and losses still are)", strerror(-n));
+	ls->scan_failed = true;
+	return false;
+}
+
+static void scan_sockets(struct live_source *ls)
+{
+	struct netns_set *ns = &ls->netns;
+	const struct tracer *t = ls->tracer;
+
+	if (ls->scan_failed)
+		return;
+	if (t->netns_fd >= 0) {
+		if (!scan_one(ls, t->netns_fd, t->self_netns_fd))
+			return;
+	} else {
+		netns_resolve(ns);
+		if (!scan_one(ls, -1, -1))
+			return;
+		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
+			int fd = netns_open(ns, i);
+			bool ok;
+
+			if (fd < 0)
+				continue;
+			ok = scan_one(ls, fd, t->self_netns_fd);
+			close(fd);
+			if (!ok)
+				return;
+		}
+	}
+	pipeline_scan_end(ls->pipe, ls->now_ns);
+}
+
+static void on_nic_record(const struct flow_key *key, const struct nic_flow *nf, void *ctx)
+{
+	struct live_source *ls = ctx;
+
+	pipeline_nic(ls->pipe, key, nf, ls->now_ns);
+}
+
+static void read_nic(struct live_source *ls)
+{
+	int n;
+
+	if (ls->nic_failed)
+		return;
+	n = tracer_read_nic(ls->tracer, on_nic_record, ls);
+	if (n >= 0) {
+		ls->nic_records = n;
+		return;
+	}
+	report_error("reading the NIC counters failed: %s (hint: diagnoses go on "
+		     "from socket events alone)", strerror(-n));
+	ls->nic_failed = true;
+}
+
+static void live_sample(struct source *src, __u64 now)
+{
+	struct live_source *ls = live(src);
+
+	ls->now_ns = now;
+	scan_sockets(ls);
+	read_nic(ls);
+	/*
+	 * The events of what the counters just showed: a SYN-ACK counted at
+	 * the NIC is dropped by the stack microseconds later, and its drop
+	 * event must be in before the two are judged together.
+	 */
+	ring_buffer__consume(ls->rb);
+}
+
+static __u64 live_lost(struct source *src)
+{
+	struct tracer_health h;
+
+	tracer_health(live(src)->tracer, &h);
+	return h.counters[CNT_EVENTS_LOST];
+}
+
+static void live_health(struct source *src, struct health_report *r)
+{
+	struct live_source *ls = live(src);
+	struct tracer_health th;
+
+	tracer_health(ls->tracer, &th);
+	r->events = th.counters[CNT_EVENTS];
+	r->events_lost = th.counters[CNT_EVENTS_LOST];
+	r->flows_opened = th.counters[CNT_FLOWS_NEW];
+	r->flow_map_full = th.counters[CNT_FLOWS_FULL] + th.counters[CNT_NIC_FLOWS_FULL];
+	r->nic_unparsed = th.counters[CNT_NIC_UNPARSED];
+	r->nic_flows_opened = th.counters[CNT_NIC_FLOWS_NEW];
+	/* Nothing deletes a NIC record: inserted minus present is what the LRU evicted. */
+	if (r->nic_flows_opened > ls->nic_records)
+		r->flows_evicted_nic = r->nic_flows_opened - ls->nic_records;
+	r->flows_evicted_kernel = th.flows_evicted;
+	r->sockets_scanned = ls->sockets_scanned;
+	r->attach_ms = ls->tracer->attach_ms;
+	r->classic = ls->tracer->classic;
+	r->progs = ls->progs;
+	r->n_progs = tracer_prog_stats(ls->tracer, ls->progs, MAX_PROGS);
+	r->plan = &ls->tracer->plan;
+}
+
+static const struct source_ops live_ops = {
+	.poll = live_poll,
+	.flush = live_flush,
+	.now = live_now,
+	.sample = live_sample,
+	.lost = live_lost,
+	.health = live_health,
+};
+
+struct source *live_source_new(struct tracer *t, struct pipeline *p)
+{
+	struct live_source *ls = calloc(1, sizeof(*ls));
+
+	if (!ls) {
+		report_error("out of memory");
+		return NULL;
+	}
+	ls->base.ops = &live_ops;
+	ls->tracer = t;
+	ls->pipe = p;
+	netns_set_init(&ls->netns);
+	/* A host-wide scan steps into other namespaces: it needs the way back. */
+	if (t->netns_fd < 0 && t->self_netns_fd < 0)
+		t->self_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	ls->rb = ring_buffer__new(tracer_ringbuf_fd(t), on_event, ls, NULL);
+	if (!ls->rb) {
+		report_error("cannot read the event ring buffer: %s", strerror(errno));
+		live_source_free(&ls->base);
+		return NULL;
+	}
+	return &ls->base;
+}
+
+void live_source_free(struct source *src)
+{
+	struct live_source *ls = live(src);
+
+	if (!ls)
+		return;
+	ring_buffer__free(ls->rb);
+	netns_set_free(&ls->netns);
+	free(ls);
+}

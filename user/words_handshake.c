@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The words of the handshake's failures: no answer, a refusal, a port where
+ * nothing listens here. */
+#include "words.h"
+
+void words_syn_unanswered(const struct diagnosis *d, const struct words_names *n,
+			  struct diag_words *w)
+{
+	long long syns = words_ev(d, "syns_sent", 1);
+	char t[32];
+
+	if (diag_evidence_get(d, "nic_syns_out", NULL))
+		words_summary(w, "%lld SYN%s left this host over %s (%lld seen leaving "
+			      "the NIC), nothing came back to it (no SYN-ACK, RST or ICMP "
+			      "for the flow reached the NIC)", syns, syns == 1 ? "" : "s",
+			      words_duration(words_ev(d, "waited_ms", 0), t, sizeof(t)),
+			      words_ev(d, "nic_syns_out", 0));
+	else
+		words_summary(w, "%lld SYN%s left this host over %s, nothing came back "
+			      "(no SYN-ACK or RST reached the socket)",
+			      syns, syns == 1 ? "" : "s",
+			      words_duration(words_ev(d, "waited_ms", 0), t, sizeof(t)));
+	words_cause(w, "a firewall silently drops SYNs to tcp/%u: on %s, in this "
+		    "host's OUTPUT chain, or a security group between them (1)",
+		    n->rport, n->raddr);
+	words_cause(w, "a routing problem past the first hop: a router cannot "
+		    "forward to %s or back to this host (2)", n->raddr);
+	words_cause(w, "%s is down, or its network interface is (3)", n->raddr);
+	words_cause(w, "a NAT on the path rewrites the SYN and has no mapping for "
+		    "the reply (4)");
+	words_check(w, "traceroute%s -T -p %u %s", n->v6 ? " -6" : "", n->rport,
+		    n->raddr);
+	words_check(w, "on %s: ss -ltn 'sport = :%u'", n->raddr, n->rport);
+	words_check(w, "nft list ruleset | grep -w %u", n->rport);
+	words_check(w, "ip route get %s", n->raddr);
+}
+
+void words_connection_refused(const struct diagnosis *d, const struct words_names *n,
+			      struct diag_words *w)
+{
+	char t[32];
+
+	if (words_ev(d, "rst_received", 0) > 0 && diag_evidence_get(d, "connect_ms", NULL))
+		words_summary(w, "%s answered our SYN with RST after %s: the host is "
+			      "up but nothing listens on port %u", n->rend,
+			      words_duration(words_ev(d, "connect_ms", 0), t, sizeof(t)), n->rport);
+	else if (words_ev(d, "rst_received", 0) > 0)
+		words_summary(w, "%s answered our SYN with RST: the host is up but "
+			      "nothing listens on port %u", n->rend, n->rport);
+	else
+		words_summary(w, "the connect to %s was refused (ECONNREFUSED without "
+			      "a RST: an ICMP port unreachable): nothing listens on "
+			      "port %u", n->rend, n->rport);
+	words_cause(w, "the service on %s is not running, crashed, or is still "
+		    "starting (3)", n->raddr);
+	words_cause(w, "it listens on another port, or only on another address "
+		    "(such as 127.0.0.1) (3)");
+	words_cause(w, "this client is configured with the wrong address or port "
+		    "for it");
+	words_cause(w, "a firewall rejects tcp/%u with a reset (1)", n->rport);
+	words_check(w, "on %s: ss -ltnp 'sport = :%u'", n->raddr, n->rport);
+	words_check(w, "on %s: journalctl -p err --since -15min", n->raddr);
+	words_check(w, "on %s: nft list ruleset | grep -w %u", n->raddr, n->rport);
+}
+
+void words_port_closed(const struct diagnosis *d, const struct words_names *n,
+		       struct diag_words *w)
+{
+	long long syns = words_ev(d, "syns_refused", 1);
+
+	words_summary(w, "this host answered %lld SYN%s from %s with RST: nothing "
+		      "listens on %s", syns, syns == 1 ? "" : "s", n->raddr, n->lend);
+	words_cause(w, "the service that should listen on port %u here is not "
+		    "running, crashed, or has not started yet (3)", n->lport);
+	words_cause(w, "it listens on another port, or only on another address "
+		    "than %s (3)", n->laddr);
+	words_cause(w, "the client %s uses a stale address or port for this "
+		    "service", n->raddr);
+	words_cause(w, "a health check or scanner probes a port meant to be closed");
+	words_check(w, "ss -ltnp 'sport = :%u'", n->lport);
+	words_check(w, "systemctl --failed");
+	words_check(w, "journalctl -p err --since -15min");
+}
