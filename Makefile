@@ -2,19 +2,51 @@
 # One build: BPF objects -> linked object -> skeleton -> one binary.
 
 VERSION    := 0.1.0
-ARCH       := x86
+
+# ARCH: the CPU the build is for, x86 or arm64 (x86_64, amd64 and aarch64
+# say the same), by default the build host's. It picks the kernel headers
+# (vmlinux/$(ARCH)) and __TARGET_ARCH_$(ARCH), which bpf_tracing.h needs to
+# name pt_regs' registers. Another CPU than the host's is a cross build:
+# its own output directory, so it never clobbers the host's, and Debian's
+# cross compiler with the target's multiarch libraries (make deps ARCH=...).
+arch_name   = $(patsubst x86_64,x86,$(patsubst amd64,x86,$(patsubst aarch64,arm64,$(1))))
+HOST_ARCH  := $(call arch_name,$(shell uname -m))
+ARCH       := $(HOST_ARCH)
+override ARCH := $(call arch_name,$(ARCH))
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): the kernel side is built for x86 or arm64)
+endif
+DEB_ARCH_x86   := amd64
+DEB_ARCH_arm64 := arm64
+TRIPLET_x86    := x86_64-linux-gnu
+TRIPLET_arm64  := aarch64-linux-gnu
+ifeq ($(ARCH),$(HOST_ARCH))
 OUTPUT     := build
+else
+OUTPUT     := build/$(ARCH)
+CROSS_COMPILE ?= $(TRIPLET_$(ARCH))-
+endif
+
 CLANG      ?= clang
 LLVM_STRIP ?= llvm-strip
 BPFTOOL    ?= bpftool
-CC         ?= cc
+# make's built-in CC is "cc": only a CC the user chose is kept as it is.
+ifeq ($(origin CC),default)
+CC         := $(if $(CROSS_COMPILE),$(CROSS_COMPILE)gcc,cc)
+endif
 PREFIX     ?= /usr/local
 
 CFLAGS     ?= -O2 -g
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DTCPTRACE_VERSION='"$(VERSION)"' \
 	-Iinclude -Iuser -I$(OUTPUT)
+# -fms-extensions: since 6.19 the kernel embeds tagged structs as unnamed
+# members (ns_common's "struct ns_tree;", a Microsoft extension), and
+# bpftool dumps them so; without the flag clang drops those members and
+# -Werror stops on "declaration does not declare anything". Older headers
+# compile to the same bytes with it.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-fms-extensions -Wno-microsoft-anon-tag \
 	-Iinclude -Ivmlinux/$(ARCH)
 LDLIBS     := -lbpf -lelf -lz
 
@@ -45,16 +77,33 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps install uninstall test bench corecheck vmlinux clean
+.PHONY: all bpf deps install uninstall test bench corecheck vmlinux clean cc-check
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 
+# The kernel side alone: clang and bpftool, no C library of the target.
+bpf: $(OUTPUT)/tcptrace.skel.h
+
 # Debian 12 packages: the build chain, the lab (iproute2, nftables, jq),
 # the comparison arm of `make bench` (tcpdump), and what the CO-RE check
-# unpacks kernel packages with (curl, xz-utils, zstd, binutils' objcopy).
+# and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
+# zstd, binutils' objcopy).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
+# A cross build adds the target's architecture to dpkg (only then: a plain
+# `make deps` leaves the host's alone) for its libraries, Multi-Arch:
+# same, so they install beside the host's.
+ifneq ($(ARCH),$(HOST_ARCH))
+DEB_ARCH   := $(DEB_ARCH_$(ARCH))
+DEPS       += gcc-$(subst _,-,$(TRIPLET_$(ARCH))) \
+	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH)
+endif
 deps:
+ifneq ($(ARCH),$(HOST_ARCH))
+	$(Q)dpkg --print-foreign-architectures | grep -qx '$(DEB_ARCH)' || { \
+		echo "  DPKG     --add-architecture $(DEB_ARCH)"; \
+		dpkg --add-architecture $(DEB_ARCH); }
+endif
 	$(Q)missing=$$(for p in $(DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
@@ -62,6 +111,12 @@ deps:
 		echo "  DEPS     $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# A missing cross compiler gets a hint, not make's bare "not found".
+cc-check:
+	$(Q)command -v $(firstword $(CC)) >/dev/null || { \
+		echo "make: no $(firstword $(CC)) for ARCH=$(ARCH) (hint: make deps ARCH=$(ARCH) installs it; make bpf ARCH=$(ARCH) builds the kernel side alone)" >&2; \
+		exit 1; }
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core:
 	$(Q)mkdir -p $@
@@ -79,7 +134,7 @@ $(OUTPUT)/tcptrace.skel.h: $(OUTPUT)/tcptrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tcptrace_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -91,16 +146,16 @@ $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 # The load generator of `make bench` (netperf-like CRR/RR/STREAM).
-$(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT)
+$(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
 
-$(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT)
+$(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
 
 # BPF tests (BPF_PROG_TEST_RUN) load the real skeleton.
-$(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $(OUTPUT)
+$(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP $< $(LDLIBS) -o $@
 
@@ -116,11 +171,11 @@ $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
-$(OUTPUT)/test_hook_plan: tests/unit/test_hook_plan.c $(PLAN_OBJS) Makefile | $(OUTPUT)
+$(OUTPUT)/test_hook_plan: tests/unit/test_hook_plan.c $(PLAN_OBJS) Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(PLAN_OBJS) $(LDLIBS) -o $@
 
-$(OUTPUT)/test_%: tests/unit/test_%.c Makefile | $(OUTPUT)
+$(OUTPUT)/test_%: tests/unit/test_%.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(filter %.o,$^) $(LDLIBS) -o $@
 
@@ -141,7 +196,7 @@ CORE_TEST  := $(OUTPUT)/core_check $(OUTPUT)/core_oracle $(OUTPUT)/core/fixture.
 # with the rest (fetching it again takes ~20 s).
 CORE_KERNELS ?= $(OUTPUT)/kernels
 
-$(OUTPUT)/core/%.o: tests/core/%.c Makefile | $(OUTPUT)/core
+$(OUTPUT)/core/%.o: tests/core/%.c Makefile | $(OUTPUT)/core cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -164,6 +219,11 @@ $(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o: $(OUTPUT)/core/kernel_%
 	$(call msg,BTF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf $(if $(filter old,$*),-DOLD) -c $< -o $@
 
+# Tests, the benchmark and the CO-RE check run what was built on this machine.
+ifneq ($(ARCH),$(HOST_ARCH))
+test bench corecheck:
+	@echo "make: $@ runs on the build host; ARCH=$(ARCH) binaries are for an $(ARCH) machine" >&2; exit 2
+else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
@@ -172,12 +232,24 @@ test: all $(CORE_TEST)
 
 bench: all $(OUTPUT)/load
 	$(Q)tests/bench.sh
+endif
 
+# x86: this machine's running kernel. arm64: a Debian arm64 kernel package,
+# pinned in the script, whose boot Image carries the BTF (no arm64 machine
+# needed).
+ifeq ($(ARCH),arm64)
 vmlinux:
+	$(Q)BPFTOOL='$(BPFTOOL)' vmlinux/gen-arm64.sh vmlinux/arm64/vmlinux.h
+else
+vmlinux:
+ifneq ($(ARCH),$(HOST_ARCH))
+	$(error make vmlinux ARCH=$(ARCH) dumps the running kernel: run it on an $(ARCH) machine)
+endif
 	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
 	$(Q)mkdir -p vmlinux/$(ARCH)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h.tmp
 	$(Q)mv vmlinux/$(ARCH)/vmlinux.h.tmp vmlinux/$(ARCH)/vmlinux.h
+endif
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

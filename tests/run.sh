@@ -6,6 +6,7 @@
 #   1b. the CLI's fault handling, tests/cli_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
+#   1d. the arm64 build, tests/arm64_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind.
@@ -74,6 +75,12 @@ run cli tests/cli_test.sh
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
 echo "== tests/core/run.sh"
 run core tests/core/run.sh
+
+# ------------------------------------------------------------ arm64
+# The kernel side built for arm64 (clang only), and the cross-built loader
+# where Debian's cross packages are installed (make deps ARCH=arm64).
+echo "== tests/arm64_test.sh"
+run arm64 tests/arm64_test.sh
 
 # ------------------------------------------------------------ lab
 echo "== tests/lab/scenarios.sh"
