@@ -76,10 +76,11 @@ else
 		result "FAIL load: the tracer exited with status $rc: ${why:-$(tail -n 1 /tmp/load.out)}"
 		# why, for whoever reads the guest log (the verifier's log)
 		note "# $name: the same with -v:"
-		# without libbpf's relocation chatter
-		timeout 180 "$bin" -v -d 1 2>&1 |
-			grep -v -E 'relo #|relocated|added [0-9]+ insns|skipped loading' |
-			tail -n 150 >>"$log"
+		# the verifier's logs and the errors, not libbpf's chatter
+		timeout 180 "$bin" -v -d 1 2>&1 | awk '
+			/BEGIN PROG LOAD LOG/ { inlog = 1 }
+			inlog || !/^libbpf: / || /failed|refused/ { print }
+			/END PROG LOAD LOG/ { inlog = 0 }' | head -n 300 >>"$log"
 	fi
 fi
 note "# $name: tracer check took $((SECONDS - t)) s"

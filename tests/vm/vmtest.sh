@@ -92,18 +92,25 @@ vm_cleanup() {
 # ours: the package ships none) and a .ready stamp written last, so an
 # interrupted extraction is redone, not trusted.
 
-# kernel_apt PATTERN: the newest package of this machine's apt sources
-# whose name matches PATTERN, downloaded into $VM_DIR/$VM_KERNEL. Prints the
+# newest_apt PREFIX PATTERN: the newest package apt knows whose name starts
+# with PREFIX and matches PATTERN (pkgnames: a prefix lookup, much cheaper
+# than a search).
+newest_apt() {
+	apt-cache pkgnames "$1" 2>/dev/null | grep -E "$2" | sort -V | tail -n 1
+}
+
+# kernel_apt PREFIX PATTERN: the newest package of this machine's apt
+# sources whose name matches PATTERN (and starts with PREFIX), downloaded into $VM_DIR/$VM_KERNEL. Prints the
 # .deb's path.
 kernel_apt() {
-	local pattern=$1 pkg file dir=$VM_DIR/$VM_KERNEL
+	local prefix=$1 pattern=$2 pkg file dir=$VM_DIR/$VM_KERNEL
 
-	pkg=$(apt-cache search --names-only "$pattern" 2>/dev/null | awk '{ print $1 }' | sort -V | tail -n 1)
+	pkg=$(newest_apt "$prefix" "$pattern")
 	if [ -z "$pkg" ]; then
 		# a fresh machine has no package lists yet
 		vm_log "apt knows no $pattern: apt-get update"
 		apt-get update -qq >/dev/null 2>&1
-		pkg=$(apt-cache search --names-only "$pattern" 2>/dev/null | awk '{ print $1 }' | sort -V | tail -n 1)
+		pkg=$(newest_apt "$prefix" "$pattern")
 	fi
 	if [ -z "$pkg" ]; then
 		kernel_cached
@@ -174,9 +181,12 @@ kernel_url() {
 	file=$dir/${path##*/}
 	if [ ! -s "$file" ]; then
 		vm_log "fetching $pkg $ver"
-		"${get[@]}" "$mirror/$path" "$file.part" "SHA256:$sha" >/dev/null 2>&1 &&
-			mv "$file.part" "$file" ||
-			{ rm -f "$file.part"; echo "cannot fetch $mirror/$path" >&2; return 1; }
+		if ! "${get[@]}" "$mirror/$path" "$file.part" "SHA256:$sha" >/dev/null 2>&1; then
+			rm -f "$file.part"
+			echo "cannot fetch $mirror/$path" >&2
+			return 1
+		fi
+		mv "$file.part" "$file"
 	fi
 	echo "$file"
 }
@@ -298,6 +308,18 @@ console_tail() {
 	fi
 }
 
+# kernel_complaints: what the guest's kernel printed (quiet: warnings and
+# worse) besides the tests' own output.
+kernel_complaints() {
+	local lines
+
+	lines=$(tr -d '\r' <"$RUN/console.log" | grep -a -E '^\[ *[0-9]+\.[0-9]+\] ' |
+		grep -v -E 'reboot: Power down' | tail -n 20)
+	[ -n "$lines" ] || return 0
+	echo "    --- the guest kernel's messages (last 20)"
+	printf '%s\n' "$lines" | sed 's/^/    | /'
+}
+
 # print_new: the result lines the guest added since the last call, with the
 # kernel's prefix (the guest writes each line with one write: no halves).
 PRINTED=0
@@ -341,6 +363,20 @@ main() {
 		return 1
 	fi
 
+	# the guest mounts tmpfs on these: a tree below them is hidden there
+	case "$top/" in
+	/tmp/* | /run/* | /var/tmp/* | /root/* | /dev/*)
+		echo "FAIL $NAME: the guest cannot see $top (tmpfs there): run from elsewhere"
+		return 1
+		;;
+	esac
+	case "$VM_DIR/" in
+	/tmp/* | /run/* | /var/tmp/* | /root/* | /dev/*)
+		echo "FAIL $NAME: VM_DIR=$VM_DIR is below a directory the guest mounts tmpfs on"
+		return 1
+		;;
+	esac
+
 	case "$VM_KERNEL" in
 	6.1) pattern='^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
 	5.10) pattern='^linux-image-5\.10\.0-[0-9]+-amd64-unsigned$' ;;
@@ -356,7 +392,7 @@ main() {
 	exec 9>"$VM_DIR/.lock-$VM_KERNEL"
 	flock 9
 	if [ "$VM_KERNEL" = 6.1 ]; then
-		deb=$(kernel_apt "$pattern")
+		deb=$(kernel_apt linux-image-6.1.0- "$pattern")
 	else
 		deb=$(kernel_url http://deb.debian.org/debian-security bullseye-security "$pattern")
 	fi
@@ -409,14 +445,21 @@ main() {
 	if [ -s "$RUN/qemu.log" ]; then
 		vm_log "qemu said: $(head -n 3 "$RUN/qemu.log" | paste -sd' ' -)"
 	fi
-	if [ ! -f "$RUN/done" ] && [ -z "$FAILED" ]; then
-		# a panic, a missing module, a guest killed by its watchdog
+	if grep -q '^FAIL guest' "$RUN/results" 2>/dev/null; then
+		FAILED=1	# init said why (its watchdog, guest.sh's death)
+	elif [ ! -f "$RUN/done" ] && [ -z "$FAILED" ]; then
+		# a panic, a module that would not load, no share: init could
+		# say it on the console at most
 		why=$(grep -a -m 1 -E 'Kernel panic|^FAIL ' "$RUN/console.log" | tr -d '\r')
 		vm_fail "guest: the guest ended without finishing its tests (${why:-see the console})"
 	fi
-	if [ -n "$FAILED" ] || grep -q '^FAIL ' "$RUN/results" 2>/dev/null; then
+	if [ -n "$FAILED" ]; then
 		console_tail
+	elif grep -q '^FAIL ' "$RUN/results" 2>/dev/null; then
+		# the tests' own failures carry their details; the kernel's
+		# complaints (warnings, oopses) may explain them
 		FAILED=1
+		kernel_complaints
 	fi
 	vm_log "$kver: $((SECONDS - t_boot)) s in qemu, $((SECONDS - t0)) s in all"
 	[ -z "$FAILED" ]
