@@ -43,7 +43,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps install uninstall test bench vmlinux clean
+.PHONY: all deps install uninstall test bench vmtest vmlinux clean
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 
@@ -51,13 +51,21 @@ all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 # the comparison arm of `make bench` (tcpdump).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables jq tcpdump procps
+# `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
+# (depmod, modprobe) for the guest kernel's modules, xz for a Debian index.
+# Without recommends: qemu's would bring a GUI.
+VM_DEPS := qemu-system-x86 busybox-static kmod xz-utils
 deps:
-	$(Q)missing=$$(for p in $(DEPS); do \
+	$(Q)missing() { for p in "$$@"; do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "  DEPS     $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	done; }; \
+	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS)); \
+	if [ -n "$$m$$v" ]; then \
+		echo "  DEPS     "$$m $$v; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && \
+		{ [ -z "$$m" ] || apt-get install -y -qq $$m >/dev/null; } && \
+		{ [ -z "$$v" ] || apt-get install -y -qq --no-install-recommends $$v >/dev/null; }; \
 	fi
 
 $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests:
@@ -117,6 +125,11 @@ test: all
 
 bench: all $(OUTPUT)/load
 	$(Q)tests/bench.sh
+
+# The tracer and the lab on Debian's 6.1 kernel (VM_KERNEL=5.10: Debian 11's)
+# under qemu; tests/run.sh runs it too, as part of `make test`.
+vmtest: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer
+	$(Q)tests/vm/vmtest.sh
 
 vmlinux:
 	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
