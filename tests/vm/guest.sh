@@ -9,9 +9,10 @@
 #   2. the lab, tests/lab/scenarios.sh, on the guest's namespaces.
 #
 # USAGE (by init, not by hand)
-#   guest.sh RUN NAME JOBS FAMILIES SCENARIO...
+#   guest.sh RUN NAME JOBS FAMILIES KEEP SCENARIO...
 #   RUN: the run directory (the host's, writable here through its share);
-#   NAME: the run's label (vm6.1); FAMILIES: comma-separated (v4,v6)
+#   NAME: the run's label (vm6.1); FAMILIES: comma-separated (v4,v6);
+#   KEEP: 1 to copy the lab's run directory into RUN, 0 not to
 #
 # Result lines ("PASS check", "FAIL lab/crash/v4: why" and the lab's
 # indented details) are appended to RUN/results one write a line, for
@@ -23,8 +24,8 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$top" || exit 1
 
-run=$1 name=$2 jobs=$3 families=${4//,/ }
-shift 4
+run=$1 name=$2 jobs=$3 families=${4//,/ } keep=$5
+shift 5
 results=$run/results
 log=$run/guest.log
 bin=build/tcptrace-bpf
@@ -90,12 +91,16 @@ t=$SECONDS
 rc=0
 if [ "$#" -gt 0 ]; then
 	# stdout: results and their indented details; stderr: the lab's log
-	LAB_FAMILIES=$families LAB_JOBS=$jobs tests/lab/scenarios.sh "$@" 2>>"$log" |
+	LAB_FAMILIES=$families LAB_JOBS=$jobs LAB_KEEP=${keep#0} tests/lab/scenarios.sh "$@" 2>>"$log" |
 		while IFS= read -r line; do
 			result "$line"
 		done
 	rc=${PIPESTATUS[0]}
 	note "# $name: lab ($*, $families, $jobs at once) took $((SECONDS - t)) s, status $rc"
+	if [ "$keep" = 1 ]; then
+		# the guest's /tmp dies with it: the lab's files go to the host
+		cp -r /tmp/tcptrace-lab.* "$run/" 2>/dev/null
+	fi
 fi
 
 note "# $name: guest tests took $((SECONDS - t0)) s"

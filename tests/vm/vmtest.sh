@@ -33,6 +33,8 @@
 #   VM_WATCHDOG   seconds the guest's tests may take (default 300)
 #   VM_TIMEOUT    seconds qemu may live (default VM_WATCHDOG + 120)
 #   VM_DIR        where it keeps its files (default build/vm)
+#   VM_KEEP=1     keep the guest's lab directory (tracer logs and JSON of
+#                 every variant) in $VM_DIR/lab-<kernel>
 #   VMTEST=0      skip the whole thing (one SKIP line)
 #
 # The console of the last run of each kernel is kept in
@@ -80,6 +82,11 @@ vm_cleanup() {
 	if [ -n "$RUN" ] && [ -d "$RUN" ]; then
 		[ -f "$RUN/console.log" ] && mv -f "$RUN/console.log" "$VM_DIR/console-$VM_KERNEL.log"
 		[ -f "$RUN/guest.log" ] && mv -f "$RUN/guest.log" "$VM_DIR/guest-$VM_KERNEL.log"
+		if [ "${VM_KEEP:-0}" = 1 ] && ls -d "$RUN"/tcptrace-lab.* >/dev/null 2>&1; then
+			rm -rf "$VM_DIR/lab-$VM_KERNEL"
+			mv "$RUN"/tcptrace-lab.* "$VM_DIR/lab-$VM_KERNEL"
+			vm_log "the guest's lab directory is in $VM_DIR/lab-$VM_KERNEL"
+		fi
 		rm -rf "$RUN"
 	fi
 	exit "$rc"
@@ -284,7 +291,7 @@ initramfs() {
 		VM_TREE='$tree'
 		VM_KVER='$kver'
 		VM_WATCHDOG='$VM_WATCHDOG'
-		VM_ARGS='$NAME $VM_JOBS ${VM_FAMILIES// /,} $VM_SCENARIOS'
+		VM_ARGS='$NAME $VM_JOBS ${VM_FAMILIES// /,} ${VM_KEEP:-0} $VM_SCENARIOS'
 	EOF
 	(cd "$dir" && find . | "$dir/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 >"$out" ||
 		return 1
