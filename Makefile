@@ -77,7 +77,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmlinux clean cc-check
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 
@@ -90,6 +90,10 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # zstd, binutils' objcopy).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
+# `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
+# (depmod, modprobe) for the guest kernel's modules. Without recommends:
+# qemu's would bring a GUI.
+VM_DEPS := qemu-system-x86 busybox-static kmod
 # A cross build adds the target's architecture to dpkg (only then: a plain
 # `make deps` leaves the host's alone) for its libraries, Multi-Arch:
 # same, so they install beside the host's.
@@ -104,12 +108,16 @@ ifneq ($(ARCH),$(HOST_ARCH))
 		echo "  DPKG     --add-architecture $(DEB_ARCH)"; \
 		dpkg --add-architecture $(DEB_ARCH); }
 endif
-	$(Q)missing=$$(for p in $(DEPS); do \
+	$(Q)missing() { for p in "$$@"; do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "  DEPS     $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	done; }; \
+	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS)); \
+	if [ -n "$$m$$v" ]; then \
+		echo "  DEPS     "$$m $$v; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && \
+		{ [ -z "$$m" ] || apt-get install -y -qq $$m >/dev/null; } && \
+		{ [ -z "$$v" ] || apt-get install -y -qq --no-install-recommends $$v >/dev/null; }; \
 	fi
 
 # A missing cross compiler gets a hint, not make's bare "not found".
@@ -233,6 +241,11 @@ test: all $(CORE_TEST)
 bench: all $(OUTPUT)/load
 	$(Q)tests/bench.sh
 endif
+
+# The tracer and the lab on Debian's 6.1 kernel (VM_KERNEL=5.10: Debian 11's)
+# under qemu; tests/run.sh runs it too, as part of `make test`.
+vmtest: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer
+	$(Q)tests/vm/vmtest.sh
 
 # x86: this machine's running kernel. arm64: a Debian arm64 kernel package,
 # pinned in the script, whose boot Image carries the BTF (no arm64 machine

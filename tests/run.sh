@@ -9,7 +9,9 @@
 #   1d. the arm64 build, tests/arm64_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
-#      or run directory behind.
+#      or run directory behind,
+#   4. the tracer and the lab on Debian's 6.1 kernel under qemu,
+#      tests/vm/vmtest.sh (root only, else skipped; VMTEST=0 skips it).
 #
 # A test reports one line: "PASS name", "FAIL name: why" or "SKIP name: why".
 # This script collects them, prints the failures again at the end, and its
@@ -20,8 +22,8 @@
 #   sudo tests/run.sh crash      unit tests, then the lab's crash scenario only
 #
 # Environment: TEST_TIMEOUT (seconds per unit binary, default 120),
-# CORE_KERNELS (where kernels' BTF is kept, default build/kernels), and the
-# lab's (see tests/lab/scenarios.sh).
+# CORE_KERNELS (where kernels' BTF is kept, default build/kernels), the
+# lab's (see tests/lab/scenarios.sh) and the VM's (tests/vm/vmtest.sh).
 
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -116,6 +118,12 @@ else
 		echo "FAIL lab/cleanup: left behind: ${why%; }" | tee -a "$results"
 	fi
 fi
+
+# ------------------------------------------------------------ another kernel
+# Last: the guest's lab is its own, and the check above looks at this
+# machine's namespaces alone.
+echo "== tests/vm/vmtest.sh"
+run vm tests/vm/vmtest.sh "$@"
 
 # ------------------------------------------------------------ summary
 passed=$(grep -c '^PASS ' "$results")
