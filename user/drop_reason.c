@@ -13,12 +13,11 @@ static __u8 classes[MAX_REASONS];
 static __u32 n_classes;
 
 /*
- * Drops that are no evidence: NO_SOCKET is a closed port or a gone
- * connection, told by the reset this host answers with; the others are a
- * socket's own teardown or traffic not meant for this host.
+ * Drops that are no evidence: a socket's own teardown, or traffic not
+ * meant for this host.
  */
 static const char *const ignored[] = {
-	"NOT_SPECIFIED", "NO_SOCKET", "SOCKET_CLOSE", "QUEUE_PURGE", "OTHERHOST",
+	"NOT_SPECIFIED", "SOCKET_CLOSE", "QUEUE_PURGE", "OTHERHOST",
 	"SOCKET_RCVBUFF", "DUP_FRAG",
 };
 
@@ -29,6 +28,8 @@ static enum drop_class classify(const char *name)
 			return DROP_IGNORE;
 	if (!strcmp(name, "TCP_LISTEN_OVERFLOW"))
 		return DROP_LISTEN_OVERFLOW;
+	if (!strcmp(name, "NO_SOCKET"))
+		return DROP_NO_SOCKET;
 	if (!strcmp(name, "IP_OUTNOROUTES") || !strcmp(name, "IP_INNOROUTES"))
 		return DROP_NO_ROUTE;
 	/* A segment that fails its checksum or signature was refused here. */
@@ -112,6 +113,10 @@ static const struct {
 	const char *reason;
 } site_reasons[] = {
 	{ "nf_hook_slow", "NETFILTER_DROP" },
+	/* TCP's receive path frees what no socket took (a SYN to a closed
+	 * port) there; checksum failures too, but those are no SYN's. */
+	{ "tcp_v4_rcv", "NO_SOCKET" },
+	{ "tcp_v6_rcv", "NO_SOCKET" },
 };
 
 int drop_reason_sites(struct drop_site *sites, int max)

@@ -17,6 +17,12 @@ enum drop_class {
 	DROP_LOCAL,		/* this host's stack refused it: firewall, rp_filter, qdisc... */
 	DROP_LISTEN_OVERFLOW,	/* the accept queue was full */
 	DROP_NO_ROUTE,		/* no route out */
+	/*
+	 * No socket took it: a SYN to a closed port, or a segment of a
+	 * connection gone. Kernels before 6.10 trace no reset for a segment
+	 * without a socket: there a SYN's drop says the port is closed.
+	 */
+	DROP_NO_SOCKET,
 };
 
 /* Loads the names; false when this kernel has no enum skb_drop_reason. */

@@ -249,6 +249,13 @@ static void on_drop(struct engine *e, const struct tt_event *ev)
 
 	if (cls == DROP_IGNORE)
 		return;
+	/* Such drops reach us only where no reset is traced for them: a
+	 * bare SYN nobody took is a closed port; the rest is no news. */
+	if (cls == DROP_NO_SOCKET) {
+		if (inbound && (ev->tcp_flags & (TT_TCP_SYN | TT_TCP_ACK)) == TT_TCP_SYN)
+			on_port_closed(e, ev);
+		return;
+	}
 	f = flow_for_event(e, ev);
 	if (!f)
 		return;

@@ -211,6 +211,7 @@ bool hook_plan_make(struct hook_plan *p, const struct btf *vmlinux, bool classic
 	p->has_ringbuf = enum_has(vmlinux, "bpf_map_type", "BPF_MAP_TYPE_RINGBUF");
 	p->has_coarse_clock = enum_has(vmlinux, "bpf_func_id", "BPF_FUNC_ktime_get_coarse_ns");
 	p->has_drop_reasons = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM) > 0;
+	p->resets_without_socket = tracepoint_args(vmlinux, "tcp_send_reset") >= 3;
 	for (int h = 0; h < HOOK_MAX; h++) {
 		p->variant[h] = first_fit(p, vmlinux, h, 0);
 		/* A fit after a refusal: the first one's reason is history. */

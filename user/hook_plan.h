@@ -69,6 +69,12 @@ struct hook_plan {
 	bool has_ringbuf;		/* BPF_MAP_TYPE_RINGBUF: v5.8 */
 	bool has_coarse_clock;		/* bpf_ktime_get_coarse_ns: v5.11 */
 	bool has_drop_reasons;		/* enum skb_drop_reason: v5.17 */
+	/*
+	 * tcp_send_reset fires for a segment no socket took (a SYN to a
+	 * closed port) since the change that gave it its reason (v6.10);
+	 * before, that reset is seen only as the SYN's NO_SOCKET drop.
+	 */
+	bool resets_without_socket;
 };
 
 const struct hook_desc *hook_desc(enum hook h);

@@ -142,9 +142,14 @@ static void configure_drops(struct tcptrace_bpf *s, const struct tracer *t)
 
 	if (!t->drop_class)
 		return;
-	for (unsigned int r = 0; r < t->n_drop_class && r < words * 64; r++)
-		if (t->drop_class[r] != DROP_IGNORE)
-			s->rodata->drop_reasons_wanted[r / 64] |= 1ULL << (r % 64);
+	for (unsigned int r = 0; r < t->n_drop_class && r < words * 64; r++) {
+		enum drop_class c = t->drop_class[r];
+
+		/* Where the reset for it is traced, a closed port's drop repeats it. */
+		if (c == DROP_IGNORE || (c == DROP_NO_SOCKET && t->plan.resets_without_socket))
+			continue;
+		s->rodata->drop_reasons_wanted[r / 64] |= 1ULL << (r % 64);
+	}
 	s->rodata->drop_reasons_set = true;
 	for (unsigned int i = 0; i < t->n_drop_sites && i < n_sites; i++) {
 		s->rodata->drop_site_start[i] = t->drop_sites[i].start;

@@ -1483,6 +1483,7 @@ enum {
 	R_NOT_DROPPED_YET	= 0,
 	R_CONSUMED		= 1,
 	R_NOT_SPECIFIED		= 2,
+	R_NO_SOCKET		= 3,
 	R_NETFILTER_DROP	= 8,
 	R_TCP_OLD_DATA		= 12,
 	R_IP_RPFILTER		= 17,
@@ -1496,6 +1497,7 @@ static const __u8 test_drop_class[R_MAX] = {
 	[R_IP_RPFILTER]		= DROP_LOCAL,
 	[R_IP_OUTNOROUTES]	= DROP_NO_ROUTE,
 	[R_TCP_LISTEN_OVERFLOW]	= DROP_LISTEN_OVERFLOW,
+	[R_NO_SOCKET]		= DROP_NO_SOCKET,
 	/* everything else, R_NOT_SPECIFIED and R_TCP_OLD_DATA among them: DROP_IGNORE */
 };
 
@@ -1503,6 +1505,7 @@ static const char *test_drop_name(unsigned int reason)
 {
 	switch (reason) {
 	case R_NOT_SPECIFIED:		return "NOT_SPECIFIED";
+	case R_NO_SOCKET:		return "NO_SOCKET";
 	case R_NETFILTER_DROP:		return "NETFILTER_DROP";
 	case R_TCP_OLD_DATA:		return "TCP_OLD_DATA";
 	case R_IP_RPFILTER:		return "IP_RPFILTER";
@@ -1553,6 +1556,38 @@ static void feed_drop(struct engine *e, __u64 ts, const struct flow_key *k,
 /* The SYN-ACK of our connect reached this host; INPUT dropped it. The
  * client keeps retransmitting its SYN and every answer is dropped again:
  * one problem, LOCAL_DROP, not also an unanswered SYN (answers came). */
+/*
+ * Before 6.10 the kernel traces no reset for a SYN no socket took: the
+ * SYN's NO_SOCKET drop (which then reaches us) says the port is closed,
+ * and a stray non-SYN segment of a gone connection says nothing.
+ */
+static void test_port_closed_from_drops(struct test *t)
+{
+	struct flow_key stray = server_key(50100);
+	struct engine *e = new_drop_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	for (int i = 0; i < 2; i++) {
+		struct flow_key k = server_key(50000 + i);
+
+		feed_drop(e, T0 + i * MSEC, &k, R_NO_SOCKET, true, TT_TCP_SYN, 0,
+			  TT_SIDE_UNKNOWN);
+	}
+	feed_drop(e, T0 + 5 * MSEC, &stray, R_NO_SOCKET, true, TT_TCP_ACK | TT_TCP_FIN, 0,
+		  TT_SIDE_UNKNOWN);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT_EQ(d->code, DIAG_PORT_CLOSED);
+	EXPECT_EQ(d->side, TT_SIDE_SERVER);
+	EXPECT_EQ(d->connections, 2);
+	EXPECT_EQ(d->key.lport, 8080);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_local_drop_synack(struct test *t)
 {
 	struct flow_key k = client_key(43300);
@@ -3663,6 +3698,7 @@ static const struct test_case tests[] = {
 	TEST(test_once_per_flow),
 	TEST(test_names),
 	TEST(test_catalogue),
+	TEST(test_port_closed_from_drops),
 	TEST(test_local_drop_synack),
 	TEST(test_local_drop_inbound_syn),
 	TEST(test_local_drop_outbound_syn),
