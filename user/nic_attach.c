@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <net/if_arp.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nic_attach.h"
@@ -132,52 +136,178 @@ static void tc_hook(struct bpf_tc_hook *h, int ifindex, bool ingress)
 	h->attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-static void tc_opts(struct bpf_tc_opts *o)
+static void tc_opts(struct bpf_tc_opts *o, __u32 handle)
 {
 	memset(o, 0, sizeof(*o));
 	o->sz = sizeof(*o);
-	o->handle = NIC_TC_HANDLE;
+	o->handle = handle;
 	o->priority = NIC_TC_PRIORITY;
 }
 
+/* One cls_bpf filter of a hook, as the kernel lists it. */
+struct tc_filter {
+	__u32 handle;
+	__u32 prio;
+	__u32 prog_id;
+};
+
+/* The attributes of one rtnetlink message, indexed by type (up to max). */
+static void rta_parse(struct rtattr *rta, int len, struct rtattr **tb, int max)
+{
+	memset(tb, 0, sizeof(*tb) * (max + 1));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type <= max)
+			tb[rta->rta_type] = rta;
+}
+
 /*
- * A netlink filter at our handle and priority: if its program has the
- * name of ours (a tracer killed before it could detach), remove it; if it
- * is someone else's, leave it and say so.
+ * Every bpf filter on an interface's clsact hook, by an RTM_GETTFILTER
+ * dump: libbpf queries one handle at a time and cannot list them. Returns
+ * how many were written (at most max), or a negative errno.
+ */
+static int tc_filters(int ifindex, bool ingress, struct tc_filter *out, int max)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
+			.nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
+			.tcm_parent = TC_H_MAKE(TC_H_CLSACT,
+						ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS) },
+	};
+	char buf[16384];
+	int fd, n = 0, ret = 0;
+	bool done = false;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while (!done) {
+		int len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (len < 0) {
+			ret = -errno;
+			goto out;
+		}
+		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			struct rtattr *tb[TCA_MAX + 1], *opt[TCA_BPF_MAX + 1];
+			struct tcmsg *tc = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				/* No clsact qdisc or no chain: no filters. */
+				ret = e->error == -EINVAL || e->error == -ENOENT ? 0 : e->error;
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type != RTM_NEWTFILTER)
+				continue;
+			rta_parse(TCA_RTA(tc), nh->nlmsg_len - NLMSG_LENGTH(sizeof(*tc)), tb, TCA_MAX);
+			if (!tb[TCA_KIND] || strcmp(RTA_DATA(tb[TCA_KIND]), "bpf") || !tb[TCA_OPTIONS])
+				continue;
+			rta_parse(RTA_DATA(tb[TCA_OPTIONS]), RTA_PAYLOAD(tb[TCA_OPTIONS]), opt,
+				  TCA_BPF_MAX);
+			/* A chain's head entry (handle 0) carries no program. */
+			if (!tc->tcm_handle || !opt[TCA_BPF_ID] || n >= max)
+				continue;
+			out[n].handle = tc->tcm_handle;
+			out[n].prio = TC_H_MAJ(tc->tcm_info) >> 16;
+			out[n].prog_id = *(__u32 *)RTA_DATA(opt[TCA_BPF_ID]);
+			n++;
+		}
+	}
+out:
+	close(fd);
+	return ret ? ret : n;
+}
+
+/*
+ * Is the tracer that put a filter at this handle (its pid) still running?
+ * A pid that lives on as another program is a dead owner's too. (A pid of
+ * another pid namespace reads as this one's: a tracer in a container is
+ * seen as dead from the host when its pid means something else here.)
+ */
+static bool owner_alive(__u32 pid)
+{
+	char path[64], theirs[32] = "", ours[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(theirs, sizeof(theirs), f))
+		theirs[0] = '\0';
+	fclose(f);
+	f = fopen("/proc/self/comm", "re");
+	if (f) {
+		if (!fgets(ours, sizeof(ours), f))
+			ours[0] = '\0';
+		fclose(f);
+	}
+	return theirs[0] && !strcmp(theirs, ours);
+}
+
+/*
+ * Filters of ours at our priority whose tracer is gone (killed before it
+ * could detach) are removed: beside a tcx link or a new filter they would
+ * count every packet twice. Another running instance's stay, and so does
+ * whatever another tool attached, whatever its handle.
  */
 static int tc_remove_stale(const struct nic_attachment *a, bool ingress,
-			   int our_fd, char *err, size_t errlen)
+			   int our_fd, __u32 our_handle, char *err, size_t errlen)
 {
-	struct bpf_tc_hook h;
-	struct bpf_tc_opts q, d;
 	struct bpf_prog_info info = {};
 	__u32 ilen = sizeof(info);
-	char theirs[BPF_OBJ_NAME_LEN];
-	int ret;
+	struct tc_filter f[64];
+	int n;
 
-	tc_hook(&h, a->ifindex, ingress);
-	tc_opts(&q);
-	tc_opts(&d);
-	ret = bpf_tc_query(&h, &q);
-	if (ret == -ENOENT || ret == -EINVAL)
-		return 0;	/* no filter there (EINVAL: no clsact qdisc) */
-	if (ret)
-		return 0;	/* cannot tell: the attach will report it */
+	n = tc_filters(a->ifindex, ingress, f, sizeof(f) / sizeof(f[0]));
+	if (n <= 0)
+		return 0;	/* none, or cannot tell: the attach will report it */
 	if (bpf_obj_get_info_by_fd(our_fd, &info, &ilen))
 		return -errno;
-	prog_name(q.prog_id, theirs, sizeof(theirs));
-	if (strcmp(theirs, info.name)) {
-		say(err, errlen, "%s: TC %s filter handle %#x priority %#x belongs to "
-		    "another program (id %u, \"%s\")", a->ifname,
-		    ingress ? "ingress" : "egress", NIC_TC_HANDLE, NIC_TC_PRIORITY,
-		    q.prog_id, theirs);
-		return -EBUSY;
-	}
-	ret = bpf_tc_detach(&h, &d);
-	if (ret && ret != -ENOENT) {
-		say(err, errlen, "%s: cannot remove our stale TC filter: %s",
-		    a->ifname, strerror(-ret));
-		return ret;
+	for (int i = 0; i < n; i++) {
+		char theirs[BPF_OBJ_NAME_LEN];
+		struct bpf_tc_hook h;
+		struct bpf_tc_opts d;
+		int ret;
+
+		if (f[i].prio != NIC_TC_PRIORITY)
+			continue;
+		prog_name(f[i].prog_id, theirs, sizeof(theirs));
+		if (strcmp(theirs, info.name)) {
+			if (f[i].handle != our_handle)
+				continue;
+			say(err, errlen, "%s: TC %s filter handle %#x priority %#x belongs to "
+			    "another program (id %u, \"%s\")", a->ifname,
+			    ingress ? "ingress" : "egress", our_handle, NIC_TC_PRIORITY,
+			    f[i].prog_id, theirs);
+			return -EBUSY;
+		}
+		if (f[i].handle != our_handle && owner_alive(f[i].handle))
+			continue;
+		tc_hook(&h, a->ifindex, ingress);
+		tc_opts(&d, f[i].handle);
+		ret = bpf_tc_detach(&h, &d);
+		if (ret && ret != -ENOENT) {
+			say(err, errlen, "%s: cannot remove our stale TC filter: %s",
+			    a->ifname, strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -190,7 +320,7 @@ static int tc_netlink_attach(const struct nic_attachment *a, bool ingress,
 	int ret;
 
 	tc_hook(&h, a->ifindex, ingress);
-	tc_opts(&o);
+	tc_opts(&o, a->tc_handle);
 	/* The clsact qdisc holds both hooks; EEXIST: someone made it already. */
 	ret = bpf_tc_hook_create(&h);
 	if (ret && ret != -EEXIST) {
@@ -210,13 +340,13 @@ static int tc_netlink_attach(const struct nic_attachment *a, bool ingress,
  * Detach our netlink filter. The clsact qdisc stays: other tools' filters
  * may hang from it, and an empty one costs nothing.
  */
-static void tc_netlink_detach(int ifindex, bool ingress)
+static void tc_netlink_detach(int ifindex, bool ingress, __u32 handle)
 {
 	struct bpf_tc_hook h;
 	struct bpf_tc_opts o;
 
 	tc_hook(&h, ifindex, ingress);
-	tc_opts(&o);
+	tc_opts(&o, handle);
 	bpf_tc_detach(&h, &o);
 }
 
@@ -250,7 +380,7 @@ static int tc_attach(struct nic_attachment *a, bool ingress, int prog_fd,
 	int ret;
 
 	/* Stale netlink filters would count every packet twice beside a tcx link. */
-	ret = tc_remove_stale(a, ingress, prog_fd, err, errlen);
+	ret = tc_remove_stale(a, ingress, prog_fd, a->tc_handle, err, errlen);
 	if (ret)
 		return ret;
 	if (!no_tcx) {
@@ -331,6 +461,7 @@ int nic_attach(int ifindex, const struct nic_attach_opts *o,
 	a->ifindex = ifindex;
 	a->ingress_fd = -1;
 	a->egress_fd = -1;
+	a->tc_handle = o->owner ? o->owner : (__u32)getpid();
 	if (!if_indextoname(ifindex, a->ifname)) {
 		say(err, errlen, "no interface with index %d in this namespace", ifindex);
 		return -ENODEV;
@@ -372,9 +503,9 @@ void nic_detach(struct nic_attachment *a)
 {
 	/* Closing a link fd (tcx or XDP) is the detach. */
 	if (a->ingress_kind == NIC_HOOK_TC_NETLINK)
-		tc_netlink_detach(a->ifindex, true);
+		tc_netlink_detach(a->ifindex, true, a->tc_handle);
 	if (a->egress_kind == NIC_HOOK_TC_NETLINK)
-		tc_netlink_detach(a->ifindex, false);
+		tc_netlink_detach(a->ifindex, false, a->tc_handle);
 	if (a->ingress_kind != NIC_HOOK_NONE && a->ingress_fd >= 0)
 		close(a->ingress_fd);
 	if (a->egress_kind != NIC_HOOK_NONE && a->egress_fd >= 0)

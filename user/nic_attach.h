@@ -23,8 +23,13 @@
 #include <net/if.h>
 #include <linux/types.h>
 
-/* Our netlink TC filters: chosen to be unlikely in other tools ("tt"). */
-#define NIC_TC_HANDLE		0x7474
+/*
+ * Our netlink TC filters sit at this priority ("tt": unlikely in other
+ * tools), each at a handle of its own: the pid of the tracer that
+ * attached it. Where tcx is missing (before 6.6) nothing detaches a
+ * killed tracer's filter; the handle tells whether its owner still runs,
+ * so a second instance keeps the first one's and removes only the dead's.
+ */
 #define NIC_TC_PRIORITY		0x7474
 
 enum nic_hook_kind {
@@ -49,6 +54,7 @@ struct nic_attach_opts {
 	enum nic_ingress ingress;
 	bool egress;		/* attach nic_tc_out */
 	bool no_tcx;		/* use netlink TC even where tcx exists */
+	__u32 owner;		/* netlink filter handle; 0: this process's pid */
 };
 
 /* One interface's attachments; zero-initialise, then nic_attach() fills it. */
@@ -60,6 +66,7 @@ struct nic_attachment {
 	int ingress_fd;		/* link fd (tcx, XDP); -1 for netlink or none */
 	int egress_fd;
 	__u32 xdp_holder_id;	/* -EBUSY: id of the XDP program holding the hook */
+	__u32 tc_handle;	/* our netlink filters' handle (the owner) */
 };
 
 /*

@@ -1236,7 +1236,7 @@ static bool nothing_attached(int ifindex, char *why, size_t len)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex);
-	LIBBPF_OPTS(bpf_tc_opts, o, .handle = NIC_TC_HANDLE, .priority = NIC_TC_PRIORITY);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = getpid(), .priority = NIC_TC_PRIORITY);
 	__u32 cnt;
 
 	if (bpf_xdp_query(ifindex, 0, &q) || q.attach_mode != XDP_ATTACHED_NONE) {
@@ -1376,14 +1376,44 @@ static void foreign_xdp_case(struct env *e, int ifindex)
 	close(fd);
 }
 
-/* bpf_tc_query() at our handle and priority, q reset first (it is an output). */
-static int tc_query(const struct bpf_tc_hook *h, struct bpf_tc_opts *q)
+/* bpf_tc_query() at an owner's handle and our priority, q reset first (it is an output). */
+static int tc_query_owner(const struct bpf_tc_hook *h, struct bpf_tc_opts *q, __u32 owner)
 {
 	memset(q, 0, sizeof(*q));
 	q->sz = sizeof(*q);
-	q->handle = NIC_TC_HANDLE;
+	q->handle = owner;
 	q->priority = NIC_TC_PRIORITY;
 	return bpf_tc_query(h, q);
+}
+
+/* ... at this process's handle: where a tracer's own filters go. */
+static int tc_query(const struct bpf_tc_hook *h, struct bpf_tc_opts *q)
+{
+	return tc_query_owner(h, q, getpid());
+}
+
+/* The pid of a process that has exited: a killed tracer's handle. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/* Another running instance of this program (same comm), until killed. */
+static pid_t live_twin(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
 }
 
 /*
@@ -1407,41 +1437,76 @@ static void netlink_case(struct env *e, int ifindex)
 		.ingress = NIC_INGRESS_TC, .egress = true, .no_tcx = true,
 	};
 	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, q, .handle = NIC_TC_HANDLE, .priority = NIC_TC_PRIORITY);
-	struct nic_attachment a, stale;
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = getpid(), .priority = NIC_TC_PRIORITY);
+	struct nic_attachment a, stale, twin;
 	char err[256], why[200];
+	pid_t dead = dead_pid(), other = live_twin();
 	int ret, fd;
 
-	/* a killed tracer: filters attached, never detached */
+	/* a killed tracer: filters attached under its pid, never detached */
+	o.owner = dead;
 	ret = nic_attach(ifindex, &o, &stale, err, sizeof(err));
+	o.owner = 0;
 	if (ret) {
 		fail("attach/netlink-stale", "%s", err);
-		return;
+		goto twin;
 	}
 	ret = nic_attach(ifindex, &o, &a, err, sizeof(err));
 	if (ret)
 		fail("attach/netlink-stale", "second attach: %s", err);
 	else if (tc_query(&h, &q) || q.prog_id != prog_id(e->tc_in))
 		fail("attach/netlink-stale", "no filter of ours after re-attach");
+	else if (tc_query_owner(&h, &q, dead) != -ENOENT)
+		fail("attach/netlink-stale", "the dead tracer's filter stayed");
 	else
 		pass("attach/netlink-stale");
 	if (!ret)
 		nic_detach(&a);
 
 	/* a stale netlink filter goes when tcx takes over */
+	o.owner = dead;
 	ret = nic_attach(ifindex, &o, &stale, err, sizeof(err));
+	o.owner = 0;
 	o.no_tcx = false;
 	if (!ret)
 		ret = nic_attach(ifindex, &o, &a, err, sizeof(err));
 	q.prog_id = 0;
 	if (ret)
 		fail("attach/netlink-stale-then-tcx", "%s", err);
-	else if (!tc_gone(&h))
+	else if (tc_query_owner(&h, &q, dead) != -ENOENT && !tc_gone(&h))
 		fail("attach/netlink-stale-then-tcx", "the netlink filter stayed beside tcx");
 	else
 		pass("attach/netlink-stale-then-tcx");
 	if (!ret)
 		nic_detach(&a);
+	o.no_tcx = true;
+
+twin:
+	/* a second instance that runs: its filter is not stale, both count */
+	o.owner = other;
+	ret = other > 0 ? nic_attach(ifindex, &o, &twin, err, sizeof(err)) : -ECHILD;
+	o.owner = 0;
+	if (ret) {
+		fail("attach/netlink-twin-kept", "the twin's attach: %s", err);
+	} else {
+		int ours = nic_attach(ifindex, &o, &a, err, sizeof(err));
+
+		if (ours)
+			fail("attach/netlink-twin-kept", "%s", err);
+		else if (tc_query_owner(&h, &q, other) || q.prog_id != prog_id(e->tc_in))
+			fail("attach/netlink-twin-kept", "the running twin's filter was removed");
+		else if (tc_query(&h, &q) || q.prog_id != prog_id(e->tc_in))
+			fail("attach/netlink-twin-kept", "no filter of ours beside the twin's");
+		else
+			pass("attach/netlink-twin-kept");
+		if (!ours)
+			nic_detach(&a);
+		nic_detach(&twin);
+	}
+	if (other > 0) {
+		kill(other, SIGKILL);
+		waitpid(other, NULL, 0);
+	}
 
 	/* another tool's filter at our handle and priority */
 	fd = foreign_prog(BPF_PROG_TYPE_SCHED_CLS, "foreign_tc", -1);
