@@ -81,7 +81,9 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 		ratio_retrans = f->total_retrans > handshake ?
 				f->total_retrans - handshake : 0;
 		retrans = f->retrans > ratio_retrans ? f->retrans : ratio_retrans;
-		if (retrans < cfg->loss_min_retrans ||
+		/* Retransmits reported since that snapshot have no share in
+		 * its data count: they wait for the next one. */
+		if (ratio_retrans < cfg->loss_min_retrans || !f->data_segs_out ||
 		    (__u64)ratio_retrans * 100 < (__u64)cfg->loss_pct * f->data_segs_out)
 			return false;
 		srtt_us = f->srtt_us;

@@ -455,16 +455,27 @@ expect_summary() {
 	return 1
 }
 
-# expect_hook LOGFILE KIND: the tracer says it attached KIND (tcx, xdp-generic,
-# ...) as the ingress hook of the interface.
-expect_hook() {
-	local log=$1 kind=$2 line
+# lab_tc_kind: how TC hooks attach on this kernel: tcx links from 6.6,
+# netlink (clsact) filters before.
+lab_tc_kind() {
+	local v
+	v=$(uname -r | awk -F. '{ printf "%d%03d", $1, $2 }')
+	if [ "$v" -ge 6006 ]; then echo tcx; else echo tc; fi
+}
 
+# expect_hook LOGFILE KIND...: the tracer says it attached one of the KINDs
+# (tcx, tc, xdp-generic, ...) as the ingress hook of the interface.
+expect_hook() {
+	local log=$1 line k
+
+	shift
 	line=$(grep -m 1 'tcptrace-bpf: tracing' "$log" 2>/dev/null)
-	case "$line" in
-	*" $kind/"*) return 0 ;;
-	esac
-	echo "$(basename "$log" .log): ingress hook is not $kind (${line:-no tracing line})"
+	for k in "$@"; do
+		case "$line" in
+		*" $k/"*) return 0 ;;
+		esac
+	done
+	echo "$(basename "$log" .log): ingress hook is not $* (${line:-no tracing line})"
 	return 1
 }
 

@@ -705,7 +705,7 @@ sc_xdp_run() {
 	if [ -z "$NO_TRACER" ]; then
 		lab_tracer "$n.busy" a "$port" "$TRACER_SECS" --xdp-generic || return
 		lab_tracer_stop "$n.busy"
-		sc_check expect_hook "$LAB_DIR/$n.busy.log" tcx
+		sc_check expect_hook "$LAB_DIR/$n.busy.log" "$(lab_tc_kind)"
 		grep -q "holds XDP on" "$LAB_DIR/$n.busy.log" ||
 			lab_fail "$n.busy: no note that another program holds XDP"
 	fi

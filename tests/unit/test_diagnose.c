@@ -724,6 +724,37 @@ out:
 }
 
 /* The same retransmits over a long transfer are well under 2%: healthy. */
+/*
+ * A bulk sender's first tail-loss probes land right after a snapshot
+ * taken before any data left: that snapshot's counts (no data segment,
+ * no retransmit) say nothing of the probes' share. Seen in the lab as a
+ * false PACKET_LOSS on a healthy stream; the next snapshot decides.
+ */
+static void test_packet_loss_waits_for_a_snapshot_with_data(struct test *t)
+{
+	struct flow_key k = client_key(43133);
+	struct sockview before = { .srtt_us = 100, .min_rtt_us = 50 };
+	struct sockview after = { .sent = 1448 * 4000, .data_segs_out = 4000,
+				  .total_retrans = 3, .srtt_us = 300, .min_rtt_us = 50 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &k);
+	feed_scan(e, T0 + 10 * MSEC, &k, &before);
+	engine_scan_end(e, T0 + 10 * MSEC);
+	for (int i = 0; i < 3; i++)
+		feed_retrans(e, T0 + (20 + i) * MSEC, &k, TT_TCP_ESTABLISHED, TT_CA_OPEN);
+	engine_tick(e, T0 + 100 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "judged on a snapshot without data: %s", sink_str(&s));
+	feed_scan(e, T0 + 1 * SEC, &k, &after);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "3 of 4000 segments is no loss: %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_packet_loss_low_rate(struct test *t)
 {
 	struct flow_key k = client_key(43133);
@@ -3673,6 +3704,7 @@ static const struct test_case tests[] = {
 	TEST(test_peer_reset),
 	TEST(test_local_reset),
 	TEST(test_packet_loss),
+	TEST(test_packet_loss_waits_for_a_snapshot_with_data),
 	TEST(test_packet_loss_low_rate),
 	TEST(test_peer_app_stall),
 	TEST(test_local_app_stall_not_answering),
