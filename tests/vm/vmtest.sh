@@ -28,9 +28,9 @@
 #   VM_SCENARIOS  the lab scenarios run in the guest (default below; empty:
 #                 the tracer's check alone)
 #   VM_FAMILIES   the lab's families in the guest (default "v4")
-#   VM_JOBS       lab variants at once in the guest (default 4)
+#   VM_JOBS       lab variants at once in the guest (default 8)
 #   VM_SMP, VM_MEM  guest CPUs (2) and MiB (2048)
-#   VM_WATCHDOG   seconds the guest's tests may take (default 300)
+#   VM_WATCHDOG   seconds the guest's tests may take (default 420)
 #   VM_TIMEOUT    seconds qemu may live (default VM_WATCHDOG + 120)
 #   VM_DIR        where it keeps its files (default build/vm)
 #   VM_KEEP=1     keep the guest's lab directory (tracer logs and JSON of
