@@ -57,7 +57,7 @@ VM_TIMEOUT=${VM_TIMEOUT:-$((VM_WATCHDOG + 120))}
 # NAT) and healthy traffic; the rest of the lab shares their code paths and
 # TCG is ~20x slower than the host (see README: make vmtest). VM_SCENARIOS
 # names others, e.g. "pmtu many slow dualstack".
-VM_SCENARIOS=${VM_SCENARIOS-syn-drop refused crash loss hang noread listen-overflow
+VM_SCENARIOS=${VM_SCENARIOS-syn-drop refused no-route crash loss pmtu hang noread listen-overflow
 	drop-synack firewall-reject host-unreachable nat idle xdp}
 [ "$#" -gt 0 ] && VM_SCENARIOS="$*"
 VM_SCENARIOS=$(echo $VM_SCENARIOS)	# one line: it travels in vm.conf
