@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	}
 	kernel_report_note(&tracer.plan, note, sizeof(note));
 	if (note[0])
-		fprintf(stderr, "tcptrace-bpf: note: on this kernel %s\n", note);
+		report_note("note: on this kernel %s", note);
 
 	pipeline_engine_config(&opts, &cfg);
 	cfg.drop_class = tracer.drop_class;
@@ -143,8 +143,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	fprintf(stderr, "tcptrace-bpf: tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
-		"Ctrl-C to stop\n",
+	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
+		"Ctrl-C to stop",
 		opts.netns_path ? "network namespace " : "every network namespace",
 		opts.netns_path ? opts.netns_path : "", tracer.n_progs,
 		tracer.classic ? ", classic tracepoints" : "", tracer.n_nics,

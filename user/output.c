@@ -4,6 +4,7 @@
 #include <time.h>
 #include "kernel_report.h"
 #include "output.h"
+#include "term.h"
 #include "words.h"
 
 void output_init(struct output *o, FILE *out, bool json)
@@ -113,24 +114,24 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d,
 	rfc3339(o, d->ts_ns, ts, sizeof(ts));
 	tt_addr_str(d->key.family, d->key.laddr, la, sizeof(la));
 	tt_addr_str(d->key.family, d->key.raddr, ra, sizeof(ra));
-	fprintf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
+	term_printf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
 		diag_code_name(d->code), v6 ? "[" : "", la, v6 ? "]" : "", d->key.lport,
 		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, w->summary);
 	if (d->connections > 1 || d->pid)
-		fprintf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
+		term_printf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
 	if (d->pid)
-		fprintf(f, ", process %u (%s)", d->pid, d->comm);
+		term_printf(f, ", process %u (%s)", d->pid, d->comm);
 	if (d->connections > 1 || d->pid)
-		fputc('\n', f);
+		term_printf(f, "\n");
 	if (d->app_error)
-		fprintf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
+		term_printf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
 			strerror(d->app_error));
 	for (unsigned int i = 0; i < w->n_causes; i++)
-		fprintf(f, "  %s %s\n", i ? "   or:" : "likely:", w->causes[i]);
+		term_printf(f, "  %s %s\n", i ? "   or:" : "likely:", w->causes[i]);
 	for (unsigned int i = 0; i < w->n_checks; i++)
-		fprintf(f, "  %s %s\n", i ? "     ;" : " check:", w->checks[i]);
+		term_printf(f, "  %s %s\n", i ? "     ;" : " check:", w->checks[i]);
 	if (d->events_lost)
-		fprintf(f, "  caveat: the tracer lost events meanwhile; this may be incomplete\n");
+		term_printf(f, "  caveat: the tracer lost events meanwhile; this may be incomplete\n");
 	fflush(f);
 }
 
@@ -155,7 +156,7 @@ void output_conn(struct output *o, const struct conn_record *c, bool verbose)
 			return;
 		tt_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr));
 		tt_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
-		fprintf(o->out, "conn %s:%u -> %s:%u %s %llums sent %llu received %llu retrans %u %s\n",
+		term_printf(o->out, "conn %s:%u -> %s:%u %s %llums sent %llu received %llu retrans %u %s\n",
 			addr, c->key.lport, ra, c->key.rport, tt_side_name(c->side),
 			(unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
 			(unsigned long long)c->bytes_sent, (unsigned long long)c->bytes_received,
@@ -214,7 +215,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	struct json *j = &o->j;
 
 	if (!o->json) {
-		fprintf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
+		term_printf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
 			"%llu tracked, %llu evicted (kernel map %llu, NIC map %llu, flow table %llu, map full %llu), "
 			"%llu diagnoses%s\n",
 			(unsigned long long)h->events, (unsigned long long)h->events_lost,

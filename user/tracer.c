@@ -223,8 +223,8 @@ static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
 		struct nic_attach_opts tc = *ao;
 
 		/* Never replace another tool's XDP program: count with TC beside it. */
-		fprintf(stderr, "tcptrace-bpf: note: another program (id %u) holds XDP on %s%s: "
-			"counting its ingress with TC instead\n", a->xdp_holder_id, name, ns_name);
+		report_note("note: another program (id %u) holds XDP on %s%s: "
+			"counting its ingress with TC instead", a->xdp_holder_id, name, ns_name);
 		tc.ingress = NIC_INGRESS_TC;
 		ret = nic_attach(ifindex, &tc, a, err, sizeof(err));
 	}
@@ -238,8 +238,8 @@ static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
 	}
 	if (ret) {
 		/* Not named by the user: trace on without that interface's view. */
-		fprintf(stderr, "tcptrace-bpf: note: cannot attach%s: %s; its packets "
-			"are not counted\n", ns_name, err);
+		report_note("note: cannot attach%s: %s; its packets "
+			"are not counted", ns_name, err);
 		return 0;
 	}
 	t->n_nics++;
@@ -284,8 +284,8 @@ static int attach_nics(struct tracer *t, const struct options *o)
 			goto out;
 		}
 		if (!n)
-			fprintf(stderr, "tcptrace-bpf: note: no up interface%s to hook: "
-				"packets are not counted, sockets still are\n", ns_name);
+			report_note("note: no up interface%s to hook: "
+				"packets are not counted, sockets still are", ns_name);
 	}
 	for (int i = 0; i < n && !err; i++)
 		err = attach_one(t, ifindex[i], &ao, ns_name, o->n_ifaces > 0);
@@ -437,7 +437,7 @@ static int load_as_planned(struct tracer *t, const struct options *o)
 			break;
 		d = hook_desc(h);
 		if (o->verbose)
-			fprintf(stderr, "tcptrace-bpf: note: %s: %s\n", d->name, t->plan.why[h]);
+			report_note("note: %s: %s", d->name, t->plan.why[h]);
 		if (d->core && !hook_plan_served(&t->plan, h)) {
 			report_error("cannot trace on this kernel: %s (hint: run with -v to see "
 				     "the verifier's log)", t->plan.why[h]);

@@ -214,6 +214,41 @@ out:
 	capture_close(&c);
 }
 
+/* Invalid UTF-8 in a comm is escaped byte by byte: the line stays UTF-8. */
+static void test_diagnosis_json_comm_not_utf8(struct test *t)
+{
+	struct diagnosis d;
+	struct capture c;
+	struct output o;
+
+	output_open(&o, &c, true);
+	peer_reset(&d);
+	strcpy(d.comm, "x\xff\xc3");
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), ",\"comm\":\"x\\u00ff\\u00c3\","),
+	       "comm: %s", capture_text(&c));
+out:
+	capture_close(&c);
+}
+
+/* In text, a comm's escape sequence reaches the terminal as '?'s. */
+static void test_diagnosis_text_comm_clean(struct test *t)
+{
+	struct diagnosis d;
+	struct capture c;
+	struct output o;
+
+	output_open(&o, &c, false);
+	peer_reset(&d);
+	strcpy(d.comm, "\x1b]0;x\x07\x9b" "2J");
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), "  1 connection, process 7657 (?]0;x??2J)\n"),
+	       "text: %s", capture_text(&c));
+	EXPECT(!strchr(capture_text(&c), '\x1b'), "raw ESC in: %s", capture_text(&c));
+out:
+	capture_close(&c);
+}
+
 static void conn_closed(struct conn_record *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -433,6 +468,8 @@ static const struct test_case tests[] = {
 	TEST(test_diagnosis_json),
 	TEST(test_diagnosis_json_nulls),
 	TEST(test_diagnosis_json_comm_escaped),
+	TEST(test_diagnosis_json_comm_not_utf8),
+	TEST(test_diagnosis_text_comm_clean),
 	TEST(test_conn_json),
 	TEST(test_conn_json_open),
 	TEST(test_conn_text),
