@@ -29,6 +29,19 @@ static void on_signal(int sig)
 	signal(sig, SIG_DFL);
 }
 
+/*
+ * The reader of our output went away (`| head`, a closed log shipper):
+ * stop as on SIGINT, so the links are detached and a file output
+ * flushed, and exit 0, not killed by the signal. The handler stays: the
+ * last records written on the way out raise it again, and their writes
+ * fail with EPIPE instead.
+ */
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
 static bool verbose;
 
 /* Quiet unless -v: libbpf's warnings surface as our own one-line errors. */
@@ -104,6 +117,14 @@ int main(int argc, char **argv)
 	if (opts.json)
 		report_set_sink(on_error, &out);
 	libbpf_set_print(libbpf_print);
+	/* From the start: a stop asked for while the programs load (it can
+	 * take a second) is kept and honoured once they are attached, on the
+	 * one cleanup path. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* The terminal or the session went away: a clean stop, like Ctrl-C. */
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_sigpipe);
 
 	/* What the user typed is checked first: a wrong path is a usage error
 	 * whoever runs it. */
@@ -140,8 +161,6 @@ int main(int argc, char **argv)
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
