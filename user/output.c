@@ -215,9 +215,17 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	struct json *j = &o->j;
 
 	if (!o->json) {
+		char netns[160] = "";
+
+		if (h->netns_unresolved)
+			snprintf(netns, sizeof(netns), "; %llu network namespace%s seen in events "
+				 "could not be scanned (no process or /run/netns name in %s)",
+				 (unsigned long long)h->netns_unresolved,
+				 h->netns_unresolved == 1 ? "" : "s",
+				 h->netns_unresolved == 1 ? "it" : "them");
 		term_printf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
 			"%llu tracked, %llu evicted (kernel map %llu, NIC map %llu, flow table %llu, map full %llu), "
-			"%llu diagnoses%s\n",
+			"%llu diagnoses%s%s\n",
 			(unsigned long long)h->events, (unsigned long long)h->events_lost,
 			(unsigned long long)h->flows_opened, (unsigned long long)h->flows_tracked,
 			(unsigned long long)(h->flows_evicted_kernel + h->flows_evicted_table +
@@ -227,7 +235,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 			(unsigned long long)h->flows_evicted_table,
 			(unsigned long long)h->flow_map_full, (unsigned long long)h->diagnoses,
 			h->scan_untracked ? "; the flow table was full: some sockets went "
-					    "unwatched (--max-flows)" : "");
+					    "unwatched (--max-flows)" : "", netns);
 		fflush(o->out);
 		return;
 	}
@@ -246,6 +254,9 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "nic_unparsed", h->nic_unparsed);
 	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
 	json_kv_uint(j, "sockets_untracked", h->scan_untracked);
+	json_kv_uint(j, "netns_scanned", h->netns_scanned);
+	json_kv_uint(j, "netns_unresolved", h->netns_unresolved);
+	json_kv_uint(j, "netns_evicted", h->netns_evicted);
 	json_kv_uint(j, "diagnoses", h->diagnoses);
 	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));
 	json_kv_string(j, "tracepoints", h->classic ? "classic" : "tp_btf");

@@ -49,7 +49,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
-	netns_note(&ls->netns, ev.key.netns);
+	netns_note(&ls->netns, ev.key.netns, ev.ts_ns);
 	pipeline_event(ls->pipe, &ev);
 	return 0;
 }
@@ -114,7 +114,7 @@ static void scan_sockets(struct live_source *ls)
 		if (!scan_one(ls, t->netns_fd, t->self_netns_fd))
 			return;
 	} else {
-		netns_resolve(ns);
+		netns_resolve(ns, ls->now_ns);
 		if (!scan_one(ls, -1, -1))
 			return;
 		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
@@ -195,6 +195,9 @@ static void live_health(struct source *src, struct health_report *r)
 		r->flows_evicted_nic = r->nic_flows_opened - ls->nic_records;
 	r->flows_evicted_kernel = th.flows_evicted;
 	r->sockets_scanned = ls->sockets_scanned;
+	r->netns_scanned = ls->netns.n - netns_unresolved(&ls->netns);
+	r->netns_unresolved = netns_unresolved(&ls->netns);
+	r->netns_evicted = ls->netns.evicted;
 	r->attach_ms = ls->tracer->attach_ms;
 	r->classic = ls->tracer->classic;
 	r->progs = ls->progs;

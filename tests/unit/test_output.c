@@ -379,6 +379,9 @@ static void health(struct health_report *h)
 	h->flows_evicted_nic = 7;
 	h->nic_unparsed = 8;
 	h->sockets_scanned = 9;
+	h->netns_scanned = 12;
+	h->netns_unresolved = 13;
+	h->netns_evicted = 14;
 	h->diagnoses = 2;
 	h->attach_ms = 180.5;
 	h->progs = progs;
@@ -403,7 +406,8 @@ static void test_stats_json(struct test *t)
 		"\"events_lost\":1,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
-		"\"sockets_scanned\":9,\"sockets_untracked\":0,\"diagnoses\":2,"
+		"\"sockets_scanned\":9,\"sockets_untracked\":0,\"netns_scanned\":12,"
+		"\"netns_unresolved\":13,\"netns_evicted\":14,\"diagnoses\":2,"
 		"\"attach_us\":180500,\"tracepoints\":\"tp_btf\",\"programs\":["
 		"{\"name\":\"set_state_btf\",\"run_cnt\":100,\"avg_ns\":250},"
 		"{\"name\":\"nic_tc_in\",\"run_cnt\":0,\"avg_ns\":0}]}\n"
@@ -411,7 +415,8 @@ static void test_stats_json(struct test *t)
 		"\"events_lost\":1,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
-		"\"sockets_scanned\":9,\"sockets_untracked\":11,\"diagnoses\":2,"
+		"\"sockets_scanned\":9,\"sockets_untracked\":11,\"netns_scanned\":12,"
+		"\"netns_unresolved\":13,\"netns_evicted\":14,\"diagnoses\":2,"
 		"\"attach_us\":180500,\"tracepoints\":\"classic\",\"programs\":[]}\n");
 out:
 	capture_close(&c);
@@ -427,13 +432,23 @@ static void test_stats_text(struct test *t)
 	health(&h);
 	output_health(&o, TS, &h);
 	h.scan_untracked = 11;
+	h.netns_unresolved = 0;
+	output_health(&o, TS, &h);
+	h.netns_unresolved = 1;
 	output_health(&o, TS, &h);
 	EXPECT_STR(capture_text(&c),
 		"tcptrace-bpf: 10 events (1 lost), 2 flows opened, 1 tracked, 14 evicted "
-		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses\n"
+		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses; 13 network "
+		"namespaces seen in events could not be scanned (no process or /run/netns "
+		"name in them)\n"
 		"tcptrace-bpf: 10 events (1 lost), 2 flows opened, 1 tracked, 14 evicted "
 		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses; the flow "
-		"table was full: some sockets went unwatched (--max-flows)\n");
+		"table was full: some sockets went unwatched (--max-flows)\n"
+		"tcptrace-bpf: 10 events (1 lost), 2 flows opened, 1 tracked, 14 evicted "
+		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses; the flow "
+		"table was full: some sockets went unwatched (--max-flows); 1 network "
+		"namespace seen in events could not be scanned (no process or /run/netns "
+		"name in it)\n");
 out:
 	capture_close(&c);
 }
