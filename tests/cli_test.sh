@@ -7,7 +7,14 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TCPTRACE:-$ROOT/build/tcptrace-bpf}
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+NS=tt-cli-$$	# a namespace of this run's own, for the tests that need one
+cleanup() {
+	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # expect NAME CODE PATTERN -- ARGS...: exit code CODE and stderr matching PATTERN.
 expect() {
@@ -244,4 +251,47 @@ if [ "$rc" = 0 ] && [ -s "$TMP/ids" ] && [ -z "$left" ] &&
 	echo "PASS cli-sigpipe-clean-exit"
 else
 	echo "FAIL cli-sigpipe-clean-exit: exit $rc, held $(wc -l <"$TMP/ids"), left: $left; first line: $(head -c 200 "$TMP/first"); stderr: $(head -c 200 "$TMP/err")"
+fi
+
+# A failed socket scan is retried with backoff, never switched off: the
+# tracer in a namespace of its own, a listener there (each scan reports
+# it), then no fd to spare for the scan's iterator (its soft RLIMIT_NOFILE
+# lowered to its lowest free fd: bpf_iter_create fails with EMFILE, a real
+# failure of the real scan), then the limit restored. sockets_scanned must
+# grow again, the failure be said once, and the recovery said.
+ip netns add "$NS" && ip -n "$NS" link set lo up
+ip netns exec "$NS" "$ROOT/build/peer" server -l 127.0.0.1 -p 9 -m answer -d 20000 \
+	--ready-file "$TMP/ready" 2>/dev/null &
+server=$!
+for _ in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
+# scanned: the last stats record's sockets_scanned.
+scanned() { jq -s '[.[] | select(.type == "stats")] | last | .sockets_scanned // 0' "$TMP/out" 2>/dev/null; }
+# stats_after N: wait (up to 5 s) for a stats record that shows more than N scanned.
+stats_after() {
+	for _ in $(seq 100); do [ "$(scanned)" -gt "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+if start_tracer --netns "/run/netns/$NS" -j --no-nic --interval 100 --conn-interval 1; then
+	soft=$(prlimit --pid "$pid" --nofile --noheadings -o SOFT)
+	stats_after 0
+	free=$(ls /proc/"$pid"/fd | sort -n | awk 'BEGIN { e = 0 } $1 == e { e++ } END { print e }')
+	prlimit --pid "$pid" --nofile="$free":
+	for _ in $(seq 100); do grep -q 'socket scan failed' "$TMP/err" && break; sleep 0.05; done
+	sleep 1.5	# a backoff's retry meets the same wall
+	before=$(scanned)
+	prlimit --pid "$pid" --nofile="$soft":
+	stats_after "$before"; grown=$?
+	for _ in $(seq 60); do grep -q 'scan works again' "$TMP/err" && break; sleep 0.05; done
+	kill -INT "$pid"; rc=0; wait "$pid" || rc=$?
+	fails=$(grep -c 'socket scan failed' "$TMP/err")
+	errors=$(jq -s '[.[] | select(.type == "stats")] | last | .scan_errors' "$TMP/out")
+	if [ "$rc" -eq 0 ] && [ "$grown" -eq 0 ] && [ "$fails" -eq 1 ] && [ "${errors:-0}" -ge 2 ] &&
+	   grep -q 'scan works again' "$TMP/err"; then
+		echo "# scan failed $errors times, then scanned again ($before -> $(scanned) sockets)"
+		echo "PASS cli-scan-retried-after-failure"
+	else
+		echo "FAIL cli-scan-retried-after-failure: exit $rc, scanned $before -> $(scanned), failure said $fails times, scan_errors $errors; stderr: $(head -c 400 "$TMP/err")"
+	fi
+else
+	echo "FAIL cli-scan-retried-after-failure: the tracer did not start: $(head -c 200 "$TMP/err")"
 fi

@@ -106,6 +106,30 @@ int netns_open(struct netns_set *s, int i)
 	return fd;
 }
 
+/* Nobody found in it, or could not be scanned: look again after a backoff. */
+static void back_off(struct netns_set *s, struct netns_entry *e, __u64 now_ns)
+{
+	if (e->state == NETNS_PENDING)
+		s->n_pending--;
+	e->backoff_ns = e->backoff_ns ? e->backoff_ns * 2 : NETNS_RETRY_NS;
+	if (e->backoff_ns > NETNS_RETRY_MAX_NS)
+		e->backoff_ns = NETNS_RETRY_MAX_NS;
+	e->retry_ns = now_ns + e->backoff_ns;
+	e->state = NETNS_UNRESOLVED;
+}
+
+void netns_scan_ok(struct netns_set *s, int i)
+{
+	if (i < s->n)
+		s->e[i].backoff_ns = 0;
+}
+
+void netns_scan_failed(struct netns_set *s, int i, __u64 now_ns)
+{
+	if (i < s->n && s->e[i].state == NETNS_RESOLVED)
+		back_off(s, &s->e[i], now_ns);
+}
+
 /* Named namespaces first (cheap, and they may hold no process), then /proc. */
 static void resolve_dir(struct netns_set *s, const char *dir, const char *suffix,
 			bool numeric)
@@ -131,7 +155,6 @@ static void resolve_dir(struct netns_set *s, const char *dir, const char *suffix
 				continue;
 			memcpy(e->path, path, sizeof(path));
 			e->state = NETNS_RESOLVED;
-			e->backoff_ns = 0;
 			s->n_pending--;
 			break;
 		}
@@ -164,18 +187,11 @@ void netns_resolve(struct netns_set *s, __u64 now_ns)
 	 * kept alive by its sockets alone): not scannable for now. Its events
 	 * do not walk /proc again before the backoff is over. */
 	for (int i = 0; i < s->n; i++) {
-		struct netns_entry *e = &s->e[i];
-
-		if (e->state != NETNS_PENDING)
+		if (s->e[i].state != NETNS_PENDING)
 			continue;
-		e->backoff_ns = e->backoff_ns ? e->backoff_ns * 2 : NETNS_RETRY_NS;
-		if (e->backoff_ns > NETNS_RETRY_MAX_NS)
-			e->backoff_ns = NETNS_RETRY_MAX_NS;
-		e->retry_ns = now_ns + e->backoff_ns;
-		e->state = NETNS_UNRESOLVED;
+		back_off(s, &s->e[i], now_ns);
 		s->resolve_failed++;
 	}
-	s->n_pending = 0;
 }
 
 int netns_unresolved(const struct netns_set *s)

@@ -75,7 +75,15 @@ void netns_resolve(struct netns_set *s, __u64 now_ns);
  * The caller closes it.
  */
 int netns_open(struct netns_set *s, int i);
-/* Namespaces seen in events that cannot be scanned now (no path found). */
+/*
+ * Scanning entry i failed: it is not scanned again before a backoff (the
+ * same as a namespace nobody was found in), then looked for and retried.
+ */
+void netns_scan_failed(struct netns_set *s, int i, __u64 now_ns);
+/* Scanning entry i worked: its next failure backs off from the start. */
+void netns_scan_ok(struct netns_set *s, int i);
+/* Namespaces seen in events that cannot be scanned now (no path found,
+ * or a scan of it failed). */
 int netns_unresolved(const struct netns_set *s);
 
 #endif /* TCPTRACE_NETNS_H */

@@ -258,6 +258,44 @@ out:
 	fixture_close(&f);
 }
 
+/* A namespace whose scan failed is skipped for a backoff, then looked
+ * for and scanned again: one failure never switches it off. */
+static void test_scan_failed_backs_off(struct test *t)
+{
+	struct netns_set s;
+	struct fixture f;
+	__u32 ns;
+	int i;
+
+	EXPECT(!fixture_open(&f, &s), "fixture");
+	ns = make_proc_ns(&f, 9);
+	netns_note(&s, ns, SEC);
+	netns_resolve(&s, SEC);
+	i = find(&s, ns);
+	EXPECT(i >= 0 && s.e[i].state == NETNS_RESOLVED, "not resolved");
+	netns_scan_failed(&s, i, 2 * SEC);
+	EXPECT_EQ(netns_unresolved(&s), 1);
+	EXPECT(!opens(&s, ns), "opened inside its backoff");
+	netns_note(&s, ns, 3 * SEC);
+	netns_resolve(&s, 3 * SEC);
+	EXPECT_EQ(netns_unresolved(&s), 1);
+	netns_resolve(&s, 2 * SEC + NETNS_RETRY_NS);
+	EXPECT_EQ(netns_unresolved(&s), 0);
+	EXPECT(opens(&s, ns), "not scanned again after its backoff");
+	/* Failing again backs off longer; a scan that works resets it. */
+	i = find(&s, ns);
+	netns_scan_failed(&s, i, 10 * SEC);
+	EXPECT_EQ(s.e[find(&s, ns)].backoff_ns, 2 * NETNS_RETRY_NS);
+	netns_note(&s, ns, 10 * SEC + 2 * NETNS_RETRY_NS);
+	netns_resolve(&s, 10 * SEC + 2 * NETNS_RETRY_NS);
+	i = find(&s, ns);
+	netns_scan_ok(&s, i);
+	netns_scan_failed(&s, i, 40 * SEC);
+	EXPECT_EQ(s.e[find(&s, ns)].backoff_ns, NETNS_RETRY_NS);
+out:
+	fixture_close(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_resolve_named_and_proc),
 	TEST(test_dead_never_fill),
@@ -265,6 +303,7 @@ static const struct test_case tests[] = {
 	TEST(test_retry_backoff),
 	TEST(test_backoff_doubles),
 	TEST(test_gone_forgotten),
+	TEST(test_scan_failed_backs_off),
 };
 
 int main(int argc, char **argv)
