@@ -55,7 +55,7 @@ static const struct argp_option options[] = {
 	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 1 },
 
 	{ NULL, 0, NULL, 0, "Interfaces (packet counting):", 2 },
-	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one)", 2 },
+	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one, bridge ports, bond slaves and VLANs left to the device that sees their packets too)", 2 },
 	{ "no-ingress", OPT_NO_INGRESS, NULL, 0, "No ingress hook on the interfaces (egress counting only)", 2 },
 	{ "no-nic", OPT_NO_NIC, NULL, 0, "No interface hooks at all: socket tracepoints only", 2 },
 	{ "tc", OPT_TC, NULL, 0, "Ingress through TC (tcx where the kernel has it; the default)", 2 },

@@ -72,16 +72,23 @@ static void name_drop_reasons(struct tracer *t)
 	t->drop_class = drop_reason_classes(&t->n_drop_class);
 }
 
-/* ": eth0 tcx/tcx, eth1 xdp-native/tcx" — ingress/egress kind per interface. */
+/*
+ * ": eth0 tcx/tcx, eth1 xdp-native/tcx" — ingress/egress kind per
+ * interface; on a host with hundreds (a pod's veths each), the first few
+ * and how many more.
+ */
+#define NIC_SUMMARY_NAMED	8
 static const char *nic_summary(const struct tracer *t, char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < t->n_nics && off < len; i++)
+	for (int i = 0; i < t->n_nics && i < NIC_SUMMARY_NAMED && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s %s/%s", i ? ", " : ": ",
 				t->nic[i].ifname, nic_hook_kind_name(t->nic[i].ingress_kind),
 				nic_hook_kind_name(t->nic[i].egress_kind));
+	if (t->n_nics > NIC_SUMMARY_NAMED && off < len)
+		snprintf(buf + off, len - off, " and %d more", t->n_nics - NIC_SUMMARY_NAMED);
 	return buf;
 }
 
@@ -108,7 +115,7 @@ int main(int argc, char **argv)
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
-	char nics[256], note[1024];
+	char nics[512], note[1024];
 	int err, ret = EXIT_RUNTIME;
 
 	cli_parse(argc, argv, &opts);
