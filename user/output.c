@@ -146,22 +146,57 @@ void output_diagnosis(struct output *o, const struct diagnosis *d)
 		diagnosis_text(o, d, &w);
 }
 
-void output_conn(struct output *o, const struct conn_record *c, bool verbose)
+/*
+ * One line a connection (--conns), its fields in the JSON record's order:
+ *   conn 10.0.1.5:43122 -> 10.0.2.10:8080 client fin 2500ms
+ *     SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSE connect 1ms sent 120B/10 received 4000B/12
+ *     retrans 1 (rto 0 fast 1) syn-retrans 0 rtt 1.2/0.8ms rst in 0 out 0
+ *     process 4242 (svc-a) codes PACKET_LOSS,PEER_RESET
+ * (one line in fact; "open" for the periodic line of a live connection).
+ */
+static void conn_text(struct output *o, const struct conn_record *c)
 {
-	char addr[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], ts[64];
+	char la[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], path[160] = "", codes[256] = "";
+	bool v6 = c->key.family == TT_AF_INET6;
+	size_t off = 0;
+
+	tt_addr_str(c->key.family, c->key.laddr, la, sizeof(la));
+	tt_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
+	for (unsigned int i = 0; i < c->n_states && off < sizeof(path); i++)
+		off += snprintf(path + off, sizeof(path) - off, "%s%s", i ? ">" : "",
+				tt_state_name(c->states[i]));
+	off = 0;
+	for (int code = 0; code < DIAG_CODE_MAX && off < sizeof(codes); code++)
+		if (c->codes & (1u << code))
+			off += snprintf(codes + off, sizeof(codes) - off, "%s%s", off ? "," : " codes ",
+					diag_code_name(code));
+	term_printf(o->out, "conn %s%s%s:%u -> %s%s%s:%u %s %s %llums %s",
+		    v6 ? "[" : "", la, v6 ? "]" : "", c->key.lport,
+		    v6 ? "[" : "", ra, v6 ? "]" : "", c->key.rport, tt_side_name(c->side),
+		    c->close_reason, (unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
+		    path[0] ? path : "-");
+	if (c->connect_ns)
+		term_printf(o->out, " connect %llums", (unsigned long long)(c->connect_ns / 1000000));
+	term_printf(o->out, " sent %lluB/%u received %lluB/%u retrans %u (rto %u fast %u) "
+		    "syn-retrans %u rtt %.1f/%.1fms rst in %u out %u",
+		    (unsigned long long)c->bytes_sent, c->segs_out,
+		    (unsigned long long)c->bytes_received, c->segs_in, c->retrans,
+		    c->retrans_rto, c->retrans_fast, c->syn_retrans, c->srtt_us / 1000.0,
+		    c->min_rtt_us / 1000.0, c->rst_rx, c->rst_tx);
+	if (c->pid)
+		term_printf(o->out, " process %u (%s)", c->pid, c->comm);
+	term_printf(o->out, "%s\n", codes);
+	fflush(o->out);
+}
+
+void output_conn(struct output *o, const struct conn_record *c, bool text_lines)
+{
+	char ts[64];
 	struct json *j = &o->j;
 
 	if (!o->json) {
-		if (!verbose)
-			return;
-		tt_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr));
-		tt_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
-		term_printf(o->out, "conn %s:%u -> %s:%u %s %llums sent %llu received %llu retrans %u %s\n",
-			addr, c->key.lport, ra, c->key.rport, tt_side_name(c->side),
-			(unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
-			(unsigned long long)c->bytes_sent, (unsigned long long)c->bytes_received,
-			c->retrans, c->close_reason);
-		fflush(o->out);
+		if (text_lines)
+			conn_text(o, c);
 		return;
 	}
 	record_begin(o, "conn", c->ts_ns);
@@ -191,6 +226,8 @@ void output_conn(struct output *o, const struct conn_record *c, bool verbose)
 	json_kv_uint(j, "data_segs_out", c->data_segs_out);
 	json_kv_uint(j, "data_segs_in", c->data_segs_in);
 	json_kv_uint(j, "retransmits", c->retrans);
+	json_kv_uint(j, "retransmits_rto", c->retrans_rto);
+	json_kv_uint(j, "retransmits_fast", c->retrans_fast);
 	json_kv_uint(j, "syn_retransmits", c->syn_retrans);
 	json_kv_uint(j, "srtt_us", c->srtt_us);
 	json_kv_uint(j, "min_rtt_us", c->min_rtt_us);

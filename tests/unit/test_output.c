@@ -273,6 +273,7 @@ static void conn_closed(struct conn_record *c)
 	c->data_segs_out = 2;
 	c->data_segs_in = 3;
 	c->retrans = 1;
+	c->retrans_rto = 1;
 	c->srtt_us = 1200;
 	c->min_rtt_us = 800;
 	c->close_reason = "fin";
@@ -297,7 +298,8 @@ static void test_conn_json(struct test *t)
 		"\"state_path\":[\"SYN_SENT\",\"ESTABLISHED\",\"FIN_WAIT1\",\"CLOSE\"],"
 		"\"connect_ms\":1,\"bytes_sent\":120,\"bytes_received\":4000,"
 		"\"segs_out\":10,\"segs_in\":12,\"data_segs_out\":2,\"data_segs_in\":3,"
-		"\"retransmits\":1,\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
+		"\"retransmits\":1,\"retransmits_rto\":1,\"retransmits_fast\":0,"
+		"\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
 		"\"resets_received\":0,\"resets_sent\":0,\"close_reason\":\"fin\","
 		"\"app_error\":null,\"codes\":[\"PACKET_LOSS\",\"PEER_RESET\"],"
 		"\"events_lost\":false}\n");
@@ -334,7 +336,8 @@ static void test_conn_json_open(struct test *t)
 		"\"state_path\":[\"SYN_SENT\",\"ESTABLISHED\",\"FIN_WAIT1\",\"CLOSE\"],"
 		"\"connect_ms\":null,\"bytes_sent\":120,\"bytes_received\":4000,"
 		"\"segs_out\":10,\"segs_in\":12,\"data_segs_out\":2,\"data_segs_in\":3,"
-		"\"retransmits\":1,\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
+		"\"retransmits\":1,\"retransmits_rto\":1,\"retransmits_fast\":0,"
+		"\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
 		"\"resets_received\":0,\"resets_sent\":0,\"close_reason\":\"open\","
 		"\"app_error\":\"ETIMEDOUT\",\"codes\":[],\"events_lost\":true}\n");
 out:
@@ -354,8 +357,25 @@ static void test_conn_text(struct test *t)
 	EXPECT_STR(capture_text(&c), "");
 	output_conn(&o, &r, true);
 	EXPECT_STR(capture_text(&c),
-		   "conn 10.0.1.5:43122 -> 10.0.2.10:8080 client 2500ms sent 120 "
-		   "received 4000 retrans 1 fin\n");
+		   "conn 10.0.1.5:43122 -> 10.0.2.10:8080 client fin 2500ms "
+		   "SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSE connect 1ms sent 120B/10 received "
+		   "4000B/12 retrans 1 (rto 1 fast 0) syn-retrans 0 rtt 1.2/0.8ms rst in 0 out 0 "
+		   "process 4242 (svc-a) codes PACKET_LOSS,PEER_RESET\n");
+	capture_close(&c);
+	/* IPv6 in brackets; a live one met mid-life: no connect time, no owner. */
+	output_open(&o, &c, false);
+	r.key = key(TT_AF_INET6, "fd00:1::5", "fd00:2::10");
+	r.close_reason = "open";
+	r.open = true;
+	r.connect_ns = 0;
+	r.pid = 0;
+	r.codes = 0;
+	r.n_states = 0;
+	output_conn(&o, &r, true);
+	EXPECT_STR(capture_text(&c),
+		   "conn [fd00:1::5]:43122 -> [fd00:2::10]:8080 client open 2500ms - sent "
+		   "120B/10 received 4000B/12 retrans 1 (rto 1 fast 0) syn-retrans 0 rtt "
+		   "1.2/0.8ms rst in 0 out 0\n");
 out:
 	capture_close(&c);
 }
