@@ -121,6 +121,8 @@ struct conn_record {
 	__u32 segs_out, segs_in;
 	__u32 data_segs_out, data_segs_in;
 	__u32 retrans;		/* data retransmits */
+	__u32 retrans_rto;	/* of those seen as events: sent after a timeout */
+	__u32 retrans_fast;	/* ... sent in fast recovery (duplicate ACKs, SACK) */
 	__u32 syn_retrans;
 	__u32 srtt_us, min_rtt_us;
 	__u32 rst_rx, rst_tx;

@@ -733,12 +733,15 @@ sc_xdp_run() {
 # that end's point of view, with its byte counts.
 sc_conn-record() {
 	local fam=$1 port=$2 n=$3 a b
+	local SC_TRACER_OPTS=(--conn-interval 1)
 
 	a=$(lab_addr "$fam" a)
 	b=$(lab_addr "$fam" b)
 	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" request --size 1000
+	# One exchange (1000 bytes, 64 back), then 2.5 s idle: a periodic
+	# record while it is open (--conn-interval 1), then one at its close.
+	sc_client "$n" "$b" "$port" idle --size 1000 -d 2500
 	sc_stop "$n" a b
 	sc_check expect_no_diag "$LAB_DIR/$n.a.json"
 	sc_check expect_conn "$LAB_DIR/$n.a.json" rport "$port" || return
@@ -747,6 +750,8 @@ sc_conn-record() {
 	sc_check expect_conn "$LAB_DIR/$n.b.json" lport "$port"
 	sc_check expect_conn "$LAB_DIR/$n.b.json" laddr "$b"
 	sc_check expect_conn "$LAB_DIR/$n.b.json" raddr "$a"
+	sc_check expect_conn_complete "$LAB_DIR/$n.a.json" client "$port" 1000 64
+	sc_check expect_conn_complete "$LAB_DIR/$n.b.json" server "$port" 64 1000
 }
 
 # ------------------------------------------------------------ runner
