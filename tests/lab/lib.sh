@@ -366,6 +366,20 @@ expect_no_diag() {
 	fi
 }
 
+# expect_quiet FILE: no diagnosis above info (a note is no alarm).
+expect_quiet() {
+	local file=$1 got
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r 'select(.type == "diagnosis" and .severity != "info") |
+		"\(.code)/\(.severity)"' "$file" | sort | uniq -c |
+		awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm on healthy traffic: $got"
+		return 1
+	fi
+}
+
 # expect_none_for FILE FIELD VALUE: no diagnosis has .FIELD == VALUE (a
 # healthy flow beside a broken one stays silent).
 expect_none_for() {

@@ -448,8 +448,10 @@ static void expect_seg(struct nic_flow *v, bool ingress, __u8 flags, __u32 paylo
 	struct nic_dir_stats *d = &v->dir[ingress ? NIC_IN : NIC_OUT];
 
 	d->pkts++;
-	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN)
+	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		d->syn++;
+		v->syn_seq = 1000;	/* put_tcp's sequence number */
+	}
 	if ((flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
 		d->synack++;
 		if (ingress && !v->dir[NIC_OUT].syn)
@@ -486,10 +488,10 @@ static void fmt_flow(char *buf, size_t len, const struct nic_flow *v)
 		n += snprintf(buf + n, len - n, "%u ", v->icmp.count[k]);
 	if (n < len)
 		snprintf(buf + n, len - n,
-			 "mtu%u t%u c%u from %s} sent%u/%u/%u flags%#x syn %s:%u",
+			 "mtu%u t%u c%u from %s} sent%u/%u/%u flags%#x syn %s:%u isn %u",
 			 v->icmp.mtu, v->icmp.last_type, v->icmp.last_code, from,
 			 v->icmp_sent, v->icmp_sent_type, v->icmp_sent_code,
-			 v->flags, sraddr, v->syn_rport);
+			 v->flags, sraddr, v->syn_rport, v->syn_seq);
 }
 
 /*
@@ -1065,6 +1067,62 @@ bad:
 	fail(name, "%s", why);
 }
 
+/*
+ * A 4-tuple reused: the first connection's SYN, its answer and its end are
+ * counted; a retransmitted SYN (the same sequence number) adds to them; a
+ * SYN with a new initial sequence number starts the record afresh, in
+ * place. From this host's side as the client (our SYN leaves) and as the
+ * server (the peer's arrives).
+ */
+static void seq_reuse(struct env *e, const char *name, const struct tuple *out,
+		      bool client)
+{
+	struct tuple back = reverse(out);
+	const struct tuple *syn_t = client ? out : &back;
+	const char *syn_prog = client ? "tc-out" : "tc-in";
+	const char *ans_prog = client ? "tc-in" : "tc-out";
+	struct flow_key k = key_of(out, false);
+	struct nic_flow v = {};
+	char why[1200];
+	struct pkt p;
+
+	env_reset(e);
+	build_tcp(&p, syn_t, TH_SYN, 0, 0);
+	if (!seq_run(e, syn_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	build_tcp(&p, client ? &back : out, TH_SYN | TH_ACK, 0, 0);
+	if (!seq_run(e, ans_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	build_tcp(&p, &back, TH_RST | TH_ACK, 0, 0);
+	if (!seq_run(e, "tc-in", &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	/* the same SYN again: a retransmission, counted on */
+	build_tcp(&p, syn_t, TH_SYN, 0, 0);
+	if (!seq_run(e, syn_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	expect_seg(&v, !client, TH_SYN, 0);
+	expect_seg(&v, client, TH_SYN | TH_ACK, 0);
+	expect_seg(&v, true, TH_RST | TH_ACK, 0);
+	expect_seg(&v, !client, TH_SYN, 0);
+	if (!check_flow(e, &k, &v, why, sizeof(why)))
+		goto bad;
+	/* a new connection: another initial sequence number */
+	build_tcp(&p, syn_t, TH_SYN, 0, 0);
+	put32(p.b + p.l4 + 4, 777777);
+	if (!seq_run(e, syn_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	memset(&v, 0, sizeof(v));
+	expect_seg(&v, !client, TH_SYN, 0);
+	v.syn_seq = 777777;
+	if (!check_flow(e, &k, &v, why, sizeof(why)) ||
+	    !check_counters(e, 1, 0, why, sizeof(why)))
+		goto bad;
+	pass(name);
+	return;
+bad:
+	fail(name, "%s", why);
+}
+
 static void run_sequences(struct env *e)
 {
 	static const struct tuple syn4 = { AF_INET, "10.0.1.5", "10.0.2.100", 40000, 80 };
@@ -1084,6 +1142,10 @@ static void run_sequences(struct env *e)
 	seq_gso(e, "seq/v6-gro-tc-in", &T6, "tc-in", true);
 	seq_max_seg(e, "seq/v4-max-seg", &Q4);
 	seq_max_seg(e, "seq/v6-max-seg", &Q6);
+	seq_reuse(e, "seq/v4-reuse-client", &Q4, true);
+	seq_reuse(e, "seq/v6-reuse-client", &Q6, true);
+	seq_reuse(e, "seq/v4-reuse-server", &Q4, false);
+	seq_reuse(e, "seq/v6-reuse-server", &Q6, false);
 }
 
 /* The rodata filters apply: a port filter and a host filter. */
