@@ -826,23 +826,38 @@ sc_oneway() {
 
 # An idle keep-alive connection the client closes while the server writes
 # to it (an unsolicited line, 1 s after the answer): the client's kernel
-# answers the late line with RST. Nobody waited for anything.
+# answers the late line with RST. Nobody waited for anything. Twice: a
+# plain close (the client's socket has become a TIME_WAIT one when the
+# line comes), and shutdown(SHUT_RDWR) before the close (the full socket
+# aborts on the data: the kernel runs tcp_reset() on it, as for a reset
+# received, then sends its own).
 sc_keepalive-close() {
-	local fam=$1 port=$2 n=$3 b i
+	local fam=$1 port=$2 n=$3 b i how
 
 	b=$(lab_addr "$fam" b)
 	lab_server "$n" "$b" "$port" notify --notify-ms 1000 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" idle -d 400
-	# the server's line has gone out, and been refused, before we look
-	for i in $(seq 50); do
-		grep -q 'notified after the client left' "$LAB_DIR/$n.peer.log" && break
-		sleep 0.1
+	for how in close shutdown; do
+		if [ "$how" = close ]; then
+			sc_client "$n" "$b" "$port" idle -d 400
+		else
+			sc_client "$n" "$b" "$port" idle -d 400 --shutdown --timeout-ms 3000
+		fi
+		# the server's line has gone out, and been refused, before we go on
+		for i in $(seq 50); do
+			[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -ge \
+			  "$([ "$how" = close ] && echo 1 || echo 2)" ] && break
+			sleep 0.1
+		done
 	done
 	sc_stop "$n" a b
-	grep -q 'notified after the client left' "$LAB_DIR/$n.peer.log" ||
-		lab_fail "lab: the server did not write after the client left"
+	[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -eq 2 ] ||
+		lab_fail "lab: the server did not write after the client left, twice"
+	grep -q 'aborted by the kernel' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the client's kernel did not abort on the late line"
 	sc_check_quiet "$n"
+	# the abort on data is told as this host's, a note
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET rst_reason == 8
 }
 
 # Long polls answered within the threshold: three polls on one connection,
