@@ -43,6 +43,10 @@ bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "bytes_sent", (long long)(f->bytes_sent > acked ? f->bytes_sent : acked));
 	evidence_add(d, "bytes_received", (long long)flow_data_received(f));
 	evidence_cut_off(in, d);
+	/* Its FIN came first: it had closed, and refused what we wrote after. */
+	if (f->rst_state == TT_TCP_CLOSE_WAIT || f->rst_state == TT_TCP_LAST_ACK ||
+	    f->rst_state == TT_TCP_CLOSING)
+		evidence_add(d, "after_peer_fin", 1);
 	/* tcp_reset() reports EPIPE in CLOSE_WAIT, ECONNRESET elsewhere. */
 	d->app_error = f->app_error ? f->app_error : ECONNRESET;
 	return true;

@@ -30,8 +30,15 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 			 pm / 10, pm % 10, segs);
 	else
 		share[0] = '\0';
-	words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
-		      words_ev(d, "retransmits", 0), n->rend, share, how, queue, srtt, min_rtt);
+	if (qdisc)
+		words_summary(w, "%lld segments to %s lost%s: %lld dropped by this host's "
+			      "own queue (qdisc), %lld retransmits; %s (srtt %lldms, min %lldms)",
+			      words_ev(d, "lost_segments", qdisc), n->rend, share, qdisc,
+			      words_ev(d, "retransmits", 0), queue, srtt, min_rtt);
+	else
+		words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
+			      words_ev(d, "retransmits", 0), n->rend, share, how, queue,
+			      srtt, min_rtt);
 	if (qdisc)
 		words_cause(w, "congestion at this host: its own queueing discipline "
 			    "dropped %lld of the connection's segments (a full "

@@ -44,11 +44,15 @@ void words_peer_reset(const struct diagnosis *d, const struct words_names *n,
 			      cut);
 	if (d->severity == SEV_INFO) {
 		/* Nothing was cut off: the reset is how it was meant to end. */
-		words_cause(w, "an abortive close with nothing outstanding either way "
-			    "(SO_LINGER 0): a connection pool, a health checker or a "
-			    "load balancer ending its connection; no fault");
-		words_cause(w, "%s's application closed after the last exchange "
-			    "while this host still wrote to it", n->raddr);
+		if (words_ev(d, "after_peer_fin", 0))
+			words_cause(w, "%s had closed the connection (its FIN came "
+				    "first) and refused what this host wrote after: an "
+				    "idle keep-alive it closed while this host still wrote; "
+				    "no fault", n->raddr);
+		else
+			words_cause(w, "an abortive close with nothing outstanding either "
+				    "way (SO_LINGER 0): a connection pool, a health checker "
+				    "or a load balancer ending its connection; no fault");
 		words_check(w, "ss -tni dst %s", n->raddr);
 		return;
 	}

@@ -34,7 +34,7 @@ SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 # Everyday traffic that is no fault, traced at both ends, and the faults
 # that look like it (issue 7, misreadings and false alarms).
 SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
-	    pending-reset port-retry reuse retrans-fail lost-events)
+	    pending-reset port-retry reuse retrans-fail lost-events qdisc)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -256,6 +256,9 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+	# a request cut off, unread: an error at both ends, never a note
+	sc_check expect_field "$LAB_DIR/$n.a.json" PEER_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET severity error
 }
 
 # Dual-stack sockets speaking IPv4: an AF_INET6 socket with ::ffff:a.b.c.d
@@ -1062,6 +1065,48 @@ sc_lost-events() {
 	[ "${lab_lost:-0}" -gt 0 ] || { lab_fail "lab: the tracer lost no event"; return; }
 	sc_check expect_diag "$LAB_DIR/$n.a.json" CONNECTION_REFUSED || return
 	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_REFUSED events_lost false
+}
+
+# Congestion at service-a's own egress: a stream through a token bucket
+# (tbf) that drops what exceeds its small queue, on a link of the
+# variant's own (a second veth to the router, tt<id>q4 / tt<id>q6, towards
+# a service-b address of its own, 10.0.2.204 / fd00:2::204, so no other
+# variant's traffic meets the shaper). For 1.5 s, under the 2 s threshold:
+# loss, not a refusal of this host. The kernel's drops must be seen as
+# loss evidence (PACKET_LOSS with qdisc_drops), never as LOCAL_DROP.
+sc_qdisc() {
+	local fam=$1 port=$2 n=$3 dst ifa ifr dropped
+
+	ifa=tt${LAB_ID}q${fam#v} ifr=tt${LAB_ID}Q${fam#v}
+	ip link add "$ifa" netns "$NS_A" type veth peer name "$ifr" netns "$NS_R" &&
+		ip -n "$NS_A" link set "$ifa" up && ip -n "$NS_R" link set "$ifr" up ||
+		{ lab_fail "lab: cannot add the shaped link"; return; }
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.204
+		ip -n "$NS_A" addr add 10.0.4.5/24 dev "$ifa" &&
+			ip -n "$NS_R" addr add 10.0.4.1/24 dev "$ifr" &&
+			ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_A" route add "$dst/32" via 10.0.4.1 dev "$ifa"
+	else
+		dst=fd00:2::204
+		ip netns exec "$NS_R" sysctl -qw "net.ipv6.conf.$ifr.forwarding=1" &&
+			ip -n "$NS_A" addr add fd00:4::5/64 dev "$ifa" nodad &&
+			ip -n "$NS_R" addr add fd00:4::1/64 dev "$ifr" nodad &&
+			ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_A" -6 route add "$dst/128" via fd00:4::1 dev "$ifa"
+	fi || { lab_fail "lab: cannot address the shaped link"; return; }
+	ip netns exec "$NS_A" tc qdisc add dev "$ifa" root tbf rate 20mbit burst 16kb \
+		limit 16kb || { lab_fail "lab: cannot add the tbf qdisc"; return; }
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" push -d 1500
+	sc_stop "$n" a
+	dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev "$ifa" |
+		grep -o 'dropped [0-9]*' | head -n 1 | cut -d' ' -f2)
+	[ "${dropped:-0}" -gt 0 ] || { lab_fail "lab: the tbf dropped nothing"; return; }
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_only "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS qdisc_drops '>' 0
 }
 
 # ------------------------------------------------------------ runner

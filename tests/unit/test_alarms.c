@@ -582,6 +582,8 @@ static void test_keepalive_close_info(struct test *t)
 		EXPECT(s.n == 1 && s.d[0].code == DIAG_PEER_RESET &&
 		       s.d[0].severity == SEV_INFO, "%s: got %s", fm->name, sink_str(&s));
 		EXPECT_EQ(ev_val(&s.d[0], "unread_bytes"), 0);
+		EXPECT(strstr(s.w[0].causes[0], "its FIN came first"), "cause: %s",
+		       s.w[0].causes[0]);
 out:
 		engine_free(e);
 		if (t->failed)
