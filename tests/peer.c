@@ -55,6 +55,7 @@ struct opts {
 	const char *bind_addr;	/* client: source address */
 	long lport;		/* client: source port, 0 = the kernel's choice */
 	const char *gaps;	/* client ship: ms before each further write */
+	bool shutdown;		/* client idle: shutdown(SHUT_RDWR) first, close later */
 	long notify_ms;		/* server notify: an unsolicited line this long after an answer */
 };
 
@@ -857,6 +858,33 @@ static int client_idle(const char *request)
 			return finish("EOF", "server closed the idle connection");
 		}
 	}
+	if (o.shutdown) {
+		/*
+		 * Both halves shut, the socket still open (what some runtimes
+		 * do before close()): data that arrives now makes the kernel
+		 * abort the connection. Wait for that, or the peer's FIN.
+		 */
+		long long until = now_ms() + o.timeout_ms;
+
+		shutdown(fd, SHUT_RDWR);
+		/* poll() says "hung up" at once: ask TCP for its state. */
+		while (now_ms() < until) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof(ti);
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+			    ti.tcpi_state == TCP_CLOSE) {
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err)
+					say("aborted by the kernel after our shutdown: %s",
+					    errname(err));
+				break;
+			}
+			usleep(20000);
+		}
+	}
 	close(fd);
 	snprintf(detail, sizeof(detail), "idle %lld ms after one exchange", now_ms() - t0);
 	return finish("ok", detail);
@@ -1154,6 +1182,8 @@ static void usage(FILE *f)
 "      --lport PORT       client: source port (SO_REUSEADDR)\n"
 "      --gaps MS,MS...    client ship: pauses between the lines\n"
 "      --notify-ms MS     server notify: delay of the unsolicited line\n"
+"      --shutdown         client idle: shutdown(SHUT_RDWR) at the end, then wait\n"
+"                         (--timeout-ms) for the server's FIN or an abort, then close\n"
 "      --ready-file FILE  server: created once listening\n"
 "      --expect LIST      client: outcomes that count as success, comma-separated\n"
 "                         (ok, timeout, EOF, ECONNREFUSED, ECONNRESET, ...)\n"
@@ -1167,7 +1197,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT,
-	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY };
+	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY, O_SHUTDOWN };
 	static const struct option lopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
@@ -1189,6 +1219,7 @@ int main(int argc, char **argv)
 		{ "lport", required_argument, NULL, O_LPORT },
 		{ "gaps", required_argument, NULL, O_GAPS },
 		{ "notify-ms", required_argument, NULL, O_NOTIFY },
+		{ "shutdown", no_argument, NULL, O_SHUTDOWN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1259,6 +1290,9 @@ int main(int argc, char **argv)
 			break;
 		case O_GAPS:
 			o.gaps = optarg;
+			break;
+		case O_SHUTDOWN:
+			o.shutdown = true;
 			break;
 		case O_NOTIFY:
 			o.notify_ms = parse_num("notify-ms", optarg, 0, 3600000);

@@ -380,6 +380,23 @@ expect_quiet() {
 	fi
 }
 
+# expect_quiet_but FILE CODE...: no diagnosis above info but CODEs (the
+# fault a scenario makes, beside traffic that must stay quiet).
+expect_quiet_but() {
+	local file=$1 got
+	shift
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --arg ok "$*" '($ok | split(" ")) as $ok |
+		select(.type == "diagnosis" and .severity != "info") | .code as $c |
+		select(any($ok[]; . == $c) | not) | "\($c)/\(.severity)"' "$file" |
+		sort -u | paste -sd, -)
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm besides $*: $got"
+		return 1
+	fi
+}
+
 # expect_none_for FILE FIELD VALUE: no diagnosis has .FIELD == VALUE (a
 # healthy flow beside a broken one stays silent).
 expect_none_for() {

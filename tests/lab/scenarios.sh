@@ -34,7 +34,7 @@ SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 # Everyday traffic that is no fault, traced at both ends, and the faults
 # that look like it (issue 7, misreadings and false alarms).
 SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
-	    pending-reset port-retry reuse retrans-fail lost-events)
+	    pending-reset port-retry reuse retrans-fail lost-events qdisc)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -256,6 +256,9 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+	# a request cut off, unread: an error at both ends, never a note
+	sc_check expect_field "$LAB_DIR/$n.a.json" PEER_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET severity error
 }
 
 # Dual-stack sockets speaking IPv4: an AF_INET6 socket with ::ffff:a.b.c.d
@@ -831,23 +834,38 @@ sc_oneway() {
 
 # An idle keep-alive connection the client closes while the server writes
 # to it (an unsolicited line, 1 s after the answer): the client's kernel
-# answers the late line with RST. Nobody waited for anything.
+# answers the late line with RST. Nobody waited for anything. Twice: a
+# plain close (the client's socket has become a TIME_WAIT one when the
+# line comes), and shutdown(SHUT_RDWR) before the close (the full socket
+# aborts on the data: the kernel runs tcp_reset() on it, as for a reset
+# received, then sends its own).
 sc_keepalive-close() {
-	local fam=$1 port=$2 n=$3 b i
+	local fam=$1 port=$2 n=$3 b i how
 
 	b=$(lab_addr "$fam" b)
 	lab_server "$n" "$b" "$port" notify --notify-ms 1000 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" idle -d 400
-	# the server's line has gone out, and been refused, before we look
-	for i in $(seq 50); do
-		grep -q 'notified after the client left' "$LAB_DIR/$n.peer.log" && break
-		sleep 0.1
+	for how in close shutdown; do
+		if [ "$how" = close ]; then
+			sc_client "$n" "$b" "$port" idle -d 400
+		else
+			sc_client "$n" "$b" "$port" idle -d 400 --shutdown --timeout-ms 3000
+		fi
+		# the server's line has gone out, and been refused, before we go on
+		for i in $(seq 50); do
+			[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -ge \
+			  "$([ "$how" = close ] && echo 1 || echo 2)" ] && break
+			sleep 0.1
+		done
 	done
 	sc_stop "$n" a b
-	grep -q 'notified after the client left' "$LAB_DIR/$n.peer.log" ||
-		lab_fail "lab: the server did not write after the client left"
+	[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -eq 2 ] ||
+		lab_fail "lab: the server did not write after the client left, twice"
+	grep -q 'aborted by the kernel' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the client's kernel did not abort on the late line"
 	sc_check_quiet "$n"
+	# the abort on data is told as this host's, a note
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET rst_reason == 8
 }
 
 # Long polls answered within the threshold: three polls on one connection,
@@ -885,9 +903,20 @@ sc_scan() {
 	sc_stop "$n" a b
 	sc_nft_hit a "$port" input
 	sc_check_quiet "$n"
-	# service-b did see it, and folds both sources into one note
-	sc_check expect_field "$LAB_DIR/$n.b.json" PORT_CLOSED severity info || return
-	sc_check expect_field "$LAB_DIR/$n.b.json" PORT_CLOSED connections 2
+	# service-b did see both knocks, as notes on the one closed port
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PORT_CLOSED || return
+	sc_check expect_connections "$LAB_DIR/$n.b.json" PORT_CLOSED 2
+}
+
+# expect_connections FILE CODE N: the CODE diagnoses cover N connections.
+expect_connections() {
+	local got
+
+	got=$(jq -s --arg c "$2" '[.[] | select(.type == "diagnosis" and .code == $c) |
+		.connections] | add // 0' "$1")
+	[ "$got" -eq "$3" ] && return 0
+	echo "$(basename "$1" .json): $2 covers $got connections, want $3"
+	return 1
 }
 
 # ------------------------------------------------------------ ... and faults like it
@@ -940,48 +969,75 @@ sc_reuse() {
 		--expect timeout
 	sc_stop "$n" a
 	sc_nft_hit r "$port" forward
-	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port" || return
+	sc_check expect_diag "$LAB_DIR/$n.a.json" SYN_UNANSWERED || return
+	# the first connection's end is a note
+	sc_check expect_only "$LAB_DIR/$n.a.json" SYN_UNANSWERED LOCAL_RESET
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" SYN_UNANSWERED
+	sc_check expect_field "$LAB_DIR/$n.a.json" SYN_UNANSWERED rport "$port"
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_syns_out '>=' 2
 }
 
 # Retransmissions the kernel attempted and could not send are none: since
-# 6.18 the tracepoint fires for them too, with an error. service-a's own
-# firewall, in one transaction, drops the stream's segments both ways in the
-# middle of it: what was in flight is never acknowledged, and every
-# retransmission the timer attempts is refused at OUTPUT (-EPERM). The
-# connection's record must count none.
+# 6.18 the tracepoint fires for them too, with an error. In the middle of a
+# stream to a service-b address of the variant's own (10.0.2.203,
+# fd00:2::203), service-a's firewall drops what comes back (so what is in
+# flight is never acknowledged) and its route to that address turns
+# unreachable: every retransmission the timer attempts fails its route
+# lookup (-EHOSTUNREACH) and sends nothing. The connection's record must
+# count no more retransmissions than the kernel itself did.
 sc_retrans-fail() {
-	local fam=$1 port=$2 n=$3 b fails
+	local fam=$1 port=$2 n=$3 dst push ss sent backoff i
 
-	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" sink -d "$SERVER_MS" || return
-	sc_tracers "$n" "$port" a || return
-	lab_client "$n" "$b" "$port" push -d 3000 --expect ok,EPIPE,ETIMEDOUT &
-	local push=$!
-	sleep 0.5
-	if ! ip netns exec "$NS_A" nft -f - <<-EOF
-		table inet lab_${port}_cut {
-			chain in {
-				type filter hook input priority filter; policy accept;
-				tcp sport $port counter drop
-			}
-			chain out {
-				type filter hook output priority filter; policy accept;
-				tcp dport $port counter drop
-			}
-		}
-	EOF
-	then
-		lab_fail "lab: cannot cut the stream"
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.203
+		ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" ||
+			{ lab_fail "lab: cannot add $dst to service-b"; return; }
+	else
+		dst=fd00:2::203
+		ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad ||
+			{ lab_fail "lab: cannot add $dst to service-b"; return; }
 	fi
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	# a modest stream: few retransmissions of its own before the cut
+	lab_client "$n" "$dst" "$port" push -d 2000 --sndbuf 32768 \
+		--expect ok,EHOSTUNREACH,ETIMEDOUT &
+	push=$!
+	# the stream runs
+	sleep 0.5
+	sc_nft_at a input "$port" "tcp sport $port counter drop" || return
+	if [ "$fam" = v4 ]; then
+		ip -n "$NS_A" route add unreachable "$dst/32"
+	else
+		ip -n "$NS_A" -6 route add unreachable "$dst/128"
+	fi || lab_fail "lab: cannot make $dst unreachable"
 	wait "$push"
+	# four attempts (0.2 + 0.4 + 0.8 + 1.6 s) failed while the tracer watched
+	for i in $(seq 60); do
+		backoff=$(ip netns exec "$NS_A" ss -tinH dport = ":$port" |
+			grep -o 'backoff:[0-9]*' | cut -d: -f2)
+		[ "${backoff:-0}" -ge 4 ] && break
+		sleep 0.1
+	done
 	sc_stop "$n" a
-	fails=$(ip netns exec "$NS_A" nstat -asz TcpExtTCPRetransFail 2>/dev/null |
-		awk '$1 == "TcpExtTCPRetransFail" { print $2 }')
-	[ "${fails:-0}" -gt 0 ] || lab_fail "lab: no retransmission failed (TcpExtTCPRetransFail ${fails:-?})"
+	[ "${backoff:-0}" -ge 4 ] ||
+		{ lab_fail "lab: the retransmission timer did not fire 4 times (backoff ${backoff:-0})"; return; }
+	# the kernel's own count of what it did retransmit (tcpi_total_retrans)
+	ss=$(ip netns exec "$NS_A" ss -tinH dport = ":$port")
+	sent=$(echo "$ss" | grep -o 'retrans:[0-9]*/[0-9]*' | cut -d/ -f2)
 	sc_check expect_conn "$LAB_DIR/$n.a.json" rport "$port" || return
-	sc_check expect_conn "$LAB_DIR/$n.a.json" retransmits 0
+	sc_check expect_conn_at_most "$LAB_DIR/$n.a.json" retransmits "${sent:-0}"
+}
+
+# expect_conn_at_most FILE FIELD N: every conn record has .FIELD <= N.
+expect_conn_at_most() {
+	local got
+
+	got=$(jq -s --arg f "$2" '[.[] | select(.type == "conn") | .[$f]] | max // 0' "$1")
+	[ "$got" -le "$3" ] && return 0
+	echo "$(basename "$1" .json): a conn record has $2=$got, the kernel counts $3"
+	return 1
 }
 
 # Lost events are a caveat on what they could have touched, not on all
@@ -1014,6 +1070,48 @@ sc_lost-events() {
 	[ "${lab_lost:-0}" -gt 0 ] || { lab_fail "lab: the tracer lost no event"; return; }
 	sc_check expect_diag "$LAB_DIR/$n.a.json" CONNECTION_REFUSED || return
 	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_REFUSED events_lost false
+}
+
+# Congestion at service-a's own egress: a stream through a token bucket
+# (tbf) that drops what exceeds its small queue, on a link of the
+# variant's own (a second veth to the router, tt<id>q4 / tt<id>q6, towards
+# a service-b address of its own, 10.0.2.204 / fd00:2::204, so no other
+# variant's traffic meets the shaper). For 1.5 s, under the 2 s threshold:
+# loss, not a refusal of this host. The kernel's drops must be seen as
+# loss evidence (PACKET_LOSS with qdisc_drops), never as LOCAL_DROP.
+sc_qdisc() {
+	local fam=$1 port=$2 n=$3 dst ifa ifr dropped
+
+	ifa=tt${LAB_ID}q${fam#v} ifr=tt${LAB_ID}Q${fam#v}
+	ip link add "$ifa" netns "$NS_A" type veth peer name "$ifr" netns "$NS_R" &&
+		ip -n "$NS_A" link set "$ifa" up && ip -n "$NS_R" link set "$ifr" up ||
+		{ lab_fail "lab: cannot add the shaped link"; return; }
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.204
+		ip -n "$NS_A" addr add 10.0.4.5/24 dev "$ifa" &&
+			ip -n "$NS_R" addr add 10.0.4.1/24 dev "$ifr" &&
+			ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_A" route add "$dst/32" via 10.0.4.1 dev "$ifa"
+	else
+		dst=fd00:2::204
+		ip netns exec "$NS_R" sysctl -qw "net.ipv6.conf.$ifr.forwarding=1" &&
+			ip -n "$NS_A" addr add fd00:4::5/64 dev "$ifa" nodad &&
+			ip -n "$NS_R" addr add fd00:4::1/64 dev "$ifr" nodad &&
+			ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_A" -6 route add "$dst/128" via fd00:4::1 dev "$ifa"
+	fi || { lab_fail "lab: cannot address the shaped link"; return; }
+	ip netns exec "$NS_A" tc qdisc add dev "$ifa" root tbf rate 20mbit burst 16kb \
+		limit 16kb || { lab_fail "lab: cannot add the tbf qdisc"; return; }
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" push -d 1500
+	sc_stop "$n" a
+	dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev "$ifa" |
+		grep -o 'dropped [0-9]*' | head -n 1 | cut -d' ' -f2)
+	[ "${dropped:-0}" -gt 0 ] || { lab_fail "lab: the tbf dropped nothing"; return; }
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_only "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS qdisc_drops '>' 0
 }
 
 # ------------------------------------------------------------ runner
