@@ -98,23 +98,26 @@ static bool flow_scan_current(const struct engine *e, const struct flow *f)
 
 /* Judge every diagnosis on one flow, raising what holds. */
 static void judge_flow(struct engine *e, const struct flow_key *key,
-		       struct flow *f, __u64 now)
+		       struct flow *f, __u64 now, bool over)
 {
 	struct listener *l = facts_listener(e, key->netns, key->lport);
 	struct judge_in in = {
 		.cfg = &e->cfg, .key = key, .f = f, .now = now, .listener = l,
-		.side = flow_side(f, l),
+		.side = flow_side(f, l), .scan_current = flow_scan_current(e, f),
+		.over = over,
 	};
-	bool scan_current = flow_scan_current(e, f);
 	struct diagnosis d;
 
 	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
 		const struct diag_entry *entry = &diag_catalogue[i];
 		__u32 bit = 1u << entry->code;
+		judge_flow_fn judge = entry->judge;
 
-		/* Each diagnosis is raised once in a flow's life. */
-		if (!entry->judge || (f->reported & bit) ||
-		    (entry->needs_scan && !scan_current))
+		/* Each diagnosis is raised once in a flow's life, and once
+		 * more at most when its end comes (judge_final). */
+		if (f->reported & bit)
+			judge = (f->reported_final & bit) ? NULL : entry->judge_final;
+		if (!judge || (entry->needs_scan && !in.scan_current))
 			continue;
 		memset(&d, 0, sizeof(d));
 		d.code = entry->code;
@@ -123,8 +126,10 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 		memcpy(d.comm, f->comm, TT_COMM_LEN);
 		d.side = in.side;
 		d.app_error = f->app_error;
-		if (!entry->judge(&in, &d))
+		if (!judge(&in, &d))
 			continue;
+		if (f->reported & bit)
+			f->reported_final |= bit;
 		f->reported |= bit;
 		fold_raise(e, &d);
 	}
@@ -170,7 +175,7 @@ void engine_judge_event(struct engine *e, const struct tt_event *ev)
 void engine_flow_over(struct engine *e, const struct flow_key *key,
 		      struct flow *f, __u64 now)
 {
-	judge_flow(e, key, f, now);
+	judge_flow(e, key, f, now, true);
 	conn_emit(e, key, f, now);
 }
 
@@ -233,14 +238,6 @@ void engine_note_lost(struct engine *e, __u64 lost_total)
 		e->lost_total = lost_total;
 }
 
-static void judge_all(struct engine *e, __u64 now)
-{
-	struct flow *f;
-
-	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
-		judge_flow(e, flowtable_key(e->flows, f), f, now);
-}
-
 static bool flow_retired(const struct flow *f, __u64 now)
 {
 	if (f->flags & FF_CLOSED)
@@ -249,12 +246,23 @@ static bool flow_retired(const struct flow *f, __u64 now)
 	       elapsed(f->updated_ns, now) >= FLOW_LINGER_NS;
 }
 
+/* Every flow; at the end of the run, or the tick that retires it, for the
+ * last time. */
+static void judge_all(struct engine *e, __u64 now, bool finish)
+{
+	struct flow *f;
+
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
+		judge_flow(e, flowtable_key(e->flows, f), f, now,
+			   finish || flow_retired(f, now));
+}
+
 void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
 	struct flow *f, *fnext;
 	struct listener *l;
 
-	judge_all(e, now_ns);
+	judge_all(e, now_ns, false);
 
 	/* Judged above: the flows whose story is over can go now. */
 	for (f = flowtable_first(e->flows); f; f = fnext) {
@@ -280,7 +288,7 @@ void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
 	struct flow *f;
 
-	judge_all(e, now_ns);
+	judge_all(e, now_ns, true);
 	/* Every flow still held gets its record: closed ones as they ended,
 	 * open ones as they stand. */
 	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))

@@ -2,7 +2,8 @@
 /*
  * Facts from what the tracer samples each interval: the socket snapshots
  * (sequence numbers, queues, windows: absence becomes visible by comparing
- * two of them) and the NIC's per-flow counters.
+ * two of them, and the socket's own clocks, facts_clock.c) and the NIC's
+ * per-flow counters.
  */
 #include <string.h>
 #include "engine.h"
@@ -152,14 +153,18 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		return;
 	if (created)
 		f->start_ns = now_ns;
-	f->state = s->state;
 	if (state_synchronized(s->state))
 		f->flags |= FF_ESTABLISHED;
 
+	clock_learn_hz(e, s, now_ns);
 	if (f->flags & FF_SCANNED)
 		snapshot_next(f, s, now_ns);
 	else
 		snapshot_first(f, s, now_ns);
+	/* The socket's clocks say better what the snapshots infer. */
+	if (clock_known(e, s))
+		clock_snapshot(e, f, s, now_ns, !(f->flags & FF_SCANNED));
+	f->state = s->state;
 	/* Progress: the peer acknowledges something new, or nothing waits. */
 	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
 	    s->snd_una != f->snd_una)
@@ -191,6 +196,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->bytes_sent = s->bytes_sent;
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;
+	f->rcv_ooopack = s->rcv_ooopack;
 
 	f->flags |= FF_SCANNED;
 	f->last_scan_ns = now_ns;
@@ -235,6 +241,8 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
 	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
 	f->icmp_mtu = nf->icmp.mtu;
+	f->icmp_ns = nf->icmp.last_ns;
+	f->nic_out_first_ns = nf->dir[NIC_OUT].first_ns;
 	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 
