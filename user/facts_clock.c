@@ -188,6 +188,10 @@ void clock_snapshot(const struct engine *e, struct flow *f,
 	__u64 was_bytes = f->turn_bytes;
 	bool was_acked = f->snd_una == f->write_seq, tied;
 
+	/* The peer's FIN takes a sequence number and is no data. */
+	if (got && state_fin_received(s->state) && !state_fin_received(f->state))
+		got--;
+
 	if (s->data_segs_out)
 		f->last_send_ns = clock_ns(e, s, s->lsndtime, now);
 	if (s->data_segs_in)

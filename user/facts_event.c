@@ -195,6 +195,11 @@ static void on_state(struct flow *f, const struct tt_event *ev)
 		f->established_ns = ev->ts_ns;
 	if (ev->state == TT_TCP_CLOSE) {
 		client_gave_up(f, ev);
+		/* The peer gave up on us, and our answer left after the last
+		 * snapshot: the close's totals say so. */
+		if (f->gave_up == GAVE_UP_PEER && !f->late_answer_ns &&
+		    ev->data_segs_out > f->data_segs_out)
+			f->late_answer_ns = ev->ts_ns;
 		flow_take_totals(f, ev);
 	}
 	f->state = ev->state;
@@ -372,9 +377,17 @@ static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
-	/* Data after our close is answered by a reset: the late answer. */
-	if (f->gave_up == GAVE_UP_LOCAL && !f->late_answer_ns)
-		f->late_answer_ns = ev->ts_ns;
+	/*
+	 * The answer our application gave up on came after its close, and
+	 * this host answered it with a reset (from the TIME_WAIT socket, or
+	 * the orphan): the late answer, not an abort of a live connection.
+	 */
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED)) {
+		if (!f->late_answer_ns)
+			f->late_answer_ns = ev->ts_ns;
+		f->rst_tx++;
+		return;
+	}
 	f->rst_tx++;
 	f->flags |= FF_RST_TX;
 	f->rst_reason = ev->reason;

@@ -206,8 +206,6 @@ bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d)
 		evidence_add(d, "gives_up_in_ms",
 			     ns_to_ms(give_up > f->last_scan_ns ? give_up - f->last_scan_ns : 0));
 	}
-	if (f->nic_seen && in->cfg->nic_ingress)
-		evidence_add(d, "nic_packets_in", f->nic_pkts_in);
 	return true;
 }
 
@@ -229,8 +227,6 @@ bool judge_connection_timed_out(const struct judge_in *in, struct diagnosis *d)
 		evidence_add(d, "gave_up_after_ms", ns_to_ms(elapsed(f->rtx_start_ns, end)));
 	else if (f->probes_out)
 		evidence_add(d, "keepalive_probes", f->probes_out);
-	if (f->nic_seen && in->cfg->nic_ingress)
-		evidence_add(d, "nic_packets_in", f->nic_pkts_in);
 	d->app_error = ETIMEDOUT;
 	return true;
 }

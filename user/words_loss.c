@@ -123,12 +123,10 @@ void words_connection_timeout(const struct diagnosis *d, const struct words_name
 			snprintf(when, sizeof(when), "the kernel gives up after tcp_retries2 "
 				 "= %lld timeouts", words_ev(d, "retries2", 0));
 		words_summary(w, "%s has acknowledged nothing for %s: %lld retransmission "
-			      "timeouts in a row for %lld bytes (RTO now %s)%s; %s", n->rend,
+			      "timeouts in a row for %lld bytes (RTO now %s); %s", n->rend,
 			      words_duration(words_ev(d, "no_ack_ms", 0), t, sizeof(t)),
 			      words_ev(d, "rto_in_a_row", 0), words_ev(d, "unacked_bytes", 0),
-			      words_duration(words_ev(d, "rto_ms", 0), t2, sizeof(t2)),
-			      words_ev(d, "nic_packets_in", -1) == 0 ?
-			      ", nothing of the flow reached the NIC" : "", when);
+			      words_duration(words_ev(d, "rto_ms", 0), t2, sizeof(t2)), when);
 	}
 	words_cause(w, "%s is down or was cut off: it crashed, lost power, or its "
 		    "network went away mid-connection (3)", n->raddr);
