@@ -96,6 +96,16 @@ static bool flow_scan_current(const struct engine *e, const struct flow *f)
 	       f->scans_missed == 0 && f->scan_gen + 1 >= e->scan_gen;
 }
 
+/* Would the entry's final judge say it now (on a scratch verdict)? */
+static bool final_now(const struct diag_entry *entry, const struct judge_in *in)
+{
+	struct diagnosis scratch;
+
+	memset(&scratch, 0, sizeof(scratch));
+	scratch.code = entry->code;
+	return entry->judge_final(in, &scratch);
+}
+
 /* Judge every diagnosis on one flow, raising what holds. */
 static void judge_flow(struct engine *e, const struct flow_key *key,
 		       struct flow *f, __u64 now, bool over)
@@ -128,7 +138,9 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 		d.app_error = f->app_error;
 		if (!judge(&in, &d))
 			continue;
-		if (f->reported & bit)
+		/* A first verdict given once the end is known is the final
+		 * one too. */
+		if ((f->reported & bit) || (entry->judge_final && final_now(entry, &in)))
 			f->reported_final |= bit;
 		f->reported |= bit;
 		fold_raise(e, &d);

@@ -117,10 +117,12 @@ static void clock_turn_bytes(struct flow *f, const struct tt_sock_scan *s,
 	if (wrote && got) {
 		/* Both spoke since the last snapshot, several turns maybe:
 		 * how the bytes split is not known; the last turn is taken
-		 * for the mean segment of its side. */
-		f->tx_since_rx = turn == TURN_PEER ? wrote / (segs_out ? segs_out : 1) : 0;
-		f->rx_since_tx = turn == TURN_LOCAL ? got / (segs_in ? segs_in : 1) : 0;
-		f->turn_bytes_mean = turn != TURN_NONE;
+		 * for the mean segment of its side. Who spoke last may not
+		 * be known yet either (our request still unacknowledged):
+		 * then both are kept, for the next snapshot to choose. */
+		f->tx_since_rx = turn != TURN_LOCAL ? wrote / (segs_out ? segs_out : 1) : 0;
+		f->rx_since_tx = turn != TURN_PEER ? got / (segs_in ? segs_in : 1) : 0;
+		f->turn_bytes_mean = true;
 	} else if (wrote) {
 		if (!f->tx_since_rx)
 			f->turn_bytes_mean = false;
@@ -149,17 +151,20 @@ static void clock_gave_up(const struct engine *e, struct flow *f,
 {
 	bool peer_closed = state_fin_received(s->state);
 	bool we_closed = s->state == TT_TCP_FIN_WAIT1 || s->state == TT_TCP_FIN_WAIT2;
+	/* Our answer left after its FIN (its latest segment: rcv_tstamp). */
+	bool late = s->data_segs_out != f->data_segs_out &&
+		    jiffies_after(s->lsndtime, s->rcv_tstamp);
 
 	if (f->gave_up || f->state != TT_TCP_ESTABLISHED || !was_bytes)
 		return;
-	if (peer_closed && was == TURN_LOCAL) {
+	/* An answer that went (came) before the close is no giving up:
+	 * the turn must not have passed since the last snapshot. */
+	if (peer_closed && was == TURN_LOCAL && (f->turn == TURN_LOCAL || late)) {
 		f->gave_up = GAVE_UP_PEER;
-		/* Its FIN is its latest segment: rcv_tstamp. */
 		f->gave_up_ns = clock_ns(e, s, s->rcv_tstamp, now);
-		if (s->data_segs_out != f->data_segs_out &&
-		    jiffies_after(s->lsndtime, s->rcv_tstamp))
+		if (late)
 			f->late_answer_ns = clock_ns(e, s, s->lsndtime, now);
-	} else if (we_closed && was == TURN_PEER && was_acked) {
+	} else if (we_closed && was == TURN_PEER && was_acked && f->turn == TURN_PEER) {
 		f->gave_up = GAVE_UP_LOCAL;
 		f->gave_up_ns = now;
 	} else {

@@ -151,13 +151,18 @@ static bool path_closed_here(const struct tt_event *ev)
 static void client_gave_up(struct flow *f, const struct tt_event *ev)
 {
 	bool pending;
+	__u64 sent;
 
 	if (f->gave_up || !(f->flags & FF_ESTABLISHED) || (f->flags & FF_RST_RX) ||
 	    !path_closed_here(ev))
 		return;
+	/* Pending at the last snapshot, and no data came after it (the
+	 * close's totals: an answer read just before the close is none). */
 	if (f->flags & FF_SCANNED)
 		pending = f->state == TT_TCP_ESTABLISHED && f->turn == TURN_PEER &&
-			  f->turn_bytes && f->snd_una == f->write_seq;
+			  f->turn_bytes && f->snd_una == f->write_seq &&
+			  ev->data_segs_in == f->data_segs_in &&
+			  ev->bytes_received == f->bytes_received;
 	else
 		pending = ev->data_segs_out && !ev->data_segs_in && f->established_ns;
 	if (!pending)
@@ -170,7 +175,12 @@ static void client_gave_up(struct flow *f, const struct tt_event *ev)
 	} else {
 		/* sent when the connection opened, at the latest */
 		f->gave_up_waited_ns = elapsed(f->established_ns, ev->ts_ns);
-		f->gave_up_bytes = ev->bytes_acked > 1 ? ev->bytes_acked - 1 : 0;
+		/* the SYN and our FIN count in bytes_acked */
+		sent = ev->bytes_acked;
+		for (unsigned int i = 0; i < sizeof(ev->path); i++)
+			if (ev->path[i] == TT_TCP_FIN_WAIT2 && sent)
+				sent--;
+		f->gave_up_bytes = sent > 1 ? sent - 1 : 0;
 	}
 }
 

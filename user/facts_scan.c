@@ -15,15 +15,19 @@ struct listener *facts_listener(const struct engine *e, __u32 netns, __u16 port)
 	return flowtable_lookup(e->listeners, &lk);
 }
 
+/* clocked: the socket clocks said when each side spoke, and whose turn it
+ * is (facts_clock.c); else it is inferred here from what changed. */
 static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
-			   __u64 now)
+			   __u64 now, bool clocked)
 {
+	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
+	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
+	if (clocked)
+		return;
 	/* Nothing is known of the past: every "last changed" time is now,
 	 * which can delay a stall verdict but never invent one. */
 	f->last_send_ns = now;
 	f->last_recv_ns = now;
-	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
-	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
 
 	/* Whose turn it is follows from the totals only when one direction
 	 * never carried data; otherwise the order is unknown: assume none. */
@@ -39,13 +43,12 @@ static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
 	}
 }
 
-static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
-			  __u64 now)
+static void turn_between_scans(struct flow *f, const struct tt_sock_scan *s,
+			       __u64 now)
 {
 	__u32 wrote = seq_span(s->write_seq, f->write_seq);
 	__u32 got = seq_span(s->rcv_nxt, f->rcv_nxt);
 	bool sent = wrote || seq_after(s->snd_nxt, f->snd_nxt);
-	bool read = seq_after(s->copied_seq, f->copied_seq);
 
 	if (sent)
 		f->last_send_ns = now;
@@ -72,7 +75,15 @@ static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
 			f->turn_bytes = got;
 		}
 	}
+}
 
+static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
+			  __u64 now, bool clocked)
+{
+	bool read = seq_after(s->copied_seq, f->copied_seq);
+
+	if (!clocked)
+		turn_between_scans(f, s, now);
 	if (!seq_span(s->rcv_nxt, s->copied_seq))
 		f->unread_since_ns = 0;
 	else if (read || !f->unread_since_ns)
@@ -122,7 +133,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		    __u64 now_ns)
 {
 	struct flow *f;
-	bool created;
+	bool created, clocked;
 
 	e->scans++;
 	if (s->state == TT_TCP_LISTEN) {
@@ -156,14 +167,15 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	if (state_synchronized(s->state))
 		f->flags |= FF_ESTABLISHED;
 
+	/* The socket's clocks say better what comparing snapshots infers. */
 	clock_learn_hz(e, s, now_ns);
-	if (f->flags & FF_SCANNED)
-		snapshot_next(f, s, now_ns);
-	else
-		snapshot_first(f, s, now_ns);
-	/* The socket's clocks say better what the snapshots infer. */
-	if (clock_known(e, s))
+	clocked = clock_known(e, s);
+	if (clocked)
 		clock_snapshot(e, f, s, now_ns, !(f->flags & FF_SCANNED));
+	if (f->flags & FF_SCANNED)
+		snapshot_next(f, s, now_ns, clocked);
+	else
+		snapshot_first(f, s, now_ns, clocked);
 	f->state = s->state;
 	/* Progress: the peer acknowledges something new, or nothing waits. */
 	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
