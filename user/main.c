@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "drop_reason.h"
@@ -43,6 +44,20 @@ static void on_sigpipe(int sig)
 }
 
 static bool verbose;
+
+/*
+ * The kernel's tick (CONFIG_HZ), the unit of the socket clocks the scan
+ * reads: the coarse clock advances one tick at a time, and says so as its
+ * resolution. 0: not known (the engine measures it from the scans).
+ */
+static __u32 kernel_hz(void)
+{
+	struct timespec res;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec || !res.tv_nsec)
+		return 0;
+	return (__u32)((1000000000L + res.tv_nsec / 2) / res.tv_nsec);
+}
 
 /* Quiet unless -v: libbpf's warnings surface as our own one-line errors. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -164,6 +179,7 @@ int main(int argc, char **argv)
 	cfg.nic_ingress = false;
 	for (int i = 0; i < tracer.n_nics; i++)
 		cfg.nic_ingress |= tracer.nic[i].ingress_kind != NIC_HOOK_NONE;
+	cfg.hz = kernel_hz();
 	pipe = pipeline_new(&opts, &cfg, &out);
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
