@@ -174,6 +174,7 @@ $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
+$(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \

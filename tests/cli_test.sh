@@ -64,6 +64,8 @@ expect tc-and-xdp       2 'exclude each other'             -- --tc --xdp
 expect no-nic-and-iface 2 'no-nic excludes'                -- --no-nic -i eth0
 expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns/no-such-ns -d 1
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
+expect output-unwritable 2 'cannot write /nonexistent/x.json.gz: No such file' -- -o /nonexistent/x.json.gz -d 1
+expect rotate-without-o 2 'need -o FILE'                   -- --rotate 1M
 expect help             0 ''                               -- --help
 expect version          0 ''                               -- --version
 grep -q "tcptrace-bpf [0-9]" "$TMP/out" || echo "FAIL cli-version-text: --version printed '$(cat "$TMP/out")'"

@@ -25,6 +25,7 @@ static const char doc[] =
 "    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
 "    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
+"    tcptrace-bpf -o /var/log/tcptrace.json.gz --rotate 100M   # gzip JSON lines\n"
 "    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n";
 
 enum {
@@ -46,6 +47,8 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_CHECK,
 	OPT_CONNS,
+	OPT_ROTATE,
+	OPT_ROTATE_S,
 };
 
 static const struct argp_option options[] = {
@@ -69,6 +72,9 @@ static const struct argp_option options[] = {
 	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default " DEFAULT_STR(DEFAULT_CONN_INTERVAL_S) "; 0: at close / exit only)", 3 },
 	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default " DEFAULT_STR(DEFAULT_FOLD_S) ")", 3 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 3 },
+	{ "output", 'o', "FILE", 0, "Also write every record as JSON lines into FILE; gzip when it ends in .gz (readable up to the last interval even after a crash)", 3 },
+	{ "rotate", OPT_ROTATE, "SIZE", 0, "With -o: start a new file past SIZE bytes (k, M, G: binary units); the full one is renamed NAME-<start>.EXT", 3 },
+	{ "rotate-s", OPT_ROTATE_S, "SECONDS", 0, "With -o: start a new file every SECONDS", 3 },
 	{ "conns", OPT_CONNS, NULL, 0, "In text mode, a line of statistics for each connection at close and every --conn-interval (JSON output always has these conn records)", 3 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
 
@@ -98,6 +104,34 @@ static unsigned long parse_num(struct argp_state *state, const char *what,
 		argp_error(state, "invalid %s '%s': expected a number from %lu to %lu",
 			   what, arg, min, max);
 	return v;
+}
+
+/* "100M", "1G", "512k", "65536": bytes (binary units, an optional "iB"/"B"). */
+static bool parse_size(const char *s, __u64 *bytes)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': mult = 1ULL << 10; end++; break;
+	case 'm': case 'M': mult = 1ULL << 20; end++; break;
+	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	default: break;
+	}
+	if (mult > 1 && *end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v > ~0ULL / mult)
+		return false;
+	*bytes = v * mult;
+	return true;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -189,6 +223,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CONNS:
 		o->conns = true;
 		break;
+	case 'o':
+		if (!*arg)
+			argp_error(state, "invalid output file ''");
+		o->output_path = arg;
+		break;
+	case OPT_ROTATE:
+		if (!parse_size(arg, &o->rotate_bytes) || o->rotate_bytes < 4096)
+			argp_error(state, "invalid rotate size '%s': expected bytes, at least 4096, "
+				   "with k, M or G (e.g. 100M)", arg);
+		break;
+	case OPT_ROTATE_S:
+		o->rotate_s = parse_num(state, "rotate-s", arg, 1, 100L * 365 * 86400);
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
@@ -197,6 +244,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--no-nic excludes -i, --tc, --xdp and --no-ingress");
 		if (o->no_ingress && o->nic_kind && o->nic_kind != NIC_KIND_TC)
 			argp_error(state, "--no-ingress excludes --xdp: XDP is ingress only");
+		if ((o->rotate_bytes || o->rotate_s) && !o->output_path)
+			argp_error(state, "--rotate and --rotate-s need -o FILE");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

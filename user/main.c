@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "drop_reason.h"
@@ -17,6 +18,7 @@
 #include "output.h"
 #include "pipeline.h"
 #include "report.h"
+#include "sink_file.h"
 #include "source_live.h"
 #include "tracer.h"
 
@@ -112,6 +114,7 @@ int main(int argc, char **argv)
 	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
 	struct pipeline *pipe = NULL;
 	struct source *src = NULL;
+	struct sink *file = NULL;
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
@@ -138,8 +141,20 @@ int main(int argc, char **argv)
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	if (opts.output_path) {
+		struct timespec now;
+		char why[512];
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		file = file_sink_new(&opts, now.tv_sec * 1000000000ULL + now.tv_nsec, why,
+				     sizeof(why));
+		if (!file) {
+			report_error("%s (hint: -o needs a writable path)", why);
+			return EXIT_USAGE;
+		}
+	}
 	if (tracer_check_environment(&opts))
-		return EXIT_RUNTIME;
+		goto cleanup;
 
 	name_drop_reasons(&tracer);
 	err = tracer_start(&tracer, &opts);
@@ -168,6 +183,8 @@ int main(int argc, char **argv)
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
+	if (file)
+		pipeline_add_sink(pipe, file);
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
@@ -182,6 +199,9 @@ cleanup:
 	live_source_free(src);
 	pipeline_free(pipe);
 	tracer_stop(&tracer);
+	/* After the last records: a gzip file gets its trailer. */
+	if (file_sink_free(file) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
 	drop_reason_free();
 	return ret;
 }

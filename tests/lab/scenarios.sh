@@ -30,7 +30,7 @@ set -u
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
 	   drop-synack drop-syn-in drop-syn-out router-no-route host-unreachable
-	   firewall-reject nat nat-port pmtu bulk xdp dualstack)
+	   firewall-reject nat nat-port pmtu bulk xdp dualstack file-output)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -752,6 +752,52 @@ sc_conn-record() {
 	sc_check expect_conn "$LAB_DIR/$n.b.json" raddr "$a"
 	sc_check expect_conn_complete "$LAB_DIR/$n.a.json" client "$port" 1000 64
 	sc_check expect_conn_complete "$LAB_DIR/$n.b.json" server "$port" 64 1000
+}
+
+# -o FILE: service-a's tracer writes gzip JSON lines rotated every second
+# and is stopped cleanly: every file is whole, and the client's 21
+# connections have one final conn record each across them, none lost at a
+# rotation, none twice. service-b's tracer writes one gzip file and is
+# killed with SIGKILL once its records are in: zcat reads every line of
+# it, each whole JSON, though the gzip trailer never came.
+sc_file-output() {
+	local fam=$1 port=$2 n=$3 b files pid var got i
+	local dir="$LAB_DIR/$n.files"
+
+	b=$(lab_addr "$fam" b)
+	mkdir -p "$dir"
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	[ -n "$NO_TRACER" ] || {
+		lab_tracer_start "$n.a" a "$port" "$TRACER_SECS" --conn-interval 1 \
+			-o "$dir/conns.json.gz" --rotate-s 1
+		lab_tracer_start "$n.b" b "$port" "$TRACER_SECS" --conn-interval 1 \
+			-o "$LAB_DIR/$n.b.json.gz"
+		lab_tracer_wait "$n.a" && lab_tracer_wait "$n.b" || return
+	}
+	sc_client "$n" "$b" "$port" many -n 10
+	sc_client "$n" "$b" "$port" idle -d 2200	# across two rotations
+	sc_client "$n" "$b" "$port" many -n 10
+	[ -n "$NO_TRACER" ] && { lab_server_stop; return; }
+	# The server's records reach its file at a tick; then the kill.
+	for i in $(seq 100); do
+		got=$(zcat "$LAB_DIR/$n.b.json.gz" 2>/dev/null |
+			jq -s '[.[] | select(.type == "conn" and .open == false)] | length' 2>/dev/null)
+		[ "${got:-0}" -ge 21 ] && break
+		sleep 0.1
+	done
+	var="TRACER_PID_${n//[^A-Za-z0-9_]/_}_b"
+	pid=${!var}
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	sc_stop "$n" a
+	files=$(ls "$dir" | wc -l)
+	sc_check expect_files_whole "$dir" 3
+	sc_check expect_conns_once "$n.a files" client 21 \
+		sh -c 'for f in $(ls "$1"/conns-*.json.gz | sort) "$1/conns.json.gz"; do zcat "$f"; done' \
+		- "$dir"
+	sc_check expect_killed_gzip "$LAB_DIR/$n.b.json.gz"
+	sc_check expect_conns_once "$n.b killed" server 21 zcat "$LAB_DIR/$n.b.json.gz"
+	echo "# $n: service-a wrote $files files; service-b's file read after SIGKILL"
 }
 
 # ------------------------------------------------------------ runner

@@ -123,7 +123,8 @@ static void test_every_option(struct test *t)
 		       "--stall-ms", "2000", "--loss-pct", "5", "--syn-retrans", "3",
 		       "--fold-s", "10", "--conn-interval", "0", "--max-flows", "1000",
 		       "--prog-stats", "--classic", "-v", "--conns", "-i", "eth0",
-		       "--interface", "eth1", "--no-ingress", "--tc"));
+		       "--interface", "eth1", "--no-ingress", "--tc",
+		       "-o", "/var/log/tt.json.gz", "--rotate", "100M", "--rotate-s", "3600"));
 	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
 	EXPECT_STR(p.o.netns_path, "/run/netns/a");
 	EXPECT_EQ(p.o.port, 8080);
@@ -146,6 +147,28 @@ static void test_every_option(struct test *t)
 	EXPECT_STR(p.o.ifaces[1], "eth1");
 	EXPECT(p.o.no_ingress && !p.o.no_nic, "ingress flags");
 	EXPECT_EQ(p.o.nic_kind, NIC_KIND_TC);
+	EXPECT_STR(p.o.output_path, "/var/log/tt.json.gz");
+	EXPECT_EQ(p.o.rotate_bytes, 100ULL << 20);
+	EXPECT_EQ(p.o.rotate_s, 3600);
+out:
+	return;
+}
+
+/* Sizes in bytes or binary units. */
+static void test_rotate_sizes(struct test *t)
+{
+	static const struct { const char *arg; unsigned long long bytes; } cases[] = {
+		{ "4096", 4096 }, { "512k", 512ULL << 10 }, { "64KiB", 64ULL << 10 },
+		{ "100M", 100ULL << 20 }, { "2G", 2ULL << 30 }, { "1GB", 1ULL << 30 },
+	};
+	struct parsed p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse(&p, ARGS("-o", "x.json", "--rotate", (char *)cases[i].arg));
+		EXPECT(p.returned, "%s: status %d, stderr: %s", cases[i].arg, p.status, p.err);
+		EXPECT(p.o.rotate_bytes == cases[i].bytes, "%s: %llu", cases[i].arg,
+		       (unsigned long long)p.o.rotate_bytes);
+	}
 out:
 	return;
 }
@@ -234,6 +257,13 @@ static void test_usage_errors(struct test *t)
 		{ { "--no-nic", "--no-ingress" }, "--no-nic excludes" },
 		{ { "--no-ingress", "--xdp" }, "--no-ingress excludes --xdp: XDP is ingress only" },
 		{ { "-p" }, "requires an argument" },
+		{ { "-o", "" }, "invalid output file ''" },
+		{ { "--rotate", "1M" }, "--rotate and --rotate-s need -o FILE" },
+		{ { "--rotate-s", "60" }, "--rotate and --rotate-s need -o FILE" },
+		{ { "-o", "x", "--rotate", "10" }, "invalid rotate size '10': expected bytes, at least 4096" },
+		{ { "-o", "x", "--rotate", "5T" }, "invalid rotate size '5T'" },
+		{ { "-o", "x", "--rotate", "-1M" }, "invalid rotate size '-1M'" },
+		{ { "-o", "x", "--rotate-s", "0" }, "invalid rotate-s '0'" },
 	};
 	struct parsed p;
 
@@ -308,6 +338,7 @@ out:
 static const struct test_case tests[] = {
 	TEST(test_defaults),
 	TEST(test_every_option),
+	TEST(test_rotate_sizes),
 	TEST(test_host_ipv6),
 	TEST(test_range_ends),
 	TEST(test_xdp_kinds),
