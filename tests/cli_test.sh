@@ -66,6 +66,11 @@ expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
 expect output-unwritable 2 'cannot write /nonexistent/x.json.gz: No such file' -- -o /nonexistent/x.json.gz -d 1
 expect rotate-without-o 2 'need -o FILE'                   -- --rotate 1M
+expect metrics-port-zero 2 "invalid metrics port '0'"      -- --metrics 0
+expect metrics-port-big  2 "invalid metrics port '70000'"   -- --metrics 70000
+expect metrics-bad-addr  2 "invalid metrics address 'localhost:9100'" -- --metrics localhost:9100
+expect metrics-v6-brackets 2 'write IPv6 as \[ADDR\]:PORT' -- --metrics ::1:9100
+expect metrics-endpoints-zero 2 "invalid metrics-max-endpoints '0'" -- --metrics 9100 --metrics-max-endpoints 0
 expect help             0 ''                               -- --help
 expect version          0 ''                               -- --version
 grep -q "tcptrace-bpf [0-9]" "$TMP/out" || echo "FAIL cli-version-text: --version printed '$(cat "$TMP/out")'"
@@ -98,6 +103,25 @@ fi
 # not named is skipped with a note): loopback is not Ethernet.
 expect iface-loopback 1 'cannot attach: lo: not an Ethernet interface' -- -i lo -d 1
 expect iface-missing  2 "no interface 'nosuch0'"                        -- -i nosuch0 -d 1
+
+# --metrics on a port in use, or on an address of no interface here: one
+# line, exit 2, before anything is loaded.
+busy_port() {
+	python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True)
+sys.stdin.read()' 2>/dev/null
+}
+if command -v python3 >/dev/null; then
+	coproc HOLDER { busy_port; }
+	read -r held <&"${HOLDER[0]}"
+	expect metrics-port-in-use 2 "cannot serve metrics on 127.0.0.1:$held: Address already in use" \
+		-- --metrics "$held" -d 1
+	kill "$HOLDER_PID" 2>/dev/null; wait "$HOLDER_PID" 2>/dev/null
+else
+	echo "SKIP cli-metrics-port-in-use: no python3 to hold a port"
+fi
+expect metrics-not-local 2 'cannot serve metrics on 192.0.2.1:9100: Cannot assign requested address' \
+	-- --metrics 192.0.2.1:9100 -d 1
 
 # No privileges: an unprivileged user, all capabilities dropped.
 if command -v setpriv >/dev/null; then

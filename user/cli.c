@@ -26,6 +26,7 @@ static const char doc[] =
 "    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
 "    tcptrace-bpf -o /var/log/tcptrace.json.gz --rotate 100M   # gzip JSON lines\n"
+"    tcptrace-bpf --metrics 9100          # Prometheus at http://127.0.0.1:9100/metrics\n"
 "    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n";
 
 enum {
@@ -49,6 +50,9 @@ enum {
 	OPT_CONNS,
 	OPT_ROTATE,
 	OPT_ROTATE_S,
+	OPT_METRICS,
+	OPT_METRICS_MAX_ENDPOINTS,
+	OPT_METRICS_TTL,
 };
 
 static const struct argp_option options[] = {
@@ -75,6 +79,9 @@ static const struct argp_option options[] = {
 	{ "output", 'o', "FILE", 0, "Also write every record as JSON lines into FILE; gzip when it ends in .gz (readable up to the last interval even after a crash)", 3 },
 	{ "rotate", OPT_ROTATE, "SIZE", 0, "With -o: start a new file past SIZE bytes (k, M, G: binary units); the full one is renamed NAME-<start>.EXT", 3 },
 	{ "rotate-s", OPT_ROTATE_S, "SECONDS", 0, "With -o: start a new file every SECONDS", 3 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR " DEFAULT_METRICS_ADDR " unless given; [::] or 0.0.0.0 for every address)", 3 },
+	{ "metrics-max-endpoints", OPT_METRICS_MAX_ENDPOINTS, "N", 0, "Remote endpoints with series of their own, the busiest kept; the rest are summed as raddr=\"other\" (default " DEFAULT_STR(DEFAULT_METRICS_MAX_ENDPOINTS) ")", 3 },
+	{ "metrics-ttl", OPT_METRICS_TTL, "SECONDS", 0, "An endpoint's series go this long after its last record (default " DEFAULT_STR(DEFAULT_METRICS_TTL_S) ")", 3 },
 	{ "conns", OPT_CONNS, NULL, 0, "In text mode, a line of statistics for each connection at close and every --conn-interval (JSON output always has these conn records)", 3 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
 
@@ -132,6 +139,40 @@ static bool parse_size(const char *s, __u64 *bytes)
 		return false;
 	*bytes = v * mult;
 	return true;
+}
+
+/*
+ * --metrics [ADDR:]PORT: "9100", "0.0.0.0:9100", "[::1]:9100", "[::]:9100".
+ * An address is a literal: a name would need a resolver at start.
+ */
+static void parse_metrics(struct argp_state *state, struct options *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':'), *port = arg;
+	char addr[64];
+	__u8 buf[16];
+
+	snprintf(o->metrics_addr, sizeof(o->metrics_addr), "%s", DEFAULT_METRICS_ADDR);
+	if (colon) {
+		size_t len = colon - arg;
+
+		port = colon + 1;
+		if (arg[0] == '[') {
+			if (len < 2 || arg[len - 1] != ']')
+				argp_error(state, "invalid metrics address '%s': expected [IPv6]:PORT", arg);
+			snprintf(addr, sizeof(addr), "%.*s", (int)(len - 2), arg + 1);
+			if (inet_pton(AF_INET6, addr, buf) != 1)
+				argp_error(state, "invalid metrics address '%s': not an IPv6 address", arg);
+		} else {
+			snprintf(addr, sizeof(addr), "%.*s", (int)len, arg);
+			if (strchr(addr, ':'))
+				argp_error(state, "invalid metrics address '%s': write IPv6 as [ADDR]:PORT", arg);
+			if (inet_pton(AF_INET, addr, buf) != 1)
+				argp_error(state, "invalid metrics address '%s': expected an IPv4 or [IPv6] "
+					   "address", arg);
+		}
+		snprintf(o->metrics_addr, sizeof(o->metrics_addr), "%s", addr);
+	}
+	o->metrics_port = parse_num(state, "metrics port", port, 1, 65535);
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -233,6 +274,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid rotate size '%s': expected bytes, at least 4096, "
 				   "with k, M or G (e.g. 100M)", arg);
 		break;
+	case OPT_METRICS:
+		parse_metrics(state, o, arg);
+		break;
+	case OPT_METRICS_MAX_ENDPOINTS:
+		o->metrics_max_endpoints = parse_num(state, "metrics-max-endpoints", arg, 1, 1000000);
+		break;
+	case OPT_METRICS_TTL:
+		o->metrics_ttl_s = parse_num(state, "metrics-ttl", arg, 1, 100L * 365 * 86400);
+		break;
 	case OPT_ROTATE_S:
 		o->rotate_s = parse_num(state, "rotate-s", arg, 1, 100L * 365 * 86400);
 		break;
@@ -263,6 +313,8 @@ void cli_defaults(struct options *o)
 	o->fold_s = DEFAULT_FOLD_S;
 	o->conn_interval_s = DEFAULT_CONN_INTERVAL_S;
 	o->max_flows = DEFAULT_MAX_FLOWS;
+	o->metrics_max_endpoints = DEFAULT_METRICS_MAX_ENDPOINTS;
+	o->metrics_ttl_s = DEFAULT_METRICS_TTL_S;
 }
 
 void cli_parse(int argc, char **argv, struct options *o)

@@ -19,6 +19,7 @@
 #include "pipeline.h"
 #include "report.h"
 #include "sink_file.h"
+#include "sink_metrics.h"
 #include "source_live.h"
 #include "tracer.h"
 
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
 	struct pipeline *pipe = NULL;
 	struct source *src = NULL;
-	struct sink *file = NULL;
+	struct sink *file = NULL, *metrics = NULL;
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
@@ -153,6 +154,18 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (opts.metrics_port) {
+		char why[512];
+		bool usage;
+
+		metrics = metrics_sink_new(&opts, &usage, why, sizeof(why));
+		if (!metrics) {
+			report_error("%s%s", why, usage ? " (hint: another port, or an address "
+				     "of this host)" : "");
+			file_sink_free(file);
+			return usage ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+	}
 	if (tracer_check_environment(&opts))
 		goto cleanup;
 
@@ -185,6 +198,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (file)
 		pipeline_add_sink(pipe, file);
+	if (metrics)
+		pipeline_add_sink(pipe, metrics);
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
@@ -202,6 +217,7 @@ cleanup:
 	/* After the last records: a gzip file gets its trailer. */
 	if (file_sink_free(file) && ret == EXIT_DONE)
 		ret = EXIT_RUNTIME;
+	metrics_sink_free(metrics);
 	drop_reason_free();
 	return ret;
 }

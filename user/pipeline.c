@@ -5,6 +5,7 @@
  * reads a clock of its own, so a replay ticks at the recording's pace.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "pipeline.h"
 #include "report.h"
 
@@ -117,27 +118,58 @@ void pipeline_scan_end(struct pipeline *p, __u64 now_ns)
 	engine_scan_end(p->engine, now_ns);
 }
 
-static void report_health(struct pipeline *p, struct source *src, __u64 now, bool final)
+/* The source's health and the engine's, together. */
+static void build_health(struct pipeline *p, struct source *src, struct health_report *r)
 {
-	struct health_report r = {0};
 	struct engine_stats es;
 
-	src->ops->health(src, &r);
+	memset(r, 0, sizeof(*r));
+	src->ops->health(src, r);
 	engine_get_stats(p->engine, &es);
-	r.flows_tracked = es.flows;
-	r.flows_evicted_table = es.flows_evicted;
-	r.scan_untracked = es.scan_untracked;
-	r.diagnoses = es.diagnoses;
+	r->flows_tracked = es.flows;
+	r->flows_evicted_table = es.flows_evicted;
+	r->scan_untracked = es.scan_untracked;
+	r->diagnoses = es.diagnoses;
+}
+
+static void report_health(struct pipeline *p, struct source *src, __u64 now, bool final)
+{
+	struct health_report r;
+
+	build_health(p, src, &r);
 	if (p->stats_sent)
 		r.plan = NULL;
 	/* Text stdout has the one summary at the end; JSON every interval. */
 	if (final || p->out->json)
 		output_health(p->out, now, &r);
-	for (struct sink *s = p->sinks; s; s = s->next)
-		if (s->ops->health)
-			s->ops->health(s, now, &r);
+	for (struct sink *s = p->sinks; s; s = s->next) {
+		if (!s->ops->health)
+			continue;
+		s->ops->health(s, now, &r);
+		s->last_health_ns = now;
+	}
 	p->stats_sent = true;
 	p->last_stats_ns = now;
+}
+
+/* A sink that wants its health fresher than the stats records come. */
+static void health_for_sinks(struct pipeline *p, struct source *src, __u64 now)
+{
+	struct health_report r;
+	bool built = false;
+
+	for (struct sink *s = p->sinks; s; s = s->next) {
+		if (!s->ops->health || !s->health_every_ns ||
+		    now - s->last_health_ns < s->health_every_ns)
+			continue;
+		if (!built) {
+			build_health(p, src, &r);
+			r.plan = NULL;
+			built = true;
+		}
+		s->ops->health(s, now, &r);
+		s->last_health_ns = now;
+	}
 }
 
 static void tick_sinks(struct pipeline *p, __u64 now)
@@ -154,6 +186,7 @@ static void tick(struct pipeline *p, struct source *src, __u64 now)
 	engine_tick(p->engine, now, on_diagnosis, p);
 	if (p->stats_every_ns && now - p->last_stats_ns >= p->stats_every_ns)
 		report_health(p, src, now, false);
+	health_for_sinks(p, src, now);
 	tick_sinks(p, now);
 }
 

@@ -60,6 +60,10 @@ struct sink_ops {
 
 struct sink {
 	const struct sink_ops *ops;
+	/* Stats records this often at least (metrics want fresh health);
+	 * 0: with the others, every --conn-interval. */
+	__u64 health_every_ns;
+	__u64 last_health_ns;	/* the pipeline's */
 	struct sink *next;	/* the pipeline's list */
 };
 

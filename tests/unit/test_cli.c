@@ -101,6 +101,9 @@ static void test_defaults(struct test *t)
 	EXPECT_EQ(p.o.fold_s, 60);
 	EXPECT_EQ(p.o.conn_interval_s, 60);
 	EXPECT_EQ(p.o.max_flows, 65536);
+	EXPECT_EQ(p.o.metrics_port, 0);
+	EXPECT_EQ(p.o.metrics_max_endpoints, 500);
+	EXPECT_EQ(p.o.metrics_ttl_s, 300);
 	EXPECT_EQ(p.o.duration_ms, 0);
 	EXPECT_EQ(p.o.port, 0);
 	EXPECT_EQ(p.o.host_family, 0);
@@ -124,7 +127,9 @@ static void test_every_option(struct test *t)
 		       "--fold-s", "10", "--conn-interval", "0", "--max-flows", "1000",
 		       "--prog-stats", "--classic", "-v", "--conns", "-i", "eth0",
 		       "--interface", "eth1", "--no-ingress", "--tc",
-		       "-o", "/var/log/tt.json.gz", "--rotate", "100M", "--rotate-s", "3600"));
+		       "-o", "/var/log/tt.json.gz", "--rotate", "100M", "--rotate-s", "3600",
+		       "--metrics", "[::]:9100", "--metrics-max-endpoints", "50",
+		       "--metrics-ttl", "60"));
 	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
 	EXPECT_STR(p.o.netns_path, "/run/netns/a");
 	EXPECT_EQ(p.o.port, 8080);
@@ -150,6 +155,30 @@ static void test_every_option(struct test *t)
 	EXPECT_STR(p.o.output_path, "/var/log/tt.json.gz");
 	EXPECT_EQ(p.o.rotate_bytes, 100ULL << 20);
 	EXPECT_EQ(p.o.rotate_s, 3600);
+	EXPECT_STR(p.o.metrics_addr, "::");
+	EXPECT_EQ(p.o.metrics_port, 9100);
+	EXPECT_EQ(p.o.metrics_max_endpoints, 50);
+	EXPECT_EQ(p.o.metrics_ttl_s, 60);
+out:
+	return;
+}
+
+/* --metrics: a port alone is on loopback; an address is a literal. */
+static void test_metrics_addresses(struct test *t)
+{
+	static const struct { const char *arg, *addr; int port; } cases[] = {
+		{ "9100", "127.0.0.1", 9100 }, { "0.0.0.0:9100", "0.0.0.0", 9100 },
+		{ "10.0.0.5:1", "10.0.0.5", 1 }, { "[::1]:65535", "::1", 65535 },
+		{ "[fd00:1::5]:9100", "fd00:1::5", 9100 },
+	};
+	struct parsed p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse(&p, ARGS("--metrics", (char *)cases[i].arg));
+		EXPECT(p.returned, "%s: status %d, stderr: %s", cases[i].arg, p.status, p.err);
+		EXPECT(!strcmp(p.o.metrics_addr, cases[i].addr) && p.o.metrics_port == cases[i].port,
+		       "%s: %s port %u", cases[i].arg, p.o.metrics_addr, p.o.metrics_port);
+	}
 out:
 	return;
 }
@@ -264,6 +293,15 @@ static void test_usage_errors(struct test *t)
 		{ { "-o", "x", "--rotate", "5T" }, "invalid rotate size '5T'" },
 		{ { "-o", "x", "--rotate", "-1M" }, "invalid rotate size '-1M'" },
 		{ { "-o", "x", "--rotate-s", "0" }, "invalid rotate-s '0'" },
+		{ { "--metrics", "0" }, "invalid metrics port '0': expected a number from 1 to 65535" },
+		{ { "--metrics", "127.0.0.1:99999" }, "invalid metrics port '99999'" },
+		{ { "--metrics", "127.0.0.1:" }, "invalid metrics port ''" },
+		{ { "--metrics", "myhost:9100" }, "invalid metrics address 'myhost:9100'" },
+		{ { "--metrics", "::1:9100" }, "write IPv6 as [ADDR]:PORT" },
+		{ { "--metrics", "[::1:9100" }, "expected [IPv6]:PORT" },
+		{ { "--metrics", "[zz]:9100" }, "not an IPv6 address" },
+		{ { "--metrics-max-endpoints", "0" }, "invalid metrics-max-endpoints '0'" },
+		{ { "--metrics-ttl", "0" }, "invalid metrics-ttl '0'" },
 	};
 	struct parsed p;
 
@@ -339,6 +377,7 @@ static const struct test_case tests[] = {
 	TEST(test_defaults),
 	TEST(test_every_option),
 	TEST(test_rotate_sizes),
+	TEST(test_metrics_addresses),
 	TEST(test_host_ipv6),
 	TEST(test_range_ends),
 	TEST(test_xdp_kinds),
