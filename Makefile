@@ -94,6 +94,10 @@ DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
 VM_DEPS := qemu-system-x86 busybox-static kmod
+# The lab's metrics scenarios scrape the tracer with a real Prometheus and
+# check the text with promtool; the deploy manifests are linted with
+# yamllint. Without recommends too: Prometheus' would bring its exporters.
+TEST_DEPS := prometheus yamllint
 # A cross build adds the target's architecture to dpkg (only then: a plain
 # `make deps` leaves the host's alone) for its libraries, Multi-Arch:
 # same, so they install beside the host's.
@@ -111,7 +115,7 @@ endif
 	$(Q)missing() { for p in "$$@"; do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done; }; \
-	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS)); \
+	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS) $(TEST_DEPS)); \
 	if [ -n "$$m$$v" ]; then \
 		echo "  DEPS     "$$m $$v; \
 		export DEBIAN_FRONTEND=noninteractive; \

@@ -30,7 +30,8 @@ set -u
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
 	   drop-synack drop-syn-in drop-syn-out router-no-route host-unreachable
-	   firewall-reject nat nat-port pmtu bulk xdp dualstack file-output)
+	   firewall-reject nat nat-port pmtu bulk xdp dualstack file-output
+	   metrics metrics-storm)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -798,6 +799,129 @@ sc_file-output() {
 	sc_check expect_killed_gzip "$LAB_DIR/$n.b.json.gz"
 	sc_check expect_conns_once "$n.b killed" server 21 zcat "$LAB_DIR/$n.b.json.gz"
 	echo "# $n: service-a wrote $files files; service-b's file read after SIGKILL"
+}
+
+# sc_metrics_get PORT: the tracer's /metrics, or nothing (2 s at most).
+sc_metrics_get() {
+	curl -s --max-time 2 "http://127.0.0.1:$1/metrics"
+}
+
+# --metrics with a real Prometheus scraping it. Service-a's tracer serves
+# on 127.0.0.1:PORT+10000. First 15 scrape clients stall it (connected,
+# silent or half a request): a refused connect is diagnosed in the JSON
+# output all the same, within a second. Then Prometheus (PORT+11000)
+# scrapes every second and its query API must return the diagnosis'
+# series, with the service's port and no ephemeral one; promtool accepts
+# the scrape.
+sc_metrics() {
+	local fam=$1 port=$2 n=$3 b mport=$(($2 + 10000)) pport=$(($2 + 11000))
+	local dir="$LAB_DIR/$n.prom" prom_pid fds=() fd i q got t0
+
+	if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+		echo "SKIP lab/metrics/$fam: prometheus not installed (make deps)"
+		return
+	fi
+	b=$(lab_addr "$fam" b)
+	local SC_TRACER_OPTS=(--metrics "127.0.0.1:$mport")
+	sc_tracers "$n" "$port" a || return
+	[ -n "$NO_TRACER" ] && return
+	for i in $(seq 15); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$mport" || break
+		fds+=("$fd")
+		[ $((i % 2)) -eq 0 ] && printf 'GET /met' >&"$fd"
+	done
+	t0=$(date +%s%N)
+	sc_client "$n" "$b" "$port" request --expect ECONNREFUSED
+	for i in $(seq 30); do
+		grep -q '"code":"CONNECTION_REFUSED"' "$LAB_DIR/$n.a.json" && break
+		sleep 0.1
+	done
+	got=$(( ($(date +%s%N) - t0) / 1000000 ))
+	if grep -q '"code":"CONNECTION_REFUSED"' "$LAB_DIR/$n.a.json"; then
+		echo "# $n: diagnosed ${got} ms after the connect, 15 scrape clients stalled"
+	else
+		lab_fail "no CONNECTION_REFUSED within 3 s while scrape clients stalled the server"
+	fi
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+
+	mkdir -p "$dir"
+	cat >"$dir/prometheus.yml" <<-EOF
+	global:
+	  scrape_interval: 1s
+	  scrape_timeout: 1s
+	scrape_configs:
+	  - job_name: tcptrace
+	    static_configs:
+	      - targets: ["127.0.0.1:$mport"]
+	EOF
+	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address="127.0.0.1:$pport" >"$dir/prometheus.log" 2>&1 &
+	prom_pid=$!
+	lab_track "$prom_pid"
+	q='tcptrace_diagnoses_total{code="CONNECTION_REFUSED"}'
+	for i in $(seq 150); do
+		got=$(curl -s --max-time 1 -G "http://127.0.0.1:$pport/api/v1/query" \
+			--data-urlencode "query=$q" 2>/dev/null |
+			jq -r '.data.result[] | "\(.metric.raddr) \(.metric.rport) \(.metric.lport // "") \(.value[1])"' 2>/dev/null)
+		[ -n "$got" ] && break
+		sleep 0.2
+	done
+	if [ "$got" = "$b $port  1" ]; then
+		echo "# $n: Prometheus answered $q: $got"
+	else
+		lab_fail "Prometheus's query $q gave '${got}', want '$b $port  1' (prometheus: $(tail -n 2 "$dir/prometheus.log" | tr '\n' ' '))"
+	fi
+	if ! sc_metrics_get "$mport" >"$dir/scrape.txt" ||
+	   ! promtool check metrics <"$dir/scrape.txt" >"$dir/promtool.txt" 2>&1; then
+		lab_fail "promtool check metrics: $(head -c 300 "$dir/promtool.txt")"
+	fi
+	kill -TERM "$prom_pid" 2>/dev/null
+	wait "$prom_pid" 2>/dev/null
+	sc_stop "$n" a
+}
+
+# A connect storm to 2,000 endpoints (addresses behind an unreachable
+# route: each connect fails at once, NO_ROUTE, a diagnosis per endpoint)
+# with --metrics-max-endpoints 50: the scrape has 50 endpoints of their
+# own and raddr="other", the counts of all 2,000 in them.
+sc_metrics-storm() {
+	local fam=$1 port=$2 n=$3 mport=$(($2 + 10000)) net first i got other t0
+
+	if [ "$fam" = v4 ]; then
+		net=10.64.0.0/16 first=10.64.0.1
+		ip -n "$NS_A" route add unreachable "$net" 2>/dev/null
+	else
+		net=fd00:64::/64 first=fd00:64::1
+		ip -n "$NS_A" -6 route add unreachable "$net" 2>/dev/null
+	fi
+	local SC_TRACER_OPTS=(--metrics "127.0.0.1:$mport" --metrics-max-endpoints 50)
+	sc_tracers "$n" "$port" a || return
+	t0=$SECONDS
+	sc_client "$n" "$first" "$port" storm -n 2000 --timeout-ms 200
+	echo "# $n: $(grep -o '2000 endpoints in [0-9]* ms' "$LAB_DIR/$n.peer.log")"
+	[ -n "$NO_TRACER" ] && return
+	for i in $(seq 150); do
+		got=$(sc_metrics_get "$mport" | awk '/^tcptrace_diagnoses_total\{.*code="NO_ROUTE"/ { s += $NF } END { print s + 0 }')
+		[ "$got" -ge 2000 ] && break
+		sleep 0.2
+	done
+	sc_metrics_get "$mport" >"$LAB_DIR/$n.scrape.txt"
+	sc_stop "$n" a
+	got=$(grep '^tcptrace_diagnoses_total{' "$LAB_DIR/$n.scrape.txt" | grep -c 'code="NO_ROUTE"')
+	other=$(grep '^tcptrace_diagnoses_total{.*raddr="other"' "$LAB_DIR/$n.scrape.txt" | awk '{ print $NF }')
+	echo "# $n: $got NO_ROUTE series for 2000 endpoints, \"other\" counts ${other:-none}; scrape $(wc -c <"$LAB_DIR/$n.scrape.txt") bytes, $(grep -vc '^#' "$LAB_DIR/$n.scrape.txt") series"
+	if [ "$got" -ne 51 ] || [ -z "$other" ]; then
+		lab_fail "metrics storm: $got NO_ROUTE series (want 50 endpoints + other), other=${other:-absent}"
+	fi
+	got=$(awk '/^tcptrace_diagnoses_total\{.*code="NO_ROUTE"/ { s += $NF } END { print s + 0 }' "$LAB_DIR/$n.scrape.txt")
+	[ "$got" -eq 2000 ] || lab_fail "metrics storm: NO_ROUTE counts sum to $got, want 2000"
+	grep -q '^tcptrace_metrics_endpoints 50$' "$LAB_DIR/$n.scrape.txt" ||
+		lab_fail "metrics storm: $(grep '^tcptrace_metrics_endpoints ' "$LAB_DIR/$n.scrape.txt")"
+	if [ "$fam" = v4 ]; then
+		ip -n "$NS_A" route del unreachable "$net" 2>/dev/null
+	else
+		ip -n "$NS_A" -6 route del unreachable "$net" 2>/dev/null
+	fi
 }
 
 # ------------------------------------------------------------ runner
