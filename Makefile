@@ -79,7 +79,7 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check
 
-all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
+all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
 # The kernel side alone: clang and bpftool, no C library of the target.
 bpf: $(OUTPUT)/tcptrace.skel.h
@@ -88,7 +88,7 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # the comparison arm of `make bench` (tcpdump), and what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
 # zstd, binutils' objcopy).
-DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
@@ -104,7 +104,8 @@ TEST_DEPS := prometheus yamllint
 ifneq ($(ARCH),$(HOST_ARCH))
 DEB_ARCH   := $(DEB_ARCH_$(ARCH))
 DEPS       += gcc-$(subst _,-,$(TRIPLET_$(ARCH))) \
-	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH)
+	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH) \
+	libcurl4-openssl-dev:$(DEB_ARCH)
 endif
 deps:
 ifneq ($(ARCH),$(HOST_ARCH))
@@ -155,7 +156,7 @@ $(OUTPUT)/user/tracer.o: $(OUTPUT)/tcptrace.skel.h
 
 $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcurl -lpthread -o $@
 
 # The load generator of `make bench` (netperf-like CRR/RR/STREAM).
 $(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT) cc-check
@@ -166,6 +167,11 @@ $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
 
+# A stand-in OpenTelemetry Collector for the OTLP tests.
+$(OUTPUT)/otlp_receiver: tests/otlp_receiver.c Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -lz -o $@
+
 # BPF tests (BPF_PROG_TEST_RUN) load the real skeleton.
 $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
@@ -174,15 +180,18 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 # Tier-1 tests link the objects they test (the outputs name the kernel's
 # hooks through the hook plan, which reads BTF with libbpf).
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
-$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
+$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
 $(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
 $(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server) $(CORE_OBJS)
+$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server) \
+	$(CORE_OBJS)
+$(OUTPUT)/test_otlp: LDLIBS += -lcurl
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url) $(OUTPUT_OBJS) \
 	$(CORE_OBJS)
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "defaults.h"
+#include "otlp_url.h"
 
 const char *argp_program_version = "tcptrace-bpf " TCPTRACE_VERSION;
 const char *argp_program_bug_address = NULL;
@@ -27,6 +28,7 @@ static const char doc[] =
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
 "    tcptrace-bpf -o /var/log/tcptrace.json.gz --rotate 100M   # gzip JSON lines\n"
 "    tcptrace-bpf --metrics 9100          # Prometheus at http://127.0.0.1:9100/metrics\n"
+"    tcptrace-bpf --otlp http://otel-collector:4318 --otlp-conns   # to a collector\n"
 "    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n";
 
 enum {
@@ -53,6 +55,8 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_MAX_ENDPOINTS,
 	OPT_METRICS_TTL,
+	OPT_OTLP,
+	OPT_OTLP_CONNS,
 };
 
 static const struct argp_option options[] = {
@@ -82,6 +86,8 @@ static const struct argp_option options[] = {
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR " DEFAULT_METRICS_ADDR " unless given; [::] or 0.0.0.0 for every address)", 3 },
 	{ "metrics-max-endpoints", OPT_METRICS_MAX_ENDPOINTS, "N", 0, "Remote endpoints with series of their own, the busiest kept; the rest are summed as raddr=\"other\" (default " DEFAULT_STR(DEFAULT_METRICS_MAX_ENDPOINTS) ")", 3 },
 	{ "metrics-ttl", OPT_METRICS_TTL, "SECONDS", 0, "An endpoint's series go this long after its last record (default " DEFAULT_STR(DEFAULT_METRICS_TTL_S) ")", 3 },
+	{ "otlp", OPT_OTLP, "URL", 0, "Push diagnoses (logs) and the metrics to an OpenTelemetry Collector: OTLP/HTTP JSON, gzip, to URL/v1/logs and URL/v1/metrics (port 4318 unless given)", 3 },
+	{ "otlp-conns", OPT_OTLP_CONNS, NULL, 0, "With --otlp: each conn record as a log record too", 3 },
 	{ "conns", OPT_CONNS, NULL, 0, "In text mode, a line of statistics for each connection at close and every --conn-interval (JSON output always has these conn records)", 3 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
 
@@ -283,6 +289,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_METRICS_TTL:
 		o->metrics_ttl_s = parse_num(state, "metrics-ttl", arg, 1, 100L * 365 * 86400);
 		break;
+	case OPT_OTLP: {
+		char logs[1024], metrics[1024], why[1200];
+
+		if (!otlp_url_ok(arg, logs, metrics, sizeof(logs), why, sizeof(why)))
+			argp_error(state, "%s", why);
+		o->otlp_url = arg;
+		break;
+	}
+	case OPT_OTLP_CONNS:
+		o->otlp_conns = true;
+		break;
 	case OPT_ROTATE_S:
 		o->rotate_s = parse_num(state, "rotate-s", arg, 1, 100L * 365 * 86400);
 		break;
@@ -296,6 +313,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--no-ingress excludes --xdp: XDP is ingress only");
 		if ((o->rotate_bytes || o->rotate_s) && !o->output_path)
 			argp_error(state, "--rotate and --rotate-s need -o FILE");
+		if (o->otlp_conns && !o->otlp_url)
+			argp_error(state, "--otlp-conns needs --otlp URL");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

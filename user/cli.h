@@ -37,6 +37,8 @@ struct options {
 	__u16 metrics_port;
 	unsigned long metrics_max_endpoints;
 	unsigned long metrics_ttl_s;
+	const char *otlp_url;	/* --otlp: push to this collector */
+	bool otlp_conns;	/* --otlp-conns: conn records as log records too */
 	bool prog_stats;	/* --prog-stats: enable the kernel's bpf_stats */
 	bool classic;		/* --classic: classic tracepoints even where tp_btf works */
 	bool check;		/* --check: load, attach, report what this kernel gives, exit */

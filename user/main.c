@@ -20,6 +20,7 @@
 #include "report.h"
 #include "sink_file.h"
 #include "sink_metrics.h"
+#include "sink_otlp.h"
 #include "source_live.h"
 #include "tracer.h"
 
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
 	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
 	struct pipeline *pipe = NULL;
 	struct source *src = NULL;
-	struct sink *file = NULL, *metrics = NULL;
+	struct sink *file = NULL, *metrics = NULL, *otlp = NULL;
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
@@ -154,7 +155,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (opts.metrics_port) {
+	/* The metrics registry serves --metrics and feeds --otlp. */
+	if (opts.metrics_port || opts.otlp_url) {
 		char why[512];
 		bool usage;
 
@@ -164,6 +166,20 @@ int main(int argc, char **argv)
 				     "of this host)" : "");
 			file_sink_free(file);
 			return usage ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+	}
+	/* A collector that is down now is no reason to stop: it is retried. */
+	if (opts.otlp_url) {
+		char why[512];
+
+		otlp = otlp_sink_new(&opts, metrics, why, sizeof(why));
+		if (!otlp) {
+			report_error("%s", why);
+			/* The exporter's last metrics read the registry: it goes first. */
+	otlp_sink_free(otlp);
+	metrics_sink_free(metrics);
+			file_sink_free(file);
+			return EXIT_RUNTIME;
 		}
 	}
 	if (tracer_check_environment(&opts))
@@ -200,6 +216,8 @@ int main(int argc, char **argv)
 		pipeline_add_sink(pipe, file);
 	if (metrics)
 		pipeline_add_sink(pipe, metrics);
+	if (otlp)
+		pipeline_add_sink(pipe, otlp);
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
@@ -217,6 +235,8 @@ cleanup:
 	/* After the last records: a gzip file gets its trailer. */
 	if (file_sink_free(file) && ret == EXIT_DONE)
 		ret = EXIT_RUNTIME;
+	/* The exporter's last metrics read the registry: it goes first. */
+	otlp_sink_free(otlp);
 	metrics_sink_free(metrics);
 	drop_reason_free();
 	return ret;

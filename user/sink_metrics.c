@@ -64,7 +64,7 @@ static void body(FILE *out, void *ctx)
 	struct http_counts hc;
 
 	pthread_mutex_lock(&s->lock);
-	http_server_counts(s->http, &hc);
+	http_server_counts(s->http, &hc);	/* s->http is set: it serves */
 	s->self.scrapes = hc.served;
 	s->self.scrape_errors = hc.errors;
 	metrics_render(s->m, &s->self, out);
@@ -90,6 +90,8 @@ struct sink *metrics_sink_new(const struct options *o, bool *usage, char *err, s
 	pthread_mutex_init(&s->lock, NULL);
 	s->base.ops = &metrics_sink_ops;
 	s->base.health_every_ns = METRICS_HEALTH_NS;
+	if (!o->metrics_port)	/* the registry alone, for --otlp */
+		return &s->base;
 	/* The server may call body() at once: the sink is whole before. */
 	s->http = http_server_start(o->metrics_addr, o->metrics_port,
 				    "text/plain; version=0.0.4; charset=utf-8", body, s,

@@ -15,7 +15,8 @@
 
 /*
  * Binds and starts serving now (before the programs load: a port in use
- * is said at once). NULL with a one-line reason in err; *usage is true
+ * is said at once); with no --metrics port, the registry alone (--otlp
+ * exports it). NULL with a one-line reason in err; *usage is true
  * when it is the user's to fix (a port in use, an address not of this
  * host).
  */

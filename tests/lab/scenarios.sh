@@ -31,7 +31,7 @@ SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
 	   drop-synack drop-syn-in drop-syn-out router-no-route host-unreachable
 	   firewall-reject nat nat-port pmtu bulk xdp dualstack file-output
-	   metrics metrics-storm)
+	   metrics metrics-storm otlp)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -922,6 +922,68 @@ sc_metrics-storm() {
 	else
 		ip -n "$NS_A" -6 route del unreachable "$net" 2>/dev/null
 	fi
+}
+
+# --otlp to the tests' stand-in collector (build/otlp_receiver), which
+# answers the first request 503 (Retry-After: 1) and the rest 200: the
+# request is sent again and taken. A refused connect (no server yet) makes
+# a diagnosis, an exchange with the server then a conn record
+# (--otlp-conns); the tracer stops, flushing both. The payloads must keep
+# the OTLP JSON mapping (tests/otlp_mapping.jq) and carry the diagnosis as
+# a log record in OpenTelemetry's attribute names, the conn record, and
+# the diagnosis counted in the metrics.
+sc_otlp() {
+	local fam=$1 port=$2 n=$3 b dir="$LAB_DIR/$n.otlp" rpid rport f bad got
+
+	b=$(lab_addr "$fam" b)
+	mkdir -p "$dir"
+	"$LAB_ROOT/build/otlp_receiver" -d "$dir" -a 503 -r 1 >"$dir/port" 2>"$dir/err" &
+	rpid=$!
+	lab_track "$rpid"
+	for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+	rport=$(cat "$dir/port")
+	local SC_TRACER_OPTS=(--otlp "http://127.0.0.1:$rport" --otlp-conns)
+	sc_tracers "$n" "$port" a || { kill "$rpid"; return; }
+	sc_client "$n" "$b" "$port" request --expect ECONNREFUSED
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || { kill "$rpid"; return; }
+	sc_client "$n" "$b" "$port" request
+	sc_stop "$n" a
+	kill "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null
+	[ -n "$NO_TRACER" ] && return
+	echo "# $n: collector saw $(tr '\n' ';' <"$dir/requests.log")"
+	if ! head -n 1 "$dir/requests.log" | grep -q ' gzip 503$' ||
+	   [ "$(awk '$4 == 200' "$dir/requests.log" | wc -l)" -lt 2 ] ||
+	   grep -qv ' gzip ' "$dir/requests.log"; then
+		lab_fail "otlp: want a 503 first, then requests taken (200), all gzip: $(tr '\n' ';' <"$dir/requests.log")"
+	fi
+	cmp -s "$dir/0001-logs.json" "$dir/0002-logs.json" ||
+		lab_fail "otlp: the request after the 503 is not the same logs again"
+	for f in "$dir"/*.json; do
+		bad=$(jq -r -f "$LAB_ROOT/tests/otlp_mapping.jq" "$f" 2>&1 | head -n 3 | tr '\n' ';')
+		[ -z "$bad" ] || lab_fail "otlp: $(basename "$f") breaks the OTLP JSON mapping: $bad"
+	done
+	got=$(cat "$dir"/*-logs.json | jq -r --arg b "$b" --arg port "$port" '
+		.resourceLogs[] | select(any(.resource.attributes[]; .key == "service.name" and
+					     .value.stringValue == "tcptrace-bpf")) |
+		.scopeLogs[].logRecords[] | select(.eventName == "tcptrace.diagnosis") |
+		(.attributes | map({(.key): (.value.stringValue // .value.intValue)}) | add) as $a |
+		select($a["error.type"] == "CONNECTION_REFUSED" and $a["network.peer.address"] == $b and
+		       $a["network.peer.port"] == $port and $a["server.address"] == $b and
+		       $a["server.port"] == $port and $a["network.transport"] == "tcp" and
+		       .severityNumber == 17) | "diagnosis"' | head -n 1)
+	[ "$got" = diagnosis ] ||
+		lab_fail "otlp: no CONNECTION_REFUSED log record with the peer $b:$port in OpenTelemetry's attributes"
+	got=$(cat "$dir"/*-logs.json | jq -r '.resourceLogs[].scopeLogs[].logRecords[] |
+		select(.eventName == "tcptrace.conn") |
+		select(any(.attributes[]; .key == "tcptrace.close_reason" and .value.stringValue == "fin")) |
+		"conn"' | head -n 1)
+	[ "$got" = conn ] || lab_fail "otlp: no conn log record closed by fin (--otlp-conns)"
+	got=$(cat "$dir"/*-metrics.json | jq -r '.resourceMetrics[].scopeMetrics[].metrics[] |
+		select(.name == "tcptrace_diagnoses") | .sum.dataPoints[] |
+		select(any(.attributes[]; .key == "code" and .value.stringValue == "CONNECTION_REFUSED")) |
+		.asInt' | tail -n 1)
+	[ "$got" = 1 ] || lab_fail "otlp: the metrics count '${got}' CONNECTION_REFUSED, want 1"
 }
 
 # ------------------------------------------------------------ runner
