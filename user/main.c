@@ -18,6 +18,9 @@
 #include "output.h"
 #include "pipeline.h"
 #include "report.h"
+#include "sink_file.h"
+#include "sink_metrics.h"
+#include "sink_otlp.h"
 #include "source_live.h"
 #include "tracer.h"
 
@@ -127,6 +130,7 @@ int main(int argc, char **argv)
 	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
 	struct pipeline *pipe = NULL;
 	struct source *src = NULL;
+	struct sink *file = NULL, *metrics = NULL, *otlp = NULL;
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
@@ -153,8 +157,47 @@ int main(int argc, char **argv)
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	if (opts.output_path) {
+		struct timespec now;
+		char why[512];
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		file = file_sink_new(&opts, now.tv_sec * 1000000000ULL + now.tv_nsec, why,
+				     sizeof(why));
+		if (!file) {
+			report_error("%s (hint: -o needs a writable path)", why);
+			return EXIT_USAGE;
+		}
+	}
+	/* The metrics registry serves --metrics and feeds --otlp. */
+	if (opts.metrics_port || opts.otlp_url) {
+		char why[512];
+		bool usage;
+
+		metrics = metrics_sink_new(&opts, &usage, why, sizeof(why));
+		if (!metrics) {
+			report_error("%s%s", why, usage ? " (hint: another port, or an address "
+				     "of this host)" : "");
+			file_sink_free(file);
+			return usage ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+	}
+	/* A collector that is down now is no reason to stop: it is retried. */
+	if (opts.otlp_url) {
+		char why[512];
+
+		otlp = otlp_sink_new(&opts, metrics, why, sizeof(why));
+		if (!otlp) {
+			report_error("%s", why);
+			/* The exporter's last metrics read the registry: it goes first. */
+	otlp_sink_free(otlp);
+	metrics_sink_free(metrics);
+			file_sink_free(file);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (tracer_check_environment(&opts))
-		return EXIT_RUNTIME;
+		goto cleanup;
 
 	name_drop_reasons(&tracer);
 	err = tracer_start(&tracer, &opts);
@@ -184,6 +227,12 @@ int main(int argc, char **argv)
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
+	if (file)
+		pipeline_add_sink(pipe, file);
+	if (metrics)
+		pipeline_add_sink(pipe, metrics);
+	if (otlp)
+		pipeline_add_sink(pipe, otlp);
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
@@ -198,6 +247,12 @@ cleanup:
 	live_source_free(src);
 	pipeline_free(pipe);
 	tracer_stop(&tracer);
+	/* After the last records: a gzip file gets its trailer. */
+	if (file_sink_free(file) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
+	/* The exporter's last metrics read the registry: it goes first. */
+	otlp_sink_free(otlp);
+	metrics_sink_free(metrics);
 	drop_reason_free();
 	return ret;
 }
