@@ -16,6 +16,8 @@ static const char doc[] =
 "Trace TCP connections in the kernel and say why two services cannot talk.\n"
 "\n"
 "USAGE: tcptrace-bpf [OPTIONS]\n"
+"       tcptrace-bpf replay FILE [OPTIONS]        diagnose a recording (-w) again\n"
+"       tcptrace-bpf correlate FILE_A FILE_B [-j]  join the recordings of both ends\n"
 "\n"
 "EXAMPLES:\n"
 "    tcptrace-bpf                         # every connection on this host\n"
@@ -25,7 +27,10 @@ static const char doc[] =
 "    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
 "    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
-"    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n";
+"    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n"
+"    tcptrace-bpf -p 8080 -w a.ttr        # trace and record, for replay and correlate\n"
+"    tcptrace-bpf replay a.ttr --stall-ms 500   # what if the threshold were 500 ms\n"
+"    tcptrace-bpf correlate a.ttr b.ttr   # where did the packets stop?\n";
 
 enum {
 	OPT_NETNS = 0x100,
@@ -48,6 +53,30 @@ enum {
 	OPT_CONNS,
 };
 
+/* Options of the live tracer alone: a recording was made with them. */
+static const char *live_only(int key)
+{
+	switch (key) {
+	case OPT_NETNS: return "--netns";
+	case 'p': return "-p/--port";
+	case 'H': return "-H/--host";
+	case OPT_PID: return "--pid";
+	case 'i': return "-i/--interface";
+	case OPT_NO_INGRESS: return "--no-ingress";
+	case OPT_NO_NIC: return "--no-nic";
+	case OPT_TC: return "--tc";
+	case OPT_XDP: return "--xdp";
+	case OPT_XDP_GENERIC: return "--xdp-generic";
+	case OPT_CLASSIC: return "--classic";
+	case OPT_CHECK: return "--check";
+	case OPT_PROG_STATS: return "--prog-stats";
+	case OPT_INTERVAL: return "--interval";
+	case 'd': return "-d/--duration";
+	case 'w': return "-w/--record";
+	default: return NULL;
+	}
+}
+
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to trace:", 1 },
 	{ "netns", OPT_NETNS, "PATH", 0, "Trace only this network namespace (e.g. /run/netns/NAME)", 1 },
@@ -69,6 +98,7 @@ static const struct argp_option options[] = {
 	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default " DEFAULT_STR(DEFAULT_CONN_INTERVAL_S) "; 0: at close / exit only)", 3 },
 	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default " DEFAULT_STR(DEFAULT_FOLD_S) ")", 3 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 3 },
+	{ "record", 'w', "FILE", 0, "Record what the tracer sees to FILE (compressed), for `replay` and `correlate`", 3 },
 	{ "conns", OPT_CONNS, NULL, 0, "In text mode, a line of statistics for each connection at close and every --conn-interval (JSON output always has these conn records)", 3 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
 
@@ -104,6 +134,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct options *o = state->input;
 
+	if (o->mode != CLI_LIVE && live_only(key))
+		argp_error(state, "%s is for live tracing: a %s takes what the recording%s hold%s",
+			   live_only(key), o->mode == CLI_REPLAY ? "replay" : "correlation",
+			   o->mode == CLI_REPLAY ? "" : "s", o->mode == CLI_REPLAY ? "s" : "");
 	switch (key) {
 	case OPT_NETNS:
 		o->netns_path = arg;
@@ -189,10 +223,23 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CONNS:
 		o->conns = true;
 		break;
+	case 'w':
+		if (!*arg)
+			argp_error(state, "-w needs a file name");
+		o->record_path = arg;
+		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
+		if (o->mode == CLI_LIVE ||
+		    o->n_files >= (o->mode == CLI_REPLAY ? 1 : 2))
+			argp_error(state, "unexpected argument '%s'", arg);
+		o->files[o->n_files++] = arg;
 		break;
 	case ARGP_KEY_END:
+		if (o->mode == CLI_REPLAY && o->n_files < 1)
+			argp_error(state, "replay needs a recording: tcptrace-bpf replay FILE");
+		if (o->mode == CLI_CORRELATE && o->n_files < 2)
+			argp_error(state, "correlate needs two recordings: tcptrace-bpf correlate "
+				   "FILE_A FILE_B");
 		if (o->no_nic && (o->n_ifaces || o->nic_kind || o->no_ingress))
 			argp_error(state, "--no-nic excludes -i, --tc, --xdp and --no-ingress");
 		if (o->no_ingress && o->nic_kind && o->nic_kind != NIC_KIND_TC)
@@ -216,11 +263,23 @@ void cli_defaults(struct options *o)
 	o->max_flows = DEFAULT_MAX_FLOWS;
 }
 
+static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+
 void cli_parse(int argc, char **argv, struct options *o)
 {
-	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+	cli_parse_mode(argc, argv, o, CLI_LIVE);
+}
 
+void cli_parse_mode(int argc, char **argv, struct options *o, enum cli_mode mode)
+{
 	cli_defaults(o);
+	o->mode = mode;
+	cli_apply(argc, argv, o);
+}
+
+void cli_apply(int argc, char **argv, struct options *o)
+{
+	o->n_files = 0;
 	/* argp exits with argp_err_exit_status on a usage error. */
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, o);
