@@ -182,6 +182,8 @@ $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli rec
 RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read source_file replay \
 	pipeline report cli)
 $(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
+	$(filter-out %/replay.o,$(RECORD_OBJS)) $(OUTPUT_OBJS) $(CORE_OBJS)
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)

@@ -144,6 +144,8 @@ struct rec_source_info {
 	long long mono_to_real_ns;		/* the output's, so replay prints the same times */
 	int argc;
 	char **argv;
+	/* Tests: another machine's (NULL: this one's). */
+	const char *hostname, *boot_id;
 };
 
 /* Creates path (the user's to fix when it cannot be: NULL after saying so). */

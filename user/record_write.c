@@ -450,13 +450,13 @@ static void header_fields(struct tlv *t, const struct rec_source_info *in)
 	__u8 ingress = in->cfg->nic_ingress;
 
 	gethostname(host, sizeof(host) - 1);
-	tlv_str(t, TAG_HOSTNAME, host);
+	tlv_str(t, TAG_HOSTNAME, in->hostname ? in->hostname : host);
 	if (!uname(&u)) {
 		tlv_str(t, TAG_KERNEL, u.release);
 		tlv_str(t, TAG_MACHINE, u.machine);
 	}
 	read_line("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
-	tlv_str(t, TAG_BOOT_ID, boot);
+	tlv_str(t, TAG_BOOT_ID, in->boot_id ? in->boot_id : boot);
 	tlv_str(t, TAG_VERSION, TCPTRACE_VERSION);
 	for (int i = 0; i < in->argc && off < sizeof(cmd); i++)
 		off += snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i ? " " : "", in->argv[i]);
