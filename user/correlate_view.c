@@ -11,7 +11,10 @@
 #include "flowtable.h"
 #include "source_file.h"
 
-#define VIEW_MAX_FLOWS	(1u << 22)
+/* Connections one host's view holds (its index is 8 bytes a slot, allocated up front). */
+#ifndef VIEW_MAX_FLOWS
+#define VIEW_MAX_FLOWS	(1u << 20)
+#endif
 
 struct view_ctx {
 	struct chost *h;

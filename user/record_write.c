@@ -152,7 +152,8 @@ static void put_frame(struct recorder *r, __u16 type, __u64 ts, const void *a, _
 	if (r->failed || !reserve(r, sizeof(h) + alen + blen))
 		return;
 	memcpy(r->buf + r->len, &h, sizeof(h));
-	memcpy(r->buf + r->len + sizeof(h), a, alen);
+	if (alen)
+		memcpy(r->buf + r->len + sizeof(h), a, alen);
 	if (blen)
 		memcpy(r->buf + r->len + sizeof(h) + alen, b, blen);
 	r->len += sizeof(h) + alen + blen;
