@@ -77,7 +77,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
@@ -193,8 +193,35 @@ $(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_
 $(OUTPUT)/test_otlp: LDLIBS += -lcurl
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url) $(OUTPUT_OBJS) \
-	$(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write) \
+	$(OUTPUT_OBJS) $(CORE_OBJS)
+# Recordings: written by the pipeline, read back and replayed through it.
+RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read source_file replay otlp_url \
+	pipeline report cli)
+$(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
+	$(filter-out %/replay.o,$(RECORD_OBJS)) $(OUTPUT_OBJS) $(CORE_OBJS)
+
+# The recording reader, replay and correlate's view under the sanitizers:
+# the reader's unit tests with ASan and UBSan (run by make test with the
+# others), and a libFuzzer target (clang) that make test runs briefly and
+# make fuzz for 10 minutes (tests/fuzz/fuzz.sh).
+SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+SAN_SRCS   := $(addprefix user/,record_read.c record_write.c source_file.c pipeline.c \
+	report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) $(CORE_SRCS)
+$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
+		$(OUTPUT) cc-check
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $(USER_CFLAGS) -Itests/unit $(filter %.c,$^) $(LDLIBS) -o $@
+$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/correlate_view.c user/correlate_join.c \
+		$(SAN_SRCS) Makefile | $(OUTPUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+		-DVIEW_MAX_FLOWS=4096 $(USER_CFLAGS) $(filter %.c,$^) $(LDLIBS) -o $@
+
+fuzz: $(OUTPUT)/fuzz_record
+	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/fuzz.sh
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
@@ -254,7 +281,7 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST)
+test: all $(CORE_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/fuzz_record
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
 bench: all $(OUTPUT)/load

@@ -16,11 +16,14 @@
 #include "drop_reason.h"
 #include "kernel_report.h"
 #include "output.h"
+#include "correlate.h"
 #include "pipeline.h"
+#include "record.h"
 #include "report.h"
 #include "sink_file.h"
 #include "sink_metrics.h"
 #include "sink_otlp.h"
+#include "source_file.h"
 #include "source_live.h"
 #include "tracer.h"
 
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
 {
 	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
 	struct pipeline *pipe = NULL;
+	struct recorder *rec = NULL;
 	struct source *src = NULL;
 	struct sink *file = NULL, *metrics = NULL, *otlp = NULL;
 	struct engine_config cfg;
@@ -137,6 +141,20 @@ int main(int argc, char **argv)
 	char nics[512], note[1024];
 	int err, ret = EXIT_RUNTIME;
 
+	/* The subcommands: recordings, no kernel. Their argv[0] names them
+	 * in argp's messages ("tcptrace-bpf replay: ..."). */
+	if (argc > 1 && !strcmp(argv[1], "replay")) {
+		static char name[] = "tcptrace-bpf replay";
+
+		argv[1] = name;
+		return replay_main(argc - 1, argv + 1);
+	}
+	if (argc > 1 && !strcmp(argv[1], "correlate")) {
+		static char name[] = "tcptrace-bpf correlate";
+
+		argv[1] = name;
+		return correlate_main(argc - 1, argv + 1);
+	}
 	cli_parse(argc, argv, &opts);
 	verbose = opts.verbose;
 	output_init(&out, stdout, opts.json);
@@ -189,14 +207,15 @@ int main(int argc, char **argv)
 		otlp = otlp_sink_new(&opts, metrics, why, sizeof(why));
 		if (!otlp) {
 			report_error("%s", why);
-			/* The exporter's last metrics read the registry: it goes first. */
-	otlp_sink_free(otlp);
-	metrics_sink_free(metrics);
+			metrics_sink_free(metrics);
 			file_sink_free(file);
 			return EXIT_RUNTIME;
 		}
 	}
 	if (tracer_check_environment(&opts))
+		goto cleanup;
+	/* A file that cannot be written is said before the programs load. */
+	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path)))
 		goto cleanup;
 
 	name_drop_reasons(&tracer);
@@ -233,6 +252,16 @@ int main(int argc, char **argv)
 		pipeline_add_sink(pipe, metrics);
 	if (otlp)
 		pipeline_add_sink(pipe, otlp);
+	if (rec) {
+		struct rec_source_info info = {
+			.opts = &opts, .cfg = &cfg, .drop_reason_name = cfg.drop_reason_name,
+			.mono_to_real_ns = out.mono_to_real_ns, .argc = argc, .argv = argv,
+		};
+
+		if (recorder_begin(rec, &info))
+			goto cleanup;
+		pipeline_set_recorder(pipe, rec);
+	}
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
@@ -244,6 +273,8 @@ int main(int argc, char **argv)
 	ret = pipeline_run(pipe, src, &exiting);
 
 cleanup:
+	if (!recorder_close(rec) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
 	live_source_free(src);
 	pipeline_free(pipe);
 	tracer_stop(&tracer);

@@ -39,6 +39,8 @@ SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
 SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
 # Outputs (issue 9).
 SCENARIOS+=(file-output metrics metrics-storm otlp)
+# Both ends recorded at once and joined by correlate (issue 10).
+SCENARIOS+=(two-ends)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -1284,6 +1286,8 @@ sc_loss-in() {
 	sc_check_flow "$n" PACKET_LOSS "$b" "$port" || return
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS inbound == 1
 	sc_check_server "$n" PACKET_LOSS "$b" "$port"
+}
+
 # -o FILE: service-a's tracer writes gzip JSON lines rotated every second
 # and is stopped cleanly: every file is whole, and the client's 21
 # connections have one final conn record each across them, none lost at a
@@ -1513,6 +1517,110 @@ sc_otlp() {
 		select(any(.attributes[]; .key == "code" and .value.stringValue == "CONNECTION_REFUSED")) |
 		.asInt' | tail -n 1)
 	[ "$got" = 1 ] || lab_fail "otlp: the metrics count '${got}' CONNECTION_REFUSED, want 1"
+}
+
+# ------------------------------------------------------------ two ends
+
+# expect_verdict FILE CPORT CODE WHERE [REASON]: correlate's JSON has a
+# verdict CODE at WHERE for the client port (and the kernel's REASON).
+expect_verdict() {
+	local file=$1 cport=$2 code=$3 where=$4 reason=${5:-} got
+
+	if lab_any "$file" --argjson p "$cport" --arg c "$code" --arg w "$where" \
+		--arg r "$reason" 'any(inputs; .type == "verdict" and .cport == $p and
+			.code == $c and .where == $w and ($r == "" or .reason == $r))'; then
+		return 0
+	fi
+	got=$(jq -r --argjson p "$cport" 'select(.type == "verdict" and .cport == $p) |
+		"\(.code)/\(.where)/\(.reason)"' "$file" | paste -sd, -)
+	echo "correlate: client port $cport: want $code at $where${reason:+ ($reason)}, got ${got:-no verdict}"
+	return 1
+}
+
+# The seed's method end to end: a tracer records each host while six
+# faults happen side by side on one server port, told apart by the
+# client's source port: a router that drops the SYNs (PATH_DROP), service-b's
+# firewall dropping them (HOST_DROP at the server), service-a's dropping
+# the SYN-ACKs (HOST_DROP at the client), a DNAT whose replies skip it
+# (NAT_MISMATCH), a server that never answers (APP_STALL), one that
+# crashes with the request unread (RESET from the server), and a healthy
+# exchange (no verdict). Each recording replays to what its tracer said
+# (lab_tracer_stop checks that for every scenario); correlate must name
+# each fault's place and nothing else; a third recording, made after the
+# first two, shares no time with them: CLOCK.
+sc_two-ends() {
+	local fam=$1 port=$2 n=$3 a b virt l3 i out pids=()
+	local lp=$((29000 + (port - LAB_PORT_BASE) * 8))
+	local healthy=$lp drop_path=$((lp + 1)) drop_b=$((lp + 2)) drop_a=$((lp + 3))
+	local nat=$((lp + 4)) hang=$((lp + 5)) crash=$((lp + 6))
+
+	a=$(lab_addr "$fam" a)
+	b=$(lab_addr "$fam" b)
+	[ "$fam" = v4 ] && virt=10.0.2.102 || virt=fd00:2::102
+	[ "$fam" = v4 ] && l3=ip || l3=ip6
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --lport "$healthy"
+	lab_server_stop
+	sc_nft_at r forward "$port" \
+		"tcp sport $drop_path tcp flags & (syn | ack) == syn counter drop" || return
+	sc_nft_at b input "$port" \
+		"tcp sport $drop_b tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_nft_at a input "$port" \
+		"tcp sport $port tcp dport $drop_a tcp flags & (syn | ack) == syn | ack counter drop" ||
+		return
+	sc_dnat "$fam" "$port" "$virt" "$port" || return
+	lab_server "$n" "$b" "$port" hang -d "$SERVER_MS" || return
+	for i in "$drop_path" "$drop_b" "$drop_a"; do
+		lab_client "$n" "$b" "$port" request --lport "$i" --timeout-ms 3500 \
+			--expect timeout,ETIMEDOUT &
+		pids+=($!)
+	done
+	lab_client "$n" "$virt" "$port" request --lport "$nat" --timeout-ms 3500 \
+		--expect timeout,ETIMEDOUT &
+	pids+=($!)
+	lab_client "$n" "$b" "$port" request --lport "$hang" --timeout-ms $((LAB_STALL_MS + 1500)) \
+		--expect timeout &
+	pids+=($!)
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: a faulty client did not see its fault (see $n.peer.log)"
+	done
+	lab_server_stop
+	lab_server "$n" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" || return
+	sc_client "$n" "$b" "$port" request --lport "$crash" --timeout-ms 3000 --expect ECONNRESET
+	sc_stop "$n" a b
+	for i in r:forward b:input a:input; do
+		sc_nft_hit "${i%%:*}" "$port" "${i#*:}"
+	done
+	sc_nft_hit r "$port" nat
+	[ -n "$NO_TRACER" ] && return
+	out=$LAB_DIR/$n.correlate.json
+	if ! "$TCPTRACE" correlate -j "$LAB_DIR/$n.a.ttr" "$LAB_DIR/$n.b.ttr" >"$out" \
+		2>"$LAB_DIR/$n.correlate.log"; then
+		lab_fail "correlate failed: $(tail -n 1 "$LAB_DIR/$n.correlate.log")"
+		return
+	fi
+	sc_check expect_verdict "$out" "$drop_path" PATH_DROP network
+	sc_check expect_verdict "$out" "$drop_b" HOST_DROP server NETFILTER_DROP
+	sc_check expect_verdict "$out" "$drop_a" HOST_DROP client NETFILTER_DROP
+	sc_check expect_verdict "$out" "$nat" NAT_MISMATCH network
+	sc_check expect_verdict "$out" "$hang" APP_STALL server
+	sc_check expect_verdict "$out" "$crash" RESET server
+	# one verdict each, none for the healthy exchange, nothing else
+	i=$(jq -s '[.[] | select(.type == "verdict")] | length' "$out")
+	[ "$i" = 6 ] || lab_fail "correlate: $i verdicts, want 6: $(jq -r 'select(.type == "verdict") |
+		"\(.cport) \(.code)"' "$out" | paste -sd, -)"
+	lab_any "$out" 'any(inputs; .type == "correlation" and .clock == "same_boot" and
+		.overlap and .pairs >= 6)' ||
+		lab_fail "correlate: $(jq -c 'select(.type == "correlation")' "$out")"
+	# A recording made after both others: no time in common.
+	lab_tracer "$n.late" b "$port" "$TRACER_SECS" || return
+	lab_tracer_stop "$n.late"
+	"$TCPTRACE" correlate -j "$LAB_DIR/$n.a.ttr" "$LAB_DIR/$n.late.ttr" \
+		>"$LAB_DIR/$n.clock.json" 2>>"$LAB_DIR/$n.correlate.log" ||
+		lab_fail "correlate of the late recording failed"
+	lab_any "$LAB_DIR/$n.clock.json" 'any(inputs; .type == "verdict" and .code == "CLOCK")' ||
+		lab_fail "correlate: recordings at different times: no CLOCK verdict"
 }
 
 # ------------------------------------------------------------ runner
