@@ -77,7 +77,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check san
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
 
@@ -138,9 +138,16 @@ $(OUTPUT)/tcptrace.bpf.o: $(BPF_OBJS)
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 
+ifdef SKEL_FROM
+# A variant build (the sanitizer's) loads the object the plain build made.
+$(OUTPUT)/tcptrace.skel.h: $(SKEL_FROM)/tcptrace.skel.h | $(OUTPUT)
+	$(call msg,CP,$@)
+	$(Q)cp $< $@
+else
 $(OUTPUT)/tcptrace.skel.h: $(OUTPUT)/tcptrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tcptrace_bpf > $@
+endif
 
 $(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user cc-check
 	$(call msg,CC,$@)
@@ -229,6 +236,19 @@ $(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o: $(OUTPUT)/core/kernel_%
 	$(call msg,BTF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf $(if $(filter old,$*),-DOLD) -c $< -o $@
 
+# The sanitizer variant (`make san`, part of `make test`): the tracer and
+# every unit test built again with AddressSanitizer (LeakSanitizer with it)
+# and UndefinedBehaviorSanitizer into $(OUTPUT)/san, stopping at the first
+# report; tests/run.sh runs them. The kernel side is the plain build's.
+# The sub-make compiles in parallel even under a serial `make test`.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+SAN_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+san: $(OUTPUT)/tcptrace.skel.h
+	$(Q)$(MAKE) --no-print-directory -j$(SAN_JOBS) OUTPUT=$(OUTPUT)/san \
+		SKEL_FROM=$(OUTPUT) CFLAGS='$(SAN_CFLAGS)' \
+		$(OUTPUT)/san/tcptrace-bpf $(patsubst $(OUTPUT)/%,$(OUTPUT)/san/%,$(UNIT_BINS))
+
 # Tests, the benchmark and the CO-RE check run what was built on this machine.
 ifneq ($(ARCH),$(HOST_ARCH))
 test bench corecheck:
@@ -237,7 +257,7 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST)
+test: all $(CORE_TEST) san
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
 bench: all $(OUTPUT)/load

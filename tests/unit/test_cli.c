@@ -254,7 +254,7 @@ out:
 static void test_interfaces_bounded(struct test *t)
 {
 	char *args[2 * (MAX_IFACES + 1) + 1];
-	char names[MAX_IFACES + 1][8];
+	char names[MAX_IFACES + 1][16];	/* "veth%d" of any int: gcc -O1 checks it */
 	struct parsed p;
 	int n = 0;
 
