@@ -181,6 +181,7 @@ $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
+$(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \
@@ -245,7 +246,7 @@ SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 SAN_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 san: $(OUTPUT)/tcptrace.skel.h
-	$(Q)$(MAKE) --no-print-directory -j$(SAN_JOBS) OUTPUT=$(OUTPUT)/san \
+	$(Q)$(MAKE) -s --no-print-directory -j$(SAN_JOBS) OUTPUT=$(OUTPUT)/san \
 		SKEL_FROM=$(OUTPUT) CFLAGS='$(SAN_CFLAGS)' \
 		$(OUTPUT)/san/tcptrace-bpf $(patsubst $(OUTPUT)/%,$(OUTPUT)/san/%,$(UNIT_BINS))
 

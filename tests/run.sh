@@ -4,7 +4,8 @@
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2), and again as
 #      built with the sanitizers (build/san/test_*, tests/san_run.sh),
-#   1b. the CLI's fault handling, tests/cli_test.sh,
+#   1b. the CLI's fault handling, tests/cli_test.sh, and least privilege,
+#       tests/privs_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
@@ -98,6 +99,12 @@ fi
 # the lab's own tracers would make untrue while they run.
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
+
+# ------------------------------------------------------------ privileges
+# The three capabilities suffice, the tracer drops what it no longer needs
+# (--user too), events flow on and SIGINT detaches; a missing one is named.
+echo "== tests/privs_test.sh"
+run privs tests/privs_test.sh
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.

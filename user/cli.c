@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_CHECK,
 	OPT_CONNS,
+	OPT_USER,
 };
 
 static const struct argp_option options[] = {
@@ -82,6 +84,7 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Kernel:", 5 },
 	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 5 },
 	{ "check", OPT_CHECK, NULL, 0, "Load and attach, print which hooks this kernel has and which diagnoses are unavailable, and exit (0: it can trace, 1: it cannot)", 5 },
+	{ "user", OPT_USER, "USER", 0, "Once attached, run as this user (a name or a uid), keeping only the capabilities still needed (see README: Privileges)", 5 },
 	{},
 };
 
@@ -98,6 +101,33 @@ static unsigned long parse_num(struct argp_state *state, const char *what,
 		argp_error(state, "invalid %s '%s': expected a number from %lu to %lu",
 			   what, arg, min, max);
 	return v;
+}
+
+/*
+ * --user: a name, or a uid that may have no name (a container's); its
+ * primary group from the password database, else the group of the same
+ * number.
+ */
+static void parse_user(struct argp_state *state, const char *arg, struct options *o)
+{
+	struct passwd *pw = getpwnam(arg);
+	char *end;
+	unsigned long uid;
+
+	if (!pw) {
+		errno = 0;
+		uid = strtoul(arg, &end, 10);
+		if (!*arg || *end || errno || uid >= UINT_MAX)
+			argp_error(state, "unknown user '%s' (hint: a name from the password "
+				   "database, or a number)", arg);
+		pw = getpwuid(uid);
+		o->uid = uid;
+		o->gid = pw ? pw->pw_gid : uid;
+	} else {
+		o->uid = pw->pw_uid;
+		o->gid = pw->pw_gid;
+	}
+	o->user = arg;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -188,6 +218,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CONNS:
 		o->conns = true;
+		break;
+	case OPT_USER:
+		parse_user(state, arg, o);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);

@@ -46,6 +46,8 @@ struct options {
 	bool no_ingress;	/* --no-ingress: egress counting only */
 	bool no_nic;		/* --no-nic: no NIC hooks at all */
 	enum nic_kind_opt nic_kind;
+	const char *user;	/* --user: become this user once attached, or NULL */
+	__u32 uid, gid;		/* its uid and primary group */
 };
 
 /* The options of a command line that names none. */

@@ -16,6 +16,7 @@
 #include "kernel_report.h"
 #include "output.h"
 #include "pipeline.h"
+#include "privs.h"
 #include "report.h"
 #include "source_live.h"
 #include "tracer.h"
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-	if (tracer_check_environment(&opts))
+	if (tracer_check_environment(&tracer, &opts))
 		return EXIT_RUNTIME;
 
 	name_drop_reasons(&tracer);
@@ -167,6 +168,9 @@ int main(int argc, char **argv)
 	pipe = pipeline_new(&opts, &cfg, &out);
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
+		goto cleanup;
+	/* Everything that needed privilege is open: keep only what the run needs. */
+	if (privs_drop_after_attach(&tracer, &opts))
 		goto cleanup;
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
