@@ -26,7 +26,8 @@ static const char doc[] =
 "    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
 "    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
-"    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n";
+"    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n"
+"    tcptrace-bpf --user nobody           # become nobody once attached\n";
 
 enum {
 	OPT_NETNS = 0x100,
