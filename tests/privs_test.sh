@@ -236,3 +236,54 @@ attached root-user "$NOBODY" kept 2 -- \
 attached root-user-netlink "$NOBODY" kept 2 -- \
 	env TCPTRACE_NO_TCX=1 "$BIN" --netns "/run/netns/$NS" --user nobody -p "$PORT" -j \
 	--interval 100 --conn-interval 1
+
+# A killed tracer's netlink filters (before 6.6 nothing detaches them) are
+# removed by the next start, even one holding the three capabilities
+# alone: the program's name comes from the filter dump, not from opening
+# the program by id, which takes CAP_SYS_ADMIN.
+stale_removed() {
+	local why=() a b handle rc
+
+	env TCPTRACE_NO_TCX=1 "$BIN" --netns "/run/netns/$NS" -p "$PORT" \
+		>/dev/null 2>"$TMP/stale-a.err" </dev/null &
+	a=$!
+	for _ in $(seq 200); do
+		grep -q 'tcptrace-bpf: tracing' "$TMP/stale-a.err" && break
+		kill -0 "$a" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$a" 2>/dev/null
+	wait "$a" 2>/dev/null
+	handle=$(printf '%x' "$a")
+	if ! tc -n "$NS" filter show dev tp0 ingress | grep -q "handle 0x$handle "; then
+		echo "FAIL privs-stale-filter-removed: the killed tracer left no filter: $(head -c 300 "$TMP/stale-a.err")"
+		return
+	fi
+	ip netns exec "$NS" env TCPTRACE_NO_TCX=1 "${AS_NOBODY[@]}" "$BIN" \
+		--netns "/run/netns/$NS" -p "$PORT" >/dev/null 2>"$TMP/stale-b.err" </dev/null &
+	b=$!
+	pid=$b
+	for _ in $(seq 200); do
+		grep -q 'tcptrace-bpf: tracing' "$TMP/stale-b.err" && break
+		kill -0 "$b" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q 'tcptrace-bpf: tracing' "$TMP/stale-b.err" ||
+		why+=("the second did not attach: $(head -c 300 "$TMP/stale-b.err")")
+	for dev in tp0 tp1; do
+		for dir in ingress egress; do
+			tc -n "$NS" filter show dev "$dev" "$dir" | grep -q "handle 0x$handle " &&
+				why+=("the killed tracer's $dev $dir filter is still there")
+		done
+	done
+	kill -INT "$b"
+	rc=0; wait "$b" || rc=$?
+	pid=
+	[ "$rc" -eq 0 ] || why+=("the second exited with $rc")
+	if [ "${#why[@]}" -eq 0 ]; then
+		echo "PASS privs-stale-filter-removed"
+	else
+		echo "FAIL privs-stale-filter-removed: $(printf '%s; ' "${why[@]}")"
+	fi
+}
+stale_removed

@@ -4,8 +4,9 @@
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2), and again as
 #      built with the sanitizers (build/san/test_*, tests/san_run.sh),
-#   1b. the CLI's fault handling, tests/cli_test.sh, and least privilege,
-#       tests/privs_test.sh,
+#   1b. the CLI's fault handling, tests/cli_test.sh, least privilege,
+#       tests/privs_test.sh, and coexistence with other tools' programs and
+#       a second tracer, tests/coexist_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
@@ -105,6 +106,12 @@ run cli tests/cli_test.sh
 # (--user too), events flow on and SIGINT detaches; a missing one is named.
 echo "== tests/privs_test.sh"
 run privs tests/privs_test.sh
+
+# ------------------------------------------------------------ coexistence
+# Other tools' XDP, TC and tcx programs on our interface, and a second
+# tracer: nothing of theirs replaced or removed, their drops still happen.
+echo "== tests/coexist_test.sh"
+run coexist tests/coexist_test.sh
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
