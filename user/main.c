@@ -19,6 +19,7 @@
 #include "correlate.h"
 #include "pipeline.h"
 #include "record.h"
+#include "privs.h"
 #include "report.h"
 #include "sink_file.h"
 #include "sink_metrics.h"
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 	}
-	if (tracer_check_environment(&opts))
+	if (tracer_check_environment(&tracer, &opts))
 		goto cleanup;
 	/* A file that cannot be written is said before the programs load. */
 	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path)))
@@ -262,6 +263,9 @@ int main(int argc, char **argv)
 			goto cleanup;
 		pipeline_set_recorder(pipe, rec);
 	}
+	/* Everything that needed privilege is open: keep only what the run needs. */
+	if (privs_drop_after_attach(&tracer, &opts))
+		goto cleanup;
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",

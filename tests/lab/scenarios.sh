@@ -17,7 +17,9 @@
 # Environment: TCPTRACE (default build/tcptrace-bpf), PEER (build/peer),
 # LAB_FAMILIES ("v4 v6"), LAB_JOBS (variants at once, default 24; 0: all),
 # LAB_PORT_BASE (20000), LAB_KEEP=1 (keep the run directory),
-# LAB_NO_TRACER=1 (exercise the lab and the peers alone).
+# LAB_NO_TRACER=1 (exercise the lab and the peers alone), LAB_SAN_TRACER and
+# LAB_SAN_SCENARIOS (those scenarios' tracers are that binary, the
+# sanitizers' build: each also reports "san/lab/SCENARIO/FAMILY").
 #
 # EXAMPLES
 #   sudo tests/lab/scenarios.sh
@@ -26,6 +28,9 @@
 set -u
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The sanitizers' options, for the tracers of that build.
+# shellcheck source=tests/san_env.sh
+[ -n "${LAB_SAN_TRACER:-}" ] && . "$LAB_ROOT/tests/san_env.sh"
 
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
@@ -1625,6 +1630,25 @@ sc_two-ends() {
 
 # ------------------------------------------------------------ runner
 
+# sc_san_report TEST NAME: the variant ran the sanitizers' tracer build
+# (LAB_SAN_TRACER): its own result line, failed by any report in the
+# tracers' stderr (the variant's line fails too, on their exit status).
+sc_san_report() {
+	local test=$1 n=$2 report= logs=() f
+
+	for f in "$LAB_DIR/$n".*.log; do
+		[ -f "$f" ] && [[ "$f" != *.peer.log ]] && logs+=("$f")
+	done
+	[ "${#logs[@]}" -gt 0 ] && report=$(san_report "${logs[@]}")
+	if [ "${#logs[@]}" -eq 0 ]; then
+		echo "FAIL san/$test: no tracer of the sanitizers' build ran"
+	elif [ -n "$report" ]; then
+		echo "FAIL san/$test: ${report#*: }"
+	else
+		echo "PASS san/$test"
+	fi
+}
+
 # One variant in a background job; its result lines land in NAME.result.
 run_variant() {
 	local scn=$1 fam=$2 port=$3 n="$1-$2"
@@ -1639,6 +1663,8 @@ run_variant() {
 		else
 			lab_report "lab/$scn/$fam" "$n"
 		fi
+		[ -z "$NO_TRACER" ] && [ "$(lab_tracer_bin "$n")" != "$TCPTRACE" ] &&
+			sc_san_report "lab/$scn/$fam" "$n"
 		echo "# lab/$scn/$fam took $((SECONDS - t0)) s"
 	) >"$LAB_DIR/$n.result" 2>&1 &
 	lab_track $!
