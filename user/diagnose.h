@@ -37,6 +37,7 @@ enum diag_code {
 	DIAG_ZERO_WINDOW,
 	DIAG_PEER_RESET,
 	DIAG_LOCAL_RESET,
+	DIAG_CONNECTION_TIMEOUT,
 	DIAG_CODE_MAX,
 };
 
@@ -93,6 +94,9 @@ struct engine_config {
 	__u32 max_flows;	/* flow table bound; the oldest idle flow is evicted */
 	__u64 conn_interval_ns;	/* conn records for open flows this often; 0: at close only */
 	bool nic_ingress;	/* NIC hooks count arrivals: absence at the NIC is evidence */
+	/* The kernel's tick (CONFIG_HZ), the unit of the socket clocks in
+	 * snapshots; 0: learned from the snapshots themselves. */
+	__u32 hz;
 	/*
 	 * What each kernel drop reason means here, indexed by its value in
 	 * the running kernel's enum skb_drop_reason (the caller reads the
@@ -123,6 +127,8 @@ struct conn_record {
 	__u32 segs_out, segs_in;
 	__u32 data_segs_out, data_segs_in;
 	__u32 retrans;		/* data retransmits */
+	__u32 retrans_rto;	/* of those seen as events: sent after a timeout */
+	__u32 retrans_fast;	/* ... sent in fast recovery (duplicate ACKs, SACK) */
 	__u32 syn_retrans;
 	__u32 srtt_us, min_rtt_us;
 	__u32 rst_rx, rst_tx;

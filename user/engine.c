@@ -143,6 +143,16 @@ static void loss_span_close(struct engine *e, __u64 now)
 	e->n_loss++;
 }
 
+/* Would the entry's final judge say it now (on a scratch verdict)? */
+static bool final_now(const struct diag_entry *entry, const struct judge_in *in)
+{
+	struct diagnosis scratch;
+
+	memset(&scratch, 0, sizeof(scratch));
+	scratch.code = entry->code;
+	return entry->judge_final(in, &scratch);
+}
+
 /* Judge every diagnosis on one flow, raising what holds. */
 static void judge_flow(struct engine *e, const struct flow_key *key,
 		       struct flow *f, __u64 now, bool final)
@@ -150,9 +160,9 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 	struct listener *l = facts_listener(e, key->netns, key->lport);
 	struct judge_in in = {
 		.cfg = &e->cfg, .key = key, .f = f, .now = now, .listener = l,
-		.side = flow_side(f, l), .final = final,
+		.side = flow_side(f, l), .scan_current = flow_scan_current(e, f),
+		.final = final,
 	};
-	bool scan_current = flow_scan_current(e, f);
 	struct endpoint_key ek;
 	struct diagnosis d;
 
@@ -162,10 +172,13 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
 		const struct diag_entry *entry = &diag_catalogue[i];
 		__u32 bit = 1u << entry->code;
+		judge_flow_fn judge = entry->judge;
 
-		/* Each diagnosis is raised once in a flow's life. */
-		if (!entry->judge || (f->reported & bit) ||
-		    (entry->needs_scan && !scan_current))
+		/* Each diagnosis is raised once in a flow's life, and once
+		 * more at most when its end comes (judge_final). */
+		if (f->reported & bit)
+			judge = (f->reported_final & bit) ? NULL : entry->judge_final;
+		if (!judge || (entry->needs_scan && !in.scan_current))
 			continue;
 		memset(&d, 0, sizeof(d));
 		d.code = entry->code;
@@ -174,8 +187,12 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 		memcpy(d.comm, f->comm, TT_COMM_LEN);
 		d.side = in.side;
 		d.app_error = f->app_error;
-		if (!entry->judge(&in, &d))
+		if (!judge(&in, &d))
 			continue;
+		/* A first verdict given once the end is known is the final
+		 * one too. */
+		if ((f->reported & bit) || (entry->judge_final && final_now(entry, &in)))
+			f->reported_final |= bit;
 		f->reported |= bit;
 		d.events_lost = engine_lost_between(e, d.since_ns ? d.since_ns : f->start_ns,
 						    now);
@@ -305,20 +322,23 @@ void engine_note_lost(struct engine *e, __u64 lost_total)
 	}
 }
 
-static void judge_all(struct engine *e, __u64 now, bool final)
-{
-	struct flow *f;
-
-	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
-		judge_flow(e, flowtable_key(e->flows, f), f, now, final);
-}
-
 static bool flow_retired(const struct flow *f, __u64 now)
 {
 	if (f->flags & FF_CLOSED)
 		return elapsed(f->closed_ns, now) >= FLOW_LINGER_NS;
 	return f->scans_missed >= SCANS_MISSED_GONE &&
 	       elapsed(f->updated_ns, now) >= FLOW_LINGER_NS;
+}
+
+/* Every flow; at the end of the run, or the tick that retires it, for the
+ * last time. */
+static void judge_all(struct engine *e, __u64 now, bool finish)
+{
+	struct flow *f;
+
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
+		judge_flow(e, flowtable_key(e->flows, f), f, now,
+			   finish || flow_retired(f, now));
 }
 
 void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)

@@ -35,6 +35,11 @@ struct engine {
 	struct flowtable *endpoints;	/* endpoint_key -> struct endpoint */
 	struct flowtable *refusals;	/* refusal_key -> struct refusal */
 	__u32 scan_gen;
+	/* The socket clocks' tick rate: cfg.hz, or learned from two scans
+	 * (hz_ref_*) far enough apart; 0 until known. */
+	__u32 hz;
+	__u32 hz_ref_jiffies;
+	__u64 hz_ref_ns;
 	__u64 lost_total;
 	/* Where events were lost, the latest LOSS_SPANS spans; anything up to
 	 * loss_before_ns may have lost some (older spans let go of). */
@@ -77,5 +82,15 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx);
 
 void conn_emit(struct engine *e, const struct flow_key *key,
 	       const struct flow *f, __u64 now);
+
+/* The socket clocks (facts_clock.c). The tick rate, from the config or
+ * learned from the scans; known, for this snapshot. */
+void clock_learn_hz(struct engine *e, const struct tt_sock_scan *s, __u64 now);
+bool clock_known(const struct engine *e, const struct tt_sock_scan *s);
+/* A snapshot's clocks: when each side last spoke, whose turn it is, an
+ * application that gave up, the retransmission timeouts. first: the
+ * flow's first snapshot. Before the flow takes the snapshot's numbers. */
+void clock_snapshot(const struct engine *e, struct flow *f,
+		    const struct tt_sock_scan *s, __u64 now, bool first);
 
 #endif /* TCPTRACE_ENGINE_H */

@@ -173,3 +173,25 @@ bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_
 	return f->qdisc_drops >= min_drops &&
 	       elapsed(f->qdisc_first_ns, f->qdisc_last_ns) >= span_ns;
 }
+
+/* TCP_RTO_MIN: the base of the kernel's model of a connection's timeout. */
+#define TCP_RTO_MIN_MS	200
+#define TCP_RTO_MAX_MS	120000
+
+__u64 flow_kernel_timeout_ms(const struct flow *f)
+{
+	__u64 rto_max = f->rto_max_ms ? f->rto_max_ms : TCP_RTO_MAX_MS;
+	unsigned int linear = 0, boundary = f->retries2;
+
+	if (f->user_timeout_ms)
+		return f->user_timeout_ms;
+	if (!(f->flags & FF_SCANNED) || !boundary)
+		return 0;
+	/* Doubling from the minimum RTO until it reaches the ceiling
+	 * (ilog2(rto_max / rto_min)), then at the ceiling. */
+	while (((__u64)TCP_RTO_MIN_MS << (linear + 1)) <= rto_max && linear < 31)
+		linear++;
+	if (boundary <= linear)
+		return ((2ULL << boundary) - 1) * TCP_RTO_MIN_MS;
+	return ((2ULL << linear) - 1) * TCP_RTO_MIN_MS + (boundary - linear) * rto_max;
+}

@@ -34,11 +34,22 @@ enum flow_flag {
 	FF_ONE_WAY_IN	= 1 << 13, /* the peer writes again without waiting for ours */
 };
 
-/* Who speaks next in a request/response exchange, as seen from snapshots. */
+/*
+ * Who speaks next in a request/response exchange: from the socket's own
+ * clocks (who sent data last), or where a snapshot has none, from what
+ * changed since the one before.
+ */
 enum flow_turn {
-	TURN_NONE = 0,	/* nothing outstanding, or both sides spoke meanwhile */
+	TURN_NONE = 0,	/* nothing outstanding, or who spoke last is not known */
 	TURN_PEER,	/* we sent last: the peer owes an answer */
 	TURN_LOCAL,	/* the peer sent last: our application owes one */
+};
+
+/* An application that stopped waiting for an answer and closed. */
+enum flow_gave_up {
+	GAVE_UP_NONE = 0,
+	GAVE_UP_LOCAL,	/* ours closed with its request unanswered (a client) */
+	GAVE_UP_PEER,	/* the peer closed with its request unanswered here */
 };
 
 struct flow {
@@ -50,6 +61,7 @@ struct flow {
 	char comm[TT_COMM_LEN];
 	__u32 flags;		/* enum flow_flag */
 	__u32 reported;		/* one bit per diag_code already raised */
+	__u32 reported_final;	/* ... and raised again at its end (judge_final) */
 	__u32 scan_gen;		/* the scan that last reported it */
 	__u8 side;		/* enum tt_side; UNKNOWN: judged from listeners */
 	__u8 state;		/* latest known TCP state */
@@ -90,13 +102,37 @@ struct flow {
 	__u32 total_retrans, data_segs_out;
 	__u64 bytes_sent, bytes_received;
 
-	/* Derived from one snapshot to the next. */
+	/* Derived from the socket clocks, or from one snapshot to the next. */
 	__u64 last_scan_ns;
-	__u64 last_send_ns;	/* write_seq or snd_nxt advanced */
-	__u64 last_recv_ns;	/* rcv_nxt advanced */
+	__u64 last_send_ns;	/* our latest data left (lsndtime) */
+	__u64 last_recv_ns;	/* the peer's latest data arrived (lrcvtime) */
+	__u64 last_ack_ns;	/* the peer's latest ACK (rcv_tstamp); 0: not known */
 	__u64 unread_since_ns;	/* data waiting and copied_seq still; 0: none */
 	__u64 zero_wnd_since_ns;/* snd_wnd == 0 since; 0: open window */
 	__u64 turn_bytes;	/* bytes of the current turn (request size) */
+	/* Bytes each side sent since the other last did; when both spoke
+	 * within one interval, the interval's mean per segment. */
+	__u64 tx_since_rx, rx_since_tx;
+	bool turn_bytes_mean;	/* turn_bytes is such a mean */
+
+	/* Retransmission timeouts in a row with nothing acknowledged, and
+	 * when the kernel gives up (the latest snapshot). */
+	__u8 rto_count;		/* icsk_retransmits */
+	__u8 backoff;
+	__u8 retries2;		/* the namespace's tcp_retries2 */
+	__u32 rto_ms;
+	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT, 0: none */
+	__u32 rto_max_ms;
+	__u64 rtx_start_ns;	/* the oldest unacked retransmitted segment first left */
+	__u64 app_error_ns;	/* when the application's error came */
+	__u32 rcv_ooopack;	/* segments that arrived after a gap */
+
+	/* An application gave up on a pending request (enum flow_gave_up). */
+	__u8 gave_up;
+	__u64 gave_up_ns;	/* it closed (ours), or its FIN arrived (the peer's) */
+	__u64 gave_up_waited_ns;/* from the request to then */
+	__u64 gave_up_bytes;	/* the request */
+	__u64 late_answer_ns;	/* the answer came (to a client) or left (a server) after; 0: not seen */
 
 	/* For the conn record. */
 	__u64 cgroup_id;
@@ -125,6 +161,8 @@ struct flow {
 	__u32 nic_max_seg_out;
 	__u32 icmp[NIC_ICMP_KINDS];
 	__u32 icmp_mtu;
+	__u64 icmp_ns;		/* the latest ICMP error arrived (NIC clock) */
+	__u64 nic_out_first_ns;	/* the flow's first segment left (NIC clock): our SYN */
 	__u8 icmp_from[16];	/* the router that sent the latest ICMP error */
 	__u8 nat_raddr[16];
 	__u16 nat_rport;
@@ -259,5 +297,13 @@ struct refusal {
 	__u32 syns;
 	__u64 last_ns;
 };
+
+/*
+ * How long after its first unacknowledged retransmission the kernel gives
+ * up on the connection (ETIMEDOUT): TCP_USER_TIMEOUT, or the time
+ * tcp_retries2 exponentially backed-off timeouts take from the minimum RTO
+ * (tcp_model_timeout). 0: not known (no snapshot).
+ */
+__u64 flow_kernel_timeout_ms(const struct flow *f);
 
 #endif /* TCPTRACE_FACTS_H */

@@ -126,6 +126,64 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 	f->flags |= FF_TOTALS;
 }
 
+/* Of a close's path: this end closed first (FIN_WAIT1), or aborted. */
+static bool path_closed_here(const struct tt_event *ev)
+{
+	bool established = false;
+
+	for (unsigned int i = 0; i < sizeof(ev->path) && ev->path[i]; i++) {
+		if (ev->path[i] == TT_TCP_ESTABLISHED) {
+			established = true;
+			continue;
+		}
+		if (established)
+			return ev->path[i] == TT_TCP_FIN_WAIT1 || ev->path[i] == TT_TCP_CLOSE;
+	}
+	return false;
+}
+
+/*
+ * Our application closed while the peer owed the answer to a request the
+ * peer had acknowledged: it stopped waiting. The latest snapshot says the
+ * request was pending; a connection closed before any snapshot, one that
+ * never received a byte, says it by its totals.
+ */
+static void client_gave_up(struct flow *f, const struct tt_event *ev)
+{
+	bool pending;
+	__u64 sent;
+
+	if (f->gave_up || !(f->flags & FF_ESTABLISHED) || (f->flags & FF_RST_RX) ||
+	    !path_closed_here(ev))
+		return;
+	/* Pending at the last snapshot, and no data came after it (the
+	 * close's totals: an answer read just before the close is none). */
+	if (f->flags & FF_SCANNED)
+		pending = f->state == TT_TCP_ESTABLISHED && f->turn == TURN_PEER &&
+			  f->turn_bytes && f->snd_una == f->write_seq &&
+			  ev->data_segs_in == f->data_segs_in &&
+			  ev->bytes_received == f->bytes_received;
+	else
+		pending = ev->data_segs_out && !ev->data_segs_in && f->established_ns;
+	if (!pending)
+		return;
+	f->gave_up = GAVE_UP_LOCAL;
+	f->gave_up_ns = ev->ts_ns;
+	if (f->flags & FF_SCANNED) {
+		f->gave_up_waited_ns = elapsed(f->last_send_ns, ev->ts_ns);
+		f->gave_up_bytes = f->turn_bytes;
+	} else {
+		/* sent when the connection opened, at the latest */
+		f->gave_up_waited_ns = elapsed(f->established_ns, ev->ts_ns);
+		/* the SYN and our FIN count in bytes_acked */
+		sent = ev->bytes_acked;
+		for (unsigned int i = 0; i < sizeof(ev->path); i++)
+			if (ev->path[i] == TT_TCP_FIN_WAIT2 && sent)
+				sent--;
+		f->gave_up_bytes = sent > 1 ? sent - 1 : 0;
+	}
+}
+
 static void on_state(struct flow *f, const struct tt_event *ev)
 {
 	/* The close carries the whole path: the closing states before it
@@ -145,8 +203,15 @@ static void on_state(struct flow *f, const struct tt_event *ev)
 	flow_push_state(f, ev->state);
 	if (ev->state == TT_TCP_ESTABLISHED && !f->established_ns)
 		f->established_ns = ev->ts_ns;
-	if (ev->state == TT_TCP_CLOSE)
+	if (ev->state == TT_TCP_CLOSE) {
+		client_gave_up(f, ev);
+		/* The peer gave up on us, and our answer left after the last
+		 * snapshot: the close's totals say so. */
+		if (f->gave_up == GAVE_UP_PEER && !f->late_answer_ns &&
+		    ev->data_segs_out > f->data_segs_out)
+			f->late_answer_ns = ev->ts_ns;
 		flow_take_totals(f, ev);
+	}
 	f->state = ev->state;
 	if (ev->old_state == TT_TCP_CLOSE && ev->state == TT_TCP_SYN_SENT &&
 	    f->side == TT_SIDE_UNKNOWN)
@@ -327,8 +392,12 @@ static void on_rst_no_socket(struct engine *e, const struct tt_event *ev)
 		return;
 	}
 	f = flowtable_lookup(e->flows, &ev->key);
-	if (f)
-		f->rst_tx++;
+	if (!f)
+		return;
+	f->rst_tx++;
+	/* The answer it gave up on came after all, to a closed socket. */
+	if (f->gave_up == GAVE_UP_LOCAL && !f->late_answer_ns)
+		f->late_answer_ns = ev->ts_ns;
 }
 
 static void on_synack_retrans(struct engine *e, struct flow *f,
@@ -373,6 +442,17 @@ static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
+	/*
+	 * The answer our application gave up on came after its close, and
+	 * this host answered it with a reset (from the TIME_WAIT socket, or
+	 * the orphan): the late answer, not an abort of a live connection.
+	 */
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED)) {
+		if (!f->late_answer_ns)
+			f->late_answer_ns = ev->ts_ns;
+		f->rst_tx++;
+		return;
+	}
 	f->rst_tx++;
 	f->flags |= FF_RST_TX;
 	f->rst_reason = ev->reason;
@@ -436,8 +516,10 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 		on_rst_tx(f, ev);
 		break;
 	case EV_SK_ERROR:
-		if (ev->err > 0)
+		if (ev->err > 0) {
 			f->app_error = ev->err;
+			f->app_error_ns = ev->ts_ns;
+		}
 		break;
 	}
 }

@@ -2,7 +2,8 @@
 /*
  * Facts from what the tracer samples each interval: the socket snapshots
  * (sequence numbers, queues, windows: absence becomes visible by comparing
- * two of them) and the NIC's per-flow counters.
+ * two of them, and the socket's own clocks, facts_clock.c) and the NIC's
+ * per-flow counters.
  */
 #include <string.h>
 #include "engine.h"
@@ -42,15 +43,19 @@ void facts_learn_endpoint(struct engine *e, const struct flow_key *key,
 		ep->answered_flows++;
 }
 
+/* clocked: the socket clocks said when each side spoke, and whose turn it
+ * is (facts_clock.c); else it is inferred here from what changed. */
 static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
-			   __u64 now)
+			   __u64 now, bool clocked)
 {
+	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
+	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
+	if (clocked)
+		return;
 	/* Nothing is known of the past: every "last changed" time is now,
 	 * which can delay a stall verdict but never invent one. */
 	f->last_send_ns = now;
 	f->last_recv_ns = now;
-	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
-	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
 
 	/* Whose turn it is follows from the totals only when one direction
 	 * never carried data; otherwise the order is unknown: assume none. */
@@ -109,24 +114,28 @@ static void learn_turns(struct engine *e, const struct flow_key *key,
 		facts_learn_endpoint(e, key, f);
 }
 
-static void snapshot_next(struct engine *e, const struct flow_key *key,
-			  struct flow *f, const struct tt_sock_scan *s, __u64 now,
-			  bool fin_before)
+/* What the peer sent since the last snapshot; its FIN takes a sequence
+ * number and says nothing: a close is no request to answer. */
+static __u32 scan_got(const struct flow *f, const struct tt_sock_scan *s,
+		      bool fin_before)
 {
-	__u32 wrote = seq_span(s->write_seq, f->write_seq);
 	__u32 got = seq_span(s->rcv_nxt, f->rcv_nxt);
-	bool sent = wrote || seq_after(s->snd_nxt, f->snd_nxt);
-	bool read = seq_after(s->copied_seq, f->copied_seq);
 
-	/* The peer's FIN takes a sequence number and says nothing: a
-	 * close is no request to answer. */
 	if (got && !fin_before && state_fin_received(s->state))
 		got--;
+	return got;
+}
+
+static void turn_between_scans(struct flow *f, const struct tt_sock_scan *s,
+			       __u64 now, __u32 got)
+{
+	__u32 wrote = seq_span(s->write_seq, f->write_seq);
+	bool sent = wrote || seq_after(s->snd_nxt, f->snd_nxt);
+
 	if (sent)
 		f->last_send_ns = now;
 	if (got)
 		f->last_recv_ns = now;
-	learn_turns(e, key, f, wrote, got);
 
 	if (wrote && got) {
 		/* Both spoke within one interval: an exchange completed, or
@@ -148,7 +157,15 @@ static void snapshot_next(struct engine *e, const struct flow_key *key,
 			f->turn_bytes = got;
 		}
 	}
+}
 
+static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
+			  __u64 now, bool clocked, __u32 got)
+{
+	bool read = seq_after(s->copied_seq, f->copied_seq);
+
+	if (!clocked)
+		turn_between_scans(f, s, now, got);
 	if (!seq_span(s->rcv_nxt, s->copied_seq))
 		f->unread_since_ns = 0;
 	else if (read || !f->unread_since_ns)
@@ -198,7 +215,8 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		    __u64 now_ns)
 {
 	struct flow *f;
-	bool created, fin_before;
+	bool created, clocked, fin_before;
+	__u32 got = 0;
 
 	e->scans++;
 	if (s->state == TT_TCP_LISTEN) {
@@ -230,18 +248,33 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	if (created)
 		f->start_ns = now_ns;
 	fin_before = state_fin_received(f->state);
-	f->state = s->state;
 	if (state_synchronized(s->state))
 		f->flags |= FF_ESTABLISHED;
 
+	/* One-way or request/response: against the turn the last snapshot
+	 * left, before this one's clocks move it. */
+	if (f->flags & FF_SCANNED) {
+		got = scan_got(f, s, fin_before);
+		learn_turns(e, &s->key, f, seq_span(s->write_seq, f->write_seq), got);
+	}
+	/* The socket's clocks say better what comparing snapshots infers. */
+	clock_learn_hz(e, s, now_ns);
+	clocked = clock_known(e, s);
+	if (clocked)
+		clock_snapshot(e, f, s, now_ns, !(f->flags & FF_SCANNED));
 	if (f->flags & FF_SCANNED)
-		snapshot_next(e, &s->key, f, s, now_ns, fin_before);
+		snapshot_next(f, s, now_ns, clocked, got);
 	else
-		snapshot_first(f, s, now_ns);
-	/* Progress: the peer acknowledges something new, or nothing waits. */
-	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
-	    s->snd_una != f->snd_una)
-		f->una_stuck_since_ns = s->snd_una == s->snd_nxt ? 0 : now_ns;
+		snapshot_first(f, s, now_ns, clocked);
+	f->state = s->state;
+	/* Progress: the peer acknowledges something new, or nothing waits.
+	 * Data in flight after a snapshot with none starts the clock too: the
+	 * first snapshot may come before the first byte left. */
+	if (s->snd_una == s->snd_nxt)
+		f->una_stuck_since_ns = 0;
+	else if (!(f->flags & FF_SCANNED) || s->snd_una != f->snd_una ||
+		 !f->una_stuck_since_ns)
+		f->una_stuck_since_ns = now_ns;
 	if ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una)) {
 		/* Small segments ACKed before the full-size ones were lost
 		 * prove nothing; ACKs after a retransmit prove a path. */
@@ -269,6 +302,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->bytes_sent = s->bytes_sent;
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;
+	f->rcv_ooopack = s->rcv_ooopack;
 
 	f->flags |= FF_SCANNED;
 	f->last_scan_ns = now_ns;
@@ -313,6 +347,8 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
 	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
 	f->icmp_mtu = nf->icmp.mtu;
+	f->icmp_ns = nf->icmp.last_ns;
+	f->nic_out_first_ns = nf->dir[NIC_OUT].first_ns;
 	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 

@@ -24,6 +24,9 @@ struct judge_in {
 	const struct flow *f;
 	enum tt_side side;	/* the kernel's, or told by a listener on the port */
 	__u64 now;
+	/* The last scan still reported the flow: its snapshot facts are
+	 * the socket as it is, and absence up to that scan is evidence. */
+	bool scan_current;
 	/* The flow's local port's listener, NULL if none: the judges of the
 	 * listen queue keep there what one of them already said. */
 	struct listener *listener;
@@ -31,7 +34,8 @@ struct judge_in {
 	const struct endpoint *endpoint;
 	/*
 	 * The flow's last judgement (it is retired, evicted, reused, or the
-	 * run ends): no later event can change what its events say now.
+	 * run ends): no later event can change what its events say now,
+	 * and a judge that waits for more of the story decides now.
 	 */
 	bool final;
 };
@@ -89,6 +93,8 @@ bool judge_nat_mismatch(const struct judge_in *in, struct diagnosis *d);
 /* Loss, timeouts and PMTU (judge_loss.c). */
 bool judge_pmtu_blackhole(const struct judge_in *in, struct diagnosis *d);
 bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d);
+bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d);
+bool judge_connection_timed_out(const struct judge_in *in, struct diagnosis *d);
 
 /* Stalls and windows (judge_stall.c). */
 bool judge_peer_app_stall(const struct judge_in *in, struct diagnosis *d);

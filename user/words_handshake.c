@@ -9,7 +9,13 @@ void words_syn_unanswered(const struct diagnosis *d, const struct words_names *n
 	long long syns = words_ev(d, "syns_sent", 1);
 	char t[32];
 
-	if (diag_evidence_get(d, "nic_syns_out", NULL))
+	if (words_ev(d, "app_gave_up", 0))
+		words_summary(w, "the application gave up its connect to %s after %s: "
+			      "%lld SYN%s left this host (%lld seen leaving the NIC) and "
+			      "nothing came back for it", n->rend,
+			      words_duration(words_ev(d, "waited_ms", 0), t, sizeof(t)),
+			      syns, syns == 1 ? "" : "s", words_ev(d, "nic_syns_out", 0));
+	else if (diag_evidence_get(d, "nic_syns_out", NULL))
 		words_summary(w, "%lld SYN%s left this host over %s (%lld seen leaving "
 			      "the NIC), nothing came back to it (no SYN-ACK, RST or ICMP "
 			      "for the flow reached the NIC)", syns, syns == 1 ? "" : "s",

@@ -35,6 +35,8 @@ SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 # that look like it (issue 7, misreadings and false alarms).
 SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
 	    pending-reset port-retry reuse retrans-fail lost-events qdisc)
+# Faults hidden in everyday traffic that were missed (issue 7, misses).
+SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -147,6 +149,17 @@ sc_nft_hit() {
 
 	n=$(sc_nft_count "$@")
 	[ "$n" -gt 0 ] || lab_fail "lab: the $3 rule in $1 never matched (no fault happened)"
+}
+
+# sc_wait_log FILE TEXT SECS: until a peer says TEXT in FILE, SECS at most.
+sc_wait_log() {
+	local file=$1 text=$2 i
+
+	for i in $(seq $(($3 * 10))); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # sc_check CMD...: a tracer check, unless there is no tracer.
@@ -740,12 +753,15 @@ sc_xdp_run() {
 # that end's point of view, with its byte counts.
 sc_conn-record() {
 	local fam=$1 port=$2 n=$3 a b
+	local SC_TRACER_OPTS=(--conn-interval 1)
 
 	a=$(lab_addr "$fam" a)
 	b=$(lab_addr "$fam" b)
 	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" request --size 1000
+	# One exchange (1000 bytes, 64 back), then 2.5 s idle: a periodic
+	# record while it is open (--conn-interval 1), then one at its close.
+	sc_client "$n" "$b" "$port" idle --size 1000 -d 2500
 	sc_stop "$n" a b
 	sc_check expect_no_diag "$LAB_DIR/$n.a.json"
 	sc_check expect_conn "$LAB_DIR/$n.a.json" rport "$port" || return
@@ -754,6 +770,8 @@ sc_conn-record() {
 	sc_check expect_conn "$LAB_DIR/$n.b.json" lport "$port"
 	sc_check expect_conn "$LAB_DIR/$n.b.json" laddr "$b"
 	sc_check expect_conn "$LAB_DIR/$n.b.json" raddr "$a"
+	sc_check expect_conn_complete "$LAB_DIR/$n.a.json" client "$port" 1000 64
+	sc_check expect_conn_complete "$LAB_DIR/$n.b.json" server "$port" 64 1000
 }
 
 # ------------------------------------------------------------ everyday traffic
@@ -790,7 +808,7 @@ sc_pool-linger() {
 	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	for i in 1 2 3; do
-		sc_client "$n" "$b" "$port" pool --count 3 --linger0
+		sc_client "$n" "$b" "$port" exchanges --count 3 --linger0
 	done
 	sc_stop "$n" a b
 	sc_check_quiet "$n"
@@ -872,7 +890,7 @@ sc_long-poll() {
 	lab_server "$n" "$b" "$port" answer --delay-ms $((LAB_STALL_MS * 3 / 4)) \
 		-d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" pool --count 3 --timeout-ms $((LAB_STALL_MS * 2))
+	sc_client "$n" "$b" "$port" exchanges --count 3 --timeout-ms $((LAB_STALL_MS * 2))
 	sc_stop "$n" a b
 	sc_check_quiet "$n"
 }
@@ -1107,6 +1125,163 @@ sc_qdisc() {
 	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" PACKET_LOSS
 	sc_check expect_only "$LAB_DIR/$n.a.json" PACKET_LOSS
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS qdisc_drops '>' 0
+}
+
+# ------------------------------------------------------------ misses
+#
+# Faults that hide in busy, long-lived connections or leave no event of
+# their own, and a healthy neighbour that looks like them.
+
+# A busy pooled connection whose server stops answering: requests go back
+# to back for 1 s (answer and next request within one scan interval, often
+# one jiffy), then one is ACKed and never answered; the client gives up
+# after 5 s. The socket clocks, not turns between scans, say who waits.
+sc_pool-hang() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --answer-ms 1000 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" pool -d 30000 --timeout-ms 5000 --expect timeout
+	sc_stop "$n" a b
+	grep -q 'answering no more' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the server never stopped answering"
+	sc_check_flow "$n" PEER_APP_STALL "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL waited_ms '>=' "$LAB_STALL_MS"
+	sc_check_server "$n" LOCAL_APP_STALL "$b" "$port"
+}
+
+# Healthy: the same busy pool, every request answered, then the connection
+# idles for twice the stall threshold before the pool closes it. Nobody
+# owes anything, however the last exchange fell between two scans.
+sc_pool-idle() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" pool -d 1000 --idle-ms $((LAB_STALL_MS * 2))
+	sc_stop "$n" a b
+	sc_check_healthy "$n"
+}
+
+# The path goes black mid-flight: once the pooled connection is under way,
+# the router drops the client's data segments (its ACKs still pass, so the
+# server has nothing to retransmit). The client's next request is
+# retransmitted on timeouts, unacknowledged, until its TCP_USER_TIMEOUT
+# (4 s) makes the kernel give up with ETIMEDOUT.
+sc_blackhole() {
+	local fam=$1 port=$2 n=$3 b ready pid data i
+
+	b=$(lab_addr "$fam" b)
+	# a segment with payload: longer than the headers and timestamps
+	[ "$fam" = v4 ] && data="ip length > 52" || data="ip6 length > 32"
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	ready=$LAB_DIR/$n.client.ready
+	lab_client "$n" "$b" "$port" pool -d 30000 --think-ms 100 --timeout-ms 20000 \
+		--user-timeout-ms 4000 --ready-file "$ready" --expect ETIMEDOUT &
+	pid=$!
+	for i in $(seq 100); do
+		[ -f "$ready" ] && break
+		sleep 0.1
+	done
+	sc_nft "$port" "tcp dport $port $data counter drop"
+	wait "$pid" || lab_fail "lab: the client did not time out (ETIMEDOUT)"
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" CONNECTION_TIMEOUT "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT rto_in_a_row '>=' 3
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT user_timeout_ms == 4000
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT gives_up_in_ms '>=' 0
+	# ... and when the kernel gave up, the application's error
+	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT app_error ETIMEDOUT
+	sc_check expect_no_diag "$LAB_DIR/$n.b.json"
+}
+
+# A client that gives up: its 1 s timeout passes while the server takes
+# 2.5 s to answer; it closes with the request pending, and the late answer
+# meets a closed socket (reset). Told at both ends, with how long the
+# client waited and when the answer came.
+sc_giveup() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --delay-ms 2500 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 1000 --expect timeout
+	# the late answer leaves 2.5 s after the request
+	sc_wait_log "$LAB_DIR/$n.peer.log" "answered after the client closed" 10 ||
+		lab_fail "lab: the server never sent its late answer"
+	sc_stop "$n" a b
+	sc_check_flow "$n" PEER_APP_STALL "$b" "$port" || return
+	# about the client's timeout (it also covers the connect; a loaded
+	# lab delays the request)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL gave_up_after_ms '>=' 500
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 1
+	# the late answer's reset, at the server, is the consequence
+	ALSO_OK=PEER_RESET sc_check_server "$n" LOCAL_APP_STALL "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_APP_STALL gave_up_after_ms '>=' 500
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_APP_STALL answered_late == 1
+}
+
+# A short connect timeout: the router drops the SYNs, the client gives up
+# after 1.5 s, one retransmit in: SYN_UNANSWERED all the same.
+sc_syn-giveup() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft "$port" "tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 1500 --expect timeout
+	sc_stop "$n" a
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED app_gave_up == 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
+}
+
+# A null route on the router (an unreachable route for one address): it
+# answers the SYN at once, from its route table, with ICMP host unreachable
+# (IPv4) or no route (IPv6): NO_ROUTE at that router, not a host that is
+# down (whose ICMP comes after the router's ARP/ND gave up, seconds later).
+sc_null-route() {
+	local fam=$1 port=$2 n=$3 dst r
+
+	r=$(sc_router "$fam")
+	if [ "$fam" = v4 ]; then
+		dst=10.0.4.8
+		ip -n "$NS_R" route add unreachable "$dst/32"
+	else
+		dst=fd00:4::8
+		ip -n "$NS_R" -6 route add unreachable "$dst/128"
+	fi || { lab_fail "lab: cannot add the router's unreachable route"; return; }
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" request --timeout-ms 3000 \
+		--expect EHOSTUNREACH,ENETUNREACH
+	sc_stop "$n" a
+	sc_check_flow "$n" NO_ROUTE "$dst" "$port" || return
+	sc_check expect_summary "$LAB_DIR/$n.a.json" NO_ROUTE "$r"
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" NO_ROUTE icmp_after_ms '<' 1000
+}
+
+# Loss on the way in: the router drops ~10% of service-b's data segments
+# to service-a, which downloads. service-a has no retransmit of its own:
+# the gaps in what arrives say it. The sender sees its side.
+sc_loss-in() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft "$port" "tcp sport $port tcp flags & (syn | fin) == 0 numgen random mod 100 < 10 counter drop" ||
+		return
+	lab_server "$n" "$b" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" recv -d 3000
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" PACKET_LOSS "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS inbound == 1
+	sc_check_server "$n" PACKET_LOSS "$b" "$port"
 }
 
 # ------------------------------------------------------------ runner
