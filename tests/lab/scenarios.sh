@@ -954,8 +954,12 @@ sc_pending-reset() {
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request --linger0 --timeout-ms 1000 --expect timeout
 	sc_stop "$n" a b
-	sc_check_flow "$n" LOCAL_RESET "$b" "$port" || return
+	sc_check expect_diag "$LAB_DIR/$n.a.json" LOCAL_RESET || return
+	# the give-up itself is told too; no answer came, late or not
+	sc_check expect_only "$LAB_DIR/$n.a.json" LOCAL_RESET PEER_APP_STALL
 	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET rport "$port"
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET request_pending == 1
 	sc_check_server "$n" PEER_RESET "$b" "$port" || return
 	sc_check expect_field "$LAB_DIR/$n.b.json" PEER_RESET severity error
 }
@@ -1023,7 +1027,7 @@ sc_retrans-fail() {
 	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a || return
 	# a modest stream: few retransmissions of its own before the cut
-	lab_client "$n" "$dst" "$port" push -d 2000 --sndbuf 32768 \
+	lab_client "$n" "$dst" "$port" push -d 5000 --sndbuf 32768 \
 		--expect ok,EHOSTUNREACH,ETIMEDOUT &
 	push=$!
 	# the stream runs
