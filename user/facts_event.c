@@ -170,17 +170,18 @@ static void client_gave_up(struct flow *f, const struct tt_event *ev)
 	f->gave_up = GAVE_UP_LOCAL;
 	f->gave_up_ns = ev->ts_ns;
 	if (f->flags & FF_SCANNED) {
-		f->gave_up_waited_ns = elapsed(f->last_send_ns, ev->ts_ns);
-		f->gave_up_bytes = f->turn_bytes;
+		f->gave_up_waited_ms = (__u32)(elapsed(f->last_send_ns, ev->ts_ns) / NSEC_PER_MSEC);
+		f->gave_up_bytes = (__u32)f->turn_bytes;
 	} else {
 		/* sent when the connection opened, at the latest */
-		f->gave_up_waited_ns = elapsed(f->established_ns, ev->ts_ns);
+		f->gave_up_waited_ms = (__u32)(elapsed(f->established_ns, ev->ts_ns) /
+					       NSEC_PER_MSEC);
 		/* the SYN and our FIN count in bytes_acked */
 		sent = ev->bytes_acked;
 		for (unsigned int i = 0; i < sizeof(ev->path); i++)
 			if (ev->path[i] == TT_TCP_FIN_WAIT2 && sent)
 				sent--;
-		f->gave_up_bytes = sent > 1 ? sent - 1 : 0;
+		f->gave_up_bytes = sent > 1 ? (__u32)(sent - 1) : 0;
 	}
 }
 
