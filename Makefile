@@ -170,10 +170,13 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 # Tier-1 tests link the objects they test (the outputs name the kernel's
 # hooks through the hook plan, which reads BTF with libbpf).
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
+$(OUTPUT)/test_alarms: $(CORE_OBJS)
 $(OUTPUT)/test_misses: $(CORE_OBJS)
 $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
-OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan)
+$(OUTPUT)/test_term: $(OUTPUT)/user/term.o
+$(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
+OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \
 	$(CORE_OBJS)

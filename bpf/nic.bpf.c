@@ -316,6 +316,7 @@ struct seg_info {
 	__u32 segs;		/* >= 1 */
 	__u32 payload;		/* TCP payload bytes of the whole packet */
 	__u32 seg;		/* payload of one segment */
+	__be32 seq;		/* the sequence number, as on the wire */
 	__u8 fl;		/* TCP flags */
 };
 
@@ -331,6 +332,20 @@ static __noinline void count_flags(struct nic_flow *f,
 {
 	__u8 fl = s->fl;
 
+	if ((fl & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN) {
+		__u32 isn = bpf_ntohl(s->seq);
+
+		/*
+		 * A SYN with a new initial sequence number opens a new
+		 * connection on the 4-tuple (a client reusing its port, a
+		 * tuple out of TIME_WAIT): what the record holds was the
+		 * previous one's. Counted afresh from this packet on.
+		 */
+		if (isn != f->syn_seq &&
+		    (f->dir[NIC_IN].pkts || f->dir[NIC_OUT].pkts || f->icmp_sent))
+			__builtin_memset(f, 0, sizeof(*f));
+		f->syn_seq = isn;
+	}
 	if (fl & TCP_FL_SYN) {
 		if (fl & TCP_FL_ACK) {
 			__sync_fetch_and_add(&d->synack, 1);
@@ -355,6 +370,9 @@ static __always_inline void count_into(struct nic_flow *f,
 {
 	struct nic_dir_stats *d = &f->dir[ingress ? NIC_IN : NIC_OUT];
 
+	/* Flags first: a new connection's SYN starts the record afresh. */
+	if (s->fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN))
+		count_flags(f, d, k, s, ingress);
 	/*
 	 * Plain adds, not atomic ones (three locked adds were a third of the
 	 * cost of a packet): one direction of one flow is counted by one CPU
@@ -375,8 +393,6 @@ static __always_inline void count_into(struct nic_flow *f,
 		if (s->seg > d->max_seg)
 			d->max_seg = s->seg;
 	}
-	if (s->fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN))
-		count_flags(f, d, k, s, ingress);
 }
 
 /*
@@ -443,6 +459,7 @@ static __always_inline void count_tcp(struct flow_key *k, struct l3_info *l,
 	 * the filter let pass, so the mismatch can be told.
 	 */
 	s.fl = ((__u8 *)th)[13];
+	s.seq = th->seq;
 	if (!flow_wanted(k) &&
 	    !(ingress && (s.fl & (TCP_FL_SYN | TCP_FL_ACK)) == (TCP_FL_SYN | TCP_FL_ACK) &&
 	      syn_sent_from(k)))

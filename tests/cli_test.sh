@@ -7,7 +7,14 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TCPTRACE:-$ROOT/build/tcptrace-bpf}
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+NS=tt-cli-$$	# a namespace of this run's own, for the tests that need one
+cleanup() {
+	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # expect NAME CODE PATTERN -- ARGS...: exit code CODE and stderr matching PATTERN.
 expect() {
@@ -177,4 +184,114 @@ if start_tracer; then
 	fi
 else
 	echo "FAIL cli-sigkill-leaves-nothing: the tracer did not start: $(head -c 200 "$TMP/err")"
+fi
+
+# held_ids PID: the BPF programs and links the process holds, as
+# "prog ID" / "link ID" lines, from its fds' fdinfo (Debian's bpftool
+# does not show owning pids). Exact, whatever other tracers run beside.
+held_ids() {
+	grep -h '^prog_id:\|^link_id:' /proc/"$1"/fdinfo/* 2>/dev/null |
+		sed 's/_id:[[:space:]]*/ /' | sort -u
+}
+# still_held FILE: those of FILE's ids the kernel still has, after the
+# RCU grace period that frees them (up to 2 s). A netlink TC filter left
+# behind keeps its program, so it shows here too.
+still_held() {
+	local left
+	for _ in $(seq 40); do
+		left=$(while read -r kind id; do
+			bpftool "$kind" show id "$id" >/dev/null 2>&1 && echo "$kind $id"
+		done <"$1")
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	echo "$left" | tr '\n' ' '
+}
+
+# SIGHUP (the terminal closed) stops the tracer like SIGINT: detached,
+# the exit summary flushed, exit 0.
+if start_tracer -p 9 -j; then
+	held_ids "$pid" >"$TMP/ids"
+	kill -HUP "$pid"
+	rc=0; wait "$pid" || rc=$?
+	left=$(still_held "$TMP/ids")
+	if [ "$rc" -eq 0 ] && [ -s "$TMP/ids" ] && [ -z "$left" ] &&
+	   jq -e 'select(.type == "stats")' "$TMP/out" >/dev/null 2>&1; then
+		echo "PASS cli-sighup-clean-exit"
+	else
+		echo "FAIL cli-sighup-clean-exit: exit $rc, held $(wc -l <"$TMP/ids"), left: $left; stdout: $(head -c 200 "$TMP/out")"
+	fi
+else
+	echo "FAIL cli-sighup-clean-exit: the tracer did not start: $(head -c 200 "$TMP/err")"
+fi
+
+# SIGPIPE: the reader of stdout went away (| head -n1). The tracer's next
+# write raises it; it must detach and exit 0, not die of the signal (141).
+# --conn-interval 1: under -j a stats record each second, the writes that
+# meet the closed pipe.
+rm -f "$TMP/pid" "$TMP/rc"
+( "$BIN" -p 9 -j --conn-interval 1 2>"$TMP/err" & echo $! >"$TMP/pid"; wait $!
+  echo $? >"$TMP/rc" ) | head -n1 >"$TMP/first" &
+piped=$!
+for _ in $(seq 100); do
+	grep -q 'tcptrace-bpf: tracing' "$TMP/err" 2>/dev/null && [ -s "$TMP/pid" ] && break
+	sleep 0.05
+done
+held_ids "$(cat "$TMP/pid" 2>/dev/null)" >"$TMP/ids"
+# head is gone after the first record; the tracer must follow within a
+# few of its writes (the rc file is written once it has exited).
+for _ in $(seq 200); do [ -s "$TMP/rc" ] && break; sleep 0.05; done
+[ -s "$TMP/rc" ] || kill -KILL "$(cat "$TMP/pid" 2>/dev/null)" 2>/dev/null
+wait "$piped" 2>/dev/null
+for _ in $(seq 20); do [ -s "$TMP/rc" ] && break; sleep 0.05; done
+rc=$(cat "$TMP/rc" 2>/dev/null || echo none)
+left=$(still_held "$TMP/ids")
+if [ "$rc" = 0 ] && [ -s "$TMP/ids" ] && [ -z "$left" ] &&
+   jq -e '.type == "stats"' "$TMP/first" >/dev/null 2>&1; then
+	echo "PASS cli-sigpipe-clean-exit"
+else
+	echo "FAIL cli-sigpipe-clean-exit: exit $rc, held $(wc -l <"$TMP/ids"), left: $left; first line: $(head -c 200 "$TMP/first"); stderr: $(head -c 200 "$TMP/err")"
+fi
+
+# A failed socket scan is retried with backoff, never switched off: the
+# tracer in a namespace of its own, a listener there (each scan reports
+# it), then no fd to spare for the scan's iterator (its soft RLIMIT_NOFILE
+# lowered to its lowest free fd: bpf_iter_create fails with EMFILE, a real
+# failure of the real scan), then the limit restored. sockets_scanned must
+# grow again, the failure be said once, and the recovery said.
+ip netns add "$NS" && ip -n "$NS" link set lo up
+ip netns exec "$NS" "$ROOT/build/peer" server -l 127.0.0.1 -p 9 -m answer -d 20000 \
+	--ready-file "$TMP/ready" 2>/dev/null &
+server=$!
+for _ in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
+# scanned: the last stats record's sockets_scanned.
+scanned() { jq -s '[.[] | select(.type == "stats")] | last | .sockets_scanned // 0' "$TMP/out" 2>/dev/null; }
+# stats_after N: wait (up to 5 s) for a stats record that shows more than N scanned.
+stats_after() {
+	for _ in $(seq 100); do [ "$(scanned)" -gt "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+if start_tracer --netns "/run/netns/$NS" -j --no-nic --interval 100 --conn-interval 1; then
+	soft=$(prlimit --pid "$pid" --nofile --noheadings -o SOFT)
+	stats_after 0
+	free=$(ls /proc/"$pid"/fd | sort -n | awk 'BEGIN { e = 0 } $1 == e { e++ } END { print e }')
+	prlimit --pid "$pid" --nofile="$free":
+	for _ in $(seq 100); do grep -q 'socket scan failed' "$TMP/err" && break; sleep 0.05; done
+	sleep 1.5	# a backoff's retry meets the same wall
+	before=$(scanned)
+	prlimit --pid "$pid" --nofile="$soft":
+	stats_after "$before"; grown=$?
+	for _ in $(seq 60); do grep -q 'scan works again' "$TMP/err" && break; sleep 0.05; done
+	kill -INT "$pid"; rc=0; wait "$pid" || rc=$?
+	fails=$(grep -c 'socket scan failed' "$TMP/err")
+	errors=$(jq -s '[.[] | select(.type == "stats")] | last | .scan_errors' "$TMP/out")
+	if [ "$rc" -eq 0 ] && [ "$grown" -eq 0 ] && [ "$fails" -eq 1 ] && [ "${errors:-0}" -ge 2 ] &&
+	   grep -q 'scan works again' "$TMP/err"; then
+		echo "# scan failed $errors times, then scanned again ($before -> $(scanned) sockets)"
+		echo "PASS cli-scan-retried-after-failure"
+	else
+		echo "FAIL cli-scan-retried-after-failure: exit $rc, scanned $before -> $(scanned), failure said $fails times, scan_errors $errors; stderr: $(head -c 400 "$TMP/err")"
+	fi
+else
+	echo "FAIL cli-scan-retried-after-failure: the tracer did not start: $(head -c 200 "$TMP/err")"
 fi

@@ -45,6 +45,7 @@ enum {
 	OPT_XDP_GENERIC,
 	OPT_MAX_FLOWS,
 	OPT_CHECK,
+	OPT_CONNS,
 };
 
 static const struct argp_option options[] = {
@@ -55,7 +56,7 @@ static const struct argp_option options[] = {
 	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 1 },
 
 	{ NULL, 0, NULL, 0, "Interfaces (packet counting):", 2 },
-	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one)", 2 },
+	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one, bridge ports, bond slaves and VLANs left to the device that sees their packets too)", 2 },
 	{ "no-ingress", OPT_NO_INGRESS, NULL, 0, "No ingress hook on the interfaces (egress counting only)", 2 },
 	{ "no-nic", OPT_NO_NIC, NULL, 0, "No interface hooks at all: socket tracepoints only", 2 },
 	{ "tc", OPT_TC, NULL, 0, "Ingress through TC (tcx where the kernel has it; the default)", 2 },
@@ -68,7 +69,8 @@ static const struct argp_option options[] = {
 	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default " DEFAULT_STR(DEFAULT_CONN_INTERVAL_S) "; 0: at close / exit only)", 3 },
 	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default " DEFAULT_STR(DEFAULT_FOLD_S) ")", 3 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 3 },
-	{ "verbose", 'v', NULL, 0, "Verbose: libbpf messages and per-connection lines on stderr/stdout", 3 },
+	{ "conns", OPT_CONNS, NULL, 0, "In text mode, a line of statistics for each connection at close and every --conn-interval (JSON output always has these conn records)", 3 },
+	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
 
 	{ NULL, 0, NULL, 0, "Thresholds:", 4 },
 	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default " DEFAULT_STR(DEFAULT_INTERVAL_MS) ")", 4 },
@@ -183,6 +185,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		o->verbose = true;
+		break;
+	case OPT_CONNS:
+		o->conns = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);

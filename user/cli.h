@@ -29,6 +29,7 @@ struct options {
 	__u32 pid;		/* --pid: 0 = any */
 	bool json;
 	bool verbose;
+	bool conns;		/* --conns: conn records as text lines (JSON has them always) */
 	bool prog_stats;	/* --prog-stats: enable the kernel's bpf_stats */
 	bool classic;		/* --classic: classic tracepoints even where tp_btf works */
 	bool check;		/* --check: load, attach, report what this kernel gives, exit */

@@ -28,6 +28,10 @@ enum flow_flag {
 	FF_PID_PROC	= 1 << 7,  /* pid/comm came from process context */
 	FF_TOTALS	= 1 << 8,  /* the close event carried the socket's totals */
 	FF_ACKED_AFTER_RETRANS = 1 << 9, /* snd_una advanced after a retransmit: not a black hole */
+	FF_ABORT_LOCAL	= 1 << 10, /* the "received" reset was this host's own abort (data after close) */
+	FF_RST_CUT	= 1 << 11, /* rst_unsent/unread/last_data were read as the reset happened */
+	FF_ONE_WAY_OUT	= 1 << 12, /* we write again without waiting for an answer */
+	FF_ONE_WAY_IN	= 1 << 13, /* the peer writes again without waiting for ours */
 };
 
 /*
@@ -72,6 +76,17 @@ struct flow {
 	__u16 rst_rx;
 	__u16 rst_tx;
 	__u32 rst_reason;	/* enum sk_rst_reason of our RST */
+	/* What the first reset cut off (FF_RST_CUT): bytes written and never
+	 * sent, received and never read, and who spoke last (enum tt_last_data). */
+	__u32 rst_unsent, rst_unread;
+	__u8 rst_last_data;
+	__u8 rst_state;		/* our state when the first reset happened */
+	/* Request/response or one-way, from one snapshot to the next: a write
+	 * again while the peer owed an answer, or an answer (saturating). */
+	__u8 out_unanswered, out_answers;	/* our writes */
+	__u8 in_unanswered, in_answers;		/* the peer's */
+	__u8 _pad2[2];
+	__u32 client_syns;	/* FF_PORT_CLOSED: SYNs refused from this client address lately */
 	__s32 app_error;	/* positive errno the application saw */
 	__u32 syns_refused;	/* FF_PORT_CLOSED: SYNs answered by RST */
 	__u32 retrans;		/* non-SYN retransmits seen as events */
@@ -133,6 +148,11 @@ struct flow {
 	__u32 syn_drops;	/* of them SYNs or SYN-ACKs: the handshake */
 	__u32 drop_reason;	/* the latest */
 	__u8 drop_class;	/* enum drop_class of the latest */
+	/* Segments a queueing discipline here dropped (congestion): loss
+	 * evidence, a fault of this host only when it persists. */
+	__u32 qdisc_drops;
+	__u32 qdisc_reason;	/* the latest one's drop reason */
+	__u64 qdisc_first_ns, qdisc_last_ns;
 
 	/* The NIC's view of the flow (the latest nic_flows record). */
 	bool nic_seen;
@@ -226,6 +246,57 @@ bool flow_dropped_here(const struct flow *f);
 bool flow_syn_answered(const struct flow *f);
 /* The close, or now while it is open. */
 __u64 flow_end(const struct flow *f, __u64 now);
+/*
+ * The reset that tcp_receive_reset reported was this host's own abort, not
+ * the peer's: the socket sent one of its own right after (data arriving
+ * after the application closed), or the NIC, which watches the flow's
+ * arrivals, saw no RST come in.
+ */
+bool flow_reset_ours(const struct flow *f, bool nic_ingress);
+/*
+ * When the connection was reset, a request was pending: the client had
+ * spoken last and waited for the answer, or the server owed one.
+ */
+bool flow_reset_request_pending(const struct flow *f, enum tt_side side);
+/* Queueing-discipline drops here that lasted: a bottleneck, not a burst. */
+bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_ns);
+
+/* A service endpoint (the server end of its flows), and what its flows
+ * taught: whether its clients send without waiting for answers. */
+struct endpoint_key {
+	__u32 netns;
+	__u16 family;
+	__u16 port;
+	__u8 local;		/* the service is this host's */
+	__u8 _pad[3];
+	__u8 addr[16];
+};
+
+struct endpoint {
+	__u32 one_way_flows;	/* flows whose client wrote on, unanswered */
+	__u32 answered_flows;	/* flows that got answers */
+};
+
+/* Clients of this endpoint send one way: judged from its other flows. */
+static inline bool endpoint_one_way(const struct endpoint *ep)
+{
+	return ep && ep->one_way_flows && !ep->answered_flows;
+}
+
+/* A closed port and one client address: how often it was refused lately. */
+struct refusal_key {
+	__u32 netns;
+	__u16 family;
+	__u16 lport;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct refusal {
+	__u32 syns;
+	__u64 last_ns;
+};
+
 /*
  * How long after its first unacknowledged retransmission the kernel gives
  * up on the connection (ETIMEDOUT): TCP_USER_TIMEOUT, or the time

@@ -13,10 +13,10 @@
 static bool rst_reason_synchronized(__u32 reason)
 {
 	switch (reason) {
-	case 8:		/* TCP_ABORT_ON_DATA */
-	case 11:	/* TCP_ABORT_ON_CLOSE */
-	case 12:	/* TCP_ABORT_ON_LINGER */
-	case 13:	/* TCP_ABORT_ON_MEMORY */
+	case TT_RST_ABORT_ON_DATA:
+	case TT_RST_ABORT_ON_CLOSE:
+	case TT_RST_ABORT_ON_LINGER:
+	case TT_RST_ABORT_ON_MEMORY:
 		return true;
 	default:
 		return false;
@@ -261,6 +261,33 @@ static void on_retrans(struct flow *f, const struct tt_event *ev)
 		f->fast_retrans++;
 }
 
+/*
+ * SYNs refused on one port from one client address, lately (within a fold
+ * window of the previous one): a scanner knocks once, a client that needs
+ * the service keeps trying, each time from a new port.
+ */
+static __u32 client_refused(struct engine *e, const struct tt_event *ev)
+{
+	struct refusal_key rk;
+	struct refusal *r;
+	bool created;
+
+	memset(&rk, 0, sizeof(rk));
+	rk.netns = ev->key.netns;
+	rk.family = ev->key.family;
+	rk.lport = ev->key.lport;
+	memcpy(rk.laddr, ev->key.laddr, sizeof(rk.laddr));
+	memcpy(rk.raddr, ev->key.raddr, sizeof(rk.raddr));
+	r = flowtable_get(e->refusals, &rk, &created);
+	if (!r)
+		return 1;
+	if (!created && elapsed(r->last_ns, ev->ts_ns) > e->cfg.fold_ns)
+		r->syns = 0;
+	r->syns++;
+	r->last_ns = ev->ts_ns;
+	return r->syns;
+}
+
 /* A SYN reached a port where no socket listens and this host answered RST.
  * The key is ours: laddr:lport is the probed port, raddr the client. */
 static void on_port_closed(struct engine *e, const struct tt_event *ev)
@@ -290,6 +317,7 @@ static void on_port_closed(struct engine *e, const struct tt_event *ev)
 	f->updated_ns = ev->ts_ns;
 	f->syns_refused++;
 	f->rst_tx++;
+	f->client_syns = client_refused(e, ev);
 }
 
 static enum drop_class drop_class_of(const struct engine *e, __u32 reason)
@@ -315,6 +343,17 @@ static void on_drop(struct engine *e, const struct tt_event *ev)
 
 	if (cls == DROP_IGNORE)
 		return;
+	/* A queue here full under congestion: loss, judged as such. */
+	if (cls == DROP_QDISC) {
+		f = flowtable_lookup(e->flows, &ev->key);
+		if (!f)
+			return;
+		if (!f->qdisc_drops++)
+			f->qdisc_first_ns = ev->ts_ns;
+		f->qdisc_last_ns = ev->ts_ns;
+		f->qdisc_reason = ev->reason;
+		return;
+	}
 	/* Such drops reach us only where no reset is traced for them: a
 	 * bare SYN nobody took is a closed port; the rest is no news. */
 	if (cls == DROP_NO_SOCKET) {
@@ -376,14 +415,30 @@ static void on_synack_retrans(struct engine *e, struct flow *f,
 		l->synack_retrans++;
 }
 
+/* What the connection's first reset cut off, as the socket had it then. */
+static void rst_cut(struct flow *f, const struct tt_event *ev)
+{
+	if (f->rst_ns)
+		return;
+	f->rst_ns = ev->ts_ns;
+	f->rst_state = ev->state;
+	f->rst_unsent = ev->unsent;
+	/* rcv_nxt counts the peer's FIN, which is no byte to read. */
+	f->rst_unread = ev->unread && (ev->state == TT_TCP_CLOSE_WAIT ||
+				       ev->state == TT_TCP_LAST_ACK ||
+				       ev->state == TT_TCP_CLOSING) ?
+			ev->unread - 1 : ev->unread;
+	f->rst_last_data = ev->last_data;
+	f->flags |= FF_RST_CUT;
+}
+
 static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 {
 	if (!f->rst_rx)
 		f->rst_rx_state = ev->state;
 	f->rst_rx++;
 	f->flags |= FF_RST_RX;
-	if (!f->rst_ns)
-		f->rst_ns = ev->ts_ns;
+	rst_cut(f, ev);
 }
 
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
@@ -404,8 +459,14 @@ static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 	f->rst_reason = ev->reason;
 	if (rst_reason_synchronized(ev->reason))
 		f->flags |= FF_ESTABLISHED;
-	if (!f->rst_ns)
-		f->rst_ns = ev->ts_ns;
+	/*
+	 * A received reset is never answered with one: a socket that resets
+	 * after tcp_reset() ran on it aborted itself (data arrived after its
+	 * application closed), and the kernel says so from 6.10 on.
+	 */
+	if ((f->flags & FF_RST_RX) || ev->reason == TT_RST_ABORT_ON_DATA)
+		f->flags |= FF_ABORT_LOCAL;
+	rst_cut(f, ev);
 }
 
 void engine_on_event(struct engine *e, const struct tt_event *ev)

@@ -53,7 +53,7 @@ static bool syn_given_up(const struct judge_in *in)
 
 	return !f->app_error && (f->flags & FF_START_KNOWN) && nothing_back &&
 	       elapsed(f->start_ns, f->closed_ns) >= SYN_GIVE_UP_MIN_NS &&
-	       (in->over || elapsed(f->start_ns, in->now) >= SYN_ICMP_GRACE_NS);
+	       (in->final || elapsed(f->start_ns, in->now) >= SYN_ICMP_GRACE_NS);
 }
 
 bool judge_syn_unanswered(const struct judge_in *in, struct diagnosis *d)
@@ -102,7 +102,22 @@ bool judge_port_closed(const struct judge_in *in, struct diagnosis *d)
 		return false;
 	evidence_add(d, "syns_refused", f->syns_refused);
 	evidence_add(d, "rst_sent", f->rst_tx);
+	evidence_add(d, "client_syns", f->client_syns);
 	d->side = TT_SIDE_SERVER;
 	d->app_error = 0;
 	return true;
+}
+
+/* SYNs from one client address on a closed port that make it one that
+ * needs the service, not a scanner passing by. */
+#define PORT_CLOSED_CLIENT_RETRIES	3
+
+enum diag_severity severity_of_port_closed(const struct diagnosis *d)
+{
+	long long syns = 0;
+
+	/* Without the count (an older recording), as before: a fault. */
+	if (!diag_evidence_get(d, "client_syns", &syns))
+		return SEV_ERROR;
+	return syns >= PORT_CLOSED_CLIENT_RETRIES ? SEV_ERROR : SEV_INFO;
 }

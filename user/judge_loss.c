@@ -125,6 +125,10 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 		ratio_retrans = f->total_retrans > handshake ?
 				f->total_retrans - handshake : 0;
 		retrans = f->retrans > ratio_retrans ? f->retrans : ratio_retrans;
+		/* A segment a queue here dropped was lost as surely, and the
+		 * sender may not retransmit it (it saw the drop: no loss). */
+		if (f->qdisc_drops > ratio_retrans)
+			ratio_retrans = f->qdisc_drops;
 		/* Retransmits reported since that snapshot have no share in
 		 * its data count: they wait for the next one. */
 		if (ratio_retrans < cfg->loss_min_retrans || !f->data_segs_out ||
@@ -135,9 +139,10 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 	} else {
 		/* No snapshot: an open flow gets one within an interval, so
 		 * wait for the ratio; a flow already closed never will. */
-		if (!(f->flags & FF_CLOSED) || f->retrans < cfg->loss_min_retrans)
+		retrans = f->retrans;
+		ratio_retrans = retrans > f->qdisc_drops ? retrans : f->qdisc_drops;
+		if (!(f->flags & FF_CLOSED) || ratio_retrans < cfg->loss_min_retrans)
 			return loss_inbound(in, d);
-		retrans = ratio_retrans = f->retrans;
 		srtt_us = f->ev_srtt_us;
 	}
 	/* srtt far above the path's minimum: packets wait in a queue, the
@@ -155,6 +160,10 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "srtt_ms", srtt_us / 1000);
 	evidence_add(d, "min_rtt_ms", min_rtt_us / 1000);
 	evidence_add(d, "rtt_inflated", inflated);
+	if (f->qdisc_drops) {
+		evidence_add(d, "qdisc_drops", f->qdisc_drops);
+		evidence_add(d, "lost_segments", ratio_retrans);
+	}
 	return true;
 }
 

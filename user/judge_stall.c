@@ -27,7 +27,7 @@ static bool gave_up(const struct judge_in *in, struct diagnosis *d)
 	if (f->gave_up_waited_ms < GIVE_UP_MIN_MS || !f->gave_up_bytes ||
 	    f->gave_up_bytes > in->cfg->request_max_bytes)
 		return false;
-	if (!f->late_answer_ns && !in->over &&
+	if (!f->late_answer_ns && !in->final &&
 	    elapsed(f->gave_up_ns, in->now) < in->cfg->stall_ns)
 		return false;
 	evidence_add(d, "request_bytes", (long long)f->gave_up_bytes);
@@ -60,6 +60,10 @@ bool judge_peer_app_stall(const struct judge_in *in, struct diagnosis *d)
 	/* A bigger burst is a one-way stream, which owes no answer. */
 	if (!f->turn_bytes || f->turn_bytes > in->cfg->request_max_bytes)
 		return false;
+	/* So is a flow whose writes never wait for one, or any flow of a
+	 * service whose clients only ever push (logs, metrics). */
+	if ((f->flags & FF_ONE_WAY_OUT) || endpoint_one_way(in->endpoint))
+		return false;
 	if (waited < in->cfg->stall_ns)
 		return false;
 	evidence_add(d, "request_bytes", (long long)f->turn_bytes);
@@ -68,6 +72,7 @@ bool judge_peer_app_stall(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "waited_ms", ns_to_ms(waited));
 	evidence_add(d, "srtt_ms", f->srtt_us / 1000);
 	d->app_error = 0;
+	d->since_ns = f->last_send_ns;
 	return true;
 }
 
@@ -89,6 +94,7 @@ bool judge_local_app_stall(const struct judge_in *in, struct diagnosis *d)
 		evidence_add(d, "rcv_wnd", f->rcv_wnd);
 		evidence_add(d, "not_read_ms",
 			     ns_to_ms(elapsed(f->unread_since_ns, f->last_scan_ns)));
+		d->since_ns = f->unread_since_ns;
 		return true;
 	}
 
@@ -98,12 +104,16 @@ bool judge_local_app_stall(const struct judge_in *in, struct diagnosis *d)
 		return false;
 	if (!f->turn_bytes || f->turn_bytes > in->cfg->request_max_bytes)
 		return false;
+	/* What a client pushes one way asks for nothing. */
+	if ((f->flags & FF_ONE_WAY_IN) || endpoint_one_way(in->endpoint))
+		return false;
 	if (elapsed(f->last_recv_ns, f->last_scan_ns) < in->cfg->stall_ns)
 		return false;
 	evidence_add(d, "request_bytes", (long long)f->turn_bytes);
 	if (f->turn_bytes_mean)
 		evidence_add(d, "request_bytes_mean", 1);
 	evidence_add(d, "waited_ms", ns_to_ms(elapsed(f->last_recv_ns, f->last_scan_ns)));
+	d->since_ns = f->last_recv_ns;
 	return true;
 }
 
@@ -124,5 +134,6 @@ bool judge_zero_window(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "unsent_bytes", seq_span(f->write_seq, f->snd_una));
 	evidence_add(d, "probes", f->probes_out);
 	d->app_error = 0;
+	d->since_ns = f->zero_wnd_since_ns;
 	return true;
 }

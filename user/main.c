@@ -30,6 +30,19 @@ static void on_signal(int sig)
 	signal(sig, SIG_DFL);
 }
 
+/*
+ * The reader of our output went away (`| head`, a closed log shipper):
+ * stop as on SIGINT, so the links are detached and a file output
+ * flushed, and exit 0, not killed by the signal. The handler stays: the
+ * last records written on the way out raise it again, and their writes
+ * fail with EPIPE instead.
+ */
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
 static bool verbose;
 
 /*
@@ -74,16 +87,23 @@ static void name_drop_reasons(struct tracer *t)
 	t->drop_class = drop_reason_classes(&t->n_drop_class);
 }
 
-/* ": eth0 tcx/tcx, eth1 xdp-native/tcx" — ingress/egress kind per interface. */
+/*
+ * ": eth0 tcx/tcx, eth1 xdp-native/tcx" — ingress/egress kind per
+ * interface; on a host with hundreds (a pod's veths each), the first few
+ * and how many more.
+ */
+#define NIC_SUMMARY_NAMED	8
 static const char *nic_summary(const struct tracer *t, char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < t->n_nics && off < len; i++)
+	for (int i = 0; i < t->n_nics && i < NIC_SUMMARY_NAMED && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s %s/%s", i ? ", " : ": ",
 				t->nic[i].ifname, nic_hook_kind_name(t->nic[i].ingress_kind),
 				nic_hook_kind_name(t->nic[i].egress_kind));
+	if (t->n_nics > NIC_SUMMARY_NAMED && off < len)
+		snprintf(buf + off, len - off, " and %d more", t->n_nics - NIC_SUMMARY_NAMED);
 	return buf;
 }
 
@@ -110,7 +130,7 @@ int main(int argc, char **argv)
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
-	char nics[256], note[1024];
+	char nics[512], note[1024];
 	int err, ret = EXIT_RUNTIME;
 
 	cli_parse(argc, argv, &opts);
@@ -119,6 +139,14 @@ int main(int argc, char **argv)
 	if (opts.json)
 		report_set_sink(on_error, &out);
 	libbpf_set_print(libbpf_print);
+	/* From the start: a stop asked for while the programs load (it can
+	 * take a second) is kept and honoured once they are attached, on the
+	 * one cleanup path. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* The terminal or the session went away: a clean stop, like Ctrl-C. */
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_sigpipe);
 
 	/* What the user typed is checked first: a wrong path is a usage error
 	 * whoever runs it. */
@@ -141,7 +169,7 @@ int main(int argc, char **argv)
 	}
 	kernel_report_note(&tracer.plan, note, sizeof(note));
 	if (note[0])
-		fprintf(stderr, "tcptrace-bpf: note: on this kernel %s\n", note);
+		report_note("note: on this kernel %s", note);
 
 	pipeline_engine_config(&opts, &cfg);
 	cfg.drop_class = tracer.drop_class;
@@ -156,11 +184,9 @@ int main(int argc, char **argv)
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 
-	fprintf(stderr, "tcptrace-bpf: tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
-		"Ctrl-C to stop\n",
+	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
+		"Ctrl-C to stop",
 		opts.netns_path ? "network namespace " : "every network namespace",
 		opts.netns_path ? opts.netns_path : "", tracer.n_progs,
 		tracer.classic ? ", classic tracepoints" : "", tracer.n_nics,

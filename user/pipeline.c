@@ -11,7 +11,7 @@
 struct pipeline {
 	struct engine *engine;
 	struct output *out;
-	bool conn_lines;	/* -v: conn records as text lines too */
+	bool conn_lines;	/* --conns: conn records as text lines too */
 	__u64 interval_ns;
 	__u64 duration_ns;	/* 0: until stopped */
 	__u64 stats_every_ns;	/* stats records while running; 0: at the end only */
@@ -58,7 +58,7 @@ struct pipeline *pipeline_new(const struct options *o, const struct engine_confi
 	}
 	engine_set_conn_sink(p->engine, on_conn, p);
 	p->out = out;
-	p->conn_lines = o->verbose;
+	p->conn_lines = o->conns;
 	p->interval_ns = o->interval_ms * 1000000ULL;
 	p->duration_ns = o->duration_ms * 1000000ULL;
 	/* A monitoring pipeline reading -j sees the losses as they happen. */

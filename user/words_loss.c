@@ -33,6 +33,7 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 	long long rto = words_ev(d, "rto_retrans", 0), fast = words_ev(d, "fast_retrans", 0);
 	long long segs = words_ev(d, "data_segs_out", 0), pm = words_ev(d, "loss_permille", 0);
 	long long srtt = words_ev(d, "srtt_ms", 0), min_rtt = words_ev(d, "min_rtt_ms", 0);
+	long long qdisc = words_ev(d, "qdisc_drops", 0);
 	const char *how, *queue;
 	char share[64];
 
@@ -57,8 +58,19 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 			 pm / 10, pm % 10, segs);
 	else
 		share[0] = '\0';
-	words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
-		      words_ev(d, "retransmits", 0), n->rend, share, how, queue, srtt, min_rtt);
+	if (qdisc)
+		words_summary(w, "%lld segments to %s lost%s: %lld dropped by this host's "
+			      "own queue (qdisc), %lld retransmits; %s (srtt %lldms, min %lldms)",
+			      words_ev(d, "lost_segments", qdisc), n->rend, share, qdisc,
+			      words_ev(d, "retransmits", 0), queue, srtt, min_rtt);
+	else
+		words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
+			      words_ev(d, "retransmits", 0), n->rend, share, how, queue,
+			      srtt, min_rtt);
+	if (qdisc)
+		words_cause(w, "congestion at this host: its own queueing discipline "
+			    "dropped %lld of the connection's segments (a full "
+			    "fq_codel/tbf/fq queue, or a shaper's rate) (5)", qdisc);
 	words_cause(w, "congestion: a router or switch queue on the path to %s "
 		    "overflows (5)", n->raddr);
 	words_cause(w, "a lossy link: errors on a NIC, cable or radio hop (5)");

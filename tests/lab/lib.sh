@@ -370,6 +370,37 @@ expect_no_diag() {
 	fi
 }
 
+# expect_quiet FILE: no diagnosis above info (a note is no alarm).
+expect_quiet() {
+	local file=$1 got
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r 'select(.type == "diagnosis" and .severity != "info") |
+		"\(.code)/\(.severity)"' "$file" | sort | uniq -c |
+		awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm on healthy traffic: $got"
+		return 1
+	fi
+}
+
+# expect_quiet_but FILE CODE...: no diagnosis above info but CODEs (the
+# fault a scenario makes, beside traffic that must stay quiet).
+expect_quiet_but() {
+	local file=$1 got
+	shift
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --arg ok "$*" '($ok | split(" ")) as $ok |
+		select(.type == "diagnosis" and .severity != "info") | .code as $c |
+		select(any($ok[]; . == $c) | not) | "\($c)/\(.severity)"' "$file" |
+		sort -u | paste -sd, -)
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm besides $*: $got"
+		return 1
+	fi
+}
+
 # expect_none_for FILE FIELD VALUE: no diagnosis has .FIELD == VALUE (a
 # healthy flow beside a broken one stays silent).
 expect_none_for() {
@@ -494,6 +525,52 @@ expect_conn() {
 		return 0
 	fi
 	echo "$(basename "$file" .json): no conn record with $field=$value"
+	return 1
+}
+
+# expect_conn_complete FILE SIDE PORT SENT RECEIVED: the flow on PORT has
+# a periodic conn record while open and a final one at its close, with
+# every field of the README's table, and values that fit the exchange:
+# the bytes each way, the handshake in the state path, an RTT, a FIN
+# close, the owner and cgroup where this end opened it (the client), no
+# diagnosis codes.
+CONN_FIELDS='["type","ts","side","family","laddr","lport","raddr","rport","netns","pid","comm","cgroup_id","start","duration_ms","open","state_path","connect_ms","bytes_sent","bytes_received","segs_out","segs_in","data_segs_out","data_segs_in","retransmits","retransmits_rto","retransmits_fast","syn_retransmits","srtt_us","min_rtt_us","resets_received","resets_sent","close_reason","app_error","codes","events_lost"]'
+expect_conn_complete() {
+	local file=$1 side=$2 port=$3 sent=$4 received=$5 why
+
+	lab_json_ok "$file" || return 1
+	why=$(jq -rs --argjson fields "$CONN_FIELDS" --arg side "$side" \
+		--argjson port "$port" --argjson sent "$sent" --argjson received "$received" '
+		[.[] | select(.type == "conn" and .side == $side and
+			      (.lport == $port or .rport == $port))] as $c |
+		($c | map(select(.open))) as $live | ($c | map(select(.open | not))) as $closed |
+		if ($live | length) == 0 then "no periodic conn record while open"
+		elif ($closed | length) != 1 then "\($closed | length) final conn records, want 1"
+		else $closed[0] as $r |
+			($fields - ($r | keys)) as $missing |
+			(($r | keys) - $fields) as $extra |
+			[ (if ($missing | length) > 0 then "missing \($missing)" else empty end),
+			  (if ($extra | length) > 0 then "not in the README table: \($extra)" else empty end),
+			  (if $r.bytes_sent < $sent or $r.bytes_received < $received
+			   then "bytes \($r.bytes_sent)/\($r.bytes_received), want >= \($sent)/\($received)" else empty end),
+			  (if $r.segs_out < 2 or $r.segs_in < 2 or $r.data_segs_out < 1 or $r.data_segs_in < 1
+			   then "segments \($r.segs_out)/\($r.segs_in) data \($r.data_segs_out)/\($r.data_segs_in)" else empty end),
+			  (if ($r.state_path | index("ESTABLISHED")) == null then "state_path \($r.state_path)" else empty end),
+			  (if ($r.state_path | last) != "CLOSE" then "state_path does not end at CLOSE: \($r.state_path)" else empty end),
+			  (if $r.srtt_us <= 0 or $r.min_rtt_us <= 0 then "rtt \($r.srtt_us)/\($r.min_rtt_us)" else empty end),
+			  (if $r.close_reason != "fin" then "close_reason \($r.close_reason)" else empty end),
+			  (if $r.duration_ms < 2000 then "duration_ms \($r.duration_ms)" else empty end),
+			  (if $r.codes != [] then "codes \($r.codes)" else empty end),
+			  (if $r.resets_received + $r.resets_sent + $r.retransmits + $r.syn_retransmits != 0
+			   then "resets/retransmits on a clean exchange" else empty end),
+			  (if $side == "client" and ($r.pid == null or $r.comm != "peer" or $r.cgroup_id == 0 or
+						     $r.start == null or $r.connect_ms == null)
+			   then "client owner/start: pid \($r.pid) comm \($r.comm) cgroup \($r.cgroup_id) start \($r.start) connect_ms \($r.connect_ms)" else empty end),
+			  (if $live[0].close_reason != "open" or $live[0].state_path == [] then "periodic record: \($live[0] | tostring)" else empty end)
+			] | join("; ")
+		end' "$file" 2>&1)
+	[ -z "$why" ] && return 0
+	echo "$(basename "$file" .json): conn record: $why"
 	return 1
 }
 

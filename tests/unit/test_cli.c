@@ -107,7 +107,7 @@ static void test_defaults(struct test *t)
 	EXPECT_EQ(p.o.pid, 0);
 	EXPECT_EQ(p.o.n_ifaces, 0);
 	EXPECT_EQ(p.o.nic_kind, NIC_KIND_AUTO);
-	EXPECT(!p.o.netns_path && !p.o.json && !p.o.verbose && !p.o.prog_stats &&
+	EXPECT(!p.o.netns_path && !p.o.json && !p.o.verbose && !p.o.prog_stats && !p.o.conns &&
 	       !p.o.classic && !p.o.no_ingress && !p.o.no_nic, "a flag set by default");
 out:
 	return;
@@ -122,7 +122,7 @@ static void test_every_option(struct test *t)
 		       "--pid", "4242", "-j", "-d", "30", "--interval", "500",
 		       "--stall-ms", "2000", "--loss-pct", "5", "--syn-retrans", "3",
 		       "--fold-s", "10", "--conn-interval", "0", "--max-flows", "1000",
-		       "--prog-stats", "--classic", "-v", "-i", "eth0",
+		       "--prog-stats", "--classic", "-v", "--conns", "-i", "eth0",
 		       "--interface", "eth1", "--no-ingress", "--tc"));
 	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
 	EXPECT_STR(p.o.netns_path, "/run/netns/a");
@@ -132,7 +132,7 @@ static void test_every_option(struct test *t)
 	EXPECT(!memcmp(p.o.host_addr, want, sizeof(want)), "host address");
 	EXPECT_STR(p.o.host_str, "10.0.2.10");
 	EXPECT_EQ(p.o.pid, 4242);
-	EXPECT(p.o.json && p.o.verbose && p.o.prog_stats && p.o.classic, "flags");
+	EXPECT(p.o.json && p.o.verbose && p.o.prog_stats && p.o.classic && p.o.conns, "flags");
 	EXPECT_EQ(p.o.duration_ms, 30000);
 	EXPECT_EQ(p.o.interval_ms, 500);
 	EXPECT_EQ(p.o.stall_ms, 2000);
