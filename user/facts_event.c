@@ -126,6 +126,15 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 	f->flags |= FF_TOTALS;
 }
 
+/* This end closed first with a FIN, not a reset. */
+static bool flow_closed_by_fin(const struct flow *f)
+{
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_FIN_WAIT1)
+			return true;
+	return false;
+}
+
 /* Of a close's path: this end closed first (FIN_WAIT1), or aborted. */
 static bool path_closed_here(const struct tt_event *ev)
 {
@@ -444,11 +453,12 @@ static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
 	/*
-	 * The answer our application gave up on came after its close, and
-	 * this host answered it with a reset (from the TIME_WAIT socket, or
-	 * the orphan): the late answer, not an abort of a live connection.
+	 * The answer our application gave up on came after its close (a
+	 * FIN), and this host answered it with a reset (from the TIME_WAIT
+	 * socket, or the orphan): the late answer, not an abort of a live
+	 * connection. An abortive close's own reset (SO_LINGER 0) is one.
 	 */
-	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED)) {
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED) && flow_closed_by_fin(f)) {
 		if (!f->late_answer_ns)
 			f->late_answer_ns = ev->ts_ns;
 		f->rst_tx++;

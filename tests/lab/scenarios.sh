@@ -945,8 +945,13 @@ sc_pending-reset() {
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request --linger0 --timeout-ms 1000 --expect timeout
 	sc_stop "$n" a b
-	sc_check_flow "$n" LOCAL_RESET "$b" "$port" || return
+	# the client also gave up on its request: told as such (a client
+	# that gives up is always reported), beside the reset it sent
+	sc_check expect_diag "$LAB_DIR/$n.a.json" LOCAL_RESET || return
+	sc_check expect_only "$LAB_DIR/$n.a.json" LOCAL_RESET PEER_APP_STALL
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET side client
 	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET severity error
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 0
 	sc_check_server "$n" PEER_RESET "$b" "$port" || return
 	sc_check expect_field "$LAB_DIR/$n.b.json" PEER_RESET severity error
 }
