@@ -235,7 +235,7 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST)
+test: all $(CORE_TEST) $(OUTPUT)/load
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
 bench: all $(OUTPUT)/load

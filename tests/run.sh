@@ -10,6 +10,7 @@
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind,
+#   3b. the bench's quick version, tests/bench.sh with BENCH_QUICK=1 (root only),
 #   4. the tracer and the lab on Debian's 6.1 kernel under qemu,
 #      tests/vm/vmtest.sh (root only, else skipped; VMTEST=0 skips it).
 #
@@ -117,6 +118,20 @@ else
 		why=$(printf '%s; ' "${left[@]}")
 		echo "FAIL lab/cleanup: left behind: ${why%; }" | tee -a "$results"
 	fi
+fi
+
+# ------------------------------------------------------------ bench smoke
+# `make bench` in its quick version (~35 s): its sections still measure,
+# and what holds at any length holds (every event read or counted lost,
+# delivery resumed after a stopped reader). Root only, after the lab: its
+# load would be the lab's noise.
+echo "== tests/bench.sh (BENCH_QUICK=1)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP bench/smoke: needs root" | tee -a "$results"
+elif [ ! -x build/load ]; then
+	echo "SKIP bench/smoke: build/load missing (make test builds it)" | tee -a "$results"
+else
+	run bench/smoke env BENCH_QUICK=1 tests/bench.sh
 fi
 
 # ------------------------------------------------------------ another kernel

@@ -233,6 +233,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	record_begin(o, "stats", now_ns);
 	json_kv_uint(j, "events", h->events);
 	json_kv_uint(j, "events_lost", h->events_lost);
+	json_kv_uint(j, "events_read", h->events_read);
 	json_kv_uint(j, "flows_opened", h->flows_opened);
 	json_kv_uint(j, "flows_tracked", h->flows_tracked);
 	json_kv_uint(j, "flows_evicted", h->flows_evicted_kernel + h->flows_evicted_table +

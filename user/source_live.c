@@ -22,6 +22,7 @@ struct live_source {
 	struct netns_set netns;	/* host-wide: the namespaces events came from */
 	__u64 now_ns;		/* time of the sample being fed */
 	__u64 sockets_scanned;
+	__u64 events_read;	/* records taken from the ring: events - events_read is in flight */
 	__u64 nic_records;	/* live nic_flows records at the last read */
 	bool scan_failed;	/* reported once, then tracing goes on without scans */
 	bool nic_failed;
@@ -49,6 +50,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
+	ls->events_read++;
 	netns_note(&ls->netns, ev.key.netns);
 	pipeline_event(ls->pipe, &ev);
 	return 0;
@@ -186,6 +188,7 @@ static void live_health(struct source *src, struct health_report *r)
 	tracer_health(ls->tracer, &th);
 	r->events = th.counters[CNT_EVENTS];
 	r->events_lost = th.counters[CNT_EVENTS_LOST];
+	r->events_read = ls->events_read;
 	r->flows_opened = th.counters[CNT_FLOWS_NEW];
 	r->flow_map_full = th.counters[CNT_FLOWS_FULL] + th.counters[CNT_NIC_FLOWS_FULL];
 	r->nic_unparsed = th.counters[CNT_NIC_UNPARSED];
