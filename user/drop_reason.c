@@ -139,6 +139,10 @@ int drop_reason_sites(struct drop_site *sites, int max)
 		if (open && addr > open->start) {
 			open->end = addr;
 			open = NULL;
+			/* Every site bounded: the rest (~100k lines, seconds
+			 * under emulation) has nothing for us. */
+			if (n == n_sym)
+				break;
 		}
 		if (type != 'T' && type != 't')
 			continue;

@@ -160,10 +160,14 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		snapshot_next(f, s, now_ns);
 	else
 		snapshot_first(f, s, now_ns);
-	/* Progress: the peer acknowledges something new, or nothing waits. */
-	if (s->snd_una == s->snd_nxt || !(f->flags & FF_SCANNED) ||
-	    s->snd_una != f->snd_una)
-		f->una_stuck_since_ns = s->snd_una == s->snd_nxt ? 0 : now_ns;
+	/* Progress: the peer acknowledges something new, or nothing waits.
+	 * Data in flight after a snapshot with none starts the clock too: the
+	 * first snapshot may come before the first byte left. */
+	if (s->snd_una == s->snd_nxt)
+		f->una_stuck_since_ns = 0;
+	else if (!(f->flags & FF_SCANNED) || s->snd_una != f->snd_una ||
+		 !f->una_stuck_since_ns)
+		f->una_stuck_since_ns = now_ns;
 	if ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una)) {
 		/* Small segments ACKed before the full-size ones were lost
 		 * prove nothing; ACKs after a retransmit prove a path. */

@@ -42,7 +42,7 @@ void kernel_report_note(const struct hook_plan *p, char *buf, size_t len)
 	for (int h = 0; h < HOOK_MAX; h++) {
 		if (hook_plan_served(p, h))
 			continue;
-		append(buf, len, "%s%s missing (%s): no %s", sep, hook_desc(h)->name, p->why[h],
+		append(buf, len, "%s%s missing (%s), so without %s", sep, hook_desc(h)->name, p->why[h],
 		       hook_desc(h)->feeds);
 		sep = "; ";
 	}

@@ -3445,6 +3445,40 @@ static void test_pmtu_blackhole_ipv6(struct test *t)
 	run_pmtu_blackhole(t, &k, "fd00:1::1", 2);
 }
 
+/*
+ * The first snapshot came before the body left (a loaded host scans late
+ * after the open, or early in it): nothing was in flight then, and the
+ * body's head has been stuck since. Still a black hole, not PACKET_LOSS
+ * (the lab saw that under load).
+ */
+static void test_pmtu_blackhole_first_scan_idle(struct test *t)
+{
+	struct flow_key k = client_key(43543);
+	struct engine *e = new_engine();
+	struct sockview v;
+	struct sink s = {0};
+
+	feed_client_open(e, T0, &k);
+	v = pmtu_view(0, 0);
+	v.sent = 300;
+	feed_pmtu_scan(e, T0 + 100 * MSEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 300 * MSEC, &k, TT_CA_LOSS, 1448);
+	feed_retrans_seg(e, T0 + 700 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(2, 29700);
+	feed_pmtu_scan(e, T0 + 1 * SEC, &k, &v, &s);
+	feed_retrans_seg(e, T0 + 1500 * MSEC, &k, TT_CA_LOSS, 1448);
+	v = pmtu_view(3, 29700);
+	feed_pmtu_scan(e, T0 + 2 * SEC, &k, &v, &s);
+	feed_pmtu_scan(e, T0 + 3 * SEC, &k, &v, &s);
+	engine_finish(e, T0 + 4 * SEC, sink_fn, &s);
+	EXPECT(count_code(&s, DIAG_PACKET_LOSS) == 0, "got %s", sink_str(&s));
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_PMTU_BLACKHOLE, "got %s",
+	       sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 /* A small segment was retransmitted too: not the size, it is loss. */
 static void test_pmtu_small_retrans(struct test *t)
 {
@@ -3773,6 +3807,7 @@ static const struct test_case tests[] = {
 	TEST(test_nat_mismatch_healthy),
 	TEST(test_pmtu_blackhole),
 	TEST(test_pmtu_blackhole_ipv6),
+	TEST(test_pmtu_blackhole_first_scan_idle),
 	TEST(test_pmtu_small_retrans),
 	TEST(test_pmtu_progress),
 	TEST(test_pmtu_not_across_progress),
