@@ -174,6 +174,11 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	memcpy((void *)s->rodata->filter_addr, o->host_addr, sizeof(o->host_addr));
 	s->rodata->filter_tgid = o->pid;
 	s->rodata->connect_nr = __NR_connect;
+	/* Each socket's state in its own storage, or by address in socks: the
+	 * map not used takes no room. */
+	s->rodata->use_sk_storage = hook_plan_sock_storage(&t->plan);
+	if (s->rodata->use_sk_storage)
+		bpf_map__set_max_entries(s->maps.socks, 1);
 	/* TC and XDP cannot read a packet's namespace: it is the one we hook. */
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();
 	configure_drops(s, t);
@@ -615,14 +620,15 @@ void tracer_health(const struct tracer *t, struct tracer_health *h)
 			h->counters[c] += values[i];
 	}
 	/*
-	 * An LRU map evicts silently. Flows opened minus flows closed minus
-	 * flows present is what it evicted; counting the map costs a syscall
-	 * per entry, so only when it can be more than half full.
+	 * Socket states by address live in an LRU map, which evicts silently:
+	 * opened minus closed minus present is what it evicted. Counting the
+	 * map costs a syscall per entry, so only when it can be more than half
+	 * full. A socket's own storage is never evicted.
 	 */
 	opened = h->counters[CNT_FLOWS_NEW] - h->counters[CNT_FLOWS_CLOSED];
-	if (opened > bpf_map__max_entries(t->skel->maps.flows) / 2) {
-		live = count_map_entries(bpf_map__fd(t->skel->maps.flows),
-					 sizeof(struct flow_key));
+	if (!t->skel->rodata->use_sk_storage &&
+	    opened > bpf_map__max_entries(t->skel->maps.socks) / 2) {
+		live = count_map_entries(bpf_map__fd(t->skel->maps.socks), sizeof(__u64));
 		h->flows_evicted = opened > live ? opened - live : 0;
 	}
 }
