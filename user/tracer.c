@@ -523,16 +523,28 @@ int tracer_start(struct tracer *t, const struct options *o)
 	struct bpf_program *p;
 	int err;
 
+	double t1 = 0, t2 = 0, t3 = 0;
+
 	t->stats_fd = -1;
 	err = plan_hooks(t, o);
-	if (!err)
+	if (!err) {
+		t1 = mono_ms();
 		err = load_as_planned(t, o);
-	if (!err)
+	}
+	if (!err) {
+		t2 = mono_ms();
 		err = attach_hooks(t);
-	if (!err && !o->check)
+	}
+	if (!err && !o->check) {
+		t3 = mono_ms();
 		err = attach_nics(t, o);
+	}
 	if (err)
 		return err;
+	if (o->verbose)
+		fprintf(stderr, "tcptrace-bpf: note: planned in %.0f ms, loaded (verified) in %.0f ms, "
+			"hooks attached in %.0f ms, interfaces in %.0f ms\n", t1 - t0, t2 - t1,
+			(t3 ? t3 : mono_ms()) - t2, t3 ? mono_ms() - t3 : 0);
 	if (o->prog_stats) {
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (t->stats_fd < 0)
