@@ -18,6 +18,13 @@ static __always_inline void announce(const struct sock *sk, struct sock_entry *s
 {
 	struct tt_event *ev;
 
+	/*
+	 * The reader is busy reading this very scan and cannot drain the ring
+	 * meanwhile: a scan that meets 100k new connections would fill it and
+	 * lose the rest. Past half full, the others wait for the next scan.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_BYTES / 2)
+		return;
 	se->told = 1;
 	if (se->unwanted || !key_complete(&se->key))
 		return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
@@ -321,9 +322,10 @@ static void detach_nics(struct tracer *t)
  */
 static int plan_hooks(struct tracer *t, const struct options *o)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = t->vmlinux ? t->vmlinux : btf__load_vmlinux_btf();
 	bool ok;
 
+	t->vmlinux = NULL;
 	if (!btf) {
 		report_error("cannot read the kernel's BTF: %s (hint: it needs a kernel built "
 			     "with CONFIG_DEBUG_INFO_BTF=y)", strerror(errno));
@@ -331,6 +333,7 @@ static int plan_hooks(struct tracer *t, const struct options *o)
 	}
 	ok = hook_plan_make(&t->plan, btf, o->classic);
 	btf__free(btf);
+	malloc_trim(0);
 	if (!ok) {
 		report_error("this kernel cannot be traced: %s (hint: tcptrace-bpf needs Linux 5.10 "
 			     "or later)", !t->plan.has_ringbuf ?
