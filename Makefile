@@ -126,7 +126,7 @@ cc-check:
 		echo "make: no $(firstword $(CC)) for ARCH=$(ARCH) (hint: make deps ARCH=$(ARCH) installs it; make bpf ARCH=$(ARCH) builds the kernel side alone)" >&2; \
 		exit 1; }
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c Makefile | $(OUTPUT)/bpf
@@ -157,6 +157,20 @@ $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 $(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
+
+# The floor of its handler costs: empty programs on the same hooks.
+$(OUTPUT)/bench/noop.bpf.o: tests/bench/noop.bpf.c Makefile | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/bench/noop.skel.h: $(OUTPUT)/bench/noop.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name noop_bpf > $@
+
+$(OUTPUT)/noop: tests/bench/noop.c $(OUTPUT)/bench/noop.skel.h Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(OUTPUT)/bench -MMD -MP $< $(LDLIBS) -o $@
 
 $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
@@ -235,10 +249,10 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST) $(OUTPUT)/load
+test: all $(CORE_TEST) $(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
-bench: all $(OUTPUT)/load
+bench: all $(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)tests/bench.sh
 endif
 
@@ -268,4 +282,4 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/bench/*.d $(OUTPUT)/*.d)

@@ -161,7 +161,8 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
-	__u8 state;
+	__u32 mss, seg_len;
+	__u8 state, ca_state;
 
 	/*
 	 * Kernels that pass the attempt's result (err, 2025) fire for attempts
@@ -170,37 +171,43 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 	 */
 	if (err || !tp || !flow_of_sock_entry(sk, &k, &info, btf, &se))
 		return 0;
+	icsk = &tp->inet_conn;
 	state = KREAD(btf, sk, __sk_common.skc_state);
+	ca_state = btf ? BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state) :
+			 BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	mss = KREAD(btf, tp, mss_cache);
+	/* skb->len of a write-queue skb is its payload: headers are pushed on a clone. */
+	seg_len = skb ? KREAD(btf, skb, len) : 0;
 	if (se) {
 		se->told = 1;
 		/*
 		 * A SYN retransmitted: the handshake is in trouble, name the
 		 * flow by its key for drops the stack did not match to the
-		 * socket. Data retransmitted: have TC egress count the data
-		 * segments that leave (nic_watching), for as long as it lives.
+		 * socket. A full-size segment retransmitted by the timer (a
+		 * path MTU black hole's mark; tail loss probes and fast
+		 * retransmits are not): have TC egress count the data segments
+		 * that leave (nic_watching), for as long as it lives.
 		 */
 		if (state == TCP_SYN_SENT && !se->named && key_complete(&k)) {
 			if (bpf_map_update_elem(&flows, &k, &se->info, BPF_ANY) == 0)
 				se->named = 1;
 			else
 				count(CNT_FLOWS_FULL);
-		} else if (state != TCP_SYN_SENT && !se->nic_watch) {
+		} else if (state != TCP_SYN_SENT && !se->nic_watch && ca_state == 4 /* TCP_CA_Loss */ &&
+			   mss && seg_len >= mss - mss / 8) {
 			se->nic_watch = 1;
 			__sync_fetch_and_add(&nic_watching, 1);
 		}
 	}
-	icsk = &tp->inet_conn;
 	ev = event_new(&k, EV_RETRANS, &info);
 	if (!ev)
 		return 0;
 	ev->state = state;
-	ev->ca_state = btf ? BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state) :
-			     BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	ev->ca_state = ca_state;
 	ev->srtt_us = KREAD(btf, tp, srtt_us) >> 3;
-	ev->mss = KREAD(btf, tp, mss_cache);
+	ev->mss = mss;
 	ev->total_retrans = KREAD(btf, tp, total_retrans);
-	/* skb->len of a write-queue skb is its payload: headers are pushed on a clone. */
-	ev->seg_len = skb ? KREAD(btf, skb, len) : 0;
+	ev->seg_len = seg_len;
 	if (ev->state == TCP_SYN_SENT)
 		ev->flags |= EVF_SYN;
 	event_submit(ev);

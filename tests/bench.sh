@@ -154,6 +154,7 @@ SETTLE=$d_settle	# seconds of load around the flows' and the stop's samples
 TRACER_ARGS=${BENCH_TRACER_ARGS:-}
 JSON_OUT=${BENCH_JSON:-$top/build/bench.json}
 LOAD=$top/build/load
+NOOP=$top/build/noop	# empty programs: bpf_stats' floor (optional)
 TRACER=$top/build/tcptrace-bpf
 PORT=5001		# the server listens on PORT .. PORT+HOLD_PORTS-1
 HOLD_PORTS=8		# 100k connections from one address need several server ports,
@@ -661,14 +662,37 @@ fi
 
 # ------------------------------------------------------------ handler cost
 
+# floor_run WORKLOAD ROUND: what bpf_stats reports for programs that do
+# nothing (build/noop: TC egress of the client's veth, inet_sock_set_state),
+# recorded in the none column: every handler figure stands on it.
+floor_run() {
+	local w=$1 r=$2 npid
+
+	ip netns exec "$NSC" "$NOOP" "$VC" >"$work/noop.out" 2>&1 &
+	npid=$!
+	started+=("$npid")
+	wait_for "$work/noop.out" ready "$npid" 10 || die "noop did not attach: $(cat "$work/noop.out")"
+	client "$w" "$SECS" >/dev/null
+	stop "$npid"
+	awk -v w="$w" -v r="$r" -v hot="$HOT_RUNS" '
+		$1 == "noop_tc" && $2 >= hot { printf "cost floor_tc_%s none %s %d\n", w, r, $3 }
+		$1 == "noop_set_state" && $2 >= hot { printf "cost floor_tp_%s none %s %d\n", w, r, $3 }
+	' "$work/noop.out" >>"$work/rec"
+	[ "$r" = 1 ] && echo "-- empty programs, $w: $(awk '$1 ~ /^noop/ { printf "%s %d runs %d ns; ", $1, $2, $3 }' "$work/noop.out")"
+}
+
 if want cost; then
 	cost_arms=()
 	for a in "${arms[@]}"; do
 		[ "${KIND[$a]}" = tracer ] && cost_arms+=("$a")
 	done
 	section cost "handler cost: bpf_stats (--prog-stats), $COST_ROUNDS rounds of ${SECS} s runs"
-	echo "   (bpf_stats inflates every figure: it reads the clock twice a run)"
+	echo "   (bpf_stats inflates every figure: it reads the clock twice a run; the empty programs of build/noop measure that floor, in the none column)"
 	for r in $(seq 1 "$COST_ROUNDS"); do
+		# the floor: empty programs on the same hooks, no tracer
+		[ -x "$NOOP" ] && for w in $WORKLOADS; do
+			floor_run "$w" "$r"
+		done
 		for a in $(order "$r" "${cost_arms[@]}"); do
 			# rr too: the most system calls a second, so what a hook on every
 			# system call's return costs shows there first
@@ -867,6 +891,9 @@ ROWS=(
 	"tracer_cpu rr_pct|tracer CPU during rr, % of 1 core"
 	"tracer_cpu stream_pct|tracer CPU during stream, % of 1 core"
 	"tracer_cpu crr_ms_per_1k_conn|tracer CPU per 1k conn (ms) = % of 1 core at 10k conn/s"
+	"cost floor_tp_crr|empty tp_btf on set_state: bpf_stats' floor, ns/hit (crr)"
+	"cost floor_tc_crr|empty TC egress: bpf_stats' floor, ns/packet (crr)"
+	"cost floor_tc_stream|empty TC egress: bpf_stats' floor, ns/packet (stream)"
 	"cost tp_mean_crr|tracepoint handler, mean ns/hit (crr)"
 	"cost set_state_btf_crr|set_state handler, ns/hit (crr)"
 	"cost nic_mean_crr|NIC hooks, mean ns/packet (crr)"
