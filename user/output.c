@@ -160,7 +160,6 @@ void output_conn(struct output *o, const struct conn_record *c, bool verbose)
 			(unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
 			(unsigned long long)c->bytes_sent, (unsigned long long)c->bytes_received,
 			c->retrans, c->close_reason);
-		fflush(o->out);
 		return;
 	}
 	record_begin(o, "conn", c->ts_ns);
@@ -289,6 +288,12 @@ void output_check(struct output *o, const struct hook_plan *p, const char *relea
 	kernel_report_json(j, p);
 	json_object_end(j);
 	json_line_end(j);
+	fflush(o->out);
+}
+
+void output_flush(struct output *o)
+{
+	fflush(o->out);
 }
 
 void output_error(struct output *o, const char *msg)
@@ -302,4 +307,5 @@ void output_error(struct output *o, const char *msg)
 	json_kv_string(&o->j, "message", msg);
 	json_object_end(&o->j);
 	json_line_end(&o->j);
+	fflush(o->out);
 }

@@ -132,8 +132,10 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	p->last_stats_ns = now;
 	while (!*stop && ret == 0) {
 		ret = src->ops->poll(src, end && end < next_tick ? end : next_tick);
-		if (ret < 0)
+		if (ret < 0) {
+			output_flush(p->out);
 			return EXIT_RUNTIME;
+		}
 		now = src->ops->now(src);
 		if (now >= next_tick) {
 			tick(p, src, now);
@@ -141,6 +143,9 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 			if (next_tick <= now)
 				next_tick = now + p->interval_ns;
 		}
+		/* What this round wrote goes out in one write, at most
+		 * POLL_MAX_MS of the source after it happened. */
+		output_flush(p->out);
 		if (end && now >= end)
 			break;
 	}
@@ -150,5 +155,6 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	tick(p, src, now);
 	engine_finish(p->engine, now, on_diagnosis, p);
 	report_health(p, src, now);
+	output_flush(p->out);
 	return EXIT_DONE;
 }
