@@ -345,6 +345,7 @@ struct seg_info {
 	__u32 segs;		/* >= 1 */
 	__u32 payload;		/* TCP payload bytes of the whole packet */
 	__u32 seg;		/* payload of one segment */
+	__be32 seq;		/* the sequence number, as on the wire */
 	__u8 fl;		/* TCP flags */
 };
 
@@ -361,6 +362,20 @@ static __always_inline void count_into(struct nic_flow *f, const struct flow_key
 	struct nic_dir_stats *d = &f->dir[ingress ? NIC_IN : NIC_OUT];
 	__u8 fl = s->fl;
 
+	if ((fl & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN) {
+		__u32 isn = bpf_ntohl(s->seq);
+
+		/*
+		 * A SYN with a new initial sequence number opens a new
+		 * connection on the 4-tuple (a client reusing its port, a
+		 * tuple out of TIME_WAIT): what the record holds was the
+		 * previous one's. Counted afresh from this packet on.
+		 */
+		if (isn != f->syn_seq &&
+		    (f->dir[NIC_IN].pkts || f->dir[NIC_OUT].pkts || f->icmp_sent))
+			__builtin_memset(f, 0, sizeof(*f));
+		f->syn_seq = isn;
+	}
 	if (!d->first_ns)
 		d->first_ns = s->now;
 	d->last_ns = s->now;
@@ -512,6 +527,7 @@ static __always_inline void count_tcp(struct l3_info *l, void *data, void *end,
 	if (ip_len < thlen)
 		goto bad;
 	s.fl = ((__u8 *)th)[13];
+	s.seq = th->seq;
 	if (!(s.fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN)) && (ingress || !nic_watching))
 		return;
 	s.payload = ip_len - thlen;

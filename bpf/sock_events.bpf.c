@@ -280,8 +280,38 @@ int retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
 	return handle_retransmit_synack(ctx->req, false);
 }
 
+/*
+ * What a reset cuts off, read from the socket before TCP purges its queues:
+ * data the application wrote and TCP never sent, data received and never
+ * read, and which way data went last (tcp_reset() fires the receive
+ * tracepoint first thing; a reset this host sends leaves the sequence
+ * numbers alone until after the send tracepoint).
+ */
+static __always_inline void read_cut_off(const struct tcp_sock *tp, struct tt_event *ev,
+					 bool btf)
+{
+	__u32 write_seq = KREAD(btf, tp, write_seq), snd_nxt = KREAD(btf, tp, snd_nxt);
+	__u32 rcv_nxt = KREAD(btf, tp, rcv_nxt), copied = KREAD(btf, tp, copied_seq);
+	__u32 sent = KREAD(btf, tp, lsndtime);
+	__u32 rcvd = KREAD(btf, tp, inet_conn.icsk_ack.lrcvtime);
+
+	ev->unsent = (__s32)(write_seq - snd_nxt) > 0 ? write_seq - snd_nxt : 0;
+	ev->unread = (__s32)(rcv_nxt - copied) > 0 ? rcv_nxt - copied : 0;
+	if ((__s32)(sent - rcvd) > 0)
+		ev->last_data = TT_LAST_SENT;
+	else if ((__s32)(rcvd - sent) > 0)
+		ev->last_data = TT_LAST_RECEIVED;
+}
+
+/*
+ * tcp_reset() runs for a reset that arrived, and also when this host's own
+ * stack aborts: data arriving after the application closed (then the
+ * kernel sends a reset of its own right after, TCP_ABORT_ON_DATA).
+ * Userspace tells the two apart from what follows.
+ */
 static __always_inline int handle_receive_reset(const struct sock *sk, bool btf)
 {
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
@@ -292,6 +322,8 @@ static __always_inline int handle_receive_reset(const struct sock *sk, bool btf)
 	if (!ev)
 		return 0;
 	ev->state = KREAD(btf, sk, __sk_common.skc_state);
+	if (tp)
+		read_cut_off(tp, ev, btf);
 	event_submit(ev);
 	return 0;
 }
@@ -359,13 +391,29 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 					     bool btf)
 {
 	struct flow_info info = {};
+	const struct tcp_sock *tp = NULL;
 	struct flow_key k;
 	struct tt_event *ev;
-	bool syn = false;
+	bool syn = false, mini = false;
+	__u8 state = 0;
 
 	if (sk) {
-		if (!flow_of_sock(sk, &k, &info, btf))
+		state = KREAD(btf, sk, __sk_common.skc_state);
+		/*
+		 * A TIME_WAIT (or request) mini socket answering a stray
+		 * segment: the connection it stands for is over, and the
+		 * socket is no full one to adopt. Named, not tracked.
+		 */
+		mini = state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV;
+		if (mini) {
+			if (filter_tgid || !flow_key_from_common(&sk->__sk_common, &k, btf) ||
+			    !flow_wanted(&k))
+				return 0;
+		} else if (!flow_of_sock(sk, &k, &info, btf)) {
 			return 0;
+		} else {
+			tp = tcp_sk_of(sk, btf);
+		}
 	} else if (filter_tgid || !skb || !flow_key_from_rx_skb(skb, &k, &syn, btf) ||
 		   !flow_wanted(&k)) {
 		return 0;
@@ -374,12 +422,13 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 	if (!ev)
 		return 0;
 	ev->reason = reason;
-	if (sk) {
-		ev->state = KREAD(btf, sk, __sk_common.skc_state);
-	} else {
+	ev->state = state;
+	if (!sk || mini)
 		ev->flags |= EVF_NO_SOCKET;
+	if (!sk)
 		ev->side = TT_SIDE_SERVER;
-	}
+	if (tp)
+		read_cut_off(tp, ev, btf);
 	if (syn)
 		ev->flags |= EVF_SYN;
 	event_submit(ev);

@@ -26,6 +26,34 @@ enum tt_event_type {
 #define TT_TCP_PSH	0x08
 #define TT_TCP_ACK	0x10
 
+/*
+ * Which way data went last on a connection, from the socket's own clocks
+ * (the last data segment sent, the last received), which tick in jiffies:
+ * both within one tick is a tie, and says nothing.
+ */
+enum tt_last_data {
+	TT_LAST_UNKNOWN = 0,	/* a tie, or not read */
+	TT_LAST_SENT,		/* this host spoke last */
+	TT_LAST_RECEIVED,	/* the peer spoke last */
+};
+
+/*
+ * The kernel's reasons for a reset this host sent (enum sk_rst_reason,
+ * EV_RST_TX's reason, from 6.10; the same values in every kernel since):
+ * those the engine tells apart.
+ */
+enum tt_rst_reason {
+	TT_RST_NOT_GIVEN = 0,
+	TT_RST_ABORT_ON_DATA = 8,	/* data arrived after the application closed */
+	TT_RST_TIMEWAIT_SOCKET = 9,	/* a TIME_WAIT socket answered a stray segment */
+	TT_RST_ABORT_ON_CLOSE = 11,	/* closed with data unread */
+	TT_RST_ABORT_ON_LINGER = 12,	/* an orphan's FIN_WAIT2 ran out (linger2) */
+	TT_RST_ABORT_ON_MEMORY = 13,	/* too many orphans, or tcp_mem */
+	TT_RST_TCP_STATE = 14,		/* an abortive close (SO_LINGER 0) or disconnect */
+	TT_RST_KEEPALIVE_TIMEOUT = 15,	/* keepalive probes went unanswered */
+	TT_RST_DISCONNECT_WITH_DATA = 16,	/* a disconnect with data unsent */
+};
+
 enum tt_event_flags {
 	EVF_NO_SOCKET	= 1 << 0, /* RST sent for a segment no socket owned */
 	EVF_SYN		= 1 << 1, /* the segment concerned carried SYN */
@@ -61,12 +89,25 @@ struct tt_event {
 	__s32 err;		/* positive errno: sk_err, or connect()'s return */
 	__u32 reason;		/* EV_RST_TX: enum sk_rst_reason; EV_DROP: enum skb_drop_reason */
 	__u32 srtt_us;		/* smoothed RTT at the event, microseconds */
-	__u32 seg_len;		/* EV_RETRANS: payload bytes of the segment */
-	__u32 mss;		/* EV_RETRANS: the sender's current MSS */
+	union {
+		struct {
+			__u32 seg_len;	/* EV_RETRANS, EV_DROP: payload bytes of the segment */
+			__u32 mss;	/* EV_RETRANS: the sender's current MSS */
+		};
+		/*
+		 * EV_RST_RX, EV_RST_TX from a socket: what the reset cut off,
+		 * read as it happened (the queues are purged right after).
+		 */
+		struct {
+			__u32 unsent;	/* written by the application, never sent */
+			__u32 unread;	/* received in order, not read (a FIN counts one) */
+		};
+	};
 	__u32 total_retrans;	/* the socket's retransmit count so far */
 	__u8 side;		/* enum tt_side, as the kernel saw the flow open */
 	__u8 tcp_flags;		/* EV_DROP: flags of the dropped segment (TT_TCP_*) */
-	__u8 _pad[2];		/* explicit: a recording holds no stray bytes */
+	__u8 last_data;		/* EV_RST_*: enum tt_last_data, who spoke last */
+	__u8 _pad;		/* explicit: a recording holds no stray bytes */
 	/*
 	 * The connection's totals, read from the socket as it goes to CLOSE
 	 * (EV_STATE only): a connection shorter than the scan interval is

@@ -106,7 +106,13 @@ struct nic_flow {
 	__u32 icmp_sent;	/* ICMP errors this host sent quoting the peer's segment */
 	__u8 icmp_sent_type;	/* raw type and code of the latest one */
 	__u8 icmp_sent_code;
-	__u8 _pad[6];
+	__u8 _pad[2];
+	/*
+	 * The sequence number of the connection's SYN (host order): a SYN
+	 * with another one opens a new connection on the same 4-tuple, and
+	 * the record starts afresh; a retransmitted SYN has the same.
+	 */
+	__u32 syn_seq;
 };
 
 /*

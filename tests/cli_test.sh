@@ -7,7 +7,14 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TCPTRACE:-$ROOT/build/tcptrace-bpf}
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+NS=tt-cli-$$	# a namespace of this run's own, for the tests that need one
+cleanup() {
+	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # expect NAME CODE PATTERN -- ARGS...: exit code CODE and stderr matching PATTERN.
 expect() {
@@ -57,6 +64,16 @@ expect tc-and-xdp       2 'exclude each other'             -- --tc --xdp
 expect no-nic-and-iface 2 'no-nic excludes'                -- --no-nic -i eth0
 expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns/no-such-ns -d 1
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
+expect output-unwritable 2 'cannot write /nonexistent/x.json.gz: No such file' -- -o /nonexistent/x.json.gz -d 1
+expect rotate-without-o 2 'need -o FILE'                   -- --rotate 1M
+expect metrics-port-zero 2 "invalid metrics port '0'"      -- --metrics 0
+expect metrics-port-big  2 "invalid metrics port '70000'"   -- --metrics 70000
+expect metrics-bad-addr  2 "invalid metrics address 'localhost:9100'" -- --metrics localhost:9100
+expect metrics-v6-brackets 2 'write IPv6 as \[ADDR\]:PORT' -- --metrics ::1:9100
+expect metrics-endpoints-zero 2 "invalid metrics-max-endpoints '0'" -- --metrics 9100 --metrics-max-endpoints 0
+expect otlp-not-http    2 "invalid OTLP URL 'ftp://collector': expected http:// or https://" -- --otlp ftp://collector
+expect otlp-no-host     2 "invalid OTLP URL 'http:///v1'"  -- --otlp http:///v1
+expect otlp-conns-alone 2 'otlp-conns needs --otlp URL'     -- --otlp-conns
 expect help             0 ''                               -- --help
 expect version          0 ''                               -- --version
 grep -q "tcptrace-bpf [0-9]" "$TMP/out" || echo "FAIL cli-version-text: --version printed '$(cat "$TMP/out")'"
@@ -89,6 +106,25 @@ fi
 # not named is skipped with a note): loopback is not Ethernet.
 expect iface-loopback 1 'cannot attach: lo: not an Ethernet interface' -- -i lo -d 1
 expect iface-missing  2 "no interface 'nosuch0'"                        -- -i nosuch0 -d 1
+
+# --metrics on a port in use, or on an address of no interface here: one
+# line, exit 2, before anything is loaded.
+busy_port() {
+	python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True)
+sys.stdin.read()' 2>/dev/null
+}
+if command -v python3 >/dev/null; then
+	coproc HOLDER { busy_port; }
+	read -r held <&"${HOLDER[0]}"
+	expect metrics-port-in-use 2 "cannot serve metrics on 127.0.0.1:$held: Address already in use" \
+		-- --metrics "$held" -d 1
+	kill "$HOLDER_PID" 2>/dev/null; wait "$HOLDER_PID" 2>/dev/null
+else
+	echo "SKIP cli-metrics-port-in-use: no python3 to hold a port"
+fi
+expect metrics-not-local 2 'cannot serve metrics on 192.0.2.1:9100: Cannot assign requested address' \
+	-- --metrics 192.0.2.1:9100 -d 1
 
 # No privileges: an unprivileged user, all capabilities dropped.
 if command -v setpriv >/dev/null; then
@@ -177,4 +213,148 @@ if start_tracer; then
 	fi
 else
 	echo "FAIL cli-sigkill-leaves-nothing: the tracer did not start: $(head -c 200 "$TMP/err")"
+fi
+
+# held_ids PID: the BPF programs and links the process holds, as
+# "prog ID" / "link ID" lines, from its fds' fdinfo (Debian's bpftool
+# does not show owning pids). Exact, whatever other tracers run beside.
+held_ids() {
+	grep -h '^prog_id:\|^link_id:' /proc/"$1"/fdinfo/* 2>/dev/null |
+		sed 's/_id:[[:space:]]*/ /' | sort -u
+}
+# still_held FILE: those of FILE's ids the kernel still has, after the
+# RCU grace period that frees them (up to 2 s). A netlink TC filter left
+# behind keeps its program, so it shows here too.
+still_held() {
+	local left
+	for _ in $(seq 40); do
+		left=$(while read -r kind id; do
+			bpftool "$kind" show id "$id" >/dev/null 2>&1 && echo "$kind $id"
+		done <"$1")
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	echo "$left" | tr '\n' ' '
+}
+
+# SIGHUP (the terminal closed) stops the tracer like SIGINT: detached,
+# the exit summary flushed, exit 0.
+if start_tracer -p 9 -j; then
+	held_ids "$pid" >"$TMP/ids"
+	kill -HUP "$pid"
+	rc=0; wait "$pid" || rc=$?
+	left=$(still_held "$TMP/ids")
+	if [ "$rc" -eq 0 ] && [ -s "$TMP/ids" ] && [ -z "$left" ] &&
+	   jq -e 'select(.type == "stats")' "$TMP/out" >/dev/null 2>&1; then
+		echo "PASS cli-sighup-clean-exit"
+	else
+		echo "FAIL cli-sighup-clean-exit: exit $rc, held $(wc -l <"$TMP/ids"), left: $left; stdout: $(head -c 200 "$TMP/out")"
+	fi
+else
+	echo "FAIL cli-sighup-clean-exit: the tracer did not start: $(head -c 200 "$TMP/err")"
+fi
+
+# SIGPIPE: the reader of stdout went away (| head -n1). The tracer's next
+# write raises it; it must detach and exit 0, not die of the signal (141).
+# --conn-interval 1: under -j a stats record each second, the writes that
+# meet the closed pipe.
+rm -f "$TMP/pid" "$TMP/rc"
+( "$BIN" -p 9 -j --conn-interval 1 2>"$TMP/err" & echo $! >"$TMP/pid"; wait $!
+  echo $? >"$TMP/rc" ) | head -n1 >"$TMP/first" &
+piped=$!
+for _ in $(seq 100); do
+	grep -q 'tcptrace-bpf: tracing' "$TMP/err" 2>/dev/null && [ -s "$TMP/pid" ] && break
+	sleep 0.05
+done
+held_ids "$(cat "$TMP/pid" 2>/dev/null)" >"$TMP/ids"
+# head is gone after the first record; the tracer must follow within a
+# few of its writes (the rc file is written once it has exited).
+for _ in $(seq 200); do [ -s "$TMP/rc" ] && break; sleep 0.05; done
+[ -s "$TMP/rc" ] || kill -KILL "$(cat "$TMP/pid" 2>/dev/null)" 2>/dev/null
+wait "$piped" 2>/dev/null
+for _ in $(seq 20); do [ -s "$TMP/rc" ] && break; sleep 0.05; done
+rc=$(cat "$TMP/rc" 2>/dev/null || echo none)
+left=$(still_held "$TMP/ids")
+if [ "$rc" = 0 ] && [ -s "$TMP/ids" ] && [ -z "$left" ] &&
+   jq -e '.type == "stats"' "$TMP/first" >/dev/null 2>&1; then
+	echo "PASS cli-sigpipe-clean-exit"
+else
+	echo "FAIL cli-sigpipe-clean-exit: exit $rc, held $(wc -l <"$TMP/ids"), left: $left; first line: $(head -c 200 "$TMP/first"); stderr: $(head -c 200 "$TMP/err")"
+fi
+
+# A failed socket scan is retried with backoff, never switched off: the
+# tracer in a namespace of its own, a listener there (each scan reports
+# it), then no fd to spare for the scan's iterator (its soft RLIMIT_NOFILE
+# lowered to its lowest free fd: bpf_iter_create fails with EMFILE, a real
+# failure of the real scan), then the limit restored. sockets_scanned must
+# grow again, the failure be said once, and the recovery said.
+ip netns add "$NS" && ip -n "$NS" link set lo up
+ip netns exec "$NS" "$ROOT/build/peer" server -l 127.0.0.1 -p 9 -m answer -d 20000 \
+	--ready-file "$TMP/ready" 2>/dev/null &
+server=$!
+for _ in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
+# scanned: the last stats record's sockets_scanned.
+scanned() { jq -s '[.[] | select(.type == "stats")] | last | .sockets_scanned // 0' "$TMP/out" 2>/dev/null; }
+# stats_after N: wait (up to 5 s) for a stats record that shows more than N scanned.
+stats_after() {
+	for _ in $(seq 100); do [ "$(scanned)" -gt "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+if start_tracer --netns "/run/netns/$NS" -j --no-nic --interval 100 --conn-interval 1; then
+	soft=$(prlimit --pid "$pid" --nofile --noheadings -o SOFT)
+	stats_after 0
+	free=$(ls /proc/"$pid"/fd | sort -n | awk 'BEGIN { e = 0 } $1 == e { e++ } END { print e }')
+	prlimit --pid "$pid" --nofile="$free":
+	for _ in $(seq 100); do grep -q 'socket scan failed' "$TMP/err" && break; sleep 0.05; done
+	sleep 1.5	# a backoff's retry meets the same wall
+	before=$(scanned)
+	prlimit --pid "$pid" --nofile="$soft":
+	stats_after "$before"; grown=$?
+	for _ in $(seq 60); do grep -q 'scan works again' "$TMP/err" && break; sleep 0.05; done
+	kill -INT "$pid"; rc=0; wait "$pid" || rc=$?
+	fails=$(grep -c 'socket scan failed' "$TMP/err")
+	errors=$(jq -s '[.[] | select(.type == "stats")] | last | .scan_errors' "$TMP/out")
+	if [ "$rc" -eq 0 ] && [ "$grown" -eq 0 ] && [ "$fails" -eq 1 ] && [ "${errors:-0}" -ge 2 ] &&
+	   grep -q 'scan works again' "$TMP/err"; then
+		echo "# scan failed $errors times, then scanned again ($before -> $(scanned) sockets)"
+		echo "PASS cli-scan-retried-after-failure"
+	else
+		echo "FAIL cli-scan-retried-after-failure: exit $rc, scanned $before -> $(scanned), failure said $fails times, scan_errors $errors; stderr: $(head -c 400 "$TMP/err")"
+	fi
+else
+	echo "FAIL cli-scan-retried-after-failure: the tracer did not start: $(head -c 200 "$TMP/err")"
+fi
+
+# --otlp: a collector that answers 400 is never asked again with the same
+# request; one that is down costs nothing but its retries, counted, and
+# the tracer still stops cleanly (its last sends have a few seconds).
+RECV=$ROOT/build/otlp_receiver
+if [ -x "$RECV" ]; then
+	mkdir -p "$TMP/otlp400"
+	"$RECV" -d "$TMP/otlp400" -a 400,400,400,400,400,400,400,400 >"$TMP/otlp400/port" &
+	recv=$!
+	for _ in $(seq 50); do [ -s "$TMP/otlp400/port" ] && break; sleep 0.05; done
+	rc=0
+	timeout 30 "$BIN" --no-nic -p 9 -d 2 --otlp "http://127.0.0.1:$(cat "$TMP/otlp400/port")" \
+		>"$TMP/out" 2>"$TMP/err" || rc=$?
+	sleep 0.2
+	kill "$recv" 2>/dev/null; wait "$recv" 2>/dev/null
+	if [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/otlp400/requests.log")" -eq 1 ] &&
+	   grep -q '/v1/metrics gzip 400' "$TMP/otlp400/requests.log"; then
+		echo "PASS cli-otlp-400-not-retried"
+	else
+		echo "FAIL cli-otlp-400-not-retried: exit $rc, requests: $(tr '\n' ';' <"$TMP/otlp400/requests.log")"
+	fi
+	start=$(date +%s%N)
+	rc=0
+	timeout 30 "$BIN" --no-nic -p 9 -d 2 --otlp http://127.0.0.1:1 >"$TMP/out" 2>"$TMP/err" || rc=$?
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	if [ "$rc" -eq 0 ] && [ "$ms" -lt 9000 ]; then
+		echo "# collector down: the tracer ran 2 s and stopped in $ms ms in all"
+		echo "PASS cli-otlp-collector-down"
+	else
+		echo "FAIL cli-otlp-collector-down: exit $rc after $ms ms: $(head -c 300 "$TMP/err")"
+	fi
+else
+	echo "SKIP cli-otlp: $RECV not built"
 fi

@@ -3,6 +3,7 @@
 #
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2),
+#   1a. a short fuzzing pass over the recording reader, tests/fuzz/fuzz.sh,
 #   1b. the CLI's fault handling, tests/cli_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
@@ -68,6 +69,12 @@ for t in build/test_*; do
 	run "$(basename "$t")" timeout "${TEST_TIMEOUT:-120}" "$t"
 done
 [ -n "$found" ] || echo "SKIP unit: no build/test_* binary (run make first)" | tee -a "$results"
+
+# ------------------------------------------------------------ fuzzing
+# The recording reader, replay and correlate's view, fed mutated
+# recordings under ASan and UBSan for FUZZ_SECONDS (20; make fuzz: 600).
+echo "== tests/fuzz/fuzz.sh"
+run fuzz tests/fuzz/fuzz.sh
 
 # ------------------------------------------------------------ CLI faults
 # Before the lab: it checks that nothing of ours stays attached, which

@@ -60,6 +60,8 @@ void conn_emit(struct engine *e, const struct flow_key *key,
 		    f->total_retrans - f->syn_retrans - f->synack_retrans : 0;
 	if (f->retrans > c.retrans)
 		c.retrans = f->retrans;
+	c.retrans_rto = f->rto_retrans;
+	c.retrans_fast = f->fast_retrans;
 	c.syn_retrans = f->syn_retrans;
 	c.srtt_us = f->srtt_us ? f->srtt_us : f->ev_srtt_us;
 	c.min_rtt_us = f->min_rtt_us;

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include "json.h"
+#include "utf8.h"
 
 void json_init(struct json *j, FILE *out)
 {
@@ -42,23 +46,45 @@ void json_object_end(struct json *j) { container_close(j, '}'); }
 void json_array_begin(struct json *j) { container_open(j, '['); }
 void json_array_end(struct json *j) { container_close(j, ']'); }
 
+/*
+ * JSON text is UTF-8 (RFC 8259): valid sequences pass as they are, the
+ * characters JSON reserves and every control character are escaped, and a
+ * byte that is no part of valid UTF-8 (a comm or an interface name holds
+ * any bytes) goes out as the code point of the same value, \u00XX, so the
+ * line stays valid and the byte can still be read back.
+ */
 static void write_escaped(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
+
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	while (left) {
+		uint32_t cp;
+		size_t n = utf8_next(p, left, &cp);
+
+		if (!n) {
+			fprintf(out, "\\u%04x", *p);
+			p++;
+			left--;
+			continue;
+		}
+		switch (cp) {
 		case '"': fputs("\\\"", out); break;
 		case '\\': fputs("\\\\", out); break;
 		case '\n': fputs("\\n", out); break;
 		case '\r': fputs("\\r", out); break;
 		case '\t': fputs("\\t", out); break;
 		default:
-			/* comm names are arbitrary bytes: keep the output valid JSON */
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\u%04x", *p);
+			/* C0 controls must be escaped; DEL and C1 may go raw,
+			 * but a terminal showing the line would act on them. */
+			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+				fprintf(out, "\\u%04x", cp);
 			else
-				fputc(*p, out);
+				fwrite(p, 1, n, out);
 		}
+		p += n;
+		left -= n;
 	}
 	fputc('"', out);
 }
@@ -87,6 +113,23 @@ void json_uint(struct json *j, unsigned long long v)
 {
 	value_prefix(j);
 	fprintf(j->out, "%llu", v);
+}
+
+void json_double(struct json *j, double v)
+{
+	value_prefix(j);
+	char buf[32];
+
+	/* JSON has no NaN or infinity. The shortest of %.15g and %.17g that
+	 * reads back as the same double: 0.003, not 0.0030000000000000001. */
+	if (!isfinite(v)) {
+		fputs("null", j->out);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->out);
 }
 
 void json_bool(struct json *j, bool v)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Attach the NIC programs to one interface: tcx or netlink TC, XDP links. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,49 +79,6 @@ static int if_hwtype(const char *ifname)
 	ret = ioctl(s, SIOCGIFHWADDR, &ifr) ? -errno : ifr.ifr_hwaddr.sa_family;
 	close(s);
 	return ret;
-}
-
-static int if_flags(int s, const char *ifname)
-{
-	struct ifreq ifr = {};
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr))
-		return -errno;
-	return ifr.ifr_flags & 0xffff;
-}
-
-int nic_default_ifindexes(int *ifindex, int max, char *err, size_t errlen)
-{
-	struct if_nameindex *all, *i;
-	int s, n = 0;
-
-	all = if_nameindex();
-	if (!all) {
-		say(err, errlen, "cannot list interfaces: %s", strerror(errno));
-		return -errno;
-	}
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0) {
-		int e = errno;
-
-		if_freenameindex(all);
-		say(err, errlen, "cannot list interfaces: socket: %s", strerror(e));
-		return -e;
-	}
-	/* if_nameindex() lists in ifindex order (RTM_GETLINK dump). */
-	for (i = all; i->if_index && n < max; i++) {
-		int fl = if_flags(s, i->if_name);
-
-		if (fl < 0 || !(fl & IFF_UP) || (fl & IFF_LOOPBACK))
-			continue;
-		if (if_hwtype(i->if_name) != ARPHRD_ETHER)
-			continue;
-		ifindex[n++] = i->if_index;
-	}
-	close(s);
-	if_freenameindex(all);
-	return n;
 }
 
 /*
@@ -514,4 +472,206 @@ void nic_detach(struct nic_attachment *a)
 	a->egress_kind = NIC_HOOK_NONE;
 	a->ingress_fd = -1;
 	a->egress_fd = -1;
+}
+
+/* ------------------------------------------------- the default interface set */
+
+/*
+ * Every link of the namespace by an RTM_GETLINK dump: flags and type as
+ * if_nameindex() cannot give them, and what stacks on what (master,
+ * lower, kind), which the default set needs to count a packet once.
+ */
+int nic_list_links(struct nic_link **out, char *err, size_t errlen)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+			.nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.ifi = { .ifi_family = AF_UNSPEC },
+	};
+	struct nic_link *links = NULL;
+	int fd, n = 0, cap = 0, ret = 0;
+	bool done = false;
+	char *buf;
+
+	*out = NULL;
+	/* A dump part is at most a page or two of links; 32 KiB takes any. */
+	buf = malloc(32768);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (!buf || fd < 0) {
+		ret = -errno;
+		say(err, errlen, "cannot list interfaces: %s", strerror(errno));
+		goto out;
+	}
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+		ret = -errno;
+		say(err, errlen, "cannot list interfaces: %s", strerror(errno));
+		goto out;
+	}
+	while (!done) {
+		int len = recv(fd, buf, 32768, 0);
+		struct nlmsghdr *nh;
+
+		if (len < 0) {
+			ret = -errno;
+			say(err, errlen, "cannot list interfaces: %s", strerror(errno));
+			goto out;
+		}
+		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			struct rtattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+			struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			struct nic_link *l;
+
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				ret = e->error;
+				say(err, errlen, "cannot list interfaces: %s", strerror(-ret));
+				goto out;
+			}
+			if (nh->nlmsg_type != RTM_NEWLINK)
+				continue;
+			if (n == cap) {
+				struct nic_link *more;
+
+				cap = cap ? cap * 2 : 32;
+				more = realloc(links, cap * sizeof(*links));
+				if (!more) {
+					ret = -ENOMEM;
+					say(err, errlen, "cannot list interfaces: out of memory");
+					goto out;
+				}
+				links = more;
+			}
+			l = &links[n];
+			memset(l, 0, sizeof(*l));
+			rta_parse(IFLA_RTA(ifi), nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)), tb,
+				  IFLA_MAX);
+			if (!tb[IFLA_IFNAME])
+				continue;
+			l->ifindex = ifi->ifi_index;
+			l->type = ifi->ifi_type;
+			l->flags = ifi->ifi_flags;
+			snprintf(l->name, sizeof(l->name), "%s", (char *)RTA_DATA(tb[IFLA_IFNAME]));
+			if (tb[IFLA_MASTER])
+				l->master = *(__u32 *)RTA_DATA(tb[IFLA_MASTER]);
+			/* A lower in another namespace (a veth's peer, a macvlan
+			 * moved into a container) is no lower of ours. */
+			if (tb[IFLA_LINK] && !tb[IFLA_LINK_NETNSID])
+				l->lower = *(__u32 *)RTA_DATA(tb[IFLA_LINK]);
+			if (tb[IFLA_LINKINFO]) {
+				rta_parse(RTA_DATA(tb[IFLA_LINKINFO]), RTA_PAYLOAD(tb[IFLA_LINKINFO]),
+					  info, IFLA_INFO_MAX);
+				if (info[IFLA_INFO_KIND])
+					snprintf(l->kind, sizeof(l->kind), "%.*s",
+						 (int)RTA_PAYLOAD(info[IFLA_INFO_KIND]),
+						 (char *)RTA_DATA(info[IFLA_INFO_KIND]));
+			}
+			n++;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	if (ret) {
+		free(links);
+		return ret;
+	}
+	*out = links;
+	return n;
+}
+
+static int link_by_index(const struct nic_link *l, int n, int ifindex)
+{
+	for (int i = 0; ifindex && i < n; i++)
+		if (l[i].ifindex == ifindex)
+			return i;
+	return -1;
+}
+
+static bool kind_is(const struct nic_link *l, const char *const *kinds)
+{
+	for (; *kinds; kinds++)
+		if (!strcmp(l->kind, *kinds))
+			return true;
+	return false;
+}
+
+/* Masters every frame of a port passes (to or from this host) on its way. */
+static const char *const aggregating[] = { "bridge", "bond", "team", NULL };
+/* Devices stacked on a lower whose hooks every frame of theirs crosses. */
+static const char *const stacked[] = { "vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", NULL };
+
+static bool candidate(const struct nic_link *l)
+{
+	return (l->flags & IFF_UP) && !(l->flags & IFF_LOOPBACK) && l->type == ARPHRD_ETHER;
+}
+
+/*
+ * The hooked device that already counts a stacked device's frames: its
+ * lower, or further down when the lower is stacked too (QinQ). -1: none,
+ * the device counts for itself.
+ */
+static int counted_below(const struct nic_link *l, int n, int i, int depth)
+{
+	int lo = link_by_index(l, n, l[i].lower);
+
+	if (lo < 0 || lo == i || depth > 8 || !candidate(&l[lo]))
+		return -1;
+	if (kind_is(&l[lo], stacked)) {
+		int below = counted_below(l, n, lo, depth + 1);
+
+		return below >= 0 ? below : lo;
+	}
+	/* A bridge port or bond slave under it: not hooked, so this counts. */
+	return l[lo].counted_on ? -1 : lo;
+}
+
+int nic_pick_default(struct nic_link *l, int n)
+{
+	int hooked = 0;
+
+	for (int i = 0; i < n; i++) {
+		l[i].hooked = false;
+		l[i].counted_on = 0;
+	}
+	/*
+	 * A bridge port or a bond or team slave: a frame to or from this host
+	 * crosses the port's hooks and the master's, and a frame the bridge
+	 * floods crosses every port's. The master alone counts it once.
+	 */
+	for (int i = 0; i < n; i++) {
+		int m = link_by_index(l, n, l[i].master);
+
+		if (candidate(&l[i]) && m >= 0 && candidate(&l[m]) && kind_is(&l[m], aggregating))
+			l[i].counted_on = l[m].ifindex;
+	}
+	/*
+	 * A VLAN, macvlan or ipvlan device: its frames cross its lower's hooks
+	 * too (tagged or not, the NIC programs parse through one 802.1Q tag),
+	 * and the lower also carries its own untagged traffic. The lower
+	 * alone counts both once.
+	 */
+	for (int i = 0; i < n; i++) {
+		int below;
+
+		if (!candidate(&l[i]) || l[i].counted_on || !kind_is(&l[i], stacked))
+			continue;
+		below = counted_below(l, n, i, 0);
+		if (below >= 0)
+			l[i].counted_on = l[below].ifindex;
+	}
+	for (int i = 0; i < n; i++) {
+		l[i].hooked = candidate(&l[i]) && !l[i].counted_on;
+		hooked += l[i].hooked;
+	}
+	return hooked;
 }

@@ -87,11 +87,33 @@ void nic_detach(struct nic_attachment *a);
 /* "tcx", "tc", "xdp-generic", "xdp-native", "none". */
 const char *nic_hook_kind_name(enum nic_hook_kind k);
 
+/* One link of the namespace, as the default interface set is chosen from. */
+struct nic_link {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	unsigned int flags;	/* IFF_* */
+	unsigned short type;	/* ARPHRD_* */
+	int master;		/* IFLA_MASTER: the bridge, bond or team it is a port of */
+	int lower;		/* IFLA_LINK in this namespace: what a VLAN etc. sits on */
+	char kind[16];		/* IFLA_INFO_KIND: "bridge", "bond", "vlan", "veth", ... */
+	/* nic_pick_default()'s choice: */
+	bool hooked;
+	int counted_on;		/* not hooked: the ifindex whose hooks count its frames */
+};
+
 /*
- * The default interfaces: every up, non-loopback, Ethernet-type interface
- * of the current namespace, up to max of them, in ifindex order. Returns
- * how many were written, or a negative errno with a reason in err.
+ * Every link of the current namespace, in a malloc'ed array the caller
+ * frees. Returns how many, or a negative errno with a reason in err.
  */
-int nic_default_ifindexes(int *ifindex, int max, char *err, size_t errlen);
+int nic_list_links(struct nic_link **links, char *err, size_t errlen);
+
+/*
+ * The default interfaces: every up, non-loopback, Ethernet-type link, and
+ * no cap, but each frame counted once: a bridge port or a bond or team
+ * slave is left to its hooked master, a VLAN, macvlan or ipvlan device to
+ * its hooked lower (l->counted_on says which). Sets hooked and counted_on;
+ * returns how many are hooked.
+ */
+int nic_pick_default(struct nic_link *links, int n);
 
 #endif /* TCPTRACE_NIC_ATTACH_H */

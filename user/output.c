@@ -4,6 +4,7 @@
 #include <time.h>
 #include "kernel_report.h"
 #include "output.h"
+#include "term.h"
 #include "words.h"
 
 void output_init(struct output *o, FILE *out, bool json)
@@ -113,24 +114,24 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d,
 	rfc3339(o, d->ts_ns, ts, sizeof(ts));
 	tt_addr_str(d->key.family, d->key.laddr, la, sizeof(la));
 	tt_addr_str(d->key.family, d->key.raddr, ra, sizeof(ra));
-	fprintf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
+	term_printf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
 		diag_code_name(d->code), v6 ? "[" : "", la, v6 ? "]" : "", d->key.lport,
 		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, w->summary);
 	if (d->connections > 1 || d->pid)
-		fprintf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
+		term_printf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
 	if (d->pid)
-		fprintf(f, ", process %u (%s)", d->pid, d->comm);
+		term_printf(f, ", process %u (%s)", d->pid, d->comm);
 	if (d->connections > 1 || d->pid)
-		fputc('\n', f);
+		term_printf(f, "\n");
 	if (d->app_error)
-		fprintf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
+		term_printf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
 			strerror(d->app_error));
 	for (unsigned int i = 0; i < w->n_causes; i++)
-		fprintf(f, "  %s %s\n", i ? "   or:" : "likely:", w->causes[i]);
+		term_printf(f, "  %s %s\n", i ? "   or:" : "likely:", w->causes[i]);
 	for (unsigned int i = 0; i < w->n_checks; i++)
-		fprintf(f, "  %s %s\n", i ? "     ;" : " check:", w->checks[i]);
+		term_printf(f, "  %s %s\n", i ? "     ;" : " check:", w->checks[i]);
 	if (d->events_lost)
-		fprintf(f, "  caveat: the tracer lost events meanwhile; this may be incomplete\n");
+		term_printf(f, "  caveat: the tracer lost events meanwhile; this may be incomplete\n");
 	fflush(f);
 }
 
@@ -145,21 +146,56 @@ void output_diagnosis(struct output *o, const struct diagnosis *d)
 		diagnosis_text(o, d, &w);
 }
 
-void output_conn(struct output *o, const struct conn_record *c, bool verbose)
+/*
+ * One line a connection (--conns), its fields in the JSON record's order:
+ *   conn 10.0.1.5:43122 -> 10.0.2.10:8080 client fin 2500ms
+ *     SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSE connect 1ms sent 120B/10 received 4000B/12
+ *     retrans 1 (rto 0 fast 1) syn-retrans 0 rtt 1.2/0.8ms rst in 0 out 0
+ *     process 4242 (svc-a) codes PACKET_LOSS,PEER_RESET
+ * (one line in fact; "open" for the periodic line of a live connection).
+ */
+static void conn_text(struct output *o, const struct conn_record *c)
 {
-	char addr[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], ts[64];
+	char la[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], path[160] = "", codes[256] = "";
+	bool v6 = c->key.family == TT_AF_INET6;
+	size_t off = 0;
+
+	tt_addr_str(c->key.family, c->key.laddr, la, sizeof(la));
+	tt_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
+	for (unsigned int i = 0; i < c->n_states && off < sizeof(path); i++)
+		off += snprintf(path + off, sizeof(path) - off, "%s%s", i ? ">" : "",
+				tt_state_name(c->states[i]));
+	off = 0;
+	for (int code = 0; code < DIAG_CODE_MAX && off < sizeof(codes); code++)
+		if (c->codes & (1u << code))
+			off += snprintf(codes + off, sizeof(codes) - off, "%s%s", off ? "," : " codes ",
+					diag_code_name(code));
+	term_printf(o->out, "conn %s%s%s:%u -> %s%s%s:%u %s %s %llums %s",
+		    v6 ? "[" : "", la, v6 ? "]" : "", c->key.lport,
+		    v6 ? "[" : "", ra, v6 ? "]" : "", c->key.rport, tt_side_name(c->side),
+		    c->close_reason, (unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
+		    path[0] ? path : "-");
+	if (c->connect_ns)
+		term_printf(o->out, " connect %llums", (unsigned long long)(c->connect_ns / 1000000));
+	term_printf(o->out, " sent %lluB/%u received %lluB/%u retrans %u (rto %u fast %u) "
+		    "syn-retrans %u rtt %.1f/%.1fms rst in %u out %u",
+		    (unsigned long long)c->bytes_sent, c->segs_out,
+		    (unsigned long long)c->bytes_received, c->segs_in, c->retrans,
+		    c->retrans_rto, c->retrans_fast, c->syn_retrans, c->srtt_us / 1000.0,
+		    c->min_rtt_us / 1000.0, c->rst_rx, c->rst_tx);
+	if (c->pid)
+		term_printf(o->out, " process %u (%s)", c->pid, c->comm);
+	term_printf(o->out, "%s\n", codes);
+}
+
+void output_conn(struct output *o, const struct conn_record *c, bool text_lines)
+{
+	char ts[64];
 	struct json *j = &o->j;
 
 	if (!o->json) {
-		if (!verbose)
-			return;
-		tt_addr_str(c->key.family, c->key.laddr, addr, sizeof(addr));
-		tt_addr_str(c->key.family, c->key.raddr, ra, sizeof(ra));
-		fprintf(o->out, "conn %s:%u -> %s:%u %s %llums sent %llu received %llu retrans %u %s\n",
-			addr, c->key.lport, ra, c->key.rport, tt_side_name(c->side),
-			(unsigned long long)((c->ts_ns - c->start_ns) / 1000000),
-			(unsigned long long)c->bytes_sent, (unsigned long long)c->bytes_received,
-			c->retrans, c->close_reason);
+		if (text_lines)
+			conn_text(o, c);
 		return;
 	}
 	record_begin(o, "conn", c->ts_ns);
@@ -189,6 +225,8 @@ void output_conn(struct output *o, const struct conn_record *c, bool verbose)
 	json_kv_uint(j, "data_segs_out", c->data_segs_out);
 	json_kv_uint(j, "data_segs_in", c->data_segs_in);
 	json_kv_uint(j, "retransmits", c->retrans);
+	json_kv_uint(j, "retransmits_rto", c->retrans_rto);
+	json_kv_uint(j, "retransmits_fast", c->retrans_fast);
 	json_kv_uint(j, "syn_retransmits", c->syn_retrans);
 	json_kv_uint(j, "srtt_us", c->srtt_us);
 	json_kv_uint(j, "min_rtt_us", c->min_rtt_us);
@@ -213,9 +251,17 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	struct json *j = &o->j;
 
 	if (!o->json) {
-		fprintf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
+		char netns[160] = "";
+
+		if (h->netns_unresolved)
+			snprintf(netns, sizeof(netns), "; %llu network namespace%s seen in events "
+				 "could not be scanned (no process or /run/netns name in %s)",
+				 (unsigned long long)h->netns_unresolved,
+				 h->netns_unresolved == 1 ? "" : "s",
+				 h->netns_unresolved == 1 ? "it" : "them");
+		term_printf(o->out, "tcptrace-bpf: %llu events (%llu lost), %llu flows opened, "
 			"%llu tracked, %llu evicted (kernel map %llu, NIC map %llu, flow table %llu, map full %llu), "
-			"%llu diagnoses%s\n",
+			"%llu diagnoses%s%s\n",
 			(unsigned long long)h->events, (unsigned long long)h->events_lost,
 			(unsigned long long)h->flows_opened, (unsigned long long)h->flows_tracked,
 			(unsigned long long)(h->flows_evicted_kernel + h->flows_evicted_table +
@@ -225,7 +271,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 			(unsigned long long)h->flows_evicted_table,
 			(unsigned long long)h->flow_map_full, (unsigned long long)h->diagnoses,
 			h->scan_untracked ? "; the flow table was full: some sockets went "
-					    "unwatched (--max-flows)" : "");
+					    "unwatched (--max-flows)" : "", netns);
 		fflush(o->out);
 		return;
 	}
@@ -245,6 +291,10 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "nic_unparsed", h->nic_unparsed);
 	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
 	json_kv_uint(j, "sockets_untracked", h->scan_untracked);
+	json_kv_uint(j, "scan_errors", h->scan_errors);
+	json_kv_uint(j, "netns_scanned", h->netns_scanned);
+	json_kv_uint(j, "netns_unresolved", h->netns_unresolved);
+	json_kv_uint(j, "netns_evicted", h->netns_evicted);
 	json_kv_uint(j, "diagnoses", h->diagnoses);
 	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));
 	json_kv_string(j, "tracepoints", h->classic ? "classic" : "tp_btf");

@@ -19,8 +19,9 @@ struct output {
 
 void output_init(struct output *o, FILE *out, bool json);
 void output_diagnosis(struct output *o, const struct diagnosis *d);
-/* A connection's statistics: a JSON record; a line in text mode when verbose. */
-void output_conn(struct output *o, const struct conn_record *c, bool verbose);
+/* A connection's statistics: a JSON record; in text mode a line when
+ * text_lines (--conns), nothing otherwise. */
+void output_conn(struct output *o, const struct conn_record *c, bool text_lines);
 void output_health(struct output *o, __u64 now_ns, const struct health_report *h);
 /* --check: what this kernel gives (a "check" record under -j). */
 void output_check(struct output *o, const struct hook_plan *p, const char *release,

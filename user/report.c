@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "report.h"
+#include "term.h"
 
 static report_sink_fn sink;
 static void *sink_ctx;
@@ -20,7 +22,22 @@ void report_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "tcptrace-bpf: %s\n", msg);
+	/* An interface name in the message may hold escape sequences. */
+	term_printf(stderr, "tcptrace-bpf: %s\n", msg);
 	if (sink)
 		sink(msg, sink_ctx);
+}
+
+void report_note(const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		term_printf(stderr, "tcptrace-bpf: %s\n", msg);
+	free(msg);
 }

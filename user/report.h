@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Fault reporting: one line on stderr, and the same message to a sink
+ * Fault reporting: one line on stderr (control characters shown as '?'), and the same message to a sink
  * when one is set (the JSON output under -j). Any module may report; none
  * needs to know where it goes.
  */
@@ -13,5 +13,7 @@ typedef void (*report_sink_fn)(const char *msg, void *ctx);
 void report_set_sink(report_sink_fn fn, void *ctx);
 /* Prints "tcptrace-bpf: <message>" and a newline. */
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "tcptrace-bpf: <message>" on stderr alone: a note, no fault. */
+void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* TCPTRACE_REPORT_H */

@@ -14,6 +14,10 @@
 
 #define POLL_MAX_MS	100	/* upper bound on how late a signal or tick is seen */
 #define MAX_PROGS	32
+/* A failed socket scan is tried again after this, doubling... */
+#define SCAN_RETRY_NS		1000000000ULL
+/* ...up to this. */
+#define SCAN_RETRY_MAX_NS	(60 * 1000000000ULL)
 
 struct live_source {
 	struct source base;	/* first: a struct source * is one of these */
@@ -25,7 +29,10 @@ struct live_source {
 	__u64 sockets_scanned;
 	__u64 events_read;	/* records taken from the ring: events - events_read is in flight */
 	__u64 nic_records;	/* live nic_flows records at the last read */
-	bool scan_failed;	/* reported once, then tracing goes on without scans */
+	unsigned int scan_fails;	/* failed attempts in a row of the main scan */
+	__u64 scan_backoff_ns;
+	__u64 scan_retry_ns;	/* no main scan before this */
+	__u64 scan_errors;	/* scans that failed, any namespace */
 	bool nic_failed;
 	struct prog_stat progs[MAX_PROGS];
 };
@@ -89,7 +96,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
 	ls->events_read++;
-	netns_note(&ls->netns, ev.key.netns);
+	netns_note(&ls->netns, ev.key.netns, ev.ts_ns);
 	if (ev.type == EV_STATE && (ev.flags & EVF_SUMMARY))
 		feed_summary(ls, &ev);
 	else
@@ -134,42 +141,71 @@ static void on_socket(const struct tt_sock_scan *sock, void *ctx)
 	ls->sockets_scanned++;
 }
 
-static bool scan_one(struct live_source *ls, int netns_fd, int self_fd)
+/*
+ * The traced namespace's scan (or, host-wide, our own's) failed: this
+ * round is dropped (nothing is concluded from a partial view: the judges
+ * measure up to the last scan that worked) and the next attempts come
+ * after 1 s, 2 s, 4 s... up to a minute; scanning is never switched off. Said once per run of
+ * failures, and again when it works.
+ */
+static void scan_failed(struct live_source *ls, int err)
 {
-	int n = scanner_run(tracer_scan_link_fd(ls->tracer), netns_fd, self_fd, on_socket, ls);
+	ls->scan_errors++;
+	ls->scan_backoff_ns = ls->scan_backoff_ns ? ls->scan_backoff_ns * 2 : SCAN_RETRY_NS;
+	if (ls->scan_backoff_ns > SCAN_RETRY_MAX_NS)
+		ls->scan_backoff_ns = SCAN_RETRY_MAX_NS;
+	ls->scan_retry_ns = ls->now_ns + ls->scan_backoff_ns;
+	if (ls->scan_fails++)
+		return;
+	report_error("socket scan failed: %s (hint: until it works again, stalls and zero "
+		     "windows cannot be seen; resets, refusals and losses still are; "
+		     "retrying with backoff)", strerror(-err));
+}
 
-	if (n >= 0)
-		return true;
-	report_error("socket scan failed: %s (hint: stalls and zero windows cannot be seen; "
-		     "resets, refusals and losses still are)", strerror(-n));
-	ls->scan_failed = true;
-	return false;
+static void scan_worked(struct live_source *ls)
+{
+	if (ls->scan_fails)
+		report_note("note: the socket scan works again, after %u failed attempt%s",
+			    ls->scan_fails, ls->scan_fails == 1 ? "" : "s");
+	ls->scan_fails = 0;
+	ls->scan_backoff_ns = 0;
 }
 
 static void scan_sockets(struct live_source *ls)
 {
 	struct netns_set *ns = &ls->netns;
 	const struct tracer *t = ls->tracer;
+	int link = tracer_scan_link_fd(t), n;
 
-	if (ls->scan_failed)
+	if (ls->now_ns < ls->scan_retry_ns)
 		return;
-	if (t->netns_fd >= 0) {
-		if (!scan_one(ls, t->netns_fd, t->self_netns_fd))
-			return;
-	} else {
-		netns_resolve(ns);
-		if (!scan_one(ls, -1, -1))
-			return;
+	if (t->netns_fd >= 0)
+		n = scanner_run(link, t->netns_fd, t->self_netns_fd, on_socket, ls);
+	else
+		n = scanner_run(link, -1, -1, on_socket, ls);
+	if (n < 0) {
+		scan_failed(ls, n);
+		return;
+	}
+	scan_worked(ls);
+	if (t->netns_fd < 0) {
+		netns_resolve(ns, ls->now_ns);
 		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
 			int fd = netns_open(ns, i);
-			bool ok;
 
 			if (fd < 0)
 				continue;
-			ok = scan_one(ls, fd, t->self_netns_fd);
+			n = scanner_run(link, fd, t->self_netns_fd, on_socket, ls);
 			close(fd);
-			if (!ok)
-				return;
+			/* One namespace's failure is that namespace's: it backs
+			 * off (counted as unresolved meanwhile), the others go on,
+			 * and its flows miss this scan like an unscanned one's. */
+			if (n < 0) {
+				ls->scan_errors++;
+				netns_scan_failed(ns, i, ls->now_ns);
+			} else {
+				netns_scan_ok(ns, i);
+			}
 		}
 	}
 	pipeline_scan_end(ls->pipe, ls->now_ns);
@@ -239,6 +275,10 @@ static void live_health(struct source *src, struct health_report *r)
 		r->flows_evicted_nic = r->nic_flows_opened - ls->nic_records;
 	r->flows_evicted_kernel = th.flows_evicted;
 	r->sockets_scanned = ls->sockets_scanned;
+	r->scan_errors = ls->scan_errors;
+	r->netns_scanned = ls->netns.n - netns_unresolved(&ls->netns);
+	r->netns_unresolved = netns_unresolved(&ls->netns);
+	r->netns_evicted = ls->netns.evicted;
 	r->attach_ms = ls->tracer->attach_ms;
 	r->classic = ls->tracer->classic;
 	r->progs = ls->progs;

@@ -7,6 +7,7 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -229,8 +230,8 @@ static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
 		struct nic_attach_opts tc = *ao;
 
 		/* Never replace another tool's XDP program: count with TC beside it. */
-		fprintf(stderr, "tcptrace-bpf: note: another program (id %u) holds XDP on %s%s: "
-			"counting its ingress with TC instead\n", a->xdp_holder_id, name, ns_name);
+		report_note("note: another program (id %u) holds XDP on %s%s: "
+			"counting its ingress with TC instead", a->xdp_holder_id, name, ns_name);
 		tc.ingress = NIC_INGRESS_TC;
 		ret = nic_attach(ifindex, &tc, a, err, sizeof(err));
 	}
@@ -244,12 +245,42 @@ static int attach_one(struct tracer *t, int ifindex, struct nic_attach_opts *ao,
 	}
 	if (ret) {
 		/* Not named by the user: trace on without that interface's view. */
-		fprintf(stderr, "tcptrace-bpf: note: cannot attach%s: %s; its packets "
-			"are not counted\n", ns_name, err);
+		report_note("note: cannot attach%s: %s; its packets "
+			"are not counted", ns_name, err);
 		return 0;
 	}
 	t->n_nics++;
 	return 0;
+}
+
+/*
+ * The links the default set leaves to another's hooks, named once at start
+ * so that a user looking for eth1's packets knows they are on bond0's.
+ */
+static void note_counted_elsewhere(const struct nic_link *l, int n, const char *ns_name)
+{
+	char *list = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&list, &len);
+	int skipped = 0;
+
+	if (!f)
+		return;
+	for (int i = 0; i < n; i++) {
+		const char *upper = "?";
+
+		if (!l[i].counted_on)
+			continue;
+		for (int j = 0; j < n; j++)
+			if (l[j].ifindex == l[i].counted_on)
+				upper = l[j].name;
+		fprintf(f, "%s%s (on %s)", skipped++ ? ", " : "", l[i].name, upper);
+	}
+	fclose(f);
+	if (skipped)
+		report_note("note: not hooked%s, so that each packet is counted once: %s",
+			    ns_name, list);
+	free(list);
 }
 
 static int attach_nics(struct tracer *t, const struct options *o)
@@ -262,7 +293,8 @@ static int attach_nics(struct tracer *t, const struct options *o)
 		.egress = true,
 	};
 	const char *ns_name = o->netns_path ? " in the traced namespace" : "";
-	int ifindex[MAX_IFACES], n = 0, err = 0;
+	struct nic_link *links = NULL;
+	int *ifindex = NULL, n = 0, err = 0;
 	char why[256] = "";
 
 	if (o->no_nic)
@@ -273,6 +305,12 @@ static int attach_nics(struct tracer *t, const struct options *o)
 		return -errno;
 	}
 	if (o->n_ifaces) {
+		ifindex = calloc(o->n_ifaces, sizeof(*ifindex));
+		if (!ifindex) {
+			err = -ENOMEM;
+			report_error("out of memory");
+			goto out;
+		}
 		for (; n < o->n_ifaces; n++) {
 			ifindex[n] = if_nametoindex(o->ifaces[n]);
 			if (!ifindex[n]) {
@@ -283,19 +321,39 @@ static int attach_nics(struct tracer *t, const struct options *o)
 			}
 		}
 	} else {
-		n = nic_default_ifindexes(ifindex, MAX_IFACES, why, sizeof(why));
-		if (n < 0) {
-			report_error("cannot list the interfaces: %s", why);
-			err = n;
+		int all = nic_list_links(&links, why, sizeof(why));
+
+		if (all < 0) {
+			report_error("%s", why);
+			err = all;
 			goto out;
 		}
+		nic_pick_default(links, all);
+		ifindex = calloc(all ? all : 1, sizeof(*ifindex));
+		if (!ifindex) {
+			err = -ENOMEM;
+			report_error("out of memory");
+			goto out;
+		}
+		for (int i = 0; i < all; i++)
+			if (links[i].hooked)
+				ifindex[n++] = links[i].ifindex;
+		note_counted_elsewhere(links, all, ns_name);
 		if (!n)
-			fprintf(stderr, "tcptrace-bpf: note: no up interface%s to hook: "
-				"packets are not counted, sockets still are\n", ns_name);
+			report_note("note: no up interface%s to hook: "
+				"packets are not counted, sockets still are", ns_name);
+	}
+	t->nic = calloc(n ? n : 1, sizeof(*t->nic));
+	if (!t->nic) {
+		err = -ENOMEM;
+		report_error("out of memory");
+		goto out;
 	}
 	for (int i = 0; i < n && !err; i++)
 		err = attach_one(t, ifindex[i], &ao, ns_name, o->n_ifaces > 0);
 out:
+	free(links);
+	free(ifindex);
 	if (t->netns_fd >= 0 && setns(t->self_netns_fd, CLONE_NEWNET) && !err) {
 		report_error("cannot return from the traced namespace: %s", strerror(errno));
 		err = -errno;
@@ -311,6 +369,8 @@ static void detach_nics(struct tracer *t)
 	for (int i = 0; i < t->n_nics; i++)
 		nic_detach(&t->nic[i]);
 	t->n_nics = 0;
+	free(t->nic);
+	t->nic = NULL;
 	if (in)
 		setns(t->self_netns_fd, CLONE_NEWNET);
 }
@@ -445,7 +505,7 @@ static int load_as_planned(struct tracer *t, const struct options *o)
 			break;
 		d = hook_desc(h);
 		if (o->verbose)
-			fprintf(stderr, "tcptrace-bpf: note: %s: %s\n", d->name, t->plan.why[h]);
+			report_note("note: %s: %s", d->name, t->plan.why[h]);
 		if (d->core && !hook_plan_served(&t->plan, h)) {
 			report_error("cannot trace on this kernel: %s (hint: run with -v to see "
 				     "the verifier's log)", t->plan.why[h]);

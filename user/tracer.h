@@ -41,7 +41,7 @@ struct tracer {
 	int n_links;
 	struct bpf_link *scan_link;	/* iter/tcp, one of links[] */
 	int n_nics;		/* interfaces with NIC hooks */
-	struct nic_attachment nic[MAX_IFACES];
+	struct nic_attachment *nic;	/* as many as there are to hook: no cap */
 };
 
 struct tracer_health {

@@ -241,9 +241,9 @@ lab_client() {
 # ---------------------------------------------------------------- tracer
 
 # lab_tracer NAME a|b PORT SECS [tracer options...]: start the tracer on one
-# host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, and wait
-# until it says it is tracing. SECS bounds its life; lab_tracer_stop ends it
-# earlier.
+# host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, its
+# recording to NAME.ttr (LAB_REPLAY=0: none), and wait until it says it is
+# tracing. SECS bounds its life; lab_tracer_stop ends it earlier.
 lab_tracer() {
 	lab_tracer_start "$@" && lab_tracer_wait "$1"
 }
@@ -251,11 +251,12 @@ lab_tracer() {
 # lab_tracer_start: the same, without waiting (lab_tracer_wait NAME does),
 # so the tracers of both hosts load side by side.
 lab_tracer_start() {
-	local name=$1 side=$2 port=$3 secs=$4 pid
+	local name=$1 side=$2 port=$3 secs=$4 pid rec=()
 	shift 4
 
+	[ "${LAB_REPLAY:-1}" = 0 ] || rec=(-w "$LAB_DIR/$name.ttr")
 	"$TCPTRACE" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
-		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" "$@" \
+		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
 		>"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.log" &
 	pid=$!
 	lab_track "$pid"
@@ -310,7 +311,34 @@ lab_tracer_stop() {
 		lab_fail "tracer $name exited with status $rc"
 		return 1
 	fi
-	return 0
+	lab_replay_check "$name"
+}
+
+# lab_replay_check NAME: the replay of the tracer's recording says what the
+# tracer said live: the same diagnosis and conn records, byte for byte.
+lab_replay_check() {
+	local name=$1 live replay first
+
+	[ "${LAB_REPLAY:-1}" = 0 ] && return 0
+	live=$LAB_DIR/$name.live-records
+	replay=$LAB_DIR/$name.replay-records
+	if [ ! -s "$LAB_DIR/$name.ttr" ]; then
+		lab_fail "tracer $name wrote no recording"
+		return 1
+	fi
+	jq -c 'select(.type == "diagnosis" or .type == "conn")' "$LAB_DIR/$name.json" \
+		>"$live" 2>/dev/null
+	if ! "$TCPTRACE" replay -j "$LAB_DIR/$name.ttr" 2>"$LAB_DIR/$name.replay.log" |
+		jq -c 'select(.type == "diagnosis" or .type == "conn")' >"$replay" 2>/dev/null; then
+		lab_fail "replay of $name failed: $(tail -n 1 "$LAB_DIR/$name.replay.log")"
+		return 1
+	fi
+	if ! cmp -s "$live" "$replay"; then
+		first=$(diff "$live" "$replay" | grep -m 2 '^[<>]' | cut -c 1-300 | paste -sd ' ' -)
+		lab_fail "replay of $name differs from the live run: $first"
+		return 1
+	fi
+	rm -f "$live" "$replay"
 }
 
 # ---------------------------------------------------------------- checks
@@ -362,6 +390,37 @@ expect_no_diag() {
 		awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
 	if [ -n "$got" ]; then
 		echo "$(basename "$file" .json): false alarm on healthy traffic: $got"
+		return 1
+	fi
+}
+
+# expect_quiet FILE: no diagnosis above info (a note is no alarm).
+expect_quiet() {
+	local file=$1 got
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r 'select(.type == "diagnosis" and .severity != "info") |
+		"\(.code)/\(.severity)"' "$file" | sort | uniq -c |
+		awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm on healthy traffic: $got"
+		return 1
+	fi
+}
+
+# expect_quiet_but FILE CODE...: no diagnosis above info but CODEs (the
+# fault a scenario makes, beside traffic that must stay quiet).
+expect_quiet_but() {
+	local file=$1 got
+	shift
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --arg ok "$*" '($ok | split(" ")) as $ok |
+		select(.type == "diagnosis" and .severity != "info") | .code as $c |
+		select(any($ok[]; . == $c) | not) | "\($c)/\(.severity)"' "$file" |
+		sort -u | paste -sd, -)
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm besides $*: $got"
 		return 1
 	fi
 }
@@ -493,6 +552,105 @@ expect_conn() {
 	return 1
 }
 
+# expect_conn_complete FILE SIDE PORT SENT RECEIVED: the flow on PORT has
+# a periodic conn record while open and a final one at its close, with
+# every field of the README's table, and values that fit the exchange:
+# the bytes each way, the handshake in the state path, an RTT, a FIN
+# close, the owner and cgroup where this end opened it (the client), no
+# diagnosis codes.
+CONN_FIELDS='["type","ts","side","family","laddr","lport","raddr","rport","netns","pid","comm","cgroup_id","start","duration_ms","open","state_path","connect_ms","bytes_sent","bytes_received","segs_out","segs_in","data_segs_out","data_segs_in","retransmits","retransmits_rto","retransmits_fast","syn_retransmits","srtt_us","min_rtt_us","resets_received","resets_sent","close_reason","app_error","codes","events_lost"]'
+expect_conn_complete() {
+	local file=$1 side=$2 port=$3 sent=$4 received=$5 why
+
+	lab_json_ok "$file" || return 1
+	why=$(jq -rs --argjson fields "$CONN_FIELDS" --arg side "$side" \
+		--argjson port "$port" --argjson sent "$sent" --argjson received "$received" '
+		[.[] | select(.type == "conn" and .side == $side and
+			      (.lport == $port or .rport == $port))] as $c |
+		($c | map(select(.open))) as $live | ($c | map(select(.open | not))) as $closed |
+		if ($live | length) == 0 then "no periodic conn record while open"
+		elif ($closed | length) != 1 then "\($closed | length) final conn records, want 1"
+		else $closed[0] as $r |
+			($fields - ($r | keys)) as $missing |
+			(($r | keys) - $fields) as $extra |
+			[ (if ($missing | length) > 0 then "missing \($missing)" else empty end),
+			  (if ($extra | length) > 0 then "not in the README table: \($extra)" else empty end),
+			  (if $r.bytes_sent < $sent or $r.bytes_received < $received
+			   then "bytes \($r.bytes_sent)/\($r.bytes_received), want >= \($sent)/\($received)" else empty end),
+			  (if $r.segs_out < 2 or $r.segs_in < 2 or $r.data_segs_out < 1 or $r.data_segs_in < 1
+			   then "segments \($r.segs_out)/\($r.segs_in) data \($r.data_segs_out)/\($r.data_segs_in)" else empty end),
+			  (if ($r.state_path | index("ESTABLISHED")) == null then "state_path \($r.state_path)" else empty end),
+			  (if ($r.state_path | last) != "CLOSE" then "state_path does not end at CLOSE: \($r.state_path)" else empty end),
+			  (if $r.srtt_us <= 0 or $r.min_rtt_us <= 0 then "rtt \($r.srtt_us)/\($r.min_rtt_us)" else empty end),
+			  (if $r.close_reason != "fin" then "close_reason \($r.close_reason)" else empty end),
+			  (if $r.duration_ms < 2000 then "duration_ms \($r.duration_ms)" else empty end),
+			  (if $r.codes != [] then "codes \($r.codes)" else empty end),
+			  (if $r.resets_received + $r.resets_sent + $r.retransmits + $r.syn_retransmits != 0
+			   then "resets/retransmits on a clean exchange" else empty end),
+			  (if $side == "client" and ($r.pid == null or $r.comm != "peer" or $r.cgroup_id == 0 or
+						     $r.start == null or $r.connect_ms == null)
+			   then "client owner/start: pid \($r.pid) comm \($r.comm) cgroup \($r.cgroup_id) start \($r.start) connect_ms \($r.connect_ms)" else empty end),
+			  (if $live[0].close_reason != "open" or $live[0].state_path == [] then "periodic record: \($live[0] | tostring)" else empty end)
+			] | join("; ")
+		end' "$file" 2>&1)
+	[ -z "$why" ] && return 0
+	echo "$(basename "$file" .json): conn record: $why"
+	return 1
+}
+
+# expect_files_whole DIR MIN: at least MIN gzip files in DIR, each one
+# whole (gzip -t: the trailer is there).
+expect_files_whole() {
+	local dir=$1 min=$2 n=0 f
+
+	for f in "$dir"/*.gz; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		if ! gzip -t "$f" 2>/dev/null; then
+			echo "$(basename "$f"): not a whole gzip file"
+			return 1
+		fi
+	done
+	[ "$n" -ge "$min" ] && return 0
+	echo "$(basename "$dir"): $n gzip files, want at least $min (rotation)"
+	return 1
+}
+
+# expect_conns_once WHAT SIDE N CMD...: the JSON lines CMD prints hold N
+# final conn records of SIDE, each connection (its client port) once,
+# and every line is whole JSON.
+expect_conns_once() {
+	local what=$1 side=$2 want=$3 got
+	shift 3
+
+	if ! got=$("$@" 2>/dev/null | jq -c . 2>&1 >/dev/null) || [ -n "$got" ]; then
+		echo "$what: a line is not JSON: $got"
+		return 1
+	fi
+	got=$("$@" 2>/dev/null | jq -rs --arg side "$side" '
+		[.[] | select(.type == "conn" and .side == $side and .open == false)
+		     | if .side == "client" then .lport else .rport end] as $p |
+		"\($p | length) \($p | unique | length)"')
+	[ "$got" = "$want $want" ] && return 0
+	echo "$what: $side conn records (all, distinct): $got, want $want $want"
+	return 1
+}
+
+# expect_killed_gzip FILE: a gzip file its writer never finished (killed):
+# gzip -t says it is cut short, yet zcat reads whole lines up to the cut.
+expect_killed_gzip() {
+	local file=$1 last
+
+	if gzip -t "$file" 2>/dev/null; then
+		echo "$(basename "$file"): whole: the tracer was not killed before it finished"
+		return 1
+	fi
+	last=$(zcat "$file" 2>/dev/null | tail -c 1 | od -An -c | tr -d ' ')
+	[ "$last" = '\n' ] && return 0
+	echo "$(basename "$file"): zcat's output does not end at a line's end ('$last')"
+	return 1
+}
+
 # expect_seen FILE: the tracer's own stats count events for its port, so
 # "no diagnosis" means it looked and found nothing wrong, not that it was
 # blind.
@@ -532,7 +690,7 @@ lab_report() {
 	echo "FAIL $test: ${why%; }"
 	for f in "$LAB_DIR/$name".*; do
 		[ -f "$f" ] || continue
-		case "$f" in *.ready | *.result) continue ;; esac
+		case "$f" in *.ready | *.result | *.ttr) continue ;; esac
 		echo "    --- $(basename "$f")"
 		# stats lines repeat every interval: keep the rest
 		grep -Ev '"type": ?"stats"' "$f" | tail -n 40 | sed 's/^/    | /'

@@ -464,8 +464,10 @@ static void expect_seg_watched(struct nic_flow *v, bool ingress, __u8 flags, __u
 		return;
 	}
 	d->pkts++;
-	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN)
+	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		d->syn++;
+		v->syn_seq = 1000;	/* put_tcp's sequence number */
+	}
 	if ((flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
 		d->synack++;
 		if (ingress && !v->dir[NIC_OUT].syn)
@@ -507,10 +509,10 @@ static void fmt_flow(char *buf, size_t len, const struct nic_flow *v)
 		n += snprintf(buf + n, len - n, "%u ", v->icmp.count[k]);
 	if (n < len)
 		snprintf(buf + n, len - n,
-			 "mtu%u t%u c%u from %s} sent%u/%u/%u flags%#x syn %s:%u",
+			 "mtu%u t%u c%u from %s} sent%u/%u/%u flags%#x syn %s:%u isn %u",
 			 v->icmp.mtu, v->icmp.last_type, v->icmp.last_code, from,
 			 v->icmp_sent, v->icmp_sent_type, v->icmp_sent_code,
-			 v->flags, sraddr, v->syn_rport);
+			 v->flags, sraddr, v->syn_rport, v->syn_seq);
 }
 
 /*
@@ -1189,6 +1191,62 @@ bad:
 	fail(name, "%s", why);
 }
 
+/*
+ * A 4-tuple reused: the first connection's SYN, its answer and its end are
+ * counted; a retransmitted SYN (the same sequence number) adds to them; a
+ * SYN with a new initial sequence number starts the record afresh, in
+ * place. From this host's side as the client (our SYN leaves) and as the
+ * server (the peer's arrives).
+ */
+static void seq_reuse(struct env *e, const char *name, const struct tuple *out,
+		      bool client)
+{
+	struct tuple back = reverse(out);
+	const struct tuple *syn_t = client ? out : &back;
+	const char *syn_prog = client ? "tc-out" : "tc-in";
+	const char *ans_prog = client ? "tc-in" : "tc-out";
+	struct flow_key k = key_of(out, false);
+	struct nic_flow v = {};
+	char why[1200];
+	struct pkt p;
+
+	env_reset(e);
+	build_tcp(&p, syn_t, TH_SYN, 0, 0);
+	if (!seq_run(e, syn_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	build_tcp(&p, client ? &back : out, TH_SYN | TH_ACK, 0, 0);
+	if (!seq_run(e, ans_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	build_tcp(&p, &back, TH_RST | TH_ACK, 0, 0);
+	if (!seq_run(e, "tc-in", &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	/* the same SYN again: a retransmission, counted on */
+	build_tcp(&p, syn_t, TH_SYN, 0, 0);
+	if (!seq_run(e, syn_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	expect_seg(&v, !client, TH_SYN, 0);
+	expect_seg(&v, client, TH_SYN | TH_ACK, 0);
+	expect_seg(&v, true, TH_RST | TH_ACK, 0);
+	expect_seg(&v, !client, TH_SYN, 0);
+	if (!check_flow(e, &k, &v, why, sizeof(why)))
+		goto bad;
+	/* a new connection: another initial sequence number */
+	build_tcp(&p, syn_t, TH_SYN, 0, 0);
+	put32(p.b + p.l4 + 4, 777777);
+	if (!seq_run(e, syn_prog, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	memset(&v, 0, sizeof(v));
+	expect_seg(&v, !client, TH_SYN, 0);
+	v.syn_seq = 777777;
+	if (!check_flow(e, &k, &v, why, sizeof(why)) ||
+	    !check_counters(e, 1, 0, why, sizeof(why)))
+		goto bad;
+	pass(name);
+	return;
+bad:
+	fail(name, "%s", why);
+}
+
 static void run_sequences(struct env *e)
 {
 	static const struct tuple syn4 = { AF_INET, "10.0.1.5", "10.0.2.100", 40000, 80 };
@@ -1212,6 +1270,10 @@ static void run_sequences(struct env *e)
 	seq_life(e, "seq/v6-life-xdp", &Q6, "xdp");
 	seq_mid_stream(e, "seq/v4-mid-stream", &Q4);
 	seq_mid_stream(e, "seq/v6-mid-stream", &Q6);
+	seq_reuse(e, "seq/v4-reuse-client", &Q4, true);
+	seq_reuse(e, "seq/v6-reuse-client", &Q6, true);
+	seq_reuse(e, "seq/v4-reuse-server", &Q4, false);
+	seq_reuse(e, "seq/v6-reuse-server", &Q6, false);
 }
 
 /* The rodata filters apply: a port filter and a host filter. */
@@ -1670,6 +1732,24 @@ twin:
 		fail("attach/netlink-detached", "%s", why);
 }
 
+/* The tracer's default set, as an array of ifindexes (the caller frees it). */
+static int default_set(int **out, char *err, size_t errlen)
+{
+	struct nic_link *l;
+	int n = nic_list_links(&l, err, errlen), k = 0;
+
+	*out = NULL;
+	if (n < 0)
+		return n;
+	nic_pick_default(l, n);
+	*out = calloc(n ? n : 1, sizeof(int));
+	for (int i = 0; *out && i < n; i++)
+		if (l[i].hooked)
+			(*out)[k++] = l[i].ifindex;
+	free(l);
+	return k;
+}
+
 static void misc_case(struct env *e, int ifindex)
 {
 	struct nic_attach_opts o = {
@@ -1678,14 +1758,15 @@ static void misc_case(struct env *e, int ifindex)
 	};
 	struct nic_attachment a;
 	char err[256];
-	int idx[8], n, ret;
+	int *idx = NULL, n, ret;
 
-	n = nic_default_ifindexes(idx, 8, err, sizeof(err));
+	n = default_set(&idx, err, sizeof(err));
 	if (n == 1 && idx[0] == ifindex)
 		pass("attach/default-interfaces");
 	else
 		fail("attach/default-interfaces", "got %d interfaces (%s), want only %s",
 		     n, n < 0 ? err : "", VETH_A);
+	free(idx);
 	ret = nic_attach(1 /* lo */, &o, &a, err, sizeof(err));
 	if (ret == -EOPNOTSUPP)
 		pass("attach/loopback-refused");
@@ -1696,6 +1777,255 @@ static void misc_case(struct env *e, int ifindex)
 		pass("attach/no-such-interface");
 	else
 		fail("attach/no-such-interface", "returned %d, want -ENODEV", ret);
+}
+
+/* ------------------------------------------------- the default interface set */
+
+#define UP	(IFF_UP | IFF_RUNNING)
+
+static struct nic_link mklink(int ifindex, const char *name, const char *kind,
+			      int master, int lower, unsigned int flags)
+{
+	struct nic_link l = { .ifindex = ifindex, .flags = flags, .type = ARPHRD_ETHER,
+			      .master = master, .lower = lower };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.kind, sizeof(l.kind), "%s", kind);
+	return l;
+}
+
+/* "name" or "name>upper" per link, hooked ones bare, in order. */
+static void pick_string(struct nic_link *l, int n, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	nic_pick_default(l, n);
+	for (int i = 0; i < n && off < len; i++) {
+		const char *on = "";
+
+		for (int j = 0; j < n; j++)
+			if (l[i].counted_on && l[j].ifindex == l[i].counted_on)
+				on = l[j].name;
+		if (l[i].hooked)
+			off += snprintf(buf + off, len - off, "%s%s", off ? " " : "", l[i].name);
+		else if (l[i].counted_on)
+			off += snprintf(buf + off, len - off, "%s%s>%s", off ? " " : "",
+					l[i].name, on);
+	}
+}
+
+static void pick_expect(const char *name, struct nic_link *l, int n, const char *want)
+{
+	char got[512], sub[96];
+
+	snprintf(sub, sizeof(sub), "pick/%s", name);
+	pick_string(l, n, got, sizeof(got));
+	if (strcmp(got, want))
+		fail(sub, "got '%s', want '%s'", got, want);
+	else
+		pass(sub);
+}
+
+/*
+ * Which links the default set hooks, from made-up link lists (no root):
+ * each frame counted once, on the device every frame of its path crosses.
+ */
+static void pick_cases(void)
+{
+	struct nic_link l[400];
+	int n;
+
+	n = 0;
+	l[n++] = mklink(1, "lo", "", 0, 0, UP | IFF_LOOPBACK);
+	l[n++] = mklink(2, "eth0", "", 0, 0, UP);
+	l[n++] = mklink(3, "eth1", "", 0, 0, 0);		/* down */
+	l[n] = mklink(4, "ib0", "", 0, 0, UP);
+	l[n++].type = ARPHRD_INFINIBAND;
+	pick_expect("plain", l, n, "eth0");
+
+	/* Bridge: ports left to the bridge, a port of a bridge that is down kept. */
+	n = 0;
+	l[n++] = mklink(2, "br0", "bridge", 0, 0, UP);
+	l[n++] = mklink(3, "eth0", "", 2, 0, UP);
+	l[n++] = mklink(4, "veth9", "veth", 2, 0, UP);
+	l[n++] = mklink(5, "br1", "bridge", 0, 0, 0);
+	l[n++] = mklink(6, "eth1", "", 5, 0, UP);
+	pick_expect("bridge-ports", l, n, "br0 eth0>br0 veth9>br0 eth1");
+
+	/* Bond and team slaves left to their master. */
+	n = 0;
+	l[n++] = mklink(2, "eth0", "", 4, 0, UP);
+	l[n++] = mklink(3, "eth1", "", 4, 0, UP);
+	l[n++] = mklink(4, "bond0", "bond", 0, 0, UP);
+	l[n++] = mklink(5, "eth2", "", 6, 0, UP);
+	l[n++] = mklink(6, "team0", "team", 0, 0, UP);
+	pick_expect("bond-team-slaves", l, n, "eth0>bond0 eth1>bond0 bond0 eth2>team0 team0");
+
+	/* A VRF or an OVS datapath is no aggregating master: its ports count. */
+	n = 0;
+	l[n++] = mklink(2, "vrf-blue", "vrf", 0, 0, UP);
+	l[n++] = mklink(3, "eth0", "", 2, 0, UP);
+	pick_expect("vrf-slave-kept", l, n, "vrf-blue eth0");
+
+	/* VLAN, macvlan, ipvlan: the lower counts their frames and its own. */
+	n = 0;
+	l[n++] = mklink(2, "eth0", "", 0, 0, UP);
+	l[n++] = mklink(3, "eth0.100", "vlan", 0, 2, UP);
+	l[n++] = mklink(4, "mv0", "macvlan", 0, 2, UP);
+	l[n++] = mklink(5, "ipv0", "ipvlan", 0, 2, UP);
+	l[n++] = mklink(6, "eth1", "", 0, 0, 0);		/* down lower */
+	l[n++] = mklink(7, "eth1.7", "vlan", 0, 6, UP);
+	pick_expect("stacked-on-lower", l, n,
+		    "eth0 eth0.100>eth0 mv0>eth0 ipv0>eth0 eth1.7");
+
+	/* QinQ, and a VLAN on a bond: counted at the bottom that is hooked. */
+	n = 0;
+	l[n++] = mklink(2, "eth0", "", 0, 0, UP);
+	l[n++] = mklink(3, "eth0.10", "vlan", 0, 2, UP);
+	l[n++] = mklink(4, "eth0.10.20", "vlan", 0, 3, UP);
+	l[n++] = mklink(5, "eth1", "", 7, 0, UP);
+	l[n++] = mklink(7, "bond0", "bond", 0, 0, UP);
+	l[n++] = mklink(8, "bond0.5", "vlan", 0, 7, UP);
+	pick_expect("qinq-and-vlan-on-bond", l, n,
+		    "eth0 eth0.10>eth0 eth0.10.20>eth0 eth1>bond0 bond0 bond0.5>bond0");
+
+	/* A VLAN on a bridge port: the port is the bridge's, the VLAN counts. */
+	n = 0;
+	l[n++] = mklink(2, "br0", "bridge", 0, 0, UP);
+	l[n++] = mklink(3, "eth0", "", 2, 0, UP);
+	l[n++] = mklink(4, "eth0.9", "vlan", 0, 3, UP);
+	pick_expect("vlan-on-bridge-port", l, n, "br0 eth0>br0 eth0.9");
+
+	/* A veth pair in one namespace (each the other's IFLA_LINK): both count. */
+	n = 0;
+	l[n++] = mklink(2, "va", "veth", 0, 3, UP);
+	l[n++] = mklink(3, "vb", "veth", 0, 2, UP);
+	pick_expect("veth-pair-kept", l, n, "va vb");
+
+	/* No cap: 300 interfaces (a node's pod veths) are all hooked. */
+	for (n = 0; n < 300; n++)
+		l[n] = mklink(n + 2, "veth", "veth", 0, 0, UP);
+	nic_pick_default(l, n);
+	{
+		int hooked = 0;
+
+		for (int i = 0; i < n; i++)
+			hooked += l[i].hooked;
+		if (hooked == 300)
+			pass("pick/no-cap");
+		else
+			fail("pick/no-cap", "hooked %d of 300", hooked);
+	}
+}
+
+/*
+ * The default set on real links: a bridge with a port, a macvlan on a
+ * veth, and more interfaces than the old cap of 16. Each packet of a
+ * refused connect through the bridge and through the macvlan is counted
+ * once: one SYN out, one RST in (hooking every Ethernet link counted them
+ * twice). VLAN and bond need modules this machine may lack: said, not
+ * silently skipped.
+ */
+static void default_set_case(struct env *e, pid_t holder)
+{
+	struct nic_attach_opts o = {
+		.tc_in_fd = e->tc_in, .tc_out_fd = e->tc_out, .xdp_fd = e->xdp,
+		.ingress = NIC_INGRESS_TC, .egress = true,
+	};
+	struct nic_attachment *att = NULL;
+	int *idx = NULL, n, n_att = 0, want;
+	char err[256], why[200];
+	bool have_all = true;
+
+	if (sh("ip link add ttbr type bridge && ip link set ttbr up"
+	       " && ip link add ttbp0 type veth peer name ttbp1"
+	       " && ip link set ttbp0 master ttbr up && ip link set ttbp1 netns %d"
+	       " && ip addr add 10.198.0.1/24 dev ttbr && ip -6 addr add fd00:198::1/64 dev ttbr nodad"
+	       " && ip link add ttml0 type veth peer name ttml1 && ip link set ttml0 up"
+	       " && ip link set ttml1 netns %d"
+	       " && ip link add link ttml0 name ttmv0 type macvlan mode bridge"
+	       " && ip addr add 10.197.0.1/24 dev ttmv0 && ip -6 addr add fd00:197::1/64 dev ttmv0 nodad"
+	       " && ip link set ttmv0 up"
+	       " && nsenter --net=/proc/%d/ns/net sh -c '"
+	       "ip addr add 10.198.0.2/24 dev ttbp1 && ip -6 addr add fd00:198::2/64 dev ttbp1 nodad"
+	       " && ip link set ttbp1 up"
+	       " && ip addr add 10.197.0.2/24 dev ttml1 && ip -6 addr add fd00:197::2/64 dev ttml1 nodad"
+	       " && ip link set ttml1 up'", holder, holder, holder)) {
+		fail("default-set/setup", "cannot build the bridge and the macvlan");
+		goto out;
+	}
+	/* Ten veth pairs, both ends here: 20 more links, each its own. */
+	for (int i = 0; i < 10; i++)
+		if (sh("ip link add ttx%da type veth peer name ttx%db"
+		       " && ip link set ttx%da up && ip link set ttx%db up", i, i, i, i)) {
+			fail("default-set/setup", "cannot add veth pair %d", i);
+			goto out;
+		}
+	if (sh("ip link add link ttml0 name ttml0.5 type vlan id 5 2>/dev/null"))
+		have_all = false;
+	else
+		sh("ip link set ttml0.5 up");
+
+	n = default_set(&idx, err, sizeof(err));
+	/* VETH_A, ttbr, ttml0 and the twenty; not ttbp0, ttmv0 (nor ttml0.5). */
+	want = 3 + 20;
+	{
+		bool ok = n == want;
+
+		for (int i = 0; ok && i < n; i++) {
+			char name[IF_NAMESIZE] = "";
+
+			if_indextoname(idx[i], name);
+			ok = strcmp(name, "ttbp0") && strcmp(name, "ttmv0") && strcmp(name, "ttml0.5");
+		}
+		if (ok)
+			pass("default-set/which");
+		else
+			fail("default-set/which", "%d hooked (%s), want %d: every link but the "
+			     "bridge port and the macvlan (and the VLAN)", n, n < 0 ? err : "", want);
+		if (!ok)
+			goto out;
+	}
+	if (have_all)
+		pass("default-set/vlan-upper-left-to-lower");
+	else
+		printf("SKIP default-set/vlan-upper-left-to-lower: no 802.1Q module here "
+		       "(pick/stacked-on-lower covers the choice)\n");
+	printf("SKIP default-set/bond: no real bond here (bonding is a module); "
+	       "pick/bond-team-slaves covers the choice\n");
+
+	att = calloc(n, sizeof(*att));
+	for (int i = 0; att && i < n; i++) {
+		if (nic_attach(idx[i], &o, &att[n_att], err, sizeof(err))) {
+			fail("default-set/attach", "%s", err);
+			goto out;
+		}
+		n_att++;
+	}
+	if (!att) {
+		fail("default-set/attach", "out of memory");
+		goto out;
+	}
+	pass("default-set/attach-all");
+	env_reset(e);
+	check_refused(e, "default-set/bridge-v4-once", AF_INET, "10.198.0.1", "10.198.0.2");
+	check_refused(e, "default-set/bridge-v6-once", AF_INET6, "fd00:198::1", "fd00:198::2");
+	check_refused(e, "default-set/macvlan-v4-once", AF_INET, "10.197.0.1", "10.197.0.2");
+	check_refused(e, "default-set/macvlan-v6-once", AF_INET6, "fd00:197::1", "fd00:197::2");
+out:
+	for (int i = 0; i < n_att; i++)
+		nic_detach(&att[i]);
+	free(att);
+	free(idx);
+	sh("ip link del ttbr 2>/dev/null; ip link del ttbp0 2>/dev/null;"
+	   " ip link del ttmv0 2>/dev/null; ip link del ttml0.5 2>/dev/null;"
+	   " ip link del ttml0 2>/dev/null;"
+	   " for i in 0 1 2 3 4 5 6 7 8 9; do ip link del ttx${i}a 2>/dev/null; done");
+	if (nothing_attached(if_nametoindex(VETH_A), why, sizeof(why)))
+		pass("default-set/detached");
+	else
+		fail("default-set/detached", "%s", why);
 }
 
 /* The peer namespace: a process that holds it until we die. */
@@ -1788,6 +2118,7 @@ static int attach_tests(void)
 	foreign_xdp_case(&e, ifindex);
 	netlink_case(&e, ifindex);
 	misc_case(&e, ifindex);
+	default_set_case(&e, holder);
 	tcptrace_bpf__destroy(e.skel);
 	kill(holder, SIGKILL);
 	waitpid(holder, NULL, 0);
@@ -1800,6 +2131,7 @@ int main(void)
 	pid_t pid;
 	int err, status;
 
+	pick_cases();
 	if (geteuid() != 0) {
 		printf("SKIP test_nic: needs root\n");
 		return 0;

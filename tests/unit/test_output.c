@@ -58,6 +58,9 @@ static void peer_reset(struct diagnosis *d)
 	d->app_error = ECONNRESET;
 	evidence(d, "bytes_sent", 64);
 	evidence(d, "bytes_received", 0);
+	evidence(d, "unsent_bytes", 0);
+	evidence(d, "unread_bytes", 0);
+	evidence(d, "request_pending", 1);
 	evidence(d, "age_ms", 301);
 }
 
@@ -88,12 +91,14 @@ static void test_diagnosis_text(struct test *t)
 	output_diagnosis(&o, &d);
 	EXPECT_STR(capture_text(&c),
 		"03:04:05.678Z PEER_RESET       10.0.1.5:43122 -> 10.0.2.10:8080  "
-		"10.0.2.10:8080 reset the connection after 301ms (64 bytes sent, 0 received)\n"
+		"10.0.2.10:8080 reset the connection after 301ms (64 bytes sent, 0 received), "
+		"cutting off a pending request\n"
 		"  1 connection, process 7657 (peer)\n"
 		"  the application saw: ECONNRESET (Connection reset by peer)\n"
 		"  likely: the process on 10.0.2.10 crashed or was killed (OOM killer, a deploy) "
 		"and its kernel reset its connections (7)\n"
-		"     or: the application there closed the socket with unread data, or with SO_LINGER 0\n"
+		"     or: the application there closed the socket with unread data, or with "
+		"SO_LINGER 0, or gave up waiting for an answer\n"
 		"     or: a firewall, NAT or load balancer on the path lost the connection's state "
 		"(idle timeout) and answered with RST (1, 4)\n"
 		"   check: on 10.0.2.10: journalctl -k | grep -i -e oom -e 'killed process'\n"
@@ -149,11 +154,13 @@ static void test_diagnosis_json(struct test *t)
 		"\"raddr\":\"10.0.2.10\",\"rport\":8080,\"netns\":4026531840,"
 		"\"pid\":7657,\"comm\":\"peer\","
 		"\"summary\":\"10.0.2.10:8080 reset the connection after 301ms "
-		"(64 bytes sent, 0 received)\","
-		"\"evidence\":{\"bytes_sent\":64,\"bytes_received\":0,\"age_ms\":301},"
+		"(64 bytes sent, 0 received), cutting off a pending request\","
+		"\"evidence\":{\"bytes_sent\":64,\"bytes_received\":0,\"unsent_bytes\":0,"
+		"\"unread_bytes\":0,\"request_pending\":1,\"age_ms\":301},"
 		"\"causes\":[\"the process on 10.0.2.10 crashed or was killed (OOM killer, "
 		"a deploy) and its kernel reset its connections (7)\",\"the application "
-		"there closed the socket with unread data, or with SO_LINGER 0\",\"a "
+		"there closed the socket with unread data, or with SO_LINGER 0, or gave up "
+		"waiting for an answer\",\"a "
 		"firewall, NAT or load balancer on the path lost the connection's state "
 		"(idle timeout) and answered with RST (1, 4)\"],"
 		"\"checks\":[\"on 10.0.2.10: journalctl -k | grep -i -e oom -e 'killed "
@@ -214,6 +221,41 @@ out:
 	capture_close(&c);
 }
 
+/* Invalid UTF-8 in a comm is escaped byte by byte: the line stays UTF-8. */
+static void test_diagnosis_json_comm_not_utf8(struct test *t)
+{
+	struct diagnosis d;
+	struct capture c;
+	struct output o;
+
+	output_open(&o, &c, true);
+	peer_reset(&d);
+	strcpy(d.comm, "x\xff\xc3");
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), ",\"comm\":\"x\\u00ff\\u00c3\","),
+	       "comm: %s", capture_text(&c));
+out:
+	capture_close(&c);
+}
+
+/* In text, a comm's escape sequence reaches the terminal as '?'s. */
+static void test_diagnosis_text_comm_clean(struct test *t)
+{
+	struct diagnosis d;
+	struct capture c;
+	struct output o;
+
+	output_open(&o, &c, false);
+	peer_reset(&d);
+	strcpy(d.comm, "\x1b]0;x\x07\x9b" "2J");
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), "  1 connection, process 7657 (?]0;x??2J)\n"),
+	       "text: %s", capture_text(&c));
+	EXPECT(!strchr(capture_text(&c), '\x1b'), "raw ESC in: %s", capture_text(&c));
+out:
+	capture_close(&c);
+}
+
 static void conn_closed(struct conn_record *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -238,6 +280,7 @@ static void conn_closed(struct conn_record *c)
 	c->data_segs_out = 2;
 	c->data_segs_in = 3;
 	c->retrans = 1;
+	c->retrans_rto = 1;
 	c->srtt_us = 1200;
 	c->min_rtt_us = 800;
 	c->close_reason = "fin";
@@ -262,7 +305,8 @@ static void test_conn_json(struct test *t)
 		"\"state_path\":[\"SYN_SENT\",\"ESTABLISHED\",\"FIN_WAIT1\",\"CLOSE\"],"
 		"\"connect_ms\":1,\"bytes_sent\":120,\"bytes_received\":4000,"
 		"\"segs_out\":10,\"segs_in\":12,\"data_segs_out\":2,\"data_segs_in\":3,"
-		"\"retransmits\":1,\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
+		"\"retransmits\":1,\"retransmits_rto\":1,\"retransmits_fast\":0,"
+		"\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
 		"\"resets_received\":0,\"resets_sent\":0,\"close_reason\":\"fin\","
 		"\"app_error\":null,\"codes\":[\"PACKET_LOSS\",\"PEER_RESET\"],"
 		"\"events_lost\":false}\n");
@@ -299,7 +343,8 @@ static void test_conn_json_open(struct test *t)
 		"\"state_path\":[\"SYN_SENT\",\"ESTABLISHED\",\"FIN_WAIT1\",\"CLOSE\"],"
 		"\"connect_ms\":null,\"bytes_sent\":120,\"bytes_received\":4000,"
 		"\"segs_out\":10,\"segs_in\":12,\"data_segs_out\":2,\"data_segs_in\":3,"
-		"\"retransmits\":1,\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
+		"\"retransmits\":1,\"retransmits_rto\":1,\"retransmits_fast\":0,"
+		"\"syn_retransmits\":0,\"srtt_us\":1200,\"min_rtt_us\":800,"
 		"\"resets_received\":0,\"resets_sent\":0,\"close_reason\":\"open\","
 		"\"app_error\":\"ETIMEDOUT\",\"codes\":[],\"events_lost\":true}\n");
 out:
@@ -319,8 +364,25 @@ static void test_conn_text(struct test *t)
 	EXPECT_STR(capture_text(&c), "");
 	output_conn(&o, &r, true);
 	EXPECT_STR(capture_text(&c),
-		   "conn 10.0.1.5:43122 -> 10.0.2.10:8080 client 2500ms sent 120 "
-		   "received 4000 retrans 1 fin\n");
+		   "conn 10.0.1.5:43122 -> 10.0.2.10:8080 client fin 2500ms "
+		   "SYN_SENT>ESTABLISHED>FIN_WAIT1>CLOSE connect 1ms sent 120B/10 received "
+		   "4000B/12 retrans 1 (rto 1 fast 0) syn-retrans 0 rtt 1.2/0.8ms rst in 0 out 0 "
+		   "process 4242 (svc-a) codes PACKET_LOSS,PEER_RESET\n");
+	capture_close(&c);
+	/* IPv6 in brackets; a live one met mid-life: no connect time, no owner. */
+	output_open(&o, &c, false);
+	r.key = key(TT_AF_INET6, "fd00:1::5", "fd00:2::10");
+	r.close_reason = "open";
+	r.open = true;
+	r.connect_ns = 0;
+	r.pid = 0;
+	r.codes = 0;
+	r.n_states = 0;
+	output_conn(&o, &r, true);
+	EXPECT_STR(capture_text(&c),
+		   "conn [fd00:1::5]:43122 -> [fd00:2::10]:8080 client open 2500ms - sent "
+		   "120B/10 received 4000B/12 retrans 1 (rto 1 fast 0) syn-retrans 0 rtt "
+		   "1.2/0.8ms rst in 0 out 0\n");
 out:
 	capture_close(&c);
 }
@@ -345,6 +407,10 @@ static void health(struct health_report *h)
 	h->flows_evicted_nic = 7;
 	h->nic_unparsed = 8;
 	h->sockets_scanned = 9;
+	h->netns_scanned = 12;
+	h->scan_errors = 15;
+	h->netns_unresolved = 13;
+	h->netns_evicted = 14;
 	h->diagnoses = 2;
 	h->attach_ms = 180.5;
 	h->progs = progs;
@@ -369,7 +435,9 @@ static void test_stats_json(struct test *t)
 		"\"events_lost\":1,\"events_read\":12,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
-		"\"sockets_scanned\":9,\"sockets_untracked\":0,\"diagnoses\":2,"
+		"\"sockets_scanned\":9,\"sockets_untracked\":0,\"scan_errors\":15,"
+		"\"netns_scanned\":12,"
+		"\"netns_unresolved\":13,\"netns_evicted\":14,\"diagnoses\":2,"
 		"\"attach_us\":180500,\"tracepoints\":\"tp_btf\",\"programs\":["
 		"{\"name\":\"set_state_btf\",\"run_cnt\":100,\"avg_ns\":250},"
 		"{\"name\":\"nic_tc_in\",\"run_cnt\":0,\"avg_ns\":0}]}\n"
@@ -377,7 +445,9 @@ static void test_stats_json(struct test *t)
 		"\"events_lost\":1,\"events_read\":12,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
-		"\"sockets_scanned\":9,\"sockets_untracked\":11,\"diagnoses\":2,"
+		"\"sockets_scanned\":9,\"sockets_untracked\":11,\"scan_errors\":15,"
+		"\"netns_scanned\":12,"
+		"\"netns_unresolved\":13,\"netns_evicted\":14,\"diagnoses\":2,"
 		"\"attach_us\":180500,\"tracepoints\":\"classic\",\"programs\":[]}\n");
 out:
 	capture_close(&c);
@@ -393,13 +463,23 @@ static void test_stats_text(struct test *t)
 	health(&h);
 	output_health(&o, TS, &h);
 	h.scan_untracked = 11;
+	h.netns_unresolved = 0;
+	output_health(&o, TS, &h);
+	h.netns_unresolved = 1;
 	output_health(&o, TS, &h);
 	EXPECT_STR(capture_text(&c),
 		"tcptrace-bpf: 10 events (1 lost), 2 flows opened, 1 tracked, 14 evicted "
-		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses\n"
+		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses; 13 network "
+		"namespaces seen in events could not be scanned (no process or /run/netns "
+		"name in them)\n"
 		"tcptrace-bpf: 10 events (1 lost), 2 flows opened, 1 tracked, 14 evicted "
 		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses; the flow "
-		"table was full: some sockets went unwatched (--max-flows)\n");
+		"table was full: some sockets went unwatched (--max-flows)\n"
+		"tcptrace-bpf: 10 events (1 lost), 2 flows opened, 1 tracked, 14 evicted "
+		"(kernel map 3, NIC map 7, flow table 4, map full 5), 2 diagnoses; the flow "
+		"table was full: some sockets went unwatched (--max-flows); 1 network "
+		"namespace seen in events could not be scanned (no process or /run/netns "
+		"name in it)\n");
 out:
 	capture_close(&c);
 }
@@ -434,6 +514,8 @@ static const struct test_case tests[] = {
 	TEST(test_diagnosis_json),
 	TEST(test_diagnosis_json_nulls),
 	TEST(test_diagnosis_json_comm_escaped),
+	TEST(test_diagnosis_json_comm_not_utf8),
+	TEST(test_diagnosis_text_comm_clean),
 	TEST(test_conn_json),
 	TEST(test_conn_json_open),
 	TEST(test_conn_text),
