@@ -131,7 +131,7 @@ cc-check:
 		echo "make: no $(firstword $(CC)) for ARCH=$(ARCH) (hint: make deps ARCH=$(ARCH) installs it; make bpf ARCH=$(ARCH) builds the kernel side alone)" >&2; \
 		exit 1; }
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c Makefile | $(OUTPUT)/bpf
@@ -169,6 +169,20 @@ $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 $(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
+
+# The floor of its handler costs: empty programs on the same hooks.
+$(OUTPUT)/bench/noop.bpf.o: tests/bench/noop.bpf.c Makefile | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/bench/noop.skel.h: $(OUTPUT)/bench/noop.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name noop_bpf > $@
+
+$(OUTPUT)/noop: tests/bench/noop.c $(OUTPUT)/bench/noop.skel.h Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(OUTPUT)/bench -MMD -MP $< $(LDLIBS) -o $@
 
 $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
@@ -317,10 +331,11 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST) san $(COEXIST_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/fuzz_record
+test: all $(CORE_TEST) san $(COEXIST_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/fuzz_record \
+	$(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
-bench: all $(OUTPUT)/load
+bench: all $(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)tests/bench.sh
 endif
 
@@ -351,4 +366,4 @@ clean:
 	$(Q)rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/tests/*.d \
-	$(OUTPUT)/*.d)
+	$(OUTPUT)/bench/*.d $(OUTPUT)/*.d)

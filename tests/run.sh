@@ -15,6 +15,7 @@
 #      a few scenarios' tracers the sanitizers' build (LAB_SAN_SCENARIOS),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind,
+#   3b. the bench's quick version, tests/bench.sh with BENCH_QUICK=1 (root only),
 #   4. the tracer and the lab on Debian's 6.1 kernel under qemu, then a
 #      shorter set on Debian 11's 5.10 (the support floor),
 #      tests/vm/vmtest.sh (root only, else skipped; VMTEST=0 skips it).
@@ -164,6 +165,20 @@ else
 		why=$(printf '%s; ' "${left[@]}")
 		echo "FAIL lab/cleanup: left behind: ${why%; }" | tee -a "$results"
 	fi
+fi
+
+# ------------------------------------------------------------ bench smoke
+# `make bench` in its quick version (~35 s): its sections still measure,
+# and what holds at any length holds (every event read or counted lost,
+# delivery resumed after a stopped reader). Root only, after the lab: its
+# load would be the lab's noise.
+echo "== tests/bench.sh (BENCH_QUICK=1)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP bench/smoke: needs root" | tee -a "$results"
+elif [ ! -x build/load ]; then
+	echo "SKIP bench/smoke: build/load missing (make test builds it)" | tee -a "$results"
+else
+	run bench/smoke env BENCH_QUICK=1 tests/bench.sh
 fi
 
 # ------------------------------------------------------------ another kernel

@@ -5,12 +5,14 @@
  * configure, load, attach, run the pipeline, detach.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "drop_reason.h"
@@ -87,7 +89,7 @@ static struct drop_site drop_sites[4];
  */
 static void name_drop_reasons(struct tracer *t)
 {
-	if (!drop_reason_init())
+	if (!drop_reason_init(t->vmlinux))
 		t->n_drop_sites = drop_reason_sites(drop_sites,
 						    sizeof(drop_sites) / sizeof(drop_sites[0]));
 	t->drop_sites = drop_sites;
@@ -219,8 +221,15 @@ int main(int argc, char **argv)
 	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path)))
 		goto cleanup;
 
+	/* Parsed once (~6 MB) for the drop reasons and the hook plan, which
+	 * frees it; libbpf's own parse for the load goes back to the system
+	 * once tracing starts. */
+	tracer.vmlinux = btf__load_vmlinux_btf();
 	name_drop_reasons(&tracer);
 	err = tracer_start(&tracer, &opts);
+	btf__free(tracer.vmlinux);	/* a start that failed before planning */
+	tracer.vmlinux = NULL;
+	malloc_trim(0);
 	if (opts.check) {
 		ret = check_report(&tracer, &out, err);
 		goto cleanup;

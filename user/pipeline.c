@@ -229,8 +229,10 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	mark(p, REC_START, now);
 	while (!*stop && ret == 0) {
 		ret = src->ops->poll(src, end && end < next_tick ? end : next_tick);
-		if (ret < 0)
+		if (ret < 0) {
+			output_flush(p->out);
 			return EXIT_RUNTIME;
+		}
 		now = src->ops->now(src);
 		if (src->ops->tick_due ? src->ops->tick_due(src) : now >= next_tick) {
 			tick(p, src, now);
@@ -238,6 +240,9 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 			if (next_tick <= now)
 				next_tick = now + p->interval_ns;
 		}
+		/* What this round wrote goes out in one write, at most
+		 * POLL_MAX_MS of the source after it happened. */
+		output_flush(p->out);
 		if (end && now >= end)
 			break;
 	}
@@ -250,5 +255,6 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	mark(p, REC_FINISH, now);
 	report_health(p, src, now, true);
 	tick_sinks(p, now);
+	output_flush(p->out);
 	return EXIT_DONE;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -179,6 +181,11 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	memcpy((void *)s->rodata->filter_addr, o->host_addr, sizeof(o->host_addr));
 	s->rodata->filter_tgid = o->pid;
 	s->rodata->connect_nr = __NR_connect;
+	/* Each socket's state in its own storage, or by address in socks: the
+	 * map not used takes no room. */
+	s->rodata->use_sk_storage = hook_plan_sock_storage(&t->plan);
+	if (s->rodata->use_sk_storage)
+		bpf_map__set_max_entries(s->maps.socks, 1);
 	/* TC and XDP cannot read a packet's namespace: it is the one we hook. */
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();
 	configure_drops(s, t);
@@ -395,9 +402,10 @@ static void detach_nics(struct tracer *t)
  */
 static int plan_hooks(struct tracer *t, const struct options *o)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = t->vmlinux ? t->vmlinux : btf__load_vmlinux_btf();
 	bool ok;
 
+	t->vmlinux = NULL;
 	if (!btf) {
 		report_error("cannot read the kernel's BTF: %s (hint: it needs a kernel built "
 			     "with CONFIG_DEBUG_INFO_BTF=y)", strerror(errno));
@@ -405,6 +413,7 @@ static int plan_hooks(struct tracer *t, const struct options *o)
 	}
 	ok = hook_plan_make(&t->plan, btf, o->classic);
 	btf__free(btf);
+	malloc_trim(0);
 	if (!ok) {
 		report_error("this kernel cannot be traced: %s (hint: tcptrace-bpf needs Linux 5.10 "
 			     "or later)", !t->plan.has_ringbuf ?
@@ -602,14 +611,22 @@ int tracer_start(struct tracer *t, const struct options *o)
 	struct bpf_program *p;
 	int err;
 
+	double t1 = 0, t2 = 0, t3 = 0;
+
 	t->stats_fd = -1;
 	err = plan_hooks(t, o);
-	if (!err)
+	if (!err) {
+		t1 = mono_ms();
 		err = load_as_planned(t, o);
-	if (!err)
+	}
+	if (!err) {
+		t2 = mono_ms();
 		err = attach_hooks(t);
-	if (!err && !o->check)
+	}
+	if (!err && !o->check) {
+		t3 = mono_ms();
 		err = attach_nics(t, o);
+	}
 	if (!err && !o->check && t->netns_fd >= 0 && !t->netns_own) {
 		char why[128];
 
@@ -623,6 +640,10 @@ int tracer_start(struct tracer *t, const struct options *o)
 	}
 	if (err)
 		return err;
+	if (o->verbose)
+		fprintf(stderr, "tcptrace-bpf: note: planned in %.0f ms, loaded (verified) in %.0f ms, "
+			"hooks attached in %.0f ms, interfaces in %.0f ms\n", t1 - t0, t2 - t1,
+			(t3 ? t3 : mono_ms()) - t2, t3 ? mono_ms() - t3 : 0);
 	if (o->prog_stats) {
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (t->stats_fd < 0)
@@ -731,14 +752,15 @@ void tracer_health(const struct tracer *t, struct tracer_health *h)
 			h->counters[c] += values[i];
 	}
 	/*
-	 * An LRU map evicts silently. Flows opened minus flows closed minus
-	 * flows present is what it evicted; counting the map costs a syscall
-	 * per entry, so only when it can be more than half full.
+	 * Socket states by address live in an LRU map, which evicts silently:
+	 * opened minus closed minus present is what it evicted. Counting the
+	 * map costs a syscall per entry, so only when it can be more than half
+	 * full. A socket's own storage is never evicted.
 	 */
 	opened = h->counters[CNT_FLOWS_NEW] - h->counters[CNT_FLOWS_CLOSED];
-	if (opened > bpf_map__max_entries(t->skel->maps.flows) / 2) {
-		live = count_map_entries(bpf_map__fd(t->skel->maps.flows),
-					 sizeof(struct flow_key));
+	if (!t->skel->rodata->use_sk_storage &&
+	    opened > bpf_map__max_entries(t->skel->maps.socks) / 2) {
+		live = count_map_entries(bpf_map__fd(t->skel->maps.socks), sizeof(__u64));
 		h->flows_evicted = opened > live ? opened - live : 0;
 	}
 }

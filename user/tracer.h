@@ -16,11 +16,16 @@
 struct tcptrace_bpf;
 struct bpf_link;
 struct ns_thread;
+struct btf;
 
 #define MAX_LINKS	16
 
 struct tracer {
 	struct tcptrace_bpf *skel;
+	/* The kernel's BTF, parsed once for the drop reasons and the plan,
+	 * which frees it before libbpf parses its own for the load (the two
+	 * would double the peak of memory); NULL: the plan parses it. */
+	struct btf *vmlinux;
 	__u32 netns_inum;	/* traced namespace, 0 = every one */
 	int netns_fd;		/* --netns target, -1 if none */
 	int self_netns_fd;	/* where we came from, to return after a scan */
