@@ -569,12 +569,13 @@ static void script_sample(struct source *src, __u64 now)
 	sk.data_segs_out = 1;
 	sk.bytes_sent = 120;
 	sk.bytes_acked = 121;
-	sk.now_jiffies = 1000 + 250 * s->ticks;
-	/* The socket's clocks: the request left after the last data came
-	 * in, and its ACK came back (the engine reads whose turn it is). */
-	sk.lrcvtime = 990;
-	sk.lsndtime = 1000;
-	sk.rcv_tstamp = 1001;
+	/* One kernel clock for every socket of a scan (sock_of's). The
+	 * socket's clocks: the request left after the last data came in,
+	 * and its ACK came back (the engine reads whose turn it is). */
+	sk.now_jiffies = 100000 + 250 * s->ticks;
+	sk.lrcvtime = 99990;
+	sk.lsndtime = 100000;
+	sk.rcv_tstamp = 100001;
 	if (now > T0 + SEC)
 		pipeline_socket(s->pipe, &sk, now);
 	for (int i = 0; i < 30; i++) {
@@ -794,13 +795,13 @@ out:
 	free(b);
 }
 
-/* Other thresholds answer "what if": a 9 s stall threshold sees no stall in 8 s. */
+/* Other thresholds answer "what if": a 60 s stall threshold sees no stall in 8 s. */
 static void test_replay_other_threshold(struct test *t)
 {
 	const char *path = tmp_path("what-if.ttr");
 	enum rec_status st = REC_CORRUPT;
 	char *live = live_run(path, true, 8);
-	char *replay = replay_run(path, "-j", "--stall-ms=9000", &st);
+	char *replay = replay_run(path, "-j", "--stall-ms=60000", &st);
 
 	EXPECT(count(live, "\"code\":\"PEER_APP_STALL\"") == 1, "live:\n%s", live);
 	EXPECT(count(replay, "\"code\":\"PEER_APP_STALL\"") == 0, "replay:\n%s", replay);
