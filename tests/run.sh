@@ -3,7 +3,8 @@
 #
 # The whole test suite, as `make test` runs it:
 #   1. every unit test binary build/test_* (tier 1 and 2),
-#   1b. the CLI's fault handling, tests/cli_test.sh,
+#   1b. the CLI's fault handling, tests/cli_test.sh, and the fleet
+#       manifests, tests/deploy_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
@@ -72,6 +73,10 @@ done
 # the lab's own tracers would make untrue while they run.
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
+
+# ------------------------------------------------------------ fleet manifests
+echo "== tests/deploy_test.sh"
+run deploy tests/deploy_test.sh
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
