@@ -5,6 +5,69 @@
  * shut, a queue nobody drains are seen by comparing snapshots.
  */
 #include "tcptrace.bpf.h"
+#include "sock_track.bpf.h"
+
+/*
+ * A connection the kernel side keeps state for and nothing has named yet
+ * (a healthy one sends its only record at CLOSE): a scan that meets it
+ * tells its story so far, so that a long-lived connection has its owner
+ * and its start within an interval. Each once.
+ */
+static __always_inline void announce(const struct sock *sk, struct sock_entry *se,
+				     __u8 state)
+{
+	struct tt_event *ev;
+
+	/*
+	 * The reader is busy reading this very scan and cannot drain the ring
+	 * meanwhile: a scan that meets 100k new connections would fill it and
+	 * lose the rest. Past half full, the others wait for the next scan.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_BYTES / 2)
+		return;
+	se->told = 1;
+	if (se->unwanted || !key_complete(&se->key))
+		return;
+	ev = summary_new(&se->key, se, se->n_path > 1 ? se->path[(se->n_path - 2) & 7] : 0,
+			 state);
+	if (ev)
+		event_submit(ev);
+}
+
+/*
+ * What decides when the kernel gives up on unacknowledged data: the
+ * namespace's tcp_retries2, or the socket's TCP_USER_TIMEOUT, counted
+ * from retrans_stamp (tcp_write_timeout, retransmits_timed_out).
+ */
+static __always_inline void read_give_up(const struct sock_common *skc,
+					 const struct tcp_sock *tp,
+					 struct tt_sock_scan *rec)
+{
+	const struct inet_connection_sock *icsk = &tp->inet_conn;
+	__u32 stamp, now;
+
+	rec->user_timeout_ms = icsk->icsk_user_timeout;
+	/* A per-socket RTO ceiling (TCP_RTO_MAX_MS) came after v6.12. */
+	if (bpf_core_field_exists(icsk->icsk_rto_max))
+		rec->rto_max_jiffies = BPF_CORE_READ(icsk, icsk_rto_max);
+	rec->retries2 = BPF_CORE_READ(skc, skc_net.net, ipv4.sysctl_tcp_retries2);
+	stamp = tp->retrans_stamp;
+	if (!stamp || !rec->retransmits)
+		return;
+	/* retrans_stamp is on TCP's own clock: CLOCK_MONOTONIC in ms, or in
+	 * us on a connection with usec timestamps (tcp_usec_ts, v6.7). */
+	if (bpf_core_field_exists(tp->tcp_usec_ts) &&
+	    BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts)) {
+		now = bpf_ktime_get_ns() / 1000;
+		rec->rtx_elapsed_ms = (now - stamp) / 1000;
+	} else {
+		now = bpf_ktime_get_ns() / 1000000;
+		rec->rtx_elapsed_ms = now - stamp;
+	}
+	/* a zero would read as none */
+	if (!rec->rtx_elapsed_ms)
+		rec->rtx_elapsed_ms = 1;
+}
 
 SEC("iter/tcp")
 int sock_scan(struct bpf_iter__tcp *ctx)
@@ -24,17 +87,24 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (!flow_key_from_common(skc, &rec.key, true) || !flow_wanted(&rec.key))
 		return 0;
-	if (filter_tgid) {
-		/* Sockets carry no owner: keep those whose connect() we saw that process make. */
-		__u64 id = (unsigned long)skc;
-		struct sock_entry *se = bpf_map_lookup_elem(&socks, &id);
-
-		if (!se || se->info.pid != filter_tgid)
-			return 0;
-	}
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0;
+	if (state != TCP_LISTEN) {
+		const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+		struct sock_entry *se = state_of(sk, true);
+
+		/* By address, an entry of another socket once at this address. */
+		if (se && !use_sk_storage && !key_eq(&se->key, &rec.key))
+			se = NULL;
+		/* Sockets carry no owner: keep those whose connect() we saw that process make. */
+		if (filter_tgid && (!se || se->info.pid != filter_tgid))
+			return 0;
+		if (se && !se->told)
+			announce(sk, se, state);
+	} else if (filter_tgid) {
+		return 0;
+	}
 
 	icsk = &tp->inet_conn;
 	rec.state = state;
@@ -93,6 +163,9 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.dsack_dups = tp->dsack_dups;
 	rec.delivered = tp->delivered;
 	rec.bytes_retrans = tp->bytes_retrans;
+	rec.snd_wl1 = tp->snd_wl1;
+	rec.rcv_mss = icsk->icsk_ack.rcv_mss;
+	read_give_up(skc, tp, &rec);
 out:
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

@@ -26,11 +26,48 @@ enum tt_event_type {
 #define TT_TCP_PSH	0x08
 #define TT_TCP_ACK	0x10
 
+/*
+ * Which way data went last on a connection, from the socket's own clocks
+ * (the last data segment sent, the last received), which tick in jiffies:
+ * both within one tick is a tie, and says nothing.
+ */
+enum tt_last_data {
+	TT_LAST_UNKNOWN = 0,	/* a tie, or not read */
+	TT_LAST_SENT,		/* this host spoke last */
+	TT_LAST_RECEIVED,	/* the peer spoke last */
+};
+
+/*
+ * The kernel's reasons for a reset this host sent (enum sk_rst_reason,
+ * EV_RST_TX's reason, from 6.10; the same values in every kernel since):
+ * those the engine tells apart.
+ */
+enum tt_rst_reason {
+	TT_RST_NOT_GIVEN = 0,
+	TT_RST_ABORT_ON_DATA = 8,	/* data arrived after the application closed */
+	TT_RST_TIMEWAIT_SOCKET = 9,	/* a TIME_WAIT socket answered a stray segment */
+	TT_RST_ABORT_ON_CLOSE = 11,	/* closed with data unread */
+	TT_RST_ABORT_ON_LINGER = 12,	/* an orphan's FIN_WAIT2 ran out (linger2) */
+	TT_RST_ABORT_ON_MEMORY = 13,	/* too many orphans, or tcp_mem */
+	TT_RST_TCP_STATE = 14,		/* an abortive close (SO_LINGER 0) or disconnect */
+	TT_RST_KEEPALIVE_TIMEOUT = 15,	/* keepalive probes went unanswered */
+	TT_RST_DISCONNECT_WITH_DATA = 16,	/* a disconnect with data unsent */
+};
+
 enum tt_event_flags {
 	EVF_NO_SOCKET	= 1 << 0, /* RST sent for a segment no socket owned */
 	EVF_SYN		= 1 << 1, /* the segment concerned carried SYN */
 	EVF_PROC	= 1 << 2, /* pid/comm are the current task (process context) */
 	EVF_INBOUND	= 1 << 3, /* EV_DROP: the segment was arriving (else leaving) */
+	/*
+	 * EV_STATE: a connection's story in one record (start_ns,
+	 * established_ns, path). To CLOSE: the whole connection, the only
+	 * record a healthy one sends. To another state: the story so far, of
+	 * a connection the socket scan met before anything else named it.
+	 * The reader turns it into the open, established and close events it
+	 * stands for (see source_live.c).
+	 */
+	EVF_SUMMARY	= 1 << 4,
 };
 
 /*
@@ -52,12 +89,25 @@ struct tt_event {
 	__s32 err;		/* positive errno: sk_err, or connect()'s return */
 	__u32 reason;		/* EV_RST_TX: enum sk_rst_reason; EV_DROP: enum skb_drop_reason */
 	__u32 srtt_us;		/* smoothed RTT at the event, microseconds */
-	__u32 seg_len;		/* EV_RETRANS: payload bytes of the segment */
-	__u32 mss;		/* EV_RETRANS: the sender's current MSS */
+	union {
+		struct {
+			__u32 seg_len;	/* EV_RETRANS, EV_DROP: payload bytes of the segment */
+			__u32 mss;	/* EV_RETRANS: the sender's current MSS */
+		};
+		/*
+		 * EV_RST_RX, EV_RST_TX from a socket: what the reset cut off,
+		 * read as it happened (the queues are purged right after).
+		 */
+		struct {
+			__u32 unsent;	/* written by the application, never sent */
+			__u32 unread;	/* received in order, not read (a FIN counts one) */
+		};
+	};
 	__u32 total_retrans;	/* the socket's retransmit count so far */
 	__u8 side;		/* enum tt_side, as the kernel saw the flow open */
 	__u8 tcp_flags;		/* EV_DROP: flags of the dropped segment (TT_TCP_*) */
-	__u8 _pad[2];		/* explicit: a recording holds no stray bytes */
+	__u8 last_data;		/* EV_RST_*: enum tt_last_data, who spoke last */
+	__u8 _pad;		/* explicit: a recording holds no stray bytes */
 	/*
 	 * The connection's totals, read from the socket as it goes to CLOSE
 	 * (EV_STATE only): a connection shorter than the scan interval is
@@ -77,19 +127,23 @@ struct tt_event {
 	 * send no event of their own: they live here.
 	 */
 	__u8 path[8];
+	/* EVF_SUMMARY: when connect() or the SYN started it, and when the
+	 * handshake ended (0: it did not, or we did not see it). */
+	__u64 start_ns;
+	__u64 established_ns;
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tt_event) == 160, "tt_event layout is part of the recording format");
+_Static_assert(sizeof(struct tt_event) == 176, "tt_event layout is part of the recording format");
 #endif
 
 /* The tracer's own health, one slot each in a per-CPU array. */
 enum tt_counter {
 	CNT_EVENTS = 0,		/* records submitted to the ring buffer */
 	CNT_EVENTS_LOST,	/* records dropped: ring buffer full */
-	CNT_FLOWS_NEW,		/* flows inserted in the flow map */
-	CNT_FLOWS_CLOSED,	/* flows removed at close */
-	CNT_FLOWS_FULL,		/* inserts the flow map refused */
+	CNT_FLOWS_NEW,		/* connections whose socket the kernel side keeps state for */
+	CNT_FLOWS_CLOSED,	/* ... that closed (their summary went out, or was lost) */
+	CNT_FLOWS_FULL,		/* socket states or flow-map entries the kernel refused */
 	CNT_NIC_FLOWS_NEW,	/* records inserted in nic_flows (minus live ones: evicted) */
 	CNT_NIC_FLOWS_FULL,	/* inserts nic_flows refused */
 	CNT_NIC_SYNS_FULL,	/* inserts nic_syns refused */

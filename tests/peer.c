@@ -4,7 +4,8 @@
  * healthy or a broken service so the tracer has real kernel events to
  * diagnose: a server that answers, answers late, never answers, never reads,
  * dies with unread data, never accepts, or streams; a client that makes one
- * request, many, keeps a connection idle, or pushes a stream.
+ * request, many, keeps a connection idle, pushes a stream, or keeps one
+ * pooled connection busy.
  *
  * Every mode is bounded in time and exits by itself. Each outcome is one line
  * on stderr; the exit code is 0 when the outcome is the expected one (the
@@ -50,8 +51,18 @@ struct opts {
 	long timeout_ms;	/* client: bound on one request (connect included) */
 	long count;		/* client many: connections */
 	long size;		/* bytes of a request / response, newline included */
+	long answer_ms;		/* answer: stop answering this long after the accept */
+	long think_ms;		/* client pool: pause between exchanges */
+	long idle_ms;		/* client pool: idle this long after the last exchange */
+	long user_timeout_ms;	/* client: TCP_USER_TIMEOUT, 0 = none */
 	const char *ready_file;
 	const char *expect;	/* client: comma-separated acceptable outcomes */
+	bool linger0;		/* client: close with SO_LINGER 0 (an RST, not a FIN) */
+	const char *bind_addr;	/* client: source address */
+	long lport;		/* client: source port, 0 = the kernel's choice */
+	const char *gaps;	/* client ship: ms before each further write */
+	bool shutdown;		/* client idle: shutdown(SHUT_RDWR) first, close later */
+	long notify_ms;		/* server notify: an unsolicited line this long after an answer */
 };
 
 static struct opts o = {
@@ -214,6 +225,13 @@ static void set_bufs(int fd)
 		if (setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)))
 			say("warning: TCP_SYNCNT %d: %s", v, strerror(errno));
 	}
+	/* A client that gives up on unacknowledged data sooner than
+	 * tcp_retries2 would (ETIMEDOUT in seconds, not minutes). */
+	if (!o.server && o.user_timeout_ms > 0) {
+		v = (int)o.user_timeout_ms;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v)))
+			say("warning: TCP_USER_TIMEOUT %d: %s", v, strerror(errno));
+	}
 }
 
 /* A request or a response: size-1 filler bytes and a newline. */
@@ -241,6 +259,11 @@ struct conn {
 	long pending;			/* answer: responses owed */
 	long long due;			/* answer: when the next one may leave; crash: when to die */
 	long cur_left;			/* bytes of the response being written */
+	long long notify_due;		/* notify: when the unsolicited line leaves; -1 none */
+	bool peer_done;			/* notify: the client's EOF came first */
+	long long accepted;		/* when accept() returned it */
+	bool mute;			/* answer --answer-ms: stopped answering */
+	bool eof;			/* answer: the client closed with answers owed */
 };
 
 static struct conn conns[MAX_CONNS];
@@ -290,7 +313,14 @@ static int conn_read(int i, long long now)
 				if (buf[k] != '\n')
 					continue;
 				c->requests++;
-				if (strcmp(o.mode, "answer") == 0) {
+				if (strcmp(o.mode, "answer") == 0 && o.answer_ms &&
+				    now - c->accepted >= o.answer_ms) {
+					if (!c->mute)
+						say("%s request %ld arrived, answering no more",
+						    c->name, c->requests);
+					c->mute = true;
+				} else if (strcmp(o.mode, "answer") == 0 ||
+					   strcmp(o.mode, "notify") == 0) {
 					if (c->pending++ == 0)
 						c->due = now + o.delay_ms;
 				} else if (strcmp(o.mode, "hang") == 0 && c->requests == 1) {
@@ -299,7 +329,21 @@ static int conn_read(int i, long long now)
 			}
 			continue;
 		}
+		if (n == 0 && strcmp(o.mode, "answer") == 0 && (c->pending || c->cur_left)) {
+			/* like most servers, it finds out when it writes */
+			if (!c->eof)
+				say("%s closed by client with %ld answers owed", c->name,
+				    c->pending);
+			c->eof = true;
+			return 0;
+		}
 		if (n == 0) {
+			/* A push server that has not yet noticed the client left
+			 * still writes what it meant to (the race it stands for). */
+			if (c->notify_due >= 0) {
+				c->peer_done = true;
+				return 0;
+			}
 			conn_close(i, "closed by client");
 			return -1;
 		}
@@ -347,12 +391,42 @@ static int conn_write(int i, long long now)
 			continue;
 		c->cur_left -= n;
 		if (c->cur_left == 0) {
+			if (strcmp(o.mode, "notify") == 0)
+				c->notify_due = now + o.notify_ms;
 			c->pending--;
 			/* the next one waits its own delay, counted from now */
 			if (c->pending > 0)
 				c->due = now + o.delay_ms;
+			if (c->eof && c->pending == 0) {
+				conn_close(i, "answered after the client closed");
+				return -1;
+			}
 		}
 	}
+}
+
+/*
+ * notify: the unsolicited line (a keep-alive ping, a goodbye) of a server
+ * that pushes. A client that already left makes its kernel answer with RST.
+ */
+static int notify(int i)
+{
+	struct conn *c = &conns[i];
+	static const char line[] = "notice\n";
+	ssize_t n = write(c->fd, line, sizeof(line) - 1);
+
+	c->notify_due = -1;
+	if (n < 0) {
+		conn_close(i, strerror(errno));
+		return -1;
+	}
+	c->tx += (unsigned long long)n;
+	say("%s notified%s", c->name, c->peer_done ? " after the client left" : "");
+	if (c->peer_done) {
+		conn_close(i, "closed by client");
+		return -1;
+	}
+	return 0;
 }
 
 static void accept_all(int lfd)
@@ -379,6 +453,8 @@ static void accept_all(int lfd)
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->due = -1;
+		c->notify_due = -1;
+		c->accepted = now_ms();
 		addr_str(&ss, c->name, sizeof(c->name));
 		say("%s accepted", c->name);
 	}
@@ -387,7 +463,7 @@ static void accept_all(int lfd)
 static int run_server(void)
 {
 	static const char *modes[] = { "answer", "hang", "noread", "crash",
-				       "slowaccept", "sink", "bulk" };
+				       "slowaccept", "sink", "bulk", "notify" };
 	struct pollfd pfd[MAX_CONNS + 1];
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -452,12 +528,19 @@ static int run_server(void)
 					next = c->due;
 			} else if (strcmp(o.mode, "bulk") == 0) {
 				ev = POLLIN | POLLOUT;
+			} else if (c->peer_done) {
+				ev = 0;	/* notify: EOF seen, only the line is left */
+				if (c->notify_due < next)
+					next = c->notify_due;
 			} else {
-				ev = POLLIN;
+				/* after the client's FIN there is only EOF to read */
+				ev = c->eof ? 0 : POLLIN;
 				if (c->cur_left > 0)
 					ev |= POLLOUT;
 				else if (c->pending > 0 && c->due < next)
 					next = c->due;
+				if (c->notify_due >= 0 && c->notify_due < next)
+					next = c->notify_due;
 			}
 			pfd[npfd++] = (struct pollfd){ .fd = c->fd, .events = ev };
 		}
@@ -501,8 +584,13 @@ static int run_server(void)
 				continue;
 			conn_write(i, now);
 		}
+		if (strcmp(o.mode, "notify") == 0)
+			for (int i = 0; i < nconns; i++)
+				if (conns[i].notify_due >= 0 && now >= conns[i].notify_due &&
+				    notify(i) < 0)
+					i--;
 		/* owed responses whose delay has passed, with no poll event of their own */
-		if (strcmp(o.mode, "answer") == 0)
+		if (strcmp(o.mode, "answer") == 0 || strcmp(o.mode, "notify") == 0)
 			for (int i = 0; i < nconns; i++)
 				if (conns[i].cur_left == 0 && conns[i].pending > 0 &&
 				    now >= conns[i].due && conn_write(i, now) < 0)
@@ -570,6 +658,43 @@ static void fail_timeout(struct result *r, const char *step, long long since)
 	snprintf(r->detail, sizeof(r->detail), "no %s within %lld ms", step, now_ms() - since);
 }
 
+/*
+ * What a client socket needs before connect(): an abortive close
+ * (--linger0: close() sends RST, as connection pools and health checkers
+ * do), a source address (--bind) or port (--lport, reused at once).
+ */
+static int client_prepare(struct result *r, int fd, int family)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage src;
+	int one = 1;
+
+	if (o.linger0 && setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) {
+		fail_errno(r, "SO_LINGER", errno);
+		return -1;
+	}
+	if (!o.bind_addr && !o.lport)
+		return 0;
+	if (o.bind_addr) {
+		make_addr(&src, o.bind_addr, o.lport);
+	} else {
+		memset(&src, 0, sizeof(src));
+		src.ss_family = family;
+		if (family == AF_INET6)
+			((struct sockaddr_in6 *)&src)->sin6_port = htons((unsigned short)o.lport);
+		else
+			((struct sockaddr_in *)&src)->sin_port = htons((unsigned short)o.lport);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&src,
+		 src.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					     sizeof(struct sockaddr_in))) {
+		fail_errno(r, "bind", errno);
+		return -1;
+	}
+	return 0;
+}
+
 /* A non-blocking connect bounded by deadline; returns the fd or -1. */
 static int do_connect(struct result *r, long long deadline)
 {
@@ -585,6 +710,10 @@ static int do_connect(struct result *r, long long deadline)
 		return -1;
 	}
 	set_bufs(fd);
+	if (client_prepare(r, fd, ss.ss_family)) {
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
@@ -814,6 +943,33 @@ static int client_idle(const char *request)
 			return finish("EOF", "server closed the idle connection");
 		}
 	}
+	if (o.shutdown) {
+		/*
+		 * Both halves shut, the socket still open (what some runtimes
+		 * do before close()): data that arrives now makes the kernel
+		 * abort the connection. Wait for that, or the peer's FIN.
+		 */
+		long long until = now_ms() + o.timeout_ms;
+
+		shutdown(fd, SHUT_RDWR);
+		/* poll() says "hung up" at once: ask TCP for its state. */
+		while (now_ms() < until) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof(ti);
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+			    ti.tcpi_state == TCP_CLOSE) {
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err)
+					say("aborted by the kernel after our shutdown: %s",
+					    errname(err));
+				break;
+			}
+			usleep(20000);
+		}
+	}
 	close(fd);
 	snprintf(detail, sizeof(detail), "idle %lld ms after one exchange", now_ms() - t0);
 	return finish("ok", detail);
@@ -864,6 +1020,62 @@ static int client_push(void)
 	close(fd);
 	snprintf(detail, sizeof(detail), "pushed %llu bytes in %lld ms, longest wait to send %lld ms",
 		 sent, now_ms() - t0, longest);
+	return finish("ok", detail);
+}
+
+/* Written once the client is under way (a pooled connection's first answer),
+ * so a harness can change the network under it then. */
+static void client_ready(void)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (!o.ready_file)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o.ready_file);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) || rename(tmp, o.ready_file))
+		say("warning: cannot write %s: %s", o.ready_file, strerror(errno));
+}
+
+/*
+ * One pooled connection kept busy: request, response, the next request at
+ * once (or after --think-ms), for --duration; each exchange bounded by
+ * --timeout-ms. The outcome is the first exchange that failed, or ok.
+ */
+static int client_pool(const char *request)
+{
+	long long t0 = now_ms(), end = t0 + o.duration_ms;
+	struct result r;
+	char detail[256];
+	long ok = 0;
+	size_t got;
+	int fd;
+
+	r.outcome = "ok";
+	fd = do_connect(&r, t0 + o.timeout_ms);
+	if (fd < 0)
+		return finish(r.outcome, r.detail);
+	while (now_ms() < end) {
+		long long t1 = now_ms();
+
+		if (write_all(&r, fd, request, (size_t)o.size, t1 + o.timeout_ms) ||
+		    read_response(&r, fd, t1 + o.timeout_ms, &got)) {
+			close(fd);
+			snprintf(detail, sizeof(detail), "%s after %ld exchanges ok in %lld ms",
+				 r.detail, ok, now_ms() - t0);
+			return finish(r.outcome, detail);
+		}
+		if (ok++ == 0)
+			client_ready();
+		if (o.think_ms)
+			usleep((useconds_t)o.think_ms * 1000);
+	}
+	/* a pool keeps its connection open, idle, until it closes it */
+	if (o.idle_ms)
+		usleep((useconds_t)o.idle_ms * 1000);
+	close(fd);
+	snprintf(detail, sizeof(detail), "%ld exchanges ok in %lld ms", ok, now_ms() - t0);
 	return finish("ok", detail);
 }
 
@@ -932,6 +1144,120 @@ static int client_recv(void)
 	return finish("ok", detail);
 }
 
+/* One connection, --count exchanges on it one after the other (a pooled
+ * connection, or long polls answered within their time), then close. */
+static int client_exchanges(const char *request)
+{
+	long long t0 = now_ms();
+	char detail[200];
+	struct result r;
+	size_t got;
+	long i;
+	int fd = one_exchange(&r, request);
+
+	if (fd < 0)
+		return finish(r.outcome, r.detail);
+	for (i = 1; i < o.count; i++) {
+		long long deadline = now_ms() + o.timeout_ms;
+
+		if (write_all(&r, fd, request, (size_t)o.size, deadline) ||
+		    read_response(&r, fd, deadline, &got)) {
+			close(fd);
+			say("exchange %ld of %ld failed", i + 1, o.count);
+			return finish(r.outcome, r.detail);
+		}
+	}
+	close(fd);
+	snprintf(detail, sizeof(detail), "%ld exchanges on one connection in %lld ms%s",
+		 o.count, now_ms() - t0, o.linger0 ? ", closed with RST" : "");
+	return finish("ok", detail);
+}
+
+/* A health checker: --count connections opened and closed at once, no
+ * byte exchanged (with --linger0 each ends with an RST). */
+static int client_check(void)
+{
+	long long t0 = now_ms();
+	const char *first_bad = NULL;
+	char detail[200];
+	long ok = 0;
+
+	for (long i = 0; i < o.count; i++) {
+		struct result r = { .outcome = "ok" };
+		int fd = do_connect(&r, now_ms() + o.timeout_ms);
+
+		if (fd >= 0) {
+			close(fd);
+			ok++;
+			continue;
+		}
+		say("check %ld: %s: %s", i + 1, r.outcome, r.detail);
+		if (!first_bad)
+			first_bad = r.outcome;
+	}
+	snprintf(detail, sizeof(detail), "%ld/%ld checks connected in %lld ms", ok,
+		 o.count, now_ms() - t0);
+	return finish(first_bad ? first_bad : "ok", detail);
+}
+
+/*
+ * One-way: a line at once, then one after each gap of --gaps (ms, comma
+ * separated), no answer expected (log shipping, metrics push); then an
+ * orderly close, reading on to the server's FIN.
+ */
+static int client_ship(void)
+{
+	long long t0 = now_ms();
+	const char *g = o.gaps ? o.gaps : "";
+	char *line = make_message('l');
+	char detail[200], buf[512];
+	struct result r = { .outcome = "ok" };
+	long lines = 0;
+	int fd;
+
+	fd = do_connect(&r, t0 + o.timeout_ms);
+	if (fd < 0)
+		return finish(r.outcome, r.detail);
+	for (;;) {
+		char *end;
+		long gap;
+
+		if (write_all(&r, fd, line, (size_t)o.size, now_ms() + o.timeout_ms)) {
+			close(fd);
+			return finish(r.outcome, r.detail);
+		}
+		lines++;
+		if (!*g)
+			break;
+		gap = strtol(g, &end, 10);
+		g = *end == ',' ? end + 1 : end;
+		/* the server never speaks: anything readable is its end */
+		if (wait_fd(fd, POLLIN, now_ms() + gap) != 0) {
+			close(fd);
+			return finish("EOF", "the server spoke or left during a gap");
+		}
+	}
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n == 0)
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			fail_errno(&r, "read after our FIN", errno);
+			close(fd);
+			return finish(r.outcome, r.detail);
+		}
+		if (n < 0 && wait_fd(fd, POLLIN, now_ms() + o.timeout_ms) == 0) {
+			close(fd);
+			return finish("timeout", "no FIN from the server after ours");
+		}
+	}
+	close(fd);
+	snprintf(detail, sizeof(detail), "shipped %ld lines in %lld ms", lines, now_ms() - t0);
+	return finish("ok", detail);
+}
+
 static int run_client(void)
 {
 	char *request;
@@ -949,6 +1275,14 @@ static int run_client(void)
 		return client_push();
 	if (strcmp(o.mode, "recv") == 0)
 		return client_recv();
+	if (strcmp(o.mode, "pool") == 0)
+		return client_pool(request);
+	if (strcmp(o.mode, "exchanges") == 0)
+		return client_exchanges(request);
+	if (strcmp(o.mode, "check") == 0)
+		return client_check();
+	if (strcmp(o.mode, "ship") == 0)
+		return client_ship();
 	fprintf(stderr, "peer: unknown client mode '%s'\n", o.mode);
 	return 2;
 }
@@ -962,14 +1296,21 @@ static void usage(FILE *f)
 "  peer server -l ADDR -p PORT -m MODE [options]\n"
 "  peer client -c ADDR -p PORT -m MODE [options]\n"
 "\n"
-"Server modes: answer (respond to each request, --delay-ms before each), hang\n"
-"(read, never answer), noread (never read; use --rcvbuf), crash (let a request\n"
-"arrive unread, wait --delay-ms, die: the kernel sends RST), slowaccept (never\n"
-"accept; --backlog, default 1), sink (read and discard), bulk (send forever).\n"
+"Server modes: answer (respond to each request, --delay-ms before each; with\n"
+"--answer-ms, only for that long after the accept), hang (read, never answer),\n"
+"noread (never read; use --rcvbuf), crash (let a request arrive unread, wait\n"
+"--delay-ms, die: the kernel sends RST), slowaccept (never accept; --backlog,\n"
+"default 1), sink (read and discard), bulk (send forever), notify (answer, then\n"
+"write one unsolicited line --notify-ms after each answer, even when the client\n"
+"left meanwhile).\n"
 "Client modes: request (one exchange), many (--count sequential exchanges),\n"
 "idle (one exchange, then idle until --duration), push (write for --duration),\n"
 "recv (read and discard for --duration, then FIN and read on to the server's FIN),\n"
-"storm (one connect to each of --count addresses from ADDR up, --timeout-ms each).\n"
+"pool (one connection, request after request for --duration, --think-ms apart),\n"
+"exchanges (--count exchanges on one connection), check (--count connections\n"
+"opened and closed, no data), ship (a line, then one after each gap of --gaps,\n"
+"no answer), storm (one connect to each of --count addresses from ADDR up,\n"
+"--timeout-ms each).\n"
 "\n"
 "Options:\n"
 "  -l, --listen ADDR      server address (IPv4 or IPv6 literal)\n"
@@ -985,7 +1326,20 @@ static void usage(FILE *f)
 "      --sndbuf BYTES     SO_SNDBUF\n"
 "      --backlog N        listen backlog\n"
 "      --syn-count N      client: SYN retransmits before giving up (TCP_SYNCNT)\n"
+"      --linger0          client: close with SO_LINGER 0 (RST instead of FIN)\n"
+"      --bind ADDR        client: source address\n"
+"      --lport PORT       client: source port (SO_REUSEADDR)\n"
+"      --gaps MS,MS...    client ship: pauses between the lines\n"
+"      --notify-ms MS     server notify: delay of the unsolicited line\n"
+"      --shutdown         client idle: shutdown(SHUT_RDWR) at the end, then wait\n"
+"                         (--timeout-ms) for the server's FIN or an abort, then close\n"
 "      --ready-file FILE  server: created once listening\n"
+"      --user-timeout-ms MS  client: TCP_USER_TIMEOUT\n"
+"      --answer-ms MS     server answer: stop answering MS after the accept\n"
+"      --think-ms MS      client pool: pause between exchanges\n"
+"      --idle-ms MS       client pool: idle after the last exchange, then close\n"
+"      --ready-file FILE  server: created once listening; client pool: once the\n"
+"                         first exchange is done\n"
 "      --expect LIST      client: outcomes that count as success, comma-separated\n"
 "                         (ok, timeout, EOF, ECONNREFUSED, ECONNRESET, ...)\n"
 "\n"
@@ -998,7 +1352,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT,
-	       O_SYNCNT };
+	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY, O_SHUTDOWN,
+	       O_USER_TIMEOUT, O_ANSWER_MS, O_THINK_MS, O_IDLE_MS };
 	static const struct option lopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
@@ -1015,6 +1370,16 @@ int main(int argc, char **argv)
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "syn-count", required_argument, NULL, O_SYNCNT },
+		{ "linger0", no_argument, NULL, O_LINGER0 },
+		{ "bind", required_argument, NULL, O_BIND },
+		{ "lport", required_argument, NULL, O_LPORT },
+		{ "gaps", required_argument, NULL, O_GAPS },
+		{ "notify-ms", required_argument, NULL, O_NOTIFY },
+		{ "shutdown", no_argument, NULL, O_SHUTDOWN },
+		{ "user-timeout-ms", required_argument, NULL, O_USER_TIMEOUT },
+		{ "answer-ms", required_argument, NULL, O_ANSWER_MS },
+		{ "think-ms", required_argument, NULL, O_THINK_MS },
+		{ "idle-ms", required_argument, NULL, O_IDLE_MS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1073,6 +1438,36 @@ int main(int argc, char **argv)
 			break;
 		case O_SYNCNT:
 			o.syncnt = parse_num("syn-count", optarg, 1, 127);
+			break;
+		case O_LINGER0:
+			o.linger0 = true;
+			break;
+		case O_BIND:
+			o.bind_addr = optarg;
+			break;
+		case O_LPORT:
+			o.lport = parse_num("lport", optarg, 1, 65535);
+			break;
+		case O_GAPS:
+			o.gaps = optarg;
+			break;
+		case O_SHUTDOWN:
+			o.shutdown = true;
+			break;
+		case O_NOTIFY:
+			o.notify_ms = parse_num("notify-ms", optarg, 0, 3600000);
+			break;
+		case O_USER_TIMEOUT:
+			o.user_timeout_ms = parse_num("user-timeout-ms", optarg, 1, INT_MAX);
+			break;
+		case O_ANSWER_MS:
+			o.answer_ms = parse_num("answer-ms", optarg, 1, 3600000);
+			break;
+		case O_THINK_MS:
+			o.think_ms = parse_num("think-ms", optarg, 0, 3600000);
+			break;
+		case O_IDLE_MS:
+			o.idle_ms = parse_num("idle-ms", optarg, 0, 3600000);
 			break;
 		case 'h':
 			usage(stdout);

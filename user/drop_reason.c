@@ -32,6 +32,10 @@ static enum drop_class classify(const char *name)
 		return DROP_NO_SOCKET;
 	if (!strcmp(name, "IP_OUTNOROUTES") || !strcmp(name, "IP_INNOROUTES"))
 		return DROP_NO_ROUTE;
+	/* A queue full, a flow over its share: what a qdisc does under load. */
+	if (!strncmp(name, "QDISC_", 6) || !strncmp(name, "FQ_", 3) ||
+	    !strncmp(name, "CAKE_", 5))
+		return DROP_QDISC;
 	/* A segment that fails its checksum or signature was refused here. */
 	if (!strcmp(name, "TCP_CSUM") || !strncmp(name, "TCP_MD5", 7) ||
 	    !strncmp(name, "TCP_AO", 6))
@@ -43,15 +47,13 @@ static enum drop_class classify(const char *name)
 	return DROP_LOCAL;
 }
 
-bool drop_reason_init(void)
+bool drop_reason_init(const struct btf *btf)
 {
 	const struct btf_type *t;
 	const struct btf_enum *e;
-	struct btf *btf;
 	bool found = false;
 	int id;
 
-	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return false;
 	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
@@ -70,7 +72,6 @@ bool drop_reason_init(void)
 		}
 		found = true;
 	}
-	btf__free(btf);
 	return found;
 }
 
@@ -139,6 +140,10 @@ int drop_reason_sites(struct drop_site *sites, int max)
 		if (open && addr > open->start) {
 			open->end = addr;
 			open = NULL;
+			/* Every site bounded: the rest (~100k lines, seconds
+			 * under emulation) has nothing for us. */
+			if (n == n_sym)
+				break;
 		}
 		if (type != 'T' && type != 't')
 			continue;

@@ -23,10 +23,17 @@ enum drop_class {
 	 * without a socket: there a SYN's drop says the port is closed.
 	 */
 	DROP_NO_SOCKET,
+	/*
+	 * A queueing discipline of this host dropped it (fq_codel, tbf, fq,
+	 * cake): congestion at this host's egress, loss evidence.
+	 */
+	DROP_QDISC,
 };
 
-/* Loads the names; false when this kernel has no enum skb_drop_reason. */
-bool drop_reason_init(void);
+struct btf;
+
+/* Loads the names from the kernel's BTF; false when it has no enum skb_drop_reason. */
+bool drop_reason_init(const struct btf *vmlinux);
 /* "NETFILTER_DROP", or NULL when unknown. */
 const char *drop_reason_name(unsigned int reason);
 /*

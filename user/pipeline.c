@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pipeline.h"
+#include "record.h"
 #include "report.h"
 
 struct pipeline {
@@ -20,6 +21,7 @@ struct pipeline {
 	__u64 conn_interval_ns;
 	__u64 last_stats_ns;
 	bool stats_sent;	/* the first stats record also says what the kernel lacks */
+	struct recorder *rec;	/* -w, or NULL */
 };
 
 void pipeline_engine_config(const struct options *o, struct engine_config *cfg)
@@ -97,25 +99,45 @@ void pipeline_free(struct pipeline *p)
 	free(p);
 }
 
+void pipeline_set_recorder(struct pipeline *p, struct recorder *rec)
+{
+	p->rec = rec;
+}
+
 void pipeline_event(struct pipeline *p, const struct tt_event *ev)
 {
+	if (p->rec)
+		recorder_event(p->rec, ev);
 	engine_on_event(p->engine, ev);
 }
 
 void pipeline_socket(struct pipeline *p, const struct tt_sock_scan *s, __u64 now_ns)
 {
+	if (p->rec)
+		recorder_socket(p->rec, s, now_ns);
 	engine_on_scan(p->engine, s, now_ns);
 }
 
 void pipeline_nic(struct pipeline *p, const struct flow_key *key,
 		  const struct nic_flow *nf, __u64 now_ns)
 {
+	if (p->rec)
+		recorder_nic(p->rec, key, nf, now_ns);
 	engine_on_nic(p->engine, key, nf, now_ns);
 }
 
 void pipeline_scan_end(struct pipeline *p, __u64 now_ns)
 {
+	if (p->rec)
+		recorder_scan_end(p->rec, now_ns);
 	engine_scan_end(p->engine, now_ns);
+}
+
+/* A mark in the recording: where the run started, ticked, stopped. */
+static void mark(struct pipeline *p, enum rec_type type, __u64 now)
+{
+	if (p->rec)
+		recorder_mark(p->rec, type, now);
 }
 
 /* The source's health and the engine's, together. */
@@ -181,8 +203,14 @@ static void tick_sinks(struct pipeline *p, __u64 now)
 
 static void tick(struct pipeline *p, struct source *src, __u64 now)
 {
+	__u64 lost;
+
+	mark(p, REC_TICK, now);
 	src->ops->sample(src, now);
-	engine_note_lost(p->engine, src->ops->lost(src));
+	lost = src->ops->lost(src);
+	if (p->rec)
+		recorder_lost(p->rec, now, lost);
+	engine_note_lost(p->engine, lost);
 	engine_tick(p->engine, now, on_diagnosis, p);
 	if (p->stats_every_ns && now - p->last_stats_ns >= p->stats_every_ns)
 		report_health(p, src, now, false);
@@ -198,26 +226,35 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	int ret = 0;
 
 	p->last_stats_ns = now;
+	mark(p, REC_START, now);
 	while (!*stop && ret == 0) {
 		ret = src->ops->poll(src, end && end < next_tick ? end : next_tick);
-		if (ret < 0)
+		if (ret < 0) {
+			output_flush(p->out);
 			return EXIT_RUNTIME;
+		}
 		now = src->ops->now(src);
-		if (now >= next_tick) {
+		if (src->ops->tick_due ? src->ops->tick_due(src) : now >= next_tick) {
 			tick(p, src, now);
 			next_tick += p->interval_ns;
 			if (next_tick <= now)
 				next_tick = now + p->interval_ns;
 		}
+		/* What this round wrote goes out in one write, at most
+		 * POLL_MAX_MS of the source after it happened. */
+		output_flush(p->out);
 		if (end && now >= end)
 			break;
 	}
 	/* What the source still holds, a last look, what is pending. */
 	src->ops->flush(src);
 	now = src->ops->now(src);
+	mark(p, REC_LOOP_END, now);
 	tick(p, src, now);
 	engine_finish(p->engine, now, on_diagnosis, p);
+	mark(p, REC_FINISH, now);
 	report_health(p, src, now, true);
 	tick_sinks(p, now);
+	output_flush(p->out);
 	return EXIT_DONE;
 }

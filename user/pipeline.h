@@ -16,6 +16,7 @@
 #include "output.h"
 
 struct pipeline;
+struct recorder;
 struct source;
 
 struct source_ops {
@@ -37,6 +38,12 @@ struct source_ops {
 	__u64 (*lost)(struct source *src);
 	/* Its own health for the stats record; the pipeline adds the engine's. */
 	void (*health)(struct source *src, struct health_report *r);
+	/*
+	 * Optional: whether the pipeline judges now. A recording says when
+	 * the live run judged (its ticks are records); without this the
+	 * pipeline ticks every interval of the source's clock.
+	 */
+	bool (*tick_due)(struct source *src);
 };
 
 struct source {
@@ -78,6 +85,9 @@ struct pipeline *pipeline_new(const struct options *o, const struct engine_confi
 void pipeline_free(struct pipeline *p);
 /* One more place records go (kept until pipeline_free; not freed by it). */
 void pipeline_add_sink(struct pipeline *p, struct sink *s);
+
+/* -w: everything the engine consumes is also written to rec (record.h). */
+void pipeline_set_recorder(struct pipeline *p, struct recorder *rec);
 
 /* What a source feeds. */
 void pipeline_event(struct pipeline *p, const struct tt_event *ev);

@@ -17,7 +17,9 @@
 # Environment: TCPTRACE (default build/tcptrace-bpf), PEER (build/peer),
 # LAB_FAMILIES ("v4 v6"), LAB_JOBS (variants at once, default 24; 0: all),
 # LAB_PORT_BASE (20000), LAB_KEEP=1 (keep the run directory),
-# LAB_NO_TRACER=1 (exercise the lab and the peers alone).
+# LAB_NO_TRACER=1 (exercise the lab and the peers alone), LAB_SAN_TRACER and
+# LAB_SAN_SCENARIOS (those scenarios' tracers are that binary, the
+# sanitizers' build: each also reports "san/lab/SCENARIO/FAMILY").
 #
 # EXAMPLES
 #   sudo tests/lab/scenarios.sh
@@ -26,12 +28,24 @@
 set -u
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The sanitizers' options, for the tracers of that build.
+# shellcheck source=tests/san_env.sh
+[ -n "${LAB_SAN_TRACER:-}" ] && . "$LAB_ROOT/tests/san_env.sh"
 
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
 	   drop-synack drop-syn-in drop-syn-out router-no-route host-unreachable
-	   firewall-reject nat nat-port pmtu bulk xdp dualstack file-output
-	   metrics metrics-storm otlp)
+	   firewall-reject nat nat-port pmtu bulk xdp dualstack)
+# Everyday traffic that is no fault, traced at both ends, and the faults
+# that look like it (issue 7, misreadings and false alarms).
+SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
+	    pending-reset port-retry reuse retrans-fail lost-events qdisc)
+# Faults hidden in everyday traffic that were missed (issue 7, misses).
+SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
+# Outputs (issue 9).
+SCENARIOS+=(file-output metrics metrics-storm otlp)
+# Both ends recorded at once and joined by correlate (issue 10).
+SCENARIOS+=(two-ends)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -146,6 +160,17 @@ sc_nft_hit() {
 	[ "$n" -gt 0 ] || lab_fail "lab: the $3 rule in $1 never matched (no fault happened)"
 }
 
+# sc_wait_log FILE TEXT SECS: until a peer says TEXT in FILE, SECS at most.
+sc_wait_log() {
+	local file=$1 text=$2 i
+
+	for i in $(seq $(($3 * 10))); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # sc_check CMD...: a tracer check, unless there is no tracer.
 sc_check() {
 	[ -n "$NO_TRACER" ] && return 0
@@ -253,6 +278,9 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+	# a request cut off, unread: an error at both ends, never a note
+	sc_check expect_field "$LAB_DIR/$n.a.json" PEER_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET severity error
 }
 
 # Dual-stack sockets speaking IPv4: an AF_INET6 socket with ::ffff:a.b.c.d
@@ -755,6 +783,523 @@ sc_conn-record() {
 	sc_check expect_conn_complete "$LAB_DIR/$n.b.json" server "$port" 64 1000
 }
 
+# ------------------------------------------------------------ everyday traffic
+#
+# What a production host sees all day, traced at both ends at once: none of
+# it is a fault, so neither end may warn. A note (info) is allowed.
+
+# Quiet at both ends, and both ends did see the traffic.
+sc_check_quiet() {
+	local n=$1
+
+	sc_check expect_quiet "$LAB_DIR/$n.a.json"
+	sc_check expect_quiet "$LAB_DIR/$n.b.json"
+	sc_check expect_seen "$LAB_DIR/$n.a.json"
+	sc_check expect_seen "$LAB_DIR/$n.b.json"
+}
+
+# sc_router_client NAME ADDR PORT MODE [peer options]: a peer client in the
+# router's namespace, a third party to both services.
+sc_router_client() {
+	local name=$1 addr=$2 port=$3 mode=$4
+	shift 4
+
+	ip netns exec "$NS_R" "$PEER" client -c "$addr" -p "$port" -m "$mode" "$@" \
+		2>>"$LAB_DIR/$name.peer.log"
+}
+
+# A connection pool that ends each connection with SO_LINGER 0 once its
+# exchanges are done: the RST cuts nothing off.
+sc_pool-linger() {
+	local fam=$1 port=$2 n=$3 b i
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	for i in 1 2 3; do
+		sc_client "$n" "$b" "$port" exchanges --count 3 --linger0
+	done
+	sc_stop "$n" a b
+	sc_check_quiet "$n"
+}
+
+# Health checkers: a TCP check (connect, then an abortive close before a
+# byte is exchanged) and an HTTP-like one (a request, the answer, RST).
+sc_health-check() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" check --count 5 --linger0
+	sc_client "$n" "$b" "$port" many --count 5 --linger0
+	sc_stop "$n" a b
+	sc_check_quiet "$n"
+}
+
+# One-way log shipping: small lines, no answer, with pauses longer than the
+# stall threshold. The first connection writes again before its long pause
+# (one-way from its own behaviour); the second pauses after its first line
+# and is known one-way from the first connection to the same endpoint.
+sc_oneway() {
+	local fam=$1 port=$2 n=$3 b long=$((LAB_STALL_MS + 800))
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" ship --size 120 --gaps "300,300,$long,300" \
+		--timeout-ms 8000
+	sc_client "$n" "$b" "$port" ship --size 120 --gaps "$long,300" --timeout-ms 8000
+	sc_stop "$n" a b
+	sc_check_quiet "$n"
+}
+
+# An idle keep-alive connection the client closes while the server writes
+# to it (an unsolicited line, 1 s after the answer): the client's kernel
+# answers the late line with RST. Nobody waited for anything. Twice: a
+# plain close (the client's socket has become a TIME_WAIT one when the
+# line comes), and shutdown(SHUT_RDWR) before the close (the full socket
+# aborts on the data: the kernel runs tcp_reset() on it, as for a reset
+# received, then sends its own).
+sc_keepalive-close() {
+	local fam=$1 port=$2 n=$3 b i how
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" notify --notify-ms 1000 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	for how in close shutdown; do
+		if [ "$how" = close ]; then
+			sc_client "$n" "$b" "$port" idle -d 400
+		else
+			sc_client "$n" "$b" "$port" idle -d 400 --shutdown --timeout-ms 3000
+		fi
+		# the server's line has gone out, and been refused, before we go on
+		for i in $(seq 50); do
+			[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -ge \
+			  "$([ "$how" = close ] && echo 1 || echo 2)" ] && break
+			sleep 0.1
+		done
+	done
+	sc_stop "$n" a b
+	[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -eq 2 ] ||
+		lab_fail "lab: the server did not write after the client left, twice"
+	grep -q 'aborted by the kernel' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the client's kernel did not abort on the late line"
+	sc_check_quiet "$n"
+	# the abort on data is told as this host's, a note
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET rst_reason == 8
+}
+
+# Long polls answered within the threshold: three polls on one connection,
+# each held 1.5 s by the server (threshold 2 s).
+sc_long-poll() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --delay-ms $((LAB_STALL_MS * 3 / 4)) \
+		-d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" exchanges --count 3 --timeout-ms $((LAB_STALL_MS * 2))
+	sc_stop "$n" a b
+	sc_check_quiet "$n"
+}
+
+# A scan from the router, a third party: SYNs from two of its addresses to
+# service-b's port, where nothing listens (service-b answers RST), and to
+# service-a's, which its firewall drops and where nothing listens either.
+# Neither is a fault of these hosts: at most one note for the closed port.
+sc_scan() {
+	local fam=$1 port=$2 n=$3 a b r2
+
+	a=$(lab_addr "$fam" a)
+	b=$(lab_addr "$fam" b)
+	[ "$fam" = v4 ] && r2=$R4A || r2=$R6A
+	sc_nft_at a input "$port" "tcp dport $port counter drop" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_router_client "$n" "$b" "$port" request --timeout-ms 2000 --expect ECONNREFUSED ||
+		lab_fail "lab: the scan of service-b was not refused"
+	sc_router_client "$n" "$b" "$port" request --bind "$r2" --timeout-ms 2000 \
+		--expect ECONNREFUSED || lab_fail "lab: the second scan of service-b was not refused"
+	sc_router_client "$n" "$a" "$port" request --timeout-ms 1500 --expect timeout ||
+		lab_fail "lab: the scan of service-a was not dropped"
+	sc_stop "$n" a b
+	sc_nft_hit a "$port" input
+	sc_check_quiet "$n"
+	# service-b did see both knocks, as notes on the one closed port
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PORT_CLOSED || return
+	sc_check expect_connections "$LAB_DIR/$n.b.json" PORT_CLOSED 2
+}
+
+# expect_connections FILE CODE N: the CODE diagnoses cover N connections.
+expect_connections() {
+	local got
+
+	got=$(jq -s --arg c "$2" '[.[] | select(.type == "diagnosis" and .code == $c) |
+		.connections] | add // 0' "$1")
+	[ "$got" -eq "$3" ] && return 0
+	echo "$(basename "$1" .json): $2 covers $got connections, want $3"
+	return 1
+}
+
+# ------------------------------------------------------------ ... and faults like it
+
+# A reset that cuts off a pending request: the client gives up after 1 s on
+# a server that never answers and closes with SO_LINGER 0. An error at both
+# ends, however benign the same RST is after a complete exchange.
+sc_pending-reset() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" hang -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --linger0 --timeout-ms 1000 --expect timeout
+	sc_stop "$n" a b
+	sc_check expect_diag "$LAB_DIR/$n.a.json" LOCAL_RESET || return
+	# the give-up itself is told too; no answer came, late or not
+	sc_check expect_only "$LAB_DIR/$n.a.json" LOCAL_RESET PEER_APP_STALL
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET rport "$port"
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET request_pending == 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 0
+	sc_check_server "$n" PEER_RESET "$b" "$port" || return
+	sc_check expect_field "$LAB_DIR/$n.b.json" PEER_RESET severity error
+}
+
+# The same client keeps retrying a port where nothing listens: that is an
+# error at the server, not a scan.
+sc_port-retry() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" many --count 4 --timeout-ms 2000 --expect ECONNREFUSED
+	sc_stop "$n" a b
+	sc_check_server "$n" PORT_CLOSED "$b" "$port" || return
+	sc_check expect_field "$LAB_DIR/$n.b.json" PORT_CLOSED severity error
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PORT_CLOSED client_syns '>=' 3
+}
+
+# A 4-tuple reused by a new connection: the first, from a fixed local port,
+# completes and ends with RST (so no TIME_WAIT holds the tuple); the second,
+# from the same port, has its SYNs dropped by the router. The second's NIC
+# counts start afresh: its SYN went unanswered, and no SYN-ACK of the first
+# connection passes for an answer this host dropped.
+sc_reuse() {
+	local fam=$1 port=$2 n=$3 b lport=$(($2 + 5))
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --lport "$lport" --linger0
+	sc_nft "$port" "tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_client "$n" "$b" "$port" request --lport "$lport" --timeout-ms 3500 \
+		--expect timeout
+	sc_stop "$n" a
+	sc_nft_hit r "$port" forward
+	sc_check expect_diag "$LAB_DIR/$n.a.json" SYN_UNANSWERED || return
+	# the first connection's end is a note
+	sc_check expect_only "$LAB_DIR/$n.a.json" SYN_UNANSWERED LOCAL_RESET
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" SYN_UNANSWERED
+	sc_check expect_field "$LAB_DIR/$n.a.json" SYN_UNANSWERED rport "$port"
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_syns_out '>=' 2
+}
+
+# Retransmissions the kernel attempted and could not send are none: since
+# 6.18 the tracepoint fires for them too, with an error. In the middle of a
+# stream to a service-b address of the variant's own (10.0.2.203,
+# fd00:2::203), service-a's firewall drops what comes back (so what is in
+# flight is never acknowledged) and its route to that address turns
+# unreachable: every retransmission the timer attempts fails its route
+# lookup (-EHOSTUNREACH) and sends nothing. The connection's record must
+# count no more retransmissions than the kernel itself did.
+sc_retrans-fail() {
+	local fam=$1 port=$2 n=$3 dst push ss sent backoff i
+
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.203
+		ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" ||
+			{ lab_fail "lab: cannot add $dst to service-b"; return; }
+	else
+		dst=fd00:2::203
+		ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad ||
+			{ lab_fail "lab: cannot add $dst to service-b"; return; }
+	fi
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	# a modest stream: few retransmissions of its own before the cut
+	lab_client "$n" "$dst" "$port" push -d 5000 --sndbuf 32768 \
+		--expect ok,EHOSTUNREACH,ETIMEDOUT &
+	push=$!
+	# the stream runs
+	sleep 0.5
+	sc_nft_at a input "$port" "tcp sport $port counter drop" || return
+	if [ "$fam" = v4 ]; then
+		ip -n "$NS_A" route add unreachable "$dst/32"
+	else
+		ip -n "$NS_A" -6 route add unreachable "$dst/128"
+	fi || lab_fail "lab: cannot make $dst unreachable"
+	wait "$push"
+	# four attempts (0.2 + 0.4 + 0.8 + 1.6 s) failed while the tracer watched
+	for i in $(seq 60); do
+		backoff=$(ip netns exec "$NS_A" ss -tinH dport = ":$port" |
+			grep -o 'backoff:[0-9]*' | cut -d: -f2)
+		[ "${backoff:-0}" -ge 4 ] && break
+		sleep 0.1
+	done
+	sc_stop "$n" a
+	[ "${backoff:-0}" -ge 4 ] ||
+		{ lab_fail "lab: the retransmission timer did not fire 4 times (backoff ${backoff:-0})"; return; }
+	# the kernel's own count of what it did retransmit (tcpi_total_retrans)
+	ss=$(ip netns exec "$NS_A" ss -tinH dport = ":$port")
+	sent=$(echo "$ss" | grep -o 'retrans:[0-9]*/[0-9]*' | cut -d/ -f2)
+	sc_check expect_conn "$LAB_DIR/$n.a.json" rport "$port" || return
+	sc_check expect_conn_at_most "$LAB_DIR/$n.a.json" retransmits "${sent:-0}"
+}
+
+# expect_conn_at_most FILE FIELD N: every conn record has .FIELD <= N.
+expect_conn_at_most() {
+	local got
+
+	got=$(jq -s --arg f "$2" '[.[] | select(.type == "conn") | .[$f]] | max // 0' "$1")
+	[ "$got" -le "$3" ] && return 0
+	echo "$(basename "$1" .json): a conn record has $2=$got, the kernel counts $3"
+	return 1
+}
+
+# Lost events are a caveat on what they could have touched, not on all
+# that follows: the tracer is stopped while 5000 short connections overflow
+# its ring buffer, then let go; a refused connect made after it caught up
+# is diagnosed with no caveat.
+sc_lost-events() {
+	local fam=$1 port=$2 n=$3 b var pid i
+	local SC_TRACER_OPTS=(--conn-interval 1)
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	var="TRACER_PID_${n//[^A-Za-z0-9_]/_}_a"
+	pid=${!var}
+	kill -STOP "$pid"
+	sc_client "$n" "$b" "$port" many --count 5000
+	kill -CONT "$pid"
+	# caught up: a stats record says events were lost
+	for i in $(seq 100); do
+		lab_any "$LAB_DIR/$n.a.json" 'any(inputs; .type == "stats" and .events_lost > 0)' &&
+			break
+		sleep 0.1
+	done
+	lab_lost=$(jq -s '[.[] | select(.type == "stats") | .events_lost] | max // 0' \
+		"$LAB_DIR/$n.a.json")
+	lab_server_stop
+	sc_client "$n" "$b" "$port" request --timeout-ms 2000 --expect ECONNREFUSED
+	sc_stop "$n" a
+	[ "${lab_lost:-0}" -gt 0 ] || { lab_fail "lab: the tracer lost no event"; return; }
+	sc_check expect_diag "$LAB_DIR/$n.a.json" CONNECTION_REFUSED || return
+	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_REFUSED events_lost false
+}
+
+# Congestion at service-a's own egress: a stream through a token bucket
+# (tbf) that drops what exceeds its small queue, on a link of the
+# variant's own (a second veth to the router, tt<id>q4 / tt<id>q6, towards
+# a service-b address of its own, 10.0.2.204 / fd00:2::204, so no other
+# variant's traffic meets the shaper). For 1.5 s, under the 2 s threshold:
+# loss, not a refusal of this host. The kernel's drops must be seen as
+# loss evidence (PACKET_LOSS with qdisc_drops), never as LOCAL_DROP.
+sc_qdisc() {
+	local fam=$1 port=$2 n=$3 dst ifa ifr dropped
+
+	ifa=tt${LAB_ID}q${fam#v} ifr=tt${LAB_ID}Q${fam#v}
+	ip link add "$ifa" netns "$NS_A" type veth peer name "$ifr" netns "$NS_R" &&
+		ip -n "$NS_A" link set "$ifa" up && ip -n "$NS_R" link set "$ifr" up ||
+		{ lab_fail "lab: cannot add the shaped link"; return; }
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.204
+		ip -n "$NS_A" addr add 10.0.4.5/24 dev "$ifa" &&
+			ip -n "$NS_R" addr add 10.0.4.1/24 dev "$ifr" &&
+			ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_A" route add "$dst/32" via 10.0.4.1 dev "$ifa"
+	else
+		dst=fd00:2::204
+		ip netns exec "$NS_R" sysctl -qw "net.ipv6.conf.$ifr.forwarding=1" &&
+			ip -n "$NS_A" addr add fd00:4::5/64 dev "$ifa" nodad &&
+			ip -n "$NS_R" addr add fd00:4::1/64 dev "$ifr" nodad &&
+			ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_A" -6 route add "$dst/128" via fd00:4::1 dev "$ifa"
+	fi || { lab_fail "lab: cannot address the shaped link"; return; }
+	ip netns exec "$NS_A" tc qdisc add dev "$ifa" root tbf rate 20mbit burst 16kb \
+		limit 16kb || { lab_fail "lab: cannot add the tbf qdisc"; return; }
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" push -d 1500
+	sc_stop "$n" a
+	dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev "$ifa" |
+		grep -o 'dropped [0-9]*' | head -n 1 | cut -d' ' -f2)
+	[ "${dropped:-0}" -gt 0 ] || { lab_fail "lab: the tbf dropped nothing"; return; }
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_only "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS qdisc_drops '>' 0
+}
+
+# ------------------------------------------------------------ misses
+#
+# Faults that hide in busy, long-lived connections or leave no event of
+# their own, and a healthy neighbour that looks like them.
+
+# A busy pooled connection whose server stops answering: requests go back
+# to back for 1 s (answer and next request within one scan interval, often
+# one jiffy), then one is ACKed and never answered; the client gives up
+# after 5 s. The socket clocks, not turns between scans, say who waits.
+sc_pool-hang() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --answer-ms 1000 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" pool -d 30000 --timeout-ms 5000 --expect timeout
+	sc_stop "$n" a b
+	grep -q 'answering no more' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the server never stopped answering"
+	sc_check_flow "$n" PEER_APP_STALL "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL waited_ms '>=' "$LAB_STALL_MS"
+	sc_check_server "$n" LOCAL_APP_STALL "$b" "$port"
+}
+
+# Healthy: the same busy pool, every request answered, then the connection
+# idles for twice the stall threshold before the pool closes it. Nobody
+# owes anything, however the last exchange fell between two scans.
+sc_pool-idle() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" pool -d 1000 --idle-ms $((LAB_STALL_MS * 2))
+	sc_stop "$n" a b
+	sc_check_healthy "$n"
+}
+
+# The path goes black mid-flight: once the pooled connection is under way,
+# the router drops the client's data segments (its ACKs still pass, so the
+# server has nothing to retransmit). The client's next request is
+# retransmitted on timeouts, unacknowledged, until its TCP_USER_TIMEOUT
+# (4 s) makes the kernel give up with ETIMEDOUT.
+sc_blackhole() {
+	local fam=$1 port=$2 n=$3 b ready pid data i
+
+	b=$(lab_addr "$fam" b)
+	# a segment with payload: longer than the headers and timestamps
+	[ "$fam" = v4 ] && data="ip length > 52" || data="ip6 length > 32"
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	ready=$LAB_DIR/$n.client.ready
+	lab_client "$n" "$b" "$port" pool -d 30000 --think-ms 100 --timeout-ms 20000 \
+		--user-timeout-ms 4000 --ready-file "$ready" --expect ETIMEDOUT &
+	pid=$!
+	for i in $(seq 100); do
+		[ -f "$ready" ] && break
+		sleep 0.1
+	done
+	sc_nft "$port" "tcp dport $port $data counter drop"
+	wait "$pid" || lab_fail "lab: the client did not time out (ETIMEDOUT)"
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" CONNECTION_TIMEOUT "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT rto_in_a_row '>=' 3
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT user_timeout_ms == 4000
+	# service-a's own tcp_retries2 (lab_up), not the host's
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT retries2 == 14
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT gives_up_in_ms '>=' 0
+	# ... and when the kernel gave up, the application's error
+	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT app_error ETIMEDOUT
+	sc_check expect_no_diag "$LAB_DIR/$n.b.json"
+}
+
+# A client that gives up: its 1 s timeout passes while the server takes
+# 2.5 s to answer; it closes with the request pending, and the late answer
+# meets a closed socket (reset). Told at both ends, with how long the
+# client waited and when the answer came.
+sc_giveup() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --delay-ms 2500 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 1000 --expect timeout
+	# the late answer leaves 2.5 s after the request
+	sc_wait_log "$LAB_DIR/$n.peer.log" "answered after the client closed" 10 ||
+		lab_fail "lab: the server never sent its late answer"
+	sc_stop "$n" a b
+	sc_check_flow "$n" PEER_APP_STALL "$b" "$port" || return
+	# about the client's timeout (it also covers the connect; a loaded
+	# lab delays the request)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL gave_up_after_ms '>=' 500
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 1
+	# the late answer's reset, at the server, is the consequence
+	ALSO_OK=PEER_RESET sc_check_server "$n" LOCAL_APP_STALL "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_APP_STALL gave_up_after_ms '>=' 500
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_APP_STALL answered_late == 1
+}
+
+# A short connect timeout: the router drops the SYNs, the client gives up
+# after 1.5 s, one retransmit in: SYN_UNANSWERED all the same.
+sc_syn-giveup() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft "$port" "tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 1500 --expect timeout
+	sc_stop "$n" a
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED app_gave_up == 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
+}
+
+# A null route on the router (an unreachable route for one address): it
+# answers the SYN at once, from its route table, with ICMP host unreachable
+# (IPv4) or no route (IPv6): NO_ROUTE at that router, not a host that is
+# down (whose ICMP comes after the router's ARP/ND gave up, seconds later).
+sc_null-route() {
+	local fam=$1 port=$2 n=$3 dst r
+
+	r=$(sc_router "$fam")
+	if [ "$fam" = v4 ]; then
+		dst=10.0.4.8
+		ip -n "$NS_R" route add unreachable "$dst/32"
+	else
+		dst=fd00:4::8
+		ip -n "$NS_R" -6 route add unreachable "$dst/128"
+	fi || { lab_fail "lab: cannot add the router's unreachable route"; return; }
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" request --timeout-ms 3000 \
+		--expect EHOSTUNREACH,ENETUNREACH
+	sc_stop "$n" a
+	sc_check_flow "$n" NO_ROUTE "$dst" "$port" || return
+	sc_check expect_summary "$LAB_DIR/$n.a.json" NO_ROUTE "$r"
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" NO_ROUTE icmp_after_ms '<' 1000
+}
+
+# Loss on the way in: the router drops ~10% of service-b's data segments
+# to service-a, which downloads. service-a has no retransmit of its own:
+# the gaps in what arrives say it. The sender sees its side.
+sc_loss-in() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft "$port" "tcp sport $port tcp flags & (syn | fin) == 0 numgen random mod 100 < 10 counter drop" ||
+		return
+	lab_server "$n" "$b" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" recv -d 3000
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" PACKET_LOSS "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS inbound == 1
+	sc_check_server "$n" PACKET_LOSS "$b" "$port"
+}
+
 # -o FILE: service-a's tracer writes gzip JSON lines rotated every second
 # and is stopped cleanly: every file is whole, and the client's 21
 # connections have one final conn record each across them, none lost at a
@@ -993,7 +1538,130 @@ sc_otlp() {
 	[ "$got" = 1 ] || lab_fail "otlp: the metrics count '${got}' CONNECTION_REFUSED, want 1"
 }
 
+# ------------------------------------------------------------ two ends
+
+# expect_verdict FILE CPORT CODE WHERE [REASON]: correlate's JSON has a
+# verdict CODE at WHERE for the client port (and the kernel's REASON).
+expect_verdict() {
+	local file=$1 cport=$2 code=$3 where=$4 reason=${5:-} got
+
+	if lab_any "$file" --argjson p "$cport" --arg c "$code" --arg w "$where" \
+		--arg r "$reason" 'any(inputs; .type == "verdict" and .cport == $p and
+			.code == $c and .where == $w and ($r == "" or .reason == $r))'; then
+		return 0
+	fi
+	got=$(jq -r --argjson p "$cport" 'select(.type == "verdict" and .cport == $p) |
+		"\(.code)/\(.where)/\(.reason)"' "$file" | paste -sd, -)
+	echo "correlate: client port $cport: want $code at $where${reason:+ ($reason)}, got ${got:-no verdict}"
+	return 1
+}
+
+# The seed's method end to end: a tracer records each host while six
+# faults happen side by side on one server port, told apart by the
+# client's source port: a router that drops the SYNs (PATH_DROP), service-b's
+# firewall dropping them (HOST_DROP at the server), service-a's dropping
+# the SYN-ACKs (HOST_DROP at the client), a DNAT whose replies skip it
+# (NAT_MISMATCH), a server that never answers (APP_STALL), one that
+# crashes with the request unread (RESET from the server), and a healthy
+# exchange (no verdict). Each recording replays to what its tracer said
+# (lab_tracer_stop checks that for every scenario); correlate must name
+# each fault's place and nothing else; a third recording, made after the
+# first two, shares no time with them: CLOCK.
+sc_two-ends() {
+	local fam=$1 port=$2 n=$3 a b virt l3 i out pids=()
+	local lp=$((29000 + (port - LAB_PORT_BASE) * 8))
+	local healthy=$lp drop_path=$((lp + 1)) drop_b=$((lp + 2)) drop_a=$((lp + 3))
+	local nat=$((lp + 4)) hang=$((lp + 5)) crash=$((lp + 6))
+
+	a=$(lab_addr "$fam" a)
+	b=$(lab_addr "$fam" b)
+	[ "$fam" = v4 ] && virt=10.0.2.102 || virt=fd00:2::102
+	[ "$fam" = v4 ] && l3=ip || l3=ip6
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --lport "$healthy"
+	lab_server_stop
+	sc_nft_at r forward "$port" \
+		"tcp sport $drop_path tcp flags & (syn | ack) == syn counter drop" || return
+	sc_nft_at b input "$port" \
+		"tcp sport $drop_b tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_nft_at a input "$port" \
+		"tcp sport $port tcp dport $drop_a tcp flags & (syn | ack) == syn | ack counter drop" ||
+		return
+	sc_dnat "$fam" "$port" "$virt" "$port" || return
+	lab_server "$n" "$b" "$port" hang -d "$SERVER_MS" || return
+	for i in "$drop_path" "$drop_b" "$drop_a"; do
+		lab_client "$n" "$b" "$port" request --lport "$i" --timeout-ms 3500 \
+			--expect timeout,ETIMEDOUT &
+		pids+=($!)
+	done
+	lab_client "$n" "$virt" "$port" request --lport "$nat" --timeout-ms 3500 \
+		--expect timeout,ETIMEDOUT &
+	pids+=($!)
+	lab_client "$n" "$b" "$port" request --lport "$hang" --timeout-ms $((LAB_STALL_MS + 1500)) \
+		--expect timeout &
+	pids+=($!)
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: a faulty client did not see its fault (see $n.peer.log)"
+	done
+	lab_server_stop
+	lab_server "$n" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" || return
+	sc_client "$n" "$b" "$port" request --lport "$crash" --timeout-ms 3000 --expect ECONNRESET
+	sc_stop "$n" a b
+	for i in r:forward b:input a:input; do
+		sc_nft_hit "${i%%:*}" "$port" "${i#*:}"
+	done
+	sc_nft_hit r "$port" nat
+	[ -n "$NO_TRACER" ] && return
+	out=$LAB_DIR/$n.correlate.json
+	if ! "$TCPTRACE" correlate -j "$LAB_DIR/$n.a.ttr" "$LAB_DIR/$n.b.ttr" >"$out" \
+		2>"$LAB_DIR/$n.correlate.log"; then
+		lab_fail "correlate failed: $(tail -n 1 "$LAB_DIR/$n.correlate.log")"
+		return
+	fi
+	sc_check expect_verdict "$out" "$drop_path" PATH_DROP network
+	sc_check expect_verdict "$out" "$drop_b" HOST_DROP server NETFILTER_DROP
+	sc_check expect_verdict "$out" "$drop_a" HOST_DROP client NETFILTER_DROP
+	sc_check expect_verdict "$out" "$nat" NAT_MISMATCH network
+	sc_check expect_verdict "$out" "$hang" APP_STALL server
+	sc_check expect_verdict "$out" "$crash" RESET server
+	# one verdict each, none for the healthy exchange, nothing else
+	i=$(jq -s '[.[] | select(.type == "verdict")] | length' "$out")
+	[ "$i" = 6 ] || lab_fail "correlate: $i verdicts, want 6: $(jq -r 'select(.type == "verdict") |
+		"\(.cport) \(.code)"' "$out" | paste -sd, -)"
+	lab_any "$out" 'any(inputs; .type == "correlation" and .clock == "same_boot" and
+		.overlap and .pairs >= 6)' ||
+		lab_fail "correlate: $(jq -c 'select(.type == "correlation")' "$out")"
+	# A recording made after both others: no time in common.
+	lab_tracer "$n.late" b "$port" "$TRACER_SECS" || return
+	lab_tracer_stop "$n.late"
+	"$TCPTRACE" correlate -j "$LAB_DIR/$n.a.ttr" "$LAB_DIR/$n.late.ttr" \
+		>"$LAB_DIR/$n.clock.json" 2>>"$LAB_DIR/$n.correlate.log" ||
+		lab_fail "correlate of the late recording failed"
+	lab_any "$LAB_DIR/$n.clock.json" 'any(inputs; .type == "verdict" and .code == "CLOCK")' ||
+		lab_fail "correlate: recordings at different times: no CLOCK verdict"
+}
+
 # ------------------------------------------------------------ runner
+
+# sc_san_report TEST NAME: the variant ran the sanitizers' tracer build
+# (LAB_SAN_TRACER): its own result line, failed by any report in the
+# tracers' stderr (the variant's line fails too, on their exit status).
+sc_san_report() {
+	local test=$1 n=$2 report= logs=() f
+
+	for f in "$LAB_DIR/$n".*.log; do
+		[ -f "$f" ] && [[ "$f" != *.peer.log ]] && logs+=("$f")
+	done
+	[ "${#logs[@]}" -gt 0 ] && report=$(san_report "${logs[@]}")
+	if [ "${#logs[@]}" -eq 0 ]; then
+		echo "FAIL san/$test: no tracer of the sanitizers' build ran"
+	elif [ -n "$report" ]; then
+		echo "FAIL san/$test: ${report#*: }"
+	else
+		echo "PASS san/$test"
+	fi
+}
 
 # One variant in a background job; its result lines land in NAME.result.
 run_variant() {
@@ -1009,6 +1677,8 @@ run_variant() {
 		else
 			lab_report "lab/$scn/$fam" "$n"
 		fi
+		[ -z "$NO_TRACER" ] && [ "$(lab_tracer_bin "$n")" != "$TCPTRACE" ] &&
+			sc_san_report "lab/$scn/$fam" "$n"
 		echo "# lab/$scn/$fam took $((SECONDS - t0)) s"
 	) >"$LAB_DIR/$n.result" 2>&1 &
 	lab_track $!

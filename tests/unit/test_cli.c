@@ -322,7 +322,7 @@ out:
 static void test_interfaces_bounded(struct test *t)
 {
 	char *args[2 * (MAX_IFACES + 1) + 1];
-	char names[MAX_IFACES + 1][8];
+	char names[MAX_IFACES + 1][16];	/* "veth%d" of any int: gcc -O1 checks it */
 	struct parsed p;
 	int n = 0;
 
@@ -350,7 +350,7 @@ static void test_help(struct test *t)
 	static const char *const says[] = {
 		"USAGE: tcptrace-bpf [OPTIONS]", "EXAMPLES:", "--stall-ms=MS",
 		"(default 5000)", "(default 1000)", "(default 2)", "(default 65536)",
-		"default 60", "--netns=PATH", "--xdp-generic",
+		"default 60", "--netns=PATH", "--xdp-generic", "--user=USER",
 	};
 	struct parsed p;
 
@@ -373,6 +373,32 @@ out:
 	return;
 }
 
+/* --user: a name from the password database, or a uid that may have none. */
+static void test_user(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, ARGS("--user", "root"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_STR(p.o.user, "root");
+	EXPECT_EQ(p.o.uid, 0);
+	EXPECT_EQ(p.o.gid, 0);
+	/* no name: its own number for a group */
+	parse(&p, ARGS("--user", "4000000000"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.o.uid, 4000000000u);
+	EXPECT_EQ(p.o.gid, 4000000000u);
+	parse(&p, ARGS("--user", "no-such-user-here"));
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+	EXPECT(strstr(p.err, "unknown user 'no-such-user-here'"), "stderr: %s", p.err);
+	parse(&p, ARGS("--user", "-1"));
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+	parse(&p, ARGS("--user", ""));
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+out:
+	return;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_defaults),
 	TEST(test_every_option),
@@ -385,6 +411,7 @@ static const struct test_case tests[] = {
 	TEST(test_interfaces_bounded),
 	TEST(test_help),
 	TEST(test_version),
+	TEST(test_user),
 };
 
 int main(int argc, char **argv)
