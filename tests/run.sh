@@ -6,8 +6,9 @@
 #      built with the sanitizers (build/san/test_*, tests/san_run.sh),
 #   1a. a short fuzzing pass over the recording reader, tests/fuzz/fuzz.sh,
 #   1b. the CLI's fault handling, tests/cli_test.sh, least privilege,
-#       tests/privs_test.sh, and coexistence with other tools' programs and
-#       a second tracer, tests/coexist_test.sh,
+#       tests/privs_test.sh, coexistence with other tools' programs and
+#       a second tracer, tests/coexist_test.sh, and the fleet manifests,
+#       tests/deploy_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
@@ -108,6 +109,10 @@ fi
 # the lab's own tracers would make untrue while they run.
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
+
+# ------------------------------------------------------------ fleet manifests
+echo "== tests/deploy_test.sh"
+run deploy tests/deploy_test.sh
 
 # ------------------------------------------------------------ privileges
 # The three capabilities suffice, the tracer drops what it no longer needs
