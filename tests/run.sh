@@ -92,7 +92,7 @@ for t in build/san/test_*; do
 	found=1
 	echo "== $t"
 	run "san/$(basename "$t")" tests/san_run.sh "$(basename "$t")" \
-		timeout "${TEST_TIMEOUT:-120}" "$t"
+		timeout "${SAN_TIMEOUT:-300}" "$t"
 done
 [ -n "$found" ] || echo "SKIP san: no build/san/test_* binary (make san builds them)" |
 	tee -a "$results"
