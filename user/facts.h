@@ -259,6 +259,12 @@ bool flow_reset_ours(const struct flow *f, bool nic_ingress);
  * spoken last and waited for the answer, or the server owed one.
  */
 bool flow_reset_request_pending(const struct flow *f, enum tt_side side);
+/*
+ * The close was an abort: CLOSE straight from a synchronized state, no FIN
+ * sent (SO_LINGER 0, a close with unread data, a disconnect). The reset
+ * this host sends right after is the close's own.
+ */
+bool flow_closed_abortively(const struct flow *f);
 /* Queueing-discipline drops here that lasted: a bottleneck, not a burst. */
 bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_ns);
 

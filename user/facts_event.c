@@ -446,8 +446,12 @@ static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 	 * The answer our application gave up on came after its close, and
 	 * this host answered it with a reset (from the TIME_WAIT socket, or
 	 * the orphan): the late answer, not an abort of a live connection.
+	 * An abortive close (SO_LINGER 0) is the exception: the kernel sets
+	 * CLOSE and then sends the close's own reset, which cuts the
+	 * pending request off and answers nothing.
 	 */
-	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED)) {
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED) &&
+	    !flow_closed_abortively(f)) {
 		if (!f->late_answer_ns)
 			f->late_answer_ns = ev->ts_ns;
 		f->rst_tx++;

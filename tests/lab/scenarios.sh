@@ -936,7 +936,10 @@ expect_connections() {
 
 # A reset that cuts off a pending request: the client gives up after 1 s on
 # a server that never answers and closes with SO_LINGER 0. An error at both
-# ends, however benign the same RST is after a complete exchange.
+# ends, however benign the same RST is after a complete exchange. The
+# client's giving up is told too (PEER_APP_STALL, a warning: the server's
+# silence is the fault), and its reset is its own, not the answer to a late
+# reply: no answer ever came.
 sc_pending-reset() {
 	local fam=$1 port=$2 n=$3 b
 
@@ -945,10 +948,22 @@ sc_pending-reset() {
 	sc_tracers "$n" "$port" a b || return
 	sc_client "$n" "$b" "$port" request --linger0 --timeout-ms 1000 --expect timeout
 	sc_stop "$n" a b
-	sc_check_flow "$n" LOCAL_RESET "$b" "$port" || return
+	sc_check expect_diag "$LAB_DIR/$n.a.json" LOCAL_RESET || return
+	sc_check expect_only "$LAB_DIR/$n.a.json" LOCAL_RESET PEER_APP_STALL
 	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET raddr "$b"
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET side client
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET request_pending == 1
+	# how long it waited: about its timeout (which a loaded lab's connect
+	# shares)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET gave_up_after_ms '>=' 500
+	sc_check expect_diag "$LAB_DIR/$n.a.json" PEER_APP_STALL || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL closed_with_reset == 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 0
+	sc_check expect_conn "$LAB_DIR/$n.a.json" close_reason reset_local
 	sc_check_server "$n" PEER_RESET "$b" "$port" || return
 	sc_check expect_field "$LAB_DIR/$n.b.json" PEER_RESET severity error
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PEER_RESET request_pending == 1
 }
 
 # The same client keeps retrying a port where nothing listens: that is an
