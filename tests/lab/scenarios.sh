@@ -1260,15 +1260,18 @@ sc_syn-giveup() {
 # answers the SYN at once, from its route table, with ICMP host unreachable
 # (IPv4) or no route (IPv6): NO_ROUTE at that router, not a host that is
 # down (whose ICMP comes after the router's ARP/ND gave up, seconds later).
+# The address is in a subnet of its own: qdisc's shaped link puts
+# 10.0.4.0/24 and fd00:4::/64 on service-a, and a SYN to an address there
+# would leave on that link and fail service-a's own ARP/ND.
 sc_null-route() {
 	local fam=$1 port=$2 n=$3 dst r
 
 	r=$(sc_router "$fam")
 	if [ "$fam" = v4 ]; then
-		dst=10.0.4.8
+		dst=10.0.6.8
 		ip -n "$NS_R" route add unreachable "$dst/32"
 	else
-		dst=fd00:4::8
+		dst=fd00:6::8
 		ip -n "$NS_R" -6 route add unreachable "$dst/128"
 	fi || { lab_fail "lab: cannot add the router's unreachable route"; return; }
 	sc_tracers "$n" "$port" a || return
