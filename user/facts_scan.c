@@ -81,9 +81,10 @@ static void count_up(__u8 *n)
  * Request/response or one-way. The previous snapshot left one side owing
  * an answer, what it said delivered (our data acknowledged, or the peer's
  * read); now the other side answered, or the same side spoke again without
- * waiting for one: a log shipper, a metrics push. One such time may be a
- * request written in two parts across a snapshot; two make the flow
- * one-way, unless it ever got an answer.
+ * waiting for one: a log shipper, a metrics push. That makes the flow
+ * one-way for as long as it never gets an answer: a request written in
+ * two parts with a snapshot between them is answered afterwards, and an
+ * answered flow is request/response again.
  */
 static void learn_turns(struct engine *e, const struct flow_key *key,
 			struct flow *f, __u32 wrote, __u32 got)
@@ -102,11 +103,13 @@ static void learn_turns(struct engine *e, const struct flow_key *key,
 		else if (got)
 			count_up(&f->in_unanswered);
 	}
-	if (f->out_unanswered >= 2 && !f->out_answers)
+	f->flags &= ~(FF_ONE_WAY_OUT | FF_ONE_WAY_IN);
+	if (f->out_unanswered && !f->out_answers)
 		f->flags |= FF_ONE_WAY_OUT;
-	if (f->in_unanswered >= 2 && !f->in_answers)
+	if (f->in_unanswered && !f->in_answers)
 		f->flags |= FF_ONE_WAY_IN;
-	if ((f->flags & FF_ONE_WAY_OUT) != out_was || (f->flags & FF_ONE_WAY_IN) != in_was ||
+	/* Became one-way, or got its first answer: the endpoint learns. */
+	if ((!out_was && (f->flags & FF_ONE_WAY_OUT)) || (!in_was && (f->flags & FF_ONE_WAY_IN)) ||
 	    (!answered_before && (f->out_answers || f->in_answers)))
 		facts_learn_endpoint(e, key, f);
 }

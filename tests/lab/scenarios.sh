@@ -1029,7 +1029,7 @@ sc_retrans-fail() {
 	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a || return
 	# a modest stream: few retransmissions of its own before the cut
-	lab_client "$n" "$dst" "$port" push -d 2000 --sndbuf 32768 \
+	lab_client "$n" "$dst" "$port" push -d 5000 --sndbuf 32768 \
 		--expect ok,EHOSTUNREACH,ETIMEDOUT &
 	push=$!
 	# the stream runs
