@@ -168,12 +168,6 @@ bool flow_reset_request_pending(const struct flow *f, enum tt_side side)
 	return last == TT_LAST_SENT;
 }
 
-bool flow_closed_abortively(const struct flow *f)
-{
-	return (f->flags & FF_CLOSED) &&
-	       (f->close_from == TT_TCP_ESTABLISHED || f->close_from == TT_TCP_CLOSE_WAIT);
-}
-
 bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_ns)
 {
 	return f->qdisc_drops >= min_drops &&

@@ -112,27 +112,27 @@ struct flow {
 	__u64 turn_bytes;	/* bytes of the current turn (request size) */
 	/* Bytes each side sent since the other last did; when both spoke
 	 * within one interval, the interval's mean per segment. */
-	__u64 tx_since_rx, rx_since_tx;
+	__u32 tx_since_rx, rx_since_tx;
 	bool turn_bytes_mean;	/* turn_bytes is such a mean */
 
 	/* Retransmission timeouts in a row with nothing acknowledged, and
 	 * when the kernel gives up (the latest snapshot). */
 	__u8 rto_count;		/* icsk_retransmits */
-	__u8 backoff;
 	__u8 retries2;		/* the namespace's tcp_retries2 */
+	/* An application gave up on a pending request (enum flow_gave_up). */
+	__u8 gave_up;
 	__u32 rto_ms;
 	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT, 0: none */
 	__u32 rto_max_ms;
+	__u32 rcv_ooopack;	/* segments that arrived after a gap */
 	__u64 rtx_start_ns;	/* the oldest unacked retransmitted segment first left */
 	__u64 app_error_ns;	/* when the application's error came */
-	__u32 rcv_ooopack;	/* segments that arrived after a gap */
 
-	/* An application gave up on a pending request (enum flow_gave_up). */
-	__u8 gave_up;
+	/* The application that gave up: when, after how long, on what. */
 	__u64 gave_up_ns;	/* it closed (ours), or its FIN arrived (the peer's) */
-	__u64 gave_up_waited_ns;/* from the request to then */
-	__u64 gave_up_bytes;	/* the request */
 	__u64 late_answer_ns;	/* the answer came (to a client) or left (a server) after; 0: not seen */
+	__u32 gave_up_waited_ms;/* from the request to then */
+	__u32 gave_up_bytes;	/* the request */
 
 	/* For the conn record. */
 	__u64 cgroup_id;
@@ -161,8 +161,7 @@ struct flow {
 	__u32 nic_max_seg_out;
 	__u32 icmp[NIC_ICMP_KINDS];
 	__u32 icmp_mtu;
-	__u64 icmp_ns;		/* the latest ICMP error arrived (NIC clock) */
-	__u64 nic_out_first_ns;	/* the flow's first segment left (NIC clock): our SYN */
+	__s32 icmp_after_ms;	/* the latest ICMP error, after our first SYN left; -1: not known */
 	__u8 icmp_from[16];	/* the router that sent the latest ICMP error */
 	__u8 nat_raddr[16];
 	__u16 nat_rport;
@@ -259,12 +258,6 @@ bool flow_reset_ours(const struct flow *f, bool nic_ingress);
  * spoken last and waited for the answer, or the server owed one.
  */
 bool flow_reset_request_pending(const struct flow *f, enum tt_side side);
-/*
- * The close was an abort: CLOSE straight from a synchronized state, no FIN
- * sent (SO_LINGER 0, a close with unread data, a disconnect). The reset
- * this host sends right after is the close's own.
- */
-bool flow_closed_abortively(const struct flow *f);
 /* Queueing-discipline drops here that lasted: a bottleneck, not a burst. */
 bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_ns);
 

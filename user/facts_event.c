@@ -126,6 +126,15 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 	f->flags |= FF_TOTALS;
 }
 
+/* This end closed first with a FIN, not a reset. */
+static bool flow_closed_by_fin(const struct flow *f)
+{
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_FIN_WAIT1)
+			return true;
+	return false;
+}
+
 /* Of a close's path: this end closed first (FIN_WAIT1), or aborted. */
 static bool path_closed_here(const struct tt_event *ev)
 {
@@ -170,17 +179,18 @@ static void client_gave_up(struct flow *f, const struct tt_event *ev)
 	f->gave_up = GAVE_UP_LOCAL;
 	f->gave_up_ns = ev->ts_ns;
 	if (f->flags & FF_SCANNED) {
-		f->gave_up_waited_ns = elapsed(f->last_send_ns, ev->ts_ns);
-		f->gave_up_bytes = f->turn_bytes;
+		f->gave_up_waited_ms = (__u32)(elapsed(f->last_send_ns, ev->ts_ns) / NSEC_PER_MSEC);
+		f->gave_up_bytes = (__u32)f->turn_bytes;
 	} else {
 		/* sent when the connection opened, at the latest */
-		f->gave_up_waited_ns = elapsed(f->established_ns, ev->ts_ns);
+		f->gave_up_waited_ms = (__u32)(elapsed(f->established_ns, ev->ts_ns) /
+					       NSEC_PER_MSEC);
 		/* the SYN and our FIN count in bytes_acked */
 		sent = ev->bytes_acked;
 		for (unsigned int i = 0; i < sizeof(ev->path); i++)
 			if (ev->path[i] == TT_TCP_FIN_WAIT2 && sent)
 				sent--;
-		f->gave_up_bytes = sent > 1 ? sent - 1 : 0;
+		f->gave_up_bytes = sent > 1 ? (__u32)(sent - 1) : 0;
 	}
 }
 
@@ -443,15 +453,12 @@ static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
 	/*
-	 * The answer our application gave up on came after its close, and
-	 * this host answered it with a reset (from the TIME_WAIT socket, or
-	 * the orphan): the late answer, not an abort of a live connection.
-	 * An abortive close (SO_LINGER 0) is the exception: the kernel sets
-	 * CLOSE and then sends the close's own reset, which cuts the
-	 * pending request off and answers nothing.
+	 * The answer our application gave up on came after its close (a
+	 * FIN), and this host answered it with a reset (from the TIME_WAIT
+	 * socket, or the orphan): the late answer, not an abort of a live
+	 * connection. An abortive close's own reset (SO_LINGER 0) is one.
 	 */
-	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED) &&
-	    !flow_closed_abortively(f)) {
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED) && flow_closed_by_fin(f)) {
 		if (!f->late_answer_ns)
 			f->late_answer_ns = ev->ts_ns;
 		f->rst_tx++;

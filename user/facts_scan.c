@@ -347,8 +347,10 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
 	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
 	f->icmp_mtu = nf->icmp.mtu;
-	f->icmp_ns = nf->icmp.last_ns;
-	f->nic_out_first_ns = nf->dir[NIC_OUT].first_ns;
+	/* Both on the NIC's clock. */
+	f->icmp_after_ms = nf->icmp.last_ns && nf->dir[NIC_OUT].first_ns ?
+			   (__s32)(elapsed(nf->dir[NIC_OUT].first_ns, nf->icmp.last_ns) /
+				   NSEC_PER_MSEC) : -1;
 	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 

@@ -180,7 +180,9 @@ bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d)
 	const struct flow *f = in->f;
 	__u64 since, silent, timeout;
 
-	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(in->cfg, f))
+	/* This host's own stack dropping what came back is LOCAL_DROP's. */
+	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(in->cfg, f) ||
+	    (f->drops_in && flow_dropped_here(f)))
 		return false;
 	if (f->flags & FF_CLOSED) {
 		if (f->app_error != ETIMEDOUT || ((f->flags & FF_SCANNED) && !f->snd_wnd))

@@ -70,7 +70,7 @@ bool judge_local_reset(const struct judge_in *in, struct diagnosis *d)
 	/* The application gave up waiting and aborted: how long it waited
 	 * ties this reset to the stall it ended (PEER_APP_STALL). */
 	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_RST_TX))
-		evidence_add(d, "gave_up_after_ms", ns_to_ms(f->gave_up_waited_ns));
+		evidence_add(d, "gave_up_after_ms", f->gave_up_waited_ms);
 	return true;
 }
 

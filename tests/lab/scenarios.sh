@@ -1208,6 +1208,8 @@ sc_blackhole() {
 	sc_check_flow "$n" CONNECTION_TIMEOUT "$b" "$port" || return
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT rto_in_a_row '>=' 3
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT user_timeout_ms == 4000
+	# service-a's own tcp_retries2 (lab_up), not the host's
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT retries2 == 14
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT gives_up_in_ms '>=' 0
 	# ... and when the kernel gave up, the application's error
 	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT app_error ETIMEDOUT
