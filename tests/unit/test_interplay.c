@@ -284,9 +284,162 @@ static void test_gave_up_linger0_no_reason(struct test *t)
 	gave_up_linger0(t, TT_RST_NOT_GIVEN);
 }
 
+/* ---- a stream through heavy loss -------------------------------------- */
+
+/* service-b's end of a download service-a makes. */
+static struct flow_key server_key(const struct fam *fm, __u16 rport)
+{
+	return mkkey(fm, fm->b, 8080, fm->a, rport);
+}
+
+static void feed_server_open(struct engine *e, __u64 ts, const struct flow_key *k)
+{
+	struct tt_event ev = mkev(EV_STATE, ts, k);
+
+	ev.old_state = TT_TCP_LISTEN;
+	ev.state = TT_TCP_SYN_RECV;
+	ev.side = TT_SIDE_SERVER;
+	engine_on_event(e, &ev);
+	ev.ts_ns += MSEC;
+	ev.old_state = TT_TCP_SYN_RECV;
+	ev.state = TT_TCP_ESTABLISHED;
+	engine_on_event(e, &ev);
+}
+
+/* A sender's socket: segments of 1448 bytes, of them unacked in flight;
+ * its retransmits so far, and the timeouts in a row (each doubling the
+ * RTO from 200 ms) since the peer last acknowledged anything, at ack_ms. */
+struct stream {
+	__u32 segs, unacked, retrans, rto_count;
+	long ack_ms, rtx_since_ms;
+};
+
+static void feed_stream_scan(struct engine *e, __u64 now, const struct flow_key *k,
+			     const struct stream *v)
+{
+	struct tt_sock_scan s;
+	__u32 sent = v->segs * 1448;
+
+	memset(&s, 0, sizeof(s));
+	s.key = *k;
+	s.state = TT_TCP_ESTABLISHED;
+	s.write_seq = s.snd_nxt = ISN_TX + sent;
+	s.snd_una = s.snd_nxt - v->unacked * 1448;
+	s.rcv_nxt = s.copied_seq = s.snd_wl1 = ISN_RX;
+	s.snd_wnd = s.rcv_wnd = 1 << 20;
+	s.srtt_us = 1000;
+	s.min_rtt_us = 300;
+	s.mss = s.rcv_mss = 1448;
+	s.data_segs_out = v->segs;
+	s.total_retrans = v->retrans;
+	s.bytes_sent = sent;
+	s.bytes_acked = sent - v->unacked * 1448 + 1;
+	s.now_jiffies = J0 + (__u32)((now - T0) / MSEC);
+	s.lsndtime = s.now_jiffies;
+	s.lrcvtime = J0 + 1;
+	s.rcv_tstamp = J0 + (__u32)v->ack_ms;
+	s.retransmits = (__u8)v->rto_count;
+	s.rto_jiffies = 200u << v->rto_count;
+	s.rtx_elapsed_ms = v->rtx_since_ms ?
+			   (__u32)((now - T0) / MSEC - (__u64)v->rtx_since_ms) : 0;
+	s.retries2 = 15;
+	engine_on_scan(e, &s, now);
+	engine_scan_end(e, now);
+}
+
+/*
+ * A download through a path that drops 9% of the sender's segments: fast
+ * retransmits and ACKs for 1 s, then the head's retransmission is lost
+ * again and again: rto timeouts in a row and nothing acknowledged for
+ * over the threshold (2 s). Three in a row are what 9% loss makes by
+ * chance (one in a hundred each time the timer fires): PACKET_LOSS, and
+ * no CONNECTION_TIMEOUT unless the path stays black for a fourth. On a
+ * clean path three are enough.
+ */
+static void lossy_stream(struct test *t, __u32 rto_max, bool lossy, bool want_timeout)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct flow_key k = server_key(fm, 40200);
+		struct sink s = {0};
+		struct engine *e = new_engine(&s);
+		struct stream v = {0};
+		const struct diagnosis *d;
+		long ms;
+
+		feed_server_open(e, T0, &k);
+		/* 1 s of streaming: 1000 segments a scan, 9% retransmitted */
+		for (ms = 200; ms <= 1000; ms += 200) {
+			v.segs += 1000;
+			v.retrans = lossy ? v.segs * 9 / 100 : 0;
+			v.unacked = 40;
+			v.ack_ms = ms - 1;
+			feed_stream_scan(e, T0 + (__u64)ms * MSEC, &k, &v);
+			engine_tick(e, T0 + (__u64)ms * MSEC, sink_fn, &s);
+		}
+		/* the last ACK at 999 ms; timeouts at 1.2, 1.6, 2.4, 4.0 s */
+		for (ms = 1200; ms <= 4600; ms += 200) {
+			__u32 rto = ms >= 4000 ? 4 : ms >= 2400 ? 3 : ms >= 1600 ? 2 : 1;
+
+			v.rto_count = rto < rto_max ? rto : rto_max;
+			v.rtx_since_ms = 1200;
+			v.retrans = (lossy ? (v.segs - v.rto_count) * 9 / 100 : 0) + v.rto_count;
+			feed_stream_scan(e, T0 + (__u64)ms * MSEC, &k, &v);
+			engine_tick(e, T0 + (__u64)ms * MSEC, sink_fn, &s);
+			if (v.rto_count == rto_max && ms >= 3400)
+				break;
+		}
+		/* ... and the path works again */
+		v.rto_count = 0;
+		v.rtx_since_ms = 0;
+		v.segs += 200;
+		v.ack_ms = ms + 150;
+		feed_stream_scan(e, T0 + (__u64)(ms + 200) * MSEC, &k, &v);
+		engine_tick(e, T0 + (__u64)(ms + 200) * MSEC, sink_fn, &s);
+		engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
+
+		d = find_code(&s, DIAG_CONNECTION_TIMEOUT);
+		EXPECT(!d == !want_timeout, "%s: %s CONNECTION_TIMEOUT, got %s", fm->name,
+		       want_timeout ? "want" : "no", sink_str(&s));
+		if (lossy)
+			EXPECT(find_code(&s, DIAG_PACKET_LOSS), "%s: the loss not told: %s",
+			       fm->name, sink_str(&s));
+		if (d && lossy)
+			EXPECT(ev_val(d, "loss_permille_before") >= 80 &&
+			       ev_val(d, "loss_permille_before") <= 100,
+			       "%s: loss_permille_before %lld", fm->name,
+			       ev_val(d, "loss_permille_before"));
+		if (d)
+			EXPECT(ev_val(d, "rto_in_a_row") >= (lossy ? 4 : 3),
+			       "%s: rto_in_a_row %lld", fm->name, ev_val(d, "rto_in_a_row"));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+static void test_lossy_stream_three_timeouts(struct test *t)
+{
+	lossy_stream(t, 3, true, false);
+}
+
+static void test_lossy_stream_four_timeouts(struct test *t)
+{
+	lossy_stream(t, 4, true, true);
+}
+
+static void test_clean_stream_three_timeouts(struct test *t)
+{
+	lossy_stream(t, 3, false, true);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_gave_up_linger0),
 	TEST(test_gave_up_linger0_no_reason),
+	TEST(test_lossy_stream_three_timeouts),
+	TEST(test_lossy_stream_four_timeouts),
+	TEST(test_clean_stream_three_timeouts),
 };
 
 int main(int argc, char **argv)
