@@ -48,7 +48,7 @@ USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fms-extensions -Wno-microsoft-anon-tag \
 	-Iinclude -Ivmlinux/$(ARCH)
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz -lm
 
 # Kernel programs, one concern a file; linked into one object and skeleton.
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
@@ -77,9 +77,9 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz san
 
-all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
+all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
 # The kernel side alone: clang and bpftool, no C library of the target.
 bpf: $(OUTPUT)/tcptrace.skel.h
@@ -88,19 +88,24 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # the comparison arm of `make bench` (tcpdump), and what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
 # zstd, binutils' objcopy).
-DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
 VM_DEPS := qemu-system-x86 busybox-static kmod
+# The lab's metrics scenarios scrape the tracer with a real Prometheus and
+# check the text with promtool; the deploy manifests are linted with
+# yamllint. Without recommends too: Prometheus' would bring its exporters.
+TEST_DEPS := prometheus yamllint
 # A cross build adds the target's architecture to dpkg (only then: a plain
 # `make deps` leaves the host's alone) for its libraries, Multi-Arch:
 # same, so they install beside the host's.
 ifneq ($(ARCH),$(HOST_ARCH))
 DEB_ARCH   := $(DEB_ARCH_$(ARCH))
 DEPS       += gcc-$(subst _,-,$(TRIPLET_$(ARCH))) \
-	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH)
+	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH) \
+	libcurl4-openssl-dev:$(DEB_ARCH)
 endif
 deps:
 ifneq ($(ARCH),$(HOST_ARCH))
@@ -111,7 +116,7 @@ endif
 	$(Q)missing() { for p in "$$@"; do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done; }; \
-	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS)); \
+	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS) $(TEST_DEPS)); \
 	if [ -n "$$m$$v" ]; then \
 		echo "  DEPS     "$$m $$v; \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -126,7 +131,7 @@ cc-check:
 		echo "make: no $(firstword $(CC)) for ARCH=$(ARCH) (hint: make deps ARCH=$(ARCH) installs it; make bpf ARCH=$(ARCH) builds the kernel side alone)" >&2; \
 		exit 1; }
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/core $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c Makefile | $(OUTPUT)/bpf
@@ -138,9 +143,16 @@ $(OUTPUT)/tcptrace.bpf.o: $(BPF_OBJS)
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 
+ifdef SKEL_FROM
+# A variant build (the sanitizer's) loads the object the plain build made.
+$(OUTPUT)/tcptrace.skel.h: $(SKEL_FROM)/tcptrace.skel.h | $(OUTPUT)
+	$(call msg,CP,$@)
+	$(Q)cp $< $@
+else
 $(OUTPUT)/tcptrace.skel.h: $(OUTPUT)/tcptrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tcptrace_bpf > $@
+endif
 
 $(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user cc-check
 	$(call msg,CC,$@)
@@ -151,16 +163,35 @@ $(OUTPUT)/user/tracer.o: $(OUTPUT)/tcptrace.skel.h
 
 $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcurl -lpthread -o $@
 
 # The load generator of `make bench` (netperf-like CRR/RR/STREAM).
 $(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
 
+# The floor of its handler costs: empty programs on the same hooks.
+$(OUTPUT)/bench/noop.bpf.o: tests/bench/noop.bpf.c Makefile | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/bench/noop.skel.h: $(OUTPUT)/bench/noop.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name noop_bpf > $@
+
+$(OUTPUT)/noop: tests/bench/noop.c $(OUTPUT)/bench/noop.skel.h Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(OUTPUT)/bench -MMD -MP $< $(LDLIBS) -o $@
+
 $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
+
+# A stand-in OpenTelemetry Collector for the OTLP tests.
+$(OUTPUT)/otlp_receiver: tests/otlp_receiver.c Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -lz -o $@
 
 # BPF tests (BPF_PROG_TEST_RUN) load the real skeleton.
 $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $(OUTPUT) cc-check
@@ -173,14 +204,62 @@ $(OUTPUT)/test_diagnose: $(CORE_OBJS)
 $(OUTPUT)/test_alarms: $(CORE_OBJS)
 $(OUTPUT)/test_misses: $(CORE_OBJS)
 $(OUTPUT)/test_interplay: $(CORE_OBJS)
-$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
+$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
+$(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
+$(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server) $(CORE_OBJS)
+$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server) \
+	$(CORE_OBJS)
+$(OUTPUT)/test_otlp: LDLIBS += -lcurl
+$(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli) $(OUTPUT_OBJS) \
-	$(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write) \
+	$(OUTPUT_OBJS) $(CORE_OBJS)
+# Recordings: written by the pipeline, read back and replayed through it.
+RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read source_file replay otlp_url \
+	pipeline report cli)
+$(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
+	$(filter-out %/replay.o,$(RECORD_OBJS)) $(OUTPUT_OBJS) $(CORE_OBJS)
+
+# The recording reader, replay and correlate's view under the sanitizers:
+# the reader's unit tests with ASan and UBSan (run by make test with the
+# others), and a libFuzzer target (clang) that make test runs briefly and
+# make fuzz for 10 minutes (tests/fuzz/fuzz.sh).
+SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+SAN_SRCS   := $(addprefix user/,record_read.c record_write.c source_file.c pipeline.c \
+	report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) $(CORE_SRCS)
+$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
+		$(OUTPUT) cc-check
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $(USER_CFLAGS) -Itests/unit $(filter %.c,$^) $(LDLIBS) -o $@
+$(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/correlate_view.c user/correlate_join.c \
+		$(SAN_SRCS) Makefile | $(OUTPUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+		-DVIEW_MAX_FLOWS=4096 $(USER_CFLAGS) $(filter %.c,$^) $(LDLIBS) -o $@
+
+fuzz: $(OUTPUT)/fuzz_record
+	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/fuzz.sh
+
+# tests/coexist: another tool's program (XDP, a TC filter, tcx) beside ours.
+COEXIST_TEST := $(OUTPUT)/foreign
+$(OUTPUT)/tests/foreign.bpf.o: tests/coexist/foreign.bpf.c Makefile | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/tests/foreign.skel.h: $(OUTPUT)/tests/foreign.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name foreign_bpf > $@
+
+$(OUTPUT)/foreign: tests/coexist/foreign.c $(OUTPUT)/tests/foreign.skel.h Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -I$(OUTPUT)/tests -MMD -MP $< $(LDLIBS) -o $@
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
@@ -232,6 +311,19 @@ $(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o: $(OUTPUT)/core/kernel_%
 	$(call msg,BTF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf $(if $(filter old,$*),-DOLD) -c $< -o $@
 
+# The sanitizer variant (`make san`, part of `make test`): the tracer and
+# every unit test built again with AddressSanitizer (LeakSanitizer with it)
+# and UndefinedBehaviorSanitizer into $(OUTPUT)/san, stopping at the first
+# report; tests/run.sh runs them. The kernel side is the plain build's.
+# The sub-make compiles in parallel even under a serial `make test`.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+SAN_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+san: $(OUTPUT)/tcptrace.skel.h
+	$(Q)$(MAKE) -s --no-print-directory -j$(SAN_JOBS) OUTPUT=$(OUTPUT)/san \
+		SKEL_FROM=$(OUTPUT) CFLAGS='$(SAN_CFLAGS)' \
+		$(OUTPUT)/san/tcptrace-bpf $(patsubst $(OUTPUT)/%,$(OUTPUT)/san/%,$(UNIT_BINS))
+
 # Tests, the benchmark and the CO-RE check run what was built on this machine.
 ifneq ($(ARCH),$(HOST_ARCH))
 test bench corecheck:
@@ -240,10 +332,11 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST)
+test: all $(CORE_TEST) san $(COEXIST_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/fuzz_record \
+	$(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
-bench: all $(OUTPUT)/load
+bench: all $(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)tests/bench.sh
 endif
 
@@ -273,4 +366,5 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/tests/*.d \
+	$(OUTPUT)/bench/*.d $(OUTPUT)/*.d)

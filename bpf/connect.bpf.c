@@ -5,7 +5,6 @@
  * Caught where the system call returns, with the arguments its entry saw.
  */
 #include "tcptrace.bpf.h"
-#include "sock_track.bpf.h"
 
 #define EINPROGRESS	115
 
@@ -13,32 +12,19 @@
 const volatile __u32 connect_nr = 0;
 
 /*
- * The call in flight on this CPU. The exit tracepoint carries only the
- * return value, so the entry keeps the arguments. A failure that never
- * reached TCP returns without sleeping, on the CPU it entered on; a call
- * that slept (a blocking connect) may come back elsewhere and find
- * another thread's slot, which it ignores: its outcome reaches TCP's
- * tracepoints anyway. A slot older than a call that did not sleep can
- * be (CALL_FRESH_NS) was left by one that did: it is no evidence. One
- * per-CPU slot costs an array lookup a call, where a map keyed by thread
- * would cost a hash insert and delete.
+ * The call in flight on this CPU (connect_calls, struct connect_call in
+ * tcptrace.bpf.h). The exit tracepoint carries only the return value, so
+ * the entry keeps the arguments; the state change to SYN_SENT inside the
+ * call marks it as having reached TCP. A failure that never reached TCP
+ * returns without sleeping, on the CPU it entered on; a call that slept
+ * (a blocking connect) may come back elsewhere and find another thread's
+ * slot, which it ignores: its outcome reaches TCP's tracepoints anyway. A
+ * slot older than a call that did not sleep can be (CALL_FRESH_NS) was
+ * left by one that did: it is no evidence. One per-CPU slot costs an array
+ * lookup a call, where a map keyed by thread would cost a hash insert and
+ * delete.
  */
 #define CALL_FRESH_NS	(100 * 1000 * 1000ULL)
-
-struct connect_call {
-	__u64 tid;		/* bpf_get_current_pid_tgid(); 0: free */
-	__u64 ts_ns;		/* when it entered */
-	__u64 uaddr;		/* const struct sockaddr __user * */
-	__s32 fd;
-	__u32 addrlen;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct connect_call);
-} connect_calls SEC(".maps");
 
 /* The socket behind a file descriptor of the current task, or NULL. */
 static __always_inline struct sock *fd_to_sock(int fd)
@@ -111,15 +97,14 @@ static __always_inline void connect_enter(__s64 fd, __u64 uaddr, __u64 addrlen)
 	c->uaddr = uaddr;
 	c->fd = fd;
 	c->addrlen = addrlen;
+	c->reached_tcp = 0;
 }
 
 /* connect() returned ret in the current task. */
 static __always_inline int connect_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid(), sk_addr;
+	__u64 id = bpf_get_current_pid_tgid();
 	struct connect_call call, *c;
-	struct sock_entry *se;
-	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
 	struct sock *sk;
@@ -130,25 +115,15 @@ static __always_inline int connect_exit(long ret)
 		return 0;
 	call = *c;
 	c->tid = 0;
-	/* Connected (a blocking call): ESTABLISHED has named the flow. */
-	if (ret == 0 || bpf_ktime_get_ns() - call.ts_ns > CALL_FRESH_NS)
+	/*
+	 * Connected, or under way (EINPROGRESS), or failed inside TCP (its
+	 * socket entered SYN_SENT in this call): TCP's own hooks tell.
+	 */
+	if (ret == 0 || ret == -EINPROGRESS || call.reached_tcp ||
+	    bpf_ktime_get_ns() - call.ts_ns > CALL_FRESH_NS)
 		return 0;
 	sk = fd_to_sock(call.fd);
-	if (!sk || !is_tcp(sk, false))
-		return 0;
-	/*
-	 * The call reached TCP when this process's socket was tracked entering
-	 * SYN_SENT. A non-blocking connect returns with the SYN just sent:
-	 * name the flow now, so that what happens to its answer is counted.
-	 */
-	sk_addr = (unsigned long)sk;
-	se = bpf_map_lookup_elem(&socks, &sk_addr);
-	if (se && se->info.pid == (id >> 32)) {
-		if (ret == -EINPROGRESS && !se->announced)
-			flow_of_sock(sk, &k, &info, false);
-		return 0;
-	}
-	if (ret == -EINPROGRESS || !flow_key_from_common(&sk->__sk_common, &k, false))
+	if (!sk || !is_tcp(sk, false) || !flow_key_from_common(&sk->__sk_common, &k, false))
 		return 0;
 	if (!read_destination(&call, &k))
 		return 0;

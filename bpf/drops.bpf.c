@@ -112,7 +112,9 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, 
 
 	/*
 	 * skb->sk loaded directly is an RCU pointer the socket helpers refuse;
-	 * a drop is rare, so the socket is followed with probed reads.
+	 * a drop is rare, so the socket is followed with probed reads (and so
+	 * its state is out of reach where it lives in the socket's storage:
+	 * the flow is named by its key, the owner comes from its other records).
 	 */
 	sk = BPF_CORE_READ(skb, sk);
 	if (sk && BPF_CORE_READ(sk, __sk_common.skc_num) == g.out.lport) {
@@ -124,19 +126,29 @@ static __always_inline int handle_drop(const struct sk_buff *skb, __u32 reason, 
 		/* Arriving: name it from our side, in the device's namespace. */
 		__u32 netns = btf ? skb->dev->nd_net.net->ns.inum :
 				    BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+		__u8 state = sk ? BPF_CORE_READ(sk, __sk_common.skc_state) : 0;
 
 		g.out.netns = netns;
 		turn_round(&g.out, &in);
-		fi = bpf_map_lookup_elem(&flows, &in);
-		if (fi) {
+		inbound = true;
+		/*
+		 * The socket the stack matched it to before the firewall's INPUT
+		 * (early demux: ESTABLISHED and SYN_SENT sockets, on by
+		 * default) names it; a flow in trouble is named by its key (its
+		 * SYN was retransmitted); a bare SYN has no flow yet.
+		 */
+		if (sk && state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV &&
+		    BPF_CORE_READ(sk, __sk_common.skc_num) == in.lport &&
+		    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == in.rport) {
+			if (!flow_of_sock(sk, &k, &info, false))
+				return 0;
+		} else if ((fi = bpf_map_lookup_elem(&flows, &in))) {
 			k = in;
 			info = *fi;
-			inbound = true;
 		} else if ((g.flags & (TT_TCP_SYN | TT_TCP_ACK)) == TT_TCP_SYN) {
 			/* A SYN to this host: no flow exists yet to know it by. */
 			k = in;
 			info.side = TT_SIDE_SERVER;
-			inbound = true;
 		} else {
 			return 0;
 		}

@@ -10,17 +10,6 @@
 #include "compat.bpf.h"
 #include "sock_track.bpf.h"
 
-/*
- * The socket entry outlives CLOSE: the error report of a reset comes after
- * the socket has closed and unhashed. The LRU map recycles it, and a new
- * socket at the same address replaces it (see flow_of_sock).
- */
-static __always_inline void sock_untrack(const struct flow_key *k)
-{
-	if (bpf_map_delete_elem(&flows, k) == 0)
-		count(CNT_FLOWS_CLOSED);
-}
-
 /* A connection's statistics, taken as it closes. */
 static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_event *ev,
 					bool btf)
@@ -36,74 +25,116 @@ static __always_inline void read_totals(const struct tcp_sock *tp, struct tt_eve
 	ev->data_segs_in = KREAD(btf, tp, data_segs_in);
 }
 
+/* connect() runs in the caller's context: tell its return the call reached TCP. */
+static __always_inline void connect_reached_tcp(const struct sock *sk)
+{
+	struct connect_call *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&connect_calls, &zero);
+	if (c && c->tid == bpf_get_current_pid_tgid())
+		c->reached_tcp = (unsigned long)sk;
+}
+
+/*
+ * The socket closed: the connection's one record, with its totals and
+ * path, and what the kernel side held for it goes. Its storage stays with
+ * the socket (the error report of a reset comes after CLOSE); by address,
+ * the entry goes now and that report names the flow by its key.
+ */
+static __always_inline void sock_closed(const struct sock *sk, const struct flow_key *k,
+					const struct flow_info *info, struct sock_entry *se,
+					int oldstate, bool btf)
+{
+	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
+	__u64 id = (unsigned long)sk;
+	struct tt_event *ev;
+
+	if (se) {
+		ev = summary_new(k, se, oldstate, TCP_CLOSE);
+	} else {
+		ev = event_new(k, EV_STATE, info);
+		if (ev) {
+			ev->old_state = oldstate;
+			ev->state = TCP_CLOSE;
+		}
+	}
+	if (ev) {
+		if (tp)
+			read_totals(tp, ev, btf);
+		event_submit(ev);
+	}
+	if (!se)
+		return;
+	count(CNT_FLOWS_CLOSED);
+	if (se->named)
+		bpf_map_delete_elem(&flows, k);
+	if (se->nic_watch)
+		__sync_fetch_and_add(&nic_watching, -1);	/* XADD: no atomic sub before v3 */
+	se->named = se->nic_watch = 0;
+	if (!use_sk_storage)
+		bpf_map_delete_elem(&socks, &id);
+}
+
+/*
+ * Every state change of every TCP socket on the host: kept short. A
+ * connection's open and its states only go into its state; the one
+ * record goes out at CLOSE (sock_closed). A connection already told of
+ * (it retransmitted, was reset...) has its handshake's end told at once.
+ */
 static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 					    int newstate, bool btf)
 {
 	struct sock_entry *se;
 	struct flow_info info;
 	struct flow_key k;
-	struct tt_event *ev;
-	__u64 sk_addr = (unsigned long)sk;
 
 	/* A listener's own life (listen(), close()) is no connection. */
-	if (!is_tcp(sk, btf) || newstate == TCP_LISTEN ||
-	    (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
+	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
 		return 0;
 
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		/* connect() runs in the caller's context: the owner is current. */
 		if (filter_tgid && (bpf_get_current_pid_tgid() >> 32) != filter_tgid)
 			return 0;
-		if (!flow_key_from_common(&sk->__sk_common, &k, btf))
+		if (!is_tcp(sk, btf) || !flow_key_from_common(&sk->__sk_common, &k, btf))
 			return 0;
 		/* The port filter may match the remote port already; the local one comes later. */
 		if (key_complete(&k) && !flow_wanted(&k))
 			return 0;
-		sock_track(sk, &k, TT_SIDE_CLIENT, TCP_SYN_SENT, true);
-		if (key_complete(&k)) {	/* bound before connect(): named already */
-			struct sock_entry *se = bpf_map_lookup_elem(&socks, &sk_addr);
-
-			if (se)
-				announce_connect(se);
-		}
+		connect_reached_tcp(sk);
+		sock_track(sk, &k, TT_SIDE_CLIENT, TCP_SYN_SENT, true, btf);
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
 		/* A child cloned from a listener in softirq: no owner yet. */
-		if (filter_tgid || !flow_key_from_common(&sk->__sk_common, &k, btf) ||
-		    !flow_wanted(&k))
+		if (filter_tgid || !is_tcp(sk, btf) ||
+		    !flow_key_from_common(&sk->__sk_common, &k, btf) || !flow_wanted(&k))
 			return 0;
-		sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false);
+		sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false, btf);
+		return 0;
 	}
 
 	if (!flow_of_sock_entry(sk, &k, &info, btf, &se))
 		return 0;
-	/*
-	 * The open, the handshake's end and the close go out at once; the
-	 * closing states between (FIN_WAIT1, CLOSE_WAIT, LAST_ACK...) only
-	 * join the socket's path, which the CLOSE event carries: two or three
-	 * ring-buffer records fewer per connection.
-	 */
-	if (se) {
-		path_push(se, newstate);
-		if (newstate != TCP_ESTABLISHED && newstate != TCP_SYN_RECV &&
-		    newstate != TCP_CLOSE)
-			return 0;
+	if (!se) {
+		/* No state to keep it in (refused): its close alone. */
+		if (newstate == TCP_CLOSE)
+			sock_closed(sk, &k, &info, NULL, oldstate, btf);
+		return 0;
 	}
-	ev = event_new(&k, EV_STATE, &info);
-	if (ev) {
-		const struct tcp_sock *tp = newstate == TCP_CLOSE ? tcp_sk_of(sk, btf) : NULL;
+	path_push(se, newstate);
+	if (newstate == TCP_ESTABLISHED && !se->established_ns) {
+		se->established_ns = bpf_ktime_get_ns();
+		if (se->told) {
+			struct tt_event *ev = summary_new(&k, se, oldstate, newstate);
 
-		ev->old_state = oldstate;
-		ev->state = newstate;
-		if (tp)
-			read_totals(tp, ev, btf);
-		if (se && newstate == TCP_CLOSE)
-			__builtin_memcpy(ev->path, se->path, sizeof(ev->path));
-		event_submit(ev);
+			if (ev)
+				event_submit(ev);
+		}
 	}
 	if (newstate == TCP_CLOSE)
-		sock_untrack(&k);
+		sock_closed(sk, &k, &info, se, oldstate, btf);
 	return 0;
 }
 
@@ -126,29 +157,57 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 {
 	const struct tcp_sock *tp = tcp_sk_of(sk, btf);
 	const struct inet_connection_sock *icsk;
+	struct sock_entry *se;
 	struct flow_info info;
 	struct flow_key k;
 	struct tt_event *ev;
+	__u32 mss, seg_len;
+	__u8 state, ca_state;
 
 	/*
 	 * Kernels that pass the attempt's result (err, 2025) fire for attempts
 	 * that sent nothing too (-EBUSY: the segment still sat in a queue
 	 * below): no segment left again, no retransmission.
 	 */
-	if (err || !tp || !flow_of_sock(sk, &k, &info, btf))
+	if (err || !tp || !flow_of_sock_entry(sk, &k, &info, btf, &se))
 		return 0;
 	icsk = &tp->inet_conn;
+	state = KREAD(btf, sk, __sk_common.skc_state);
+	ca_state = btf ? BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state) :
+			 BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	mss = KREAD(btf, tp, mss_cache);
+	/* skb->len of a write-queue skb is its payload: headers are pushed on a clone. */
+	seg_len = skb ? KREAD(btf, skb, len) : 0;
+	if (se) {
+		se->told = 1;
+		/*
+		 * A SYN retransmitted: the handshake is in trouble, name the
+		 * flow by its key for drops the stack did not match to the
+		 * socket. A full-size segment retransmitted by the timer (a
+		 * path MTU black hole's mark; tail loss probes and fast
+		 * retransmits are not): have TC egress count the data segments
+		 * that leave (nic_watching), for as long as it lives.
+		 */
+		if (state == TCP_SYN_SENT && !se->named && key_complete(&k)) {
+			if (bpf_map_update_elem(&flows, &k, &se->info, BPF_ANY) == 0)
+				se->named = 1;
+			else
+				count(CNT_FLOWS_FULL);
+		} else if (state != TCP_SYN_SENT && !se->nic_watch && ca_state == 4 /* TCP_CA_Loss */ &&
+			   mss && seg_len >= mss - mss / 8) {
+			se->nic_watch = 1;
+			__sync_fetch_and_add(&nic_watching, 1);
+		}
+	}
 	ev = event_new(&k, EV_RETRANS, &info);
 	if (!ev)
 		return 0;
-	ev->state = KREAD(btf, sk, __sk_common.skc_state);
-	ev->ca_state = btf ? BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state) :
-			     BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
+	ev->state = state;
+	ev->ca_state = ca_state;
 	ev->srtt_us = KREAD(btf, tp, srtt_us) >> 3;
-	ev->mss = KREAD(btf, tp, mss_cache);
+	ev->mss = mss;
 	ev->total_retrans = KREAD(btf, tp, total_retrans);
-	/* skb->len of a write-queue skb is its payload: headers are pushed on a clone. */
-	ev->seg_len = skb ? KREAD(btf, skb, len) : 0;
+	ev->seg_len = seg_len;
 	if (ev->state == TCP_SYN_SENT)
 		ev->flags |= EVF_SYN;
 	event_submit(ev);

@@ -5,6 +5,34 @@
  * shut, a queue nobody drains are seen by comparing snapshots.
  */
 #include "tcptrace.bpf.h"
+#include "sock_track.bpf.h"
+
+/*
+ * A connection the kernel side keeps state for and nothing has named yet
+ * (a healthy one sends its only record at CLOSE): a scan that meets it
+ * tells its story so far, so that a long-lived connection has its owner
+ * and its start within an interval. Each once.
+ */
+static __always_inline void announce(const struct sock *sk, struct sock_entry *se,
+				     __u8 state)
+{
+	struct tt_event *ev;
+
+	/*
+	 * The reader is busy reading this very scan and cannot drain the ring
+	 * meanwhile: a scan that meets 100k new connections would fill it and
+	 * lose the rest. Past half full, the others wait for the next scan.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_BYTES / 2)
+		return;
+	se->told = 1;
+	if (se->unwanted || !key_complete(&se->key))
+		return;
+	ev = summary_new(&se->key, se, se->n_path > 1 ? se->path[(se->n_path - 2) & 7] : 0,
+			 state);
+	if (ev)
+		event_submit(ev);
+}
 
 /*
  * What decides when the kernel gives up on unacknowledged data: the
@@ -59,17 +87,24 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (!flow_key_from_common(skc, &rec.key, true) || !flow_wanted(&rec.key))
 		return 0;
-	if (filter_tgid) {
-		/* Sockets carry no owner: keep those whose connect() we saw that process make. */
-		__u64 id = (unsigned long)skc;
-		struct sock_entry *se = bpf_map_lookup_elem(&socks, &id);
-
-		if (!se || se->info.pid != filter_tgid)
-			return 0;
-	}
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0;
+	if (state != TCP_LISTEN) {
+		const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+		struct sock_entry *se = state_of(sk, true);
+
+		/* By address, an entry of another socket once at this address. */
+		if (se && !use_sk_storage && !key_eq(&se->key, &rec.key))
+			se = NULL;
+		/* Sockets carry no owner: keep those whose connect() we saw that process make. */
+		if (filter_tgid && (!se || se->info.pid != filter_tgid))
+			return 0;
+		if (se && !se->told)
+			announce(sk, se, state);
+	} else if (filter_tgid) {
+		return 0;
+	}
 
 	icsk = &tp->inet_conn;
 	rec.state = state;

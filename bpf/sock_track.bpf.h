@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Naming a socket's flow across its life. A client socket has no local port
- * when it enters SYN_SENT and has lost it again at CLOSE, so the complete
- * key and the owner are kept by socket address (the socks map) and the
- * connect is announced once the key is whole.
+ * A socket's state across its life (struct sock_entry): where it lives
+ * (the socket's storage, or the socks map before 5.11), how a socket's
+ * flow is named from it, and the one record a healthy connection sends.
  */
 #ifndef TCPTRACE_SOCK_TRACK_BPF_H
 #define TCPTRACE_SOCK_TRACK_BPF_H
@@ -26,37 +25,52 @@ static __always_inline bool key_complete(const struct flow_key *k)
 }
 
 /*
- * The SYN_SENT of a client socket, sent late: only now that the socket has
- * its port can the flow be named. The event keeps the time connect() ran.
+ * The socket's state, or NULL. In the socket's storage only from a tp_btf
+ * program (a probed pointer is no socket to the helper); a probed caller
+ * in that mode has none to read.
  */
-static __always_inline void announce_connect(struct sock_entry *se)
+static __always_inline struct sock_entry *state_of(const struct sock *sk, bool btf)
 {
-	struct tt_event *ev;
+	__u64 id = (unsigned long)sk;
 
-	se->announced = 1;
-	if (bpf_map_update_elem(&flows, &se->key, &se->info, BPF_NOEXIST) == 0)
+	if (use_sk_storage)
+		return btf ? bpf_sk_storage_get(&sk_states, (void *)sk, 0, 0) : NULL;
+	return bpf_map_lookup_elem(&socks, &id);
+}
+
+/* A new state for the socket, from init (a reused socket's is replaced). */
+static __always_inline struct sock_entry *state_new(const struct sock *sk,
+						    const struct sock_entry *init, bool btf)
+{
+	struct sock_entry *se;
+	__u64 id = (unsigned long)sk;
+
+	if (use_sk_storage) {
+		se = btf ? bpf_sk_storage_get(&sk_states, (void *)sk, 0,
+					      BPF_SK_STORAGE_GET_F_CREATE) : NULL;
+		if (se)
+			*se = *init;
+	} else {
+		se = bpf_map_update_elem(&socks, &id, init, BPF_ANY) ? NULL :
+		     bpf_map_lookup_elem(&socks, &id);
+	}
+	if (se)
 		count(CNT_FLOWS_NEW);
-	ev = event_new(&se->key, EV_STATE, &se->info);
-	if (!ev)
-		return;
-	ev->ts_ns = se->info.start_ns;
-	ev->old_state = TCP_CLOSE;
-	ev->state = TCP_SYN_SENT;
-	ev->flags |= EVF_PROC;
-	event_submit(ev);
+	else
+		count(CNT_FLOWS_FULL);
+	return se;
 }
 
 /*
- * Start keeping a socket's entry. A client's flow is named (announced)
- * once its port is known; a server child's, or a socket met mid-life, is
- * named now and enters the flows map at once. first_state: where its path
- * starts, 0 when we did not see its open.
+ * Start keeping a socket's state. first_state: where its path starts, 0
+ * when we did not see its open. in_process: the current task opened it.
  */
-static __always_inline void sock_track(const struct sock *sk, const struct flow_key *k,
-				       enum tt_side side, __u8 first_state, bool in_process)
+static __always_inline struct sock_entry *sock_track(const struct sock *sk,
+						     const struct flow_key *k,
+						     enum tt_side side, __u8 first_state,
+						     bool in_process, bool btf)
 {
 	struct sock_entry se = {};
-	__u64 id = (unsigned long)sk;
 
 	se.key = *k;
 	se.info.start_ns = bpf_ktime_get_ns();
@@ -69,14 +83,9 @@ static __always_inline void sock_track(const struct sock *sk, const struct flow_
 		se.info.pid = bpf_get_current_pid_tgid() >> 32;
 		se.info.cgroup_id = bpf_get_current_cgroup_id();
 		bpf_get_current_comm(se.info.comm, sizeof(se.info.comm));
+		se.owner_proc = 1;
 	}
-	if (side != TT_SIDE_CLIENT) {
-		se.announced = 1;
-		if (bpf_map_update_elem(&flows, k, &se.info, BPF_NOEXIST) == 0)
-			count(CNT_FLOWS_NEW);
-	}
-	if (bpf_map_update_elem(&socks, &id, &se, BPF_ANY))
-		count(CNT_FLOWS_FULL);
+	return state_new(sk, &se, btf);
 }
 
 static __always_inline bool key_same_peer(const struct flow_key *a,
@@ -103,59 +112,104 @@ static __always_inline bool key_eq(const struct flow_key *a, const struct flow_k
 }
 
 /*
- * Name the flow of a socket: its key as the socket has it now, completed
- * from what we kept when the socket has lost or not yet got its port.
- * Copies the owner into *info. False when the flow is not wanted.
+ * The local port of a socket: bound (skc_num), or, once closing unhashed
+ * it and zeroed skc_num before the tracepoint fired, the port it sent
+ * from (inet_sport), which stays.
+ */
+static __always_inline __u16 sock_lport(const struct sock *sk, bool btf)
+{
+	const struct tcp_sock *tp;
+	__u16 port = KREAD(btf, sk, __sk_common.skc_num);
+
+	if (port)
+		return port;
+	tp = tcp_sk_of(sk, btf);
+	return tp ? bpf_ntohs(KREAD(btf, tp, inet_conn.icsk_inet.inet_sport)) : 0;
+}
+
+/*
+ * The key of a state completed by the socket's port, now that it has one,
+ * and the filters applied to the whole key. False: not traced.
+ */
+static __always_inline bool state_key_complete(const struct sock *sk, struct sock_entry *se,
+					       bool btf)
+{
+	if (se->unwanted)
+		return false;
+	if (!se->key.lport) {
+		se->key.lport = sock_lport(sk, btf);
+		if (se->key.lport && !flow_wanted(&se->key)) {
+			se->unwanted = 1;
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Name the flow of a socket, fill *info with its owner and *sep with its
+ * state (NULL when it has none). A socket met mid-life gets a state now,
+ * so that its close can be named too. False when the flow is not traced.
  */
 static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flow_key *k,
 					       struct flow_info *info, bool btf,
 					       struct sock_entry **sep)
 {
-	__u64 id = (unsigned long)sk;
-	struct sock_entry *se;
+	struct sock_entry *se = state_of(sk, btf);
 
 	*sep = NULL;
 	__builtin_memset(info, 0, sizeof(*info));
-	if (!flow_key_from_common(&sk->__sk_common, k, btf))
-		return false;
-	if (!k->lport && k->rport) {
-		/*
-		 * Closing unhashes the socket and zeroes its bound port (skc_num)
-		 * before the tracepoint fires; the port it sent from (inet_sport)
-		 * stays, and names the flow even when we never saw it whole.
-		 */
-		const struct tcp_sock *tp = tcp_sk_of(sk, btf);
-
-		if (tp)
-			k->lport = bpf_ntohs(KREAD(btf, tp, inet_conn.icsk_inet.inet_sport));
+	if (se && use_sk_storage) {
+		/* The socket's own storage: no other socket's state to mistake. */
+		if (!state_key_complete(sk, se, btf))
+			return false;
+		*k = se->key;
+		*info = se->info;
+		if (filter_tgid && se->info.pid != filter_tgid)
+			return false;
+		*sep = se;
+		return true;
 	}
-	se = bpf_map_lookup_elem(&socks, &id);
+	if (!is_tcp(sk, btf) || !flow_key_from_common(&sk->__sk_common, k, btf))
+		return false;
+	if (!k->lport && k->rport)
+		k->lport = sock_lport(sk, btf);
 	/*
-	 * An entry that disagrees with what the socket still says is a stale
-	 * one: a socket address is recycled, maybe in another namespace by a
-	 * socket we never tracked. A complete key must match whole; a partial
-	 * one (the local port gone or not yet chosen) in what it still has.
+	 * By address, an entry that disagrees with what the socket still says
+	 * is a stale one: a socket address is recycled, maybe in another
+	 * namespace by a socket we never tracked. A complete key must match
+	 * whole; a partial one (the local port gone or not yet chosen) in what
+	 * it still has.
 	 */
-	if (se && (key_complete(k) && se->announced ? !key_eq(k, &se->key) :
-						      !key_same_peer(k, &se->key)))
+	if (se && (key_complete(k) && key_complete(&se->key) ? !key_eq(k, &se->key) :
+							       !key_same_peer(k, &se->key)))
 		se = NULL;
 	if (!se) {
+		__u8 state = KREAD(btf, sk, __sk_common.skc_state);
+
 		/* --pid: an owner we never saw is not the one asked for. */
 		if (filter_tgid || !flow_wanted(k))
 			return false;
-		/* Opened before we started: adopt it, so its close can be named too. */
-		if (key_complete(k) && KREAD(btf, sk, __sk_common.skc_state) != TCP_LISTEN)
-			sock_track(sk, k, TT_SIDE_UNKNOWN, 0, false);
+		/*
+		 * Opened before we started: adopt it, so its close can be named
+		 * too. Not a closed one (its state went with its close, or it
+		 * never had one) nor a listener. A probed caller in storage mode
+		 * has no storage to adopt it into: named by its key alone.
+		 */
+		if (key_complete(k) && state != TCP_LISTEN && state != TCP_CLOSE &&
+		    (btf || !use_sk_storage))
+			*sep = sock_track(sk, k, TT_SIDE_UNKNOWN, 0, false, btf);
 		return true;
 	}
-	if (!key_complete(k)) {
+	if (!key_complete(k))
 		*k = se->key;
-	} else if (!se->announced) {
+	else if (!key_complete(&se->key)) {
 		se->key = *k;
 		if (!flow_wanted(k))
-			return false;
-		announce_connect(se);
+			se->unwanted = 1;
 	}
+	if (se->unwanted)
+		return false;
 	*info = se->info;
 	if (filter_tgid && se->info.pid != filter_tgid)
 		return false;
@@ -163,15 +217,23 @@ static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flo
 	return flow_wanted(k);
 }
 
+/*
+ * ... for an event that goes out at once: the flow is told of now, and
+ * its handshake's end will be too (handle_set_state).
+ */
 static __always_inline bool flow_of_sock(const struct sock *sk, struct flow_key *k,
 					 struct flow_info *info, bool btf)
 {
 	struct sock_entry *se;
 
-	return flow_of_sock_entry(sk, k, info, btf, &se);
+	if (!flow_of_sock_entry(sk, k, info, btf, &se))
+		return false;
+	if (se)
+		se->told = 1;
+	return true;
 }
 
-/* Note a state on the socket's path: the CLOSE event carries it. */
+/* Note a state on the socket's path: the CLOSE record carries it. */
 static __always_inline void path_push(struct sock_entry *se, __u8 state)
 {
 	__u8 n = se->n_path;
@@ -183,6 +245,31 @@ static __always_inline void path_push(struct sock_entry *se, __u8 state)
 	else
 		n = sizeof(se->path) - 1;	/* full: keep how it ends */
 	se->path[n & 7] = state;
+}
+
+/*
+ * A connection's story in one record (EVF_SUMMARY): its open, handshake,
+ * owner and path. At CLOSE the whole of it; from the socket scan, the
+ * part so far of one nothing else has named (userspace expands it into
+ * the events it stands for).
+ */
+static __always_inline struct tt_event *summary_new(const struct flow_key *k,
+						    const struct sock_entry *se,
+						    __u8 old_state, __u8 state)
+{
+	struct tt_event *ev = event_new(k, EV_STATE, &se->info);
+
+	if (!ev)
+		return NULL;
+	ev->old_state = old_state;
+	ev->state = state;
+	ev->flags |= EVF_SUMMARY;
+	if (se->owner_proc)
+		ev->flags |= EVF_PROC;
+	ev->start_ns = se->info.start_ns;
+	ev->established_ns = se->established_ns;
+	__builtin_memcpy(ev->path, se->path, sizeof(ev->path));
+	return ev;
 }
 
 #endif /* TCPTRACE_SOCK_TRACK_BPF_H */

@@ -25,6 +25,14 @@ extern const volatile __u16 filter_port;	/* 0: every port; else lport or rport *
 extern const volatile __u16 filter_family;	/* 0: no host filter */
 extern const volatile __u8 filter_addr[16];	/* laddr or raddr must equal it */
 extern const volatile __u32 filter_tgid;	/* 0: every process */
+/*
+ * Per-socket state lives in the socket's own storage (sk_states): freed
+ * with the socket, no churn evicts it. tp_btf programs may use it from
+ * 5.11 on; before (5.10), or with classic tracepoints, it lives in the
+ * socks map keyed by socket address. Userspace decides for the whole
+ * object (hook_plan.c): every socket hook must see the same state.
+ */
+extern const volatile bool use_sk_storage;
 
 /* Map types are named so that one definition (state.bpf.c) and the extern
  * declarations every other object links against are the same type. */
@@ -48,21 +56,36 @@ struct counters_map {
 };
 
 /*
- * A client socket has no local port when it enters SYN_SENT (the port is
- * picked right after) and has lost it again by the time it reaches CLOSE
- * (unhashed first). So each socket's complete key and owner are kept by
- * socket address, and its SYN_SENT is announced once the key is whole.
- * The entry also tells connect()'s return whether the call reached TCP.
+ * What the kernel side keeps of a connection until it closes. A client
+ * socket has no local port when it enters SYN_SENT (the port is picked
+ * right after) and has lost it again by the time it reaches CLOSE
+ * (unhashed first): the key is completed at the first hook after, and
+ * kept. A healthy connection sends one record, at CLOSE, built from this
+ * (start, handshake, owner, path of states, totals).
  */
 struct sock_entry {
-	struct flow_key key;
+	struct flow_key key;	/* lport 0 until the socket has its port */
 	struct flow_info info;
-	__u8 announced;		/* the CLOSE->SYN_SENT event went out */
+	__u64 established_ns;	/* the handshake's end; 0: not (yet) */
+	__u8 told;		/* the socket scan announced it (a summary so far went out) */
+	__u8 unwanted;		/* its completed key fails the filters: not traced */
+	__u8 named;		/* in the flows map (drops told by the key alone) */
+	__u8 nic_watch;		/* counted in nic_watching: it retransmitted data */
+	__u8 owner_proc;	/* info names the process that connect()ed */
 	__u8 n_path;
-	__u8 _pad[6];
-	__u8 path[8];		/* states so far, for the CLOSE event */
+	__u8 _pad[2];
+	__u8 path[8];		/* states so far, for the CLOSE record */
 };
 
+/* 5.11+, tp_btf: the socket's own storage. */
+struct sk_states_map {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_entry);
+};
+
+/* 5.10 or classic tracepoints: by socket address, deleted at close. */
 struct socks_map {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, FLOW_MAP_ENTRIES);
@@ -70,8 +93,39 @@ struct socks_map {
 	__type(value, struct sock_entry);
 };
 
+/*
+ * connect() in flight on this CPU: its entry keeps the arguments for its
+ * return (see connect.bpf.c), and the state change to SYN_SENT, which
+ * runs inside the call, says it reached TCP.
+ */
+struct connect_call {
+	__u64 tid;		/* bpf_get_current_pid_tgid(); 0: free */
+	__u64 ts_ns;		/* when it entered */
+	__u64 uaddr;		/* const struct sockaddr __user * */
+	__s32 fd;
+	__u32 addrlen;
+	__u64 reached_tcp;	/* the socket (address) that entered SYN_SENT in it; 0: none */
+};
+
+struct connect_calls_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct connect_call);
+};
+
 extern struct flows_map flows SEC(".maps");
+extern struct sk_states_map sk_states SEC(".maps");
 extern struct socks_map socks SEC(".maps");
+extern struct connect_calls_map connect_calls SEC(".maps");
+
+/*
+ * Live sockets that retransmitted data (sock_entry.nic_watch): while there
+ * are any, TC egress counts data segments into the flows' NIC records (the
+ * largest segment that left: PMTU_BLACKHOLE's evidence); otherwise a data
+ * segment touches no map.
+ */
+extern __u32 nic_watching;
 extern struct events_map events SEC(".maps");
 extern struct counters_map counters SEC(".maps");
 

@@ -59,6 +59,15 @@ enum tt_event_flags {
 	EVF_SYN		= 1 << 1, /* the segment concerned carried SYN */
 	EVF_PROC	= 1 << 2, /* pid/comm are the current task (process context) */
 	EVF_INBOUND	= 1 << 3, /* EV_DROP: the segment was arriving (else leaving) */
+	/*
+	 * EV_STATE: a connection's story in one record (start_ns,
+	 * established_ns, path). To CLOSE: the whole connection, the only
+	 * record a healthy one sends. To another state: the story so far, of
+	 * a connection the socket scan met before anything else named it.
+	 * The reader turns it into the open, established and close events it
+	 * stands for (see source_live.c).
+	 */
+	EVF_SUMMARY	= 1 << 4,
 };
 
 /*
@@ -118,19 +127,23 @@ struct tt_event {
 	 * send no event of their own: they live here.
 	 */
 	__u8 path[8];
+	/* EVF_SUMMARY: when connect() or the SYN started it, and when the
+	 * handshake ended (0: it did not, or we did not see it). */
+	__u64 start_ns;
+	__u64 established_ns;
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct tt_event) == 160, "tt_event layout is part of the recording format");
+_Static_assert(sizeof(struct tt_event) == 176, "tt_event layout is part of the recording format");
 #endif
 
 /* The tracer's own health, one slot each in a per-CPU array. */
 enum tt_counter {
 	CNT_EVENTS = 0,		/* records submitted to the ring buffer */
 	CNT_EVENTS_LOST,	/* records dropped: ring buffer full */
-	CNT_FLOWS_NEW,		/* flows inserted in the flow map */
-	CNT_FLOWS_CLOSED,	/* flows removed at close */
-	CNT_FLOWS_FULL,		/* inserts the flow map refused */
+	CNT_FLOWS_NEW,		/* connections whose socket the kernel side keeps state for */
+	CNT_FLOWS_CLOSED,	/* ... that closed (their summary went out, or was lost) */
+	CNT_FLOWS_FULL,		/* socket states or flow-map entries the kernel refused */
 	CNT_NIC_FLOWS_NEW,	/* records inserted in nic_flows (minus live ones: evicted) */
 	CNT_NIC_FLOWS_FULL,	/* inserts nic_flows refused */
 	CNT_NIC_SYNS_FULL,	/* inserts nic_syns refused */

@@ -16,9 +16,15 @@
 #include "flow.h"
 
 /*
- * nic_flows: 8192 records of 208 bytes, about 2.5 MiB of kernel memory with
+ * nic_flows: 8192 records of 256 bytes, about 2.9 MiB of kernel memory with
  * the LRU hash's per-element overhead. nic_syns: small, ~0.1 MiB. With the
  * socket maps and the ring buffer, all maps stay under 8 MiB.
+ *
+ * What reaches a record: segments with SYN, RST or FIN (a SYN or SYN-ACK
+ * creates it; nothing else does) and ICMP errors. A data segment or a bare
+ * ACK touches no map: it is parsed, its flags tested, and that is all,
+ * except on egress while some connection of the host retransmits data
+ * (nic_watching), when it is counted into its flow's existing record.
  */
 #define NIC_FLOW_ENTRIES	8192
 #define NIC_SYN_ENTRIES		1024
@@ -30,28 +36,29 @@ enum nic_dir {
 };
 
 /*
- * One direction of one flow. A GSO/GRO packet counts as the segments it
- * stands for (skb gso_segs), so counts match the wire, not the skb.
+ * One direction of one flow, on a cache line of its own: inbound segments
+ * are counted on the CPU of the receive queue, outbound ones on the
+ * sender's. A GSO/GRO packet counts as the segments it stands for (skb
+ * gso_segs), so counts match the wire, not the skb.
  */
 struct nic_dir_stats {
 	/*
 	 * CLOCK_MONOTONIC at tick resolution (bpf_ktime_get_coarse_ns: the
-	 * bpf_ktime_get_ns time base, up to one jiffy behind it), for every
-	 * timestamp of a nic_flow: a precise clock read cost more per packet
-	 * than all the counting.
+	 * bpf_ktime_get_ns time base, up to one jiffy behind it), read for
+	 * segments with SYN, RST or FIN only: no clock on the data path.
 	 */
-	__u64 first_ns;		/* the first segment; 0: none */
-	__u64 last_ns;		/* the latest segment */
-	__u64 data_bytes;	/* TCP payload bytes */
-	__u32 pkts;		/* TCP segments, any flags (pure ACKs included) */
+	__u64 first_ns;		/* the first counted segment; 0: none */
+	__u64 last_ns;		/* the latest counted segment */
+	__u64 data_bytes;	/* TCP payload bytes of the counted segments */
+	__u32 pkts;		/* segments with SYN, RST or FIN */
 	__u32 syn;		/* SYN without ACK */
 	__u32 synack;		/* SYN with ACK */
 	__u32 rst;		/* RST, with or without ACK */
 	__u32 fin;		/* FIN (usually FIN-ACK) */
-	__u32 data_segs;	/* segments carrying payload */
-	__u32 max_seg;		/* largest payload of one segment (the GSO size of a GSO packet) */
+	__u32 data_segs;	/* counted segments carrying payload (egress data while watched) */
+	__u32 max_seg;		/* largest payload of one of them (the GSO size of a GSO packet) */
 	__u32 _pad;
-};
+} __attribute__((aligned(64)));
 
 /* What an ICMP/ICMPv6 error said, folded across the two families. */
 enum nic_icmp_kind {
@@ -134,9 +141,9 @@ struct nic_syn {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct nic_dir_stats) == 56, "nic_dir_stats layout");
+_Static_assert(sizeof(struct nic_dir_stats) == 64, "nic_dir_stats layout");
 _Static_assert(sizeof(struct nic_icmp) == 64, "nic_icmp layout");
-_Static_assert(sizeof(struct nic_flow) == 208, "nic_flow layout");
+_Static_assert(sizeof(struct nic_flow) == 256, "nic_flow layout");
 _Static_assert(sizeof(struct nic_syn_key) == 24, "nic_syn_key layout");
 _Static_assert(sizeof(struct nic_syn) == 32, "nic_syn layout");
 #endif

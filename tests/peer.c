@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -858,6 +859,55 @@ static int client_many(const char *request)
 	return finish(first_bad ? first_bad : "ok", detail);
 }
 
+/*
+ * storm: one connect to each of --count consecutive addresses from -c ADDR
+ * up (the address's last 32 bits counting), non-blocking, each given
+ * --timeout-ms at most: many endpoints, not many connections to one.
+ * "ok" once every attempt has ended, however it ended.
+ */
+static int client_storm(void)
+{
+	struct sockaddr_storage ss;
+	long long t0 = now_ms();
+	long refused = 0, failed = 0, connected = 0;
+	socklen_t sl = make_addr(&ss, o.addr, o.port);
+	char detail[200];
+
+	for (long i = 0; i < o.count; i++) {
+		struct sockaddr_storage to = ss;
+		uint32_t *low = to.ss_family == AF_INET6 ?
+			(uint32_t *)&((struct sockaddr_in6 *)&to)->sin6_addr.s6_addr[12] :
+			(uint32_t *)&((struct sockaddr_in *)&to)->sin_addr.s_addr;
+		int fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		*low = htonl(ntohl(*low) + (uint32_t)i);
+		if (fd < 0) {
+			failed++;
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)&to, sl) == 0) {
+			connected++;
+		} else if (errno == EINPROGRESS) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (wait_fd(fd, POLLOUT, now_ms() + o.timeout_ms) &&
+			    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) && !err)
+				connected++;
+			else if (err == ECONNREFUSED)
+				refused++;
+			else
+				failed++;
+		} else {
+			failed++;
+		}
+		close(fd);
+	}
+	snprintf(detail, sizeof(detail), "%ld endpoints in %lld ms: %ld connected, %ld refused, "
+		 "%ld failed", o.count, now_ms() - t0, connected, refused, failed);
+	return finish("ok", detail);
+}
+
 static int client_idle(const char *request)
 {
 	long long t0 = now_ms(), end = t0 + o.duration_ms;
@@ -1217,6 +1267,8 @@ static int run_client(void)
 		return client_request(request);
 	if (strcmp(o.mode, "many") == 0)
 		return client_many(request);
+	if (strcmp(o.mode, "storm") == 0)
+		return client_storm();
 	if (strcmp(o.mode, "idle") == 0)
 		return client_idle(request);
 	if (strcmp(o.mode, "push") == 0)
@@ -1257,7 +1309,8 @@ static void usage(FILE *f)
 "pool (one connection, request after request for --duration, --think-ms apart),\n"
 "exchanges (--count exchanges on one connection), check (--count connections\n"
 "opened and closed, no data), ship (a line, then one after each gap of --gaps,\n"
-"no answer).\n"
+"no answer), storm (one connect to each of --count addresses from ADDR up,\n"
+"--timeout-ms each).\n"
 "\n"
 "Options:\n"
 "  -l, --listen ADDR      server address (IPv4 or IPv6 literal)\n"

@@ -2,14 +2,21 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # The whole test suite, as `make test` runs it:
-#   1. every unit test binary build/test_* (tier 1 and 2),
-#   1b. the CLI's fault handling, tests/cli_test.sh,
+#   1. every unit test binary build/test_* (tier 1 and 2), and again as
+#      built with the sanitizers (build/san/test_*, tests/san_run.sh),
+#   1a. a short fuzzing pass over the recording reader, tests/fuzz/fuzz.sh,
+#   1b. the CLI's fault handling, tests/cli_test.sh, least privilege,
+#       tests/privs_test.sh, coexistence with other tools' programs and
+#       a second tracer, tests/coexist_test.sh, and the fleet manifests,
+#       tests/deploy_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
+#      a few scenarios' tracers the sanitizers' build (LAB_SAN_SCENARIOS),
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind,
+#   3b. the bench's quick version, tests/bench.sh with BENCH_QUICK=1 (root only),
 #   4. the tracer and the lab on Debian's 6.1 kernel under qemu, then a
 #      shorter set on Debian 11's 5.10 (the support floor),
 #      tests/vm/vmtest.sh (root only, else skipped; VMTEST=0 skips it).
@@ -68,11 +75,56 @@ for t in build/test_*; do
 done
 [ -n "$found" ] || echo "SKIP unit: no build/test_* binary (run make first)" | tee -a "$results"
 
+# ------------------------------------------------------------ fuzzing
+# The recording reader, replay and correlate's view, fed mutated
+# recordings under ASan and UBSan for FUZZ_SECONDS (20; make fuzz: 600).
+echo "== tests/fuzz/fuzz.sh"
+run fuzz tests/fuzz/fuzz.sh
+
+# ------------------------------------------------------------ sanitizers
+# The same unit tests built with ASan, LSan and UBSan (make san), each
+# stopping at its first report; their results are named san/NAME. The lab
+# below runs a few scenarios with the tracer of that build.
+found=
+for t in build/san/test_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	case "$t" in *.o | *.d) continue ;; esac
+	found=1
+	echo "== $t"
+	run "san/$(basename "$t")" tests/san_run.sh "$(basename "$t")" \
+		timeout "${TEST_TIMEOUT:-120}" "$t"
+done
+[ -n "$found" ] || echo "SKIP san: no build/san/test_* binary (make san builds them)" |
+	tee -a "$results"
+if [ -x build/san/tcptrace-bpf ]; then
+	# Representative: resets seen from both ends (events), a stall (scans
+	# over time), a drop at the NIC (NIC counters, drop reasons), periodic
+	# connection records. They run among the others, in the same lab.
+	export LAB_SAN_TRACER=${LAB_SAN_TRACER:-$top/build/san/tcptrace-bpf}
+	export LAB_SAN_SCENARIOS=${LAB_SAN_SCENARIOS:-crash hang drop-synack conn-record}
+fi
+
 # ------------------------------------------------------------ CLI faults
 # Before the lab: it checks that nothing of ours stays attached, which
 # the lab's own tracers would make untrue while they run.
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
+
+# ------------------------------------------------------------ fleet manifests
+echo "== tests/deploy_test.sh"
+run deploy tests/deploy_test.sh
+
+# ------------------------------------------------------------ privileges
+# The three capabilities suffice, the tracer drops what it no longer needs
+# (--user too), events flow on and SIGINT detaches; a missing one is named.
+echo "== tests/privs_test.sh"
+run privs tests/privs_test.sh
+
+# ------------------------------------------------------------ coexistence
+# Other tools' XDP, TC and tcx programs on our interface, and a second
+# tracer: nothing of theirs replaced or removed, their drops still happen.
+echo "== tests/coexist_test.sh"
+run coexist tests/coexist_test.sh
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
@@ -118,6 +170,20 @@ else
 		why=$(printf '%s; ' "${left[@]}")
 		echo "FAIL lab/cleanup: left behind: ${why%; }" | tee -a "$results"
 	fi
+fi
+
+# ------------------------------------------------------------ bench smoke
+# `make bench` in its quick version (~35 s): its sections still measure,
+# and what holds at any length holds (every event read or counted lost,
+# delivery resumed after a stopped reader). Root only, after the lab: its
+# load would be the lab's noise.
+echo "== tests/bench.sh (BENCH_QUICK=1)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP bench/smoke: needs root" | tee -a "$results"
+elif [ ! -x build/load ]; then
+	echo "SKIP bench/smoke: build/load missing (make test builds it)" | tee -a "$results"
+else
+	run bench/smoke env BENCH_QUICK=1 tests/bench.sh
 fi
 
 # ------------------------------------------------------------ another kernel

@@ -47,15 +47,13 @@ static enum drop_class classify(const char *name)
 	return DROP_LOCAL;
 }
 
-bool drop_reason_init(void)
+bool drop_reason_init(const struct btf *btf)
 {
 	const struct btf_type *t;
 	const struct btf_enum *e;
-	struct btf *btf;
 	bool found = false;
 	int id;
 
-	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return false;
 	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
@@ -74,7 +72,6 @@ bool drop_reason_init(void)
 		}
 		found = true;
 	}
-	btf__free(btf);
 	return found;
 }
 

@@ -30,8 +30,10 @@ enum drop_class {
 	DROP_QDISC,
 };
 
-/* Loads the names; false when this kernel has no enum skb_drop_reason. */
-bool drop_reason_init(void);
+struct btf;
+
+/* Loads the names from the kernel's BTF; false when it has no enum skb_drop_reason. */
+bool drop_reason_init(const struct btf *vmlinux);
 /* "NETFILTER_DROP", or NULL when unknown. */
 const char *drop_reason_name(unsigned int reason);
 /*

@@ -43,6 +43,17 @@ void facts_learn_endpoint(struct engine *e, const struct flow_key *key,
 		ep->answered_flows++;
 }
 
+/*
+ * What the socket clocks count on from (tx_since_rx, rx_since_tx), as the
+ * turn inferred without them left it: the clocks may be known only from a
+ * later snapshot (the tick rate is learned over the run's first second).
+ */
+static void turn_bytes_sync(struct flow *f)
+{
+	f->tx_since_rx = f->turn == TURN_PEER ? f->turn_bytes : 0;
+	f->rx_since_tx = f->turn == TURN_LOCAL ? f->turn_bytes : 0;
+}
+
 /* clocked: the socket clocks said when each side spoke, and whose turn it
  * is (facts_clock.c); else it is inferred here from what changed. */
 static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
@@ -69,6 +80,7 @@ static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
 		f->turn = TURN_NONE;
 		f->turn_bytes = 0;
 	}
+	turn_bytes_sync(f);
 }
 
 static void count_up(__u8 *n)
@@ -157,6 +169,7 @@ static void turn_between_scans(struct flow *f, const struct tt_sock_scan *s,
 			f->turn_bytes = got;
 		}
 	}
+	turn_bytes_sync(f);
 }
 
 static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,

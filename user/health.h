@@ -22,6 +22,7 @@ struct prog_stat {
 struct health_report {
 	__u64 events;
 	__u64 events_lost;
+	__u64 events_read;		/* records userspace took from the ring buffer */
 	__u64 flows_tracked;		/* in the engine's table now */
 	__u64 flows_opened;		/* inserted in the kernel flow map */
 	__u64 flows_evicted_kernel;	/* LRU evictions of the kernel map */

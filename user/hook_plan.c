@@ -212,6 +212,9 @@ bool hook_plan_make(struct hook_plan *p, const struct btf *vmlinux, bool classic
 	p->has_ringbuf = enum_has(vmlinux, "bpf_map_type", "BPF_MAP_TYPE_RINGBUF");
 	p->has_coarse_clock = enum_has(vmlinux, "bpf_func_id", "BPF_FUNC_ktime_get_coarse_ns");
 	p->has_drop_reasons = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM) > 0;
+	/* The helper's tracing flavour came with the change that allowed it. */
+	p->has_sk_storage_tracing =
+		btf__find_by_name_kind(vmlinux, "bpf_sk_storage_get_tracing", BTF_KIND_FUNC) > 0;
 	p->resets_without_socket = tracepoint_args(vmlinux, "tcp_send_reset") >= 3;
 	for (int h = 0; h < HOOK_MAX; h++) {
 		p->variant[h] = first_fit(p, vmlinux, h, 0);
@@ -220,6 +223,25 @@ bool hook_plan_make(struct hook_plan *p, const struct btf *vmlinux, bool classic
 			p->why[h] = NULL;
 	}
 	return p->has_ringbuf && p->variant[HOOK_SET_STATE] >= 0;
+}
+
+bool hook_plan_sock_storage(const struct hook_plan *p)
+{
+	/* The hooks whose programs read or keep a socket's state. */
+	static const enum hook readers[] = {
+		HOOK_SET_STATE, HOOK_RETRANSMIT, HOOK_RECEIVE_RESET, HOOK_SEND_RESET,
+		HOOK_SK_ERROR,
+	};
+
+	if (!p->has_sk_storage_tracing)
+		return false;
+	for (unsigned int i = 0; i < ARRAY_LEN(readers); i++) {
+		const struct hook_variant *v = hook_plan_variant(p, readers[i]);
+
+		if (v && v->classic)
+			return false;
+	}
+	return true;
 }
 
 void hook_plan_off(struct hook_plan *p, enum hook h)

@@ -69,6 +69,8 @@ struct hook_plan {
 	bool has_ringbuf;		/* BPF_MAP_TYPE_RINGBUF: v5.8 */
 	bool has_coarse_clock;		/* bpf_ktime_get_coarse_ns: v5.11 */
 	bool has_drop_reasons;		/* enum skb_drop_reason: v5.17 */
+	/* bpf_sk_storage_get from tp_btf and iter programs: v5.11 (commit 8e4597c627fb) */
+	bool has_sk_storage_tracing;
 	/*
 	 * tcp_send_reset fires for a segment no socket took (a SYN to a
 	 * closed port) since the change that gave it its reason (v6.10);
@@ -105,6 +107,14 @@ int hook_plan_refused(struct hook_plan *p, const char *prog, const char *why);
 
 /* The kernel refused the hook where no other variant is loaded: missing. */
 void hook_plan_missing(struct hook_plan *p, enum hook h, const char *why);
+
+/*
+ * Where the kernel side keeps each socket's state: in the socket's own
+ * storage when the kernel lets tp_btf programs use it and every hook that
+ * reads the state is served by tp_btf (the state must be one), else by
+ * socket address in an LRU map.
+ */
+bool hook_plan_sock_storage(const struct hook_plan *p);
 
 /* Is the hook served? (Core hooks must be.) */
 static inline bool hook_plan_served(const struct hook_plan *p, enum hook h)

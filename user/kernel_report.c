@@ -86,6 +86,8 @@ void kernel_report_json(struct json *j, const struct hook_plan *p)
 	json_bool(j, p->has_coarse_clock);
 	json_key(j, "drop_reasons");
 	json_bool(j, p->has_drop_reasons);
+	json_key(j, "socket_storage");
+	json_bool(j, hook_plan_sock_storage(p));
 	json_object_end(j);
 }
 
@@ -111,9 +113,12 @@ void kernel_report_text(FILE *out, const struct hook_plan *p, const char *kernel
 		fputc('\n', out);
 	}
 	fprintf(out, "  kernel: ring buffer %s, tcx %s%s, XDP link %s, coarse clock %s, "
-		"drop reasons %s\n", yes(p->has_ringbuf), yes(p->has_tcx),
+		"drop reasons %s, socket storage %s\n", yes(p->has_ringbuf), yes(p->has_tcx),
 		p->has_tcx ? "" : " (netlink clsact instead)", yes(p->has_xdp_link),
-		yes(p->has_coarse_clock), yes(p->has_drop_reasons));
+		yes(p->has_coarse_clock), yes(p->has_drop_reasons),
+		hook_plan_sock_storage(p) ? "yes" :
+		p->has_sk_storage_tracing ? "no (classic tracepoints: socket states by address)" :
+		"no (before 5.11: socket states by address)");
 	if (complete) {
 		fprintf(out, "every diagnosis is available\n");
 		return;

@@ -5,19 +5,28 @@
  * configure, load, attach, run the pipeline, detach.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "drop_reason.h"
 #include "kernel_report.h"
 #include "output.h"
+#include "correlate.h"
 #include "pipeline.h"
+#include "record.h"
+#include "privs.h"
 #include "report.h"
+#include "sink_file.h"
+#include "sink_metrics.h"
+#include "sink_otlp.h"
+#include "source_file.h"
 #include "source_live.h"
 #include "tracer.h"
 
@@ -80,7 +89,7 @@ static struct drop_site drop_sites[4];
  */
 static void name_drop_reasons(struct tracer *t)
 {
-	if (!drop_reason_init())
+	if (!drop_reason_init(t->vmlinux))
 		t->n_drop_sites = drop_reason_sites(drop_sites,
 						    sizeof(drop_sites) / sizeof(drop_sites[0]));
 	t->drop_sites = drop_sites;
@@ -126,13 +135,29 @@ int main(int argc, char **argv)
 {
 	struct tracer tracer = { .netns_fd = -1, .self_netns_fd = -1, .stats_fd = -1 };
 	struct pipeline *pipe = NULL;
+	struct recorder *rec = NULL;
 	struct source *src = NULL;
+	struct sink *file = NULL, *metrics = NULL, *otlp = NULL;
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
 	char nics[512], note[1024];
 	int err, ret = EXIT_RUNTIME;
 
+	/* The subcommands: recordings, no kernel. Their argv[0] names them
+	 * in argp's messages ("tcptrace-bpf replay: ..."). */
+	if (argc > 1 && !strcmp(argv[1], "replay")) {
+		static char name[] = "tcptrace-bpf replay";
+
+		argv[1] = name;
+		return replay_main(argc - 1, argv + 1);
+	}
+	if (argc > 1 && !strcmp(argv[1], "correlate")) {
+		static char name[] = "tcptrace-bpf correlate";
+
+		argv[1] = name;
+		return correlate_main(argc - 1, argv + 1);
+	}
 	cli_parse(argc, argv, &opts);
 	verbose = opts.verbose;
 	output_init(&out, stdout, opts.json);
@@ -153,11 +178,58 @@ int main(int argc, char **argv)
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
-	if (tracer_check_environment(&opts))
-		return EXIT_RUNTIME;
+	if (opts.output_path) {
+		struct timespec now;
+		char why[512];
 
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		file = file_sink_new(&opts, now.tv_sec * 1000000000ULL + now.tv_nsec, why,
+				     sizeof(why));
+		if (!file) {
+			report_error("%s (hint: -o needs a writable path)", why);
+			return EXIT_USAGE;
+		}
+	}
+	/* The metrics registry serves --metrics and feeds --otlp. */
+	if (opts.metrics_port || opts.otlp_url) {
+		char why[512];
+		bool usage;
+
+		metrics = metrics_sink_new(&opts, &usage, why, sizeof(why));
+		if (!metrics) {
+			report_error("%s%s", why, usage ? " (hint: another port, or an address "
+				     "of this host)" : "");
+			file_sink_free(file);
+			return usage ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+	}
+	/* A collector that is down now is no reason to stop: it is retried. */
+	if (opts.otlp_url) {
+		char why[512];
+
+		otlp = otlp_sink_new(&opts, metrics, why, sizeof(why));
+		if (!otlp) {
+			report_error("%s", why);
+			metrics_sink_free(metrics);
+			file_sink_free(file);
+			return EXIT_RUNTIME;
+		}
+	}
+	if (tracer_check_environment(&tracer, &opts))
+		goto cleanup;
+	/* A file that cannot be written is said before the programs load. */
+	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path)))
+		goto cleanup;
+
+	/* Parsed once (~6 MB) for the drop reasons and the hook plan, which
+	 * frees it; libbpf's own parse for the load goes back to the system
+	 * once tracing starts. */
+	tracer.vmlinux = btf__load_vmlinux_btf();
 	name_drop_reasons(&tracer);
 	err = tracer_start(&tracer, &opts);
+	btf__free(tracer.vmlinux);	/* a start that failed before planning */
+	tracer.vmlinux = NULL;
+	malloc_trim(0);
 	if (opts.check) {
 		ret = check_report(&tracer, &out, err);
 		goto cleanup;
@@ -184,6 +256,25 @@ int main(int argc, char **argv)
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
+	if (file)
+		pipeline_add_sink(pipe, file);
+	if (metrics)
+		pipeline_add_sink(pipe, metrics);
+	if (otlp)
+		pipeline_add_sink(pipe, otlp);
+	if (rec) {
+		struct rec_source_info info = {
+			.opts = &opts, .cfg = &cfg, .drop_reason_name = cfg.drop_reason_name,
+			.mono_to_real_ns = out.mono_to_real_ns, .argc = argc, .argv = argv,
+		};
+
+		if (recorder_begin(rec, &info))
+			goto cleanup;
+		pipeline_set_recorder(pipe, rec);
+	}
+	/* Everything that needed privilege is open: keep only what the run needs. */
+	if (privs_drop_after_attach(&tracer, &opts))
+		goto cleanup;
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",
@@ -195,9 +286,17 @@ int main(int argc, char **argv)
 	ret = pipeline_run(pipe, src, &exiting);
 
 cleanup:
+	if (!recorder_close(rec) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
 	live_source_free(src);
 	pipeline_free(pipe);
 	tracer_stop(&tracer);
+	/* After the last records: a gzip file gets its trailer. */
+	if (file_sink_free(file) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
+	/* The exporter's last metrics read the registry: it goes first. */
+	otlp_sink_free(otlp);
+	metrics_sink_free(metrics);
 	drop_reason_free();
 	return ret;
 }

@@ -186,7 +186,6 @@ static void conn_text(struct output *o, const struct conn_record *c)
 	if (c->pid)
 		term_printf(o->out, " process %u (%s)", c->pid, c->comm);
 	term_printf(o->out, "%s\n", codes);
-	fflush(o->out);
 }
 
 void output_conn(struct output *o, const struct conn_record *c, bool text_lines)
@@ -279,6 +278,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	record_begin(o, "stats", now_ns);
 	json_kv_uint(j, "events", h->events);
 	json_kv_uint(j, "events_lost", h->events_lost);
+	json_kv_uint(j, "events_read", h->events_read);
 	json_kv_uint(j, "flows_opened", h->flows_opened);
 	json_kv_uint(j, "flows_tracked", h->flows_tracked);
 	json_kv_uint(j, "flows_evicted", h->flows_evicted_kernel + h->flows_evicted_table +
@@ -338,6 +338,12 @@ void output_check(struct output *o, const struct hook_plan *p, const char *relea
 	kernel_report_json(j, p);
 	json_object_end(j);
 	json_line_end(j);
+	fflush(o->out);
+}
+
+void output_flush(struct output *o)
+{
+	fflush(o->out);
 }
 
 void output_error(struct output *o, const char *msg)
@@ -351,4 +357,5 @@ void output_error(struct output *o, const char *msg)
 	json_kv_string(&o->j, "message", msg);
 	json_object_end(&o->j);
 	json_line_end(&o->j);
+	fflush(o->out);
 }

@@ -28,5 +28,7 @@ void output_check(struct output *o, const struct hook_plan *p, const char *relea
 		  const char *machine, bool ok);
 /* Under -j an error is a JSON record on stdout too; the one-line text stays on stderr. */
 void output_error(struct output *o, const char *msg);
+/* Records are buffered: the pipeline flushes once a round, and at the end. */
+void output_flush(struct output *o);
 
 #endif /* TCPTRACE_OUTPUT_H */

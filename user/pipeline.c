@@ -5,18 +5,23 @@
  * reads a clock of its own, so a replay ticks at the recording's pace.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "pipeline.h"
+#include "record.h"
 #include "report.h"
 
 struct pipeline {
 	struct engine *engine;
 	struct output *out;
+	struct sink *sinks;
 	bool conn_lines;	/* --conns: conn records as text lines too */
 	__u64 interval_ns;
 	__u64 duration_ns;	/* 0: until stopped */
 	__u64 stats_every_ns;	/* stats records while running; 0: at the end only */
+	__u64 conn_interval_ns;
 	__u64 last_stats_ns;
 	bool stats_sent;	/* the first stats record also says what the kernel lacks */
+	struct recorder *rec;	/* -w, or NULL */
 };
 
 void pipeline_engine_config(const struct options *o, struct engine_config *cfg)
@@ -35,6 +40,9 @@ static void on_diagnosis(const struct diagnosis *d, void *ctx)
 	struct pipeline *p = ctx;
 
 	output_diagnosis(p->out, d);
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->diagnosis)
+			s->ops->diagnosis(s, d);
 }
 
 static void on_conn(const struct conn_record *c, void *ctx)
@@ -42,6 +50,22 @@ static void on_conn(const struct conn_record *c, void *ctx)
 	struct pipeline *p = ctx;
 
 	output_conn(p->out, c, p->conn_lines);
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->conn)
+			s->ops->conn(s, c);
+}
+
+void pipeline_add_sink(struct pipeline *p, struct sink *s)
+{
+	struct sink **tail = &p->sinks;
+
+	while (*tail)
+		tail = &(*tail)->next;
+	s->next = NULL;
+	*tail = s;
+	/* A file or a collector takes the stats records a JSON stdout would. */
+	if (!p->stats_every_ns)
+		p->stats_every_ns = p->conn_interval_ns;
 }
 
 struct pipeline *pipeline_new(const struct options *o, const struct engine_config *cfg,
@@ -62,7 +86,8 @@ struct pipeline *pipeline_new(const struct options *o, const struct engine_confi
 	p->interval_ns = o->interval_ms * 1000000ULL;
 	p->duration_ns = o->duration_ms * 1000000ULL;
 	/* A monitoring pipeline reading -j sees the losses as they happen. */
-	p->stats_every_ns = o->json ? o->conn_interval_s * 1000000000ULL : 0;
+	p->conn_interval_ns = o->conn_interval_s * 1000000000ULL;
+	p->stats_every_ns = o->json ? p->conn_interval_ns : 0;
 	return p;
 }
 
@@ -74,52 +99,123 @@ void pipeline_free(struct pipeline *p)
 	free(p);
 }
 
+void pipeline_set_recorder(struct pipeline *p, struct recorder *rec)
+{
+	p->rec = rec;
+}
+
 void pipeline_event(struct pipeline *p, const struct tt_event *ev)
 {
+	if (p->rec)
+		recorder_event(p->rec, ev);
 	engine_on_event(p->engine, ev);
 }
 
 void pipeline_socket(struct pipeline *p, const struct tt_sock_scan *s, __u64 now_ns)
 {
+	if (p->rec)
+		recorder_socket(p->rec, s, now_ns);
 	engine_on_scan(p->engine, s, now_ns);
 }
 
 void pipeline_nic(struct pipeline *p, const struct flow_key *key,
 		  const struct nic_flow *nf, __u64 now_ns)
 {
+	if (p->rec)
+		recorder_nic(p->rec, key, nf, now_ns);
 	engine_on_nic(p->engine, key, nf, now_ns);
 }
 
 void pipeline_scan_end(struct pipeline *p, __u64 now_ns)
 {
+	if (p->rec)
+		recorder_scan_end(p->rec, now_ns);
 	engine_scan_end(p->engine, now_ns);
 }
 
-static void report_health(struct pipeline *p, struct source *src, __u64 now)
+/* A mark in the recording: where the run started, ticked, stopped. */
+static void mark(struct pipeline *p, enum rec_type type, __u64 now)
 {
-	struct health_report r = {0};
+	if (p->rec)
+		recorder_mark(p->rec, type, now);
+}
+
+/* The source's health and the engine's, together. */
+static void build_health(struct pipeline *p, struct source *src, struct health_report *r)
+{
 	struct engine_stats es;
 
-	src->ops->health(src, &r);
+	memset(r, 0, sizeof(*r));
+	src->ops->health(src, r);
 	engine_get_stats(p->engine, &es);
-	r.flows_tracked = es.flows;
-	r.flows_evicted_table = es.flows_evicted;
-	r.scan_untracked = es.scan_untracked;
-	r.diagnoses = es.diagnoses;
+	r->flows_tracked = es.flows;
+	r->flows_evicted_table = es.flows_evicted;
+	r->scan_untracked = es.scan_untracked;
+	r->diagnoses = es.diagnoses;
+}
+
+static void report_health(struct pipeline *p, struct source *src, __u64 now, bool final)
+{
+	struct health_report r;
+
+	build_health(p, src, &r);
 	if (p->stats_sent)
 		r.plan = NULL;
-	output_health(p->out, now, &r);
+	/* Text stdout has the one summary at the end; JSON every interval. */
+	if (final || p->out->json)
+		output_health(p->out, now, &r);
+	for (struct sink *s = p->sinks; s; s = s->next) {
+		if (!s->ops->health)
+			continue;
+		s->ops->health(s, now, &r);
+		s->last_health_ns = now;
+	}
 	p->stats_sent = true;
 	p->last_stats_ns = now;
 }
 
+/* A sink that wants its health fresher than the stats records come. */
+static void health_for_sinks(struct pipeline *p, struct source *src, __u64 now)
+{
+	struct health_report r;
+	bool built = false;
+
+	for (struct sink *s = p->sinks; s; s = s->next) {
+		if (!s->ops->health || !s->health_every_ns ||
+		    now - s->last_health_ns < s->health_every_ns)
+			continue;
+		if (!built) {
+			build_health(p, src, &r);
+			r.plan = NULL;
+			built = true;
+		}
+		s->ops->health(s, now, &r);
+		s->last_health_ns = now;
+	}
+}
+
+static void tick_sinks(struct pipeline *p, __u64 now)
+{
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->tick)
+			s->ops->tick(s, now);
+}
+
 static void tick(struct pipeline *p, struct source *src, __u64 now)
 {
+	__u64 lost;
+
+	mark(p, REC_TICK, now);
 	src->ops->sample(src, now);
-	engine_note_lost(p->engine, src->ops->lost(src));
+	lost = src->ops->lost(src);
+	if (p->rec)
+		recorder_lost(p->rec, now, lost);
+	engine_note_lost(p->engine, lost);
 	engine_tick(p->engine, now, on_diagnosis, p);
 	if (p->stats_every_ns && now - p->last_stats_ns >= p->stats_every_ns)
-		report_health(p, src, now);
+		report_health(p, src, now, false);
+	health_for_sinks(p, src, now);
+	tick_sinks(p, now);
 }
 
 int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *stop)
@@ -130,25 +226,35 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	int ret = 0;
 
 	p->last_stats_ns = now;
+	mark(p, REC_START, now);
 	while (!*stop && ret == 0) {
 		ret = src->ops->poll(src, end && end < next_tick ? end : next_tick);
-		if (ret < 0)
+		if (ret < 0) {
+			output_flush(p->out);
 			return EXIT_RUNTIME;
+		}
 		now = src->ops->now(src);
-		if (now >= next_tick) {
+		if (src->ops->tick_due ? src->ops->tick_due(src) : now >= next_tick) {
 			tick(p, src, now);
 			next_tick += p->interval_ns;
 			if (next_tick <= now)
 				next_tick = now + p->interval_ns;
 		}
+		/* What this round wrote goes out in one write, at most
+		 * POLL_MAX_MS of the source after it happened. */
+		output_flush(p->out);
 		if (end && now >= end)
 			break;
 	}
 	/* What the source still holds, a last look, what is pending. */
 	src->ops->flush(src);
 	now = src->ops->now(src);
+	mark(p, REC_LOOP_END, now);
 	tick(p, src, now);
 	engine_finish(p->engine, now, on_diagnosis, p);
-	report_health(p, src, now);
+	mark(p, REC_FINISH, now);
+	report_health(p, src, now, true);
+	tick_sinks(p, now);
+	output_flush(p->out);
 	return EXIT_DONE;
 }

@@ -16,6 +16,7 @@
 #include "output.h"
 
 struct pipeline;
+struct recorder;
 struct source;
 
 struct source_ops {
@@ -37,10 +38,40 @@ struct source_ops {
 	__u64 (*lost)(struct source *src);
 	/* Its own health for the stats record; the pipeline adds the engine's. */
 	void (*health)(struct source *src, struct health_report *r);
+	/*
+	 * Optional: whether the pipeline judges now. A recording says when
+	 * the live run judged (its ticks are records); without this the
+	 * pipeline ticks every interval of the source's clock.
+	 */
+	bool (*tick_due)(struct source *src);
 };
 
 struct source {
 	const struct source_ops *ops;
+};
+
+/*
+ * Where records go besides the main output (stdout): a file (-o), the
+ * metrics (--metrics), a collector (--otlp). Each gets every diagnosis,
+ * conn record and stats record, and a tick each interval (to flush,
+ * rotate, expire). The pipeline does not own them.
+ */
+struct sink;
+
+struct sink_ops {
+	void (*diagnosis)(struct sink *s, const struct diagnosis *d);
+	void (*conn)(struct sink *s, const struct conn_record *c);
+	void (*health)(struct sink *s, __u64 now_ns, const struct health_report *h);
+	void (*tick)(struct sink *s, __u64 now_ns);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+	/* Stats records this often at least (metrics want fresh health);
+	 * 0: with the others, every --conn-interval. */
+	__u64 health_every_ns;
+	__u64 last_health_ns;	/* the pipeline's */
+	struct sink *next;	/* the pipeline's list */
 };
 
 /* The engine's configuration from the options: thresholds, fold window,
@@ -52,6 +83,11 @@ void pipeline_engine_config(const struct options *o, struct engine_config *cfg);
 struct pipeline *pipeline_new(const struct options *o, const struct engine_config *cfg,
 			      struct output *out);
 void pipeline_free(struct pipeline *p);
+/* One more place records go (kept until pipeline_free; not freed by it). */
+void pipeline_add_sink(struct pipeline *p, struct sink *s);
+
+/* -w: everything the engine consumes is also written to rec (record.h). */
+void pipeline_set_recorder(struct pipeline *p, struct recorder *rec);
 
 /* What a source feeds. */
 void pipeline_event(struct pipeline *p, const struct tt_event *ev);

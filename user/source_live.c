@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,7 @@ struct live_source {
 	struct netns_set netns;	/* host-wide: the namespaces events came from */
 	__u64 now_ns;		/* time of the sample being fed */
 	__u64 sockets_scanned;
+	__u64 events_read;	/* records taken from the ring: events - events_read is in flight */
 	__u64 nic_records;	/* live nic_flows records at the last read */
 	unsigned int scan_fails;	/* failed attempts in a row of the main scan */
 	__u64 scan_backoff_ns;
@@ -48,6 +50,43 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * A summary record (EVF_SUMMARY) stands for what a connection's open, the
+ * handshake's end and its close used to send one by one: the engine gets
+ * those events, in order, each at its own time. To CLOSE it is the whole
+ * connection; to another state, its story so far.
+ */
+static void feed_summary(struct live_source *ls, const struct tt_event *ev)
+{
+	__u8 first = ev->path[0];
+	struct tt_event e = *ev;
+
+	e.flags &= ~(EVF_SUMMARY | EVF_PROC);
+	if (first == TT_TCP_SYN_SENT || first == TT_TCP_SYN_RECV) {
+		struct tt_event open = e;
+
+		/* The open as connect() (or the handshake) saw it: no totals yet. */
+		memset(&open.min_rtt_us, 0, sizeof(open) - offsetof(struct tt_event, min_rtt_us));
+		open.srtt_us = open.total_retrans = 0;
+		open.ts_ns = ev->start_ns;
+		open.old_state = first == TT_TCP_SYN_SENT ? TT_TCP_CLOSE : TT_TCP_LISTEN;
+		open.state = first;
+		open.flags |= ev->flags & EVF_PROC;
+		pipeline_event(ls->pipe, &open);
+		if (ev->established_ns) {
+			open.ts_ns = ev->established_ns;
+			open.old_state = first;
+			open.state = TT_TCP_ESTABLISHED;
+			open.flags &= ~EVF_PROC;
+			pipeline_event(ls->pipe, &open);
+		}
+	}
+	/* The close carries its path and totals; a story so far, where it is now. */
+	if (ev->state == TT_TCP_CLOSE ||
+	    (ev->state != first && !(ev->state == TT_TCP_ESTABLISHED && ev->established_ns)))
+		pipeline_event(ls->pipe, &e);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct live_source *ls = ctx;
@@ -56,8 +95,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(ev))
 		return 0;
 	memcpy(&ev, data, sizeof(ev));
+	ls->events_read++;
 	netns_note(&ls->netns, ev.key.netns, ev.ts_ns);
-	pipeline_event(ls->pipe, &ev);
+	if (ev.type == EV_STATE && (ev.flags & EVF_SUMMARY))
+		feed_summary(ls, &ev);
+	else
+		pipeline_event(ls->pipe, &ev);
 	return 0;
 }
 
@@ -136,16 +179,13 @@ static void scan_sockets(struct live_source *ls)
 
 	if (ls->now_ns < ls->scan_retry_ns)
 		return;
-	if (t->netns_fd >= 0)
-		n = scanner_run(link, t->netns_fd, t->self_netns_fd, on_socket, ls);
-	else
-		n = scanner_run(link, -1, -1, on_socket, ls);
+	n = scanner_read(tracer_scan_iter(t), on_socket, ls);
 	if (n < 0) {
 		scan_failed(ls, n);
 		return;
 	}
 	scan_worked(ls);
-	if (t->netns_fd < 0) {
+	if (t->netns_fd < 0 && !t->scan_own_netns_only) {
 		netns_resolve(ns, ls->now_ns);
 		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
 			int fd = netns_open(ns, i);
@@ -222,6 +262,7 @@ static void live_health(struct source *src, struct health_report *r)
 	tracer_health(ls->tracer, &th);
 	r->events = th.counters[CNT_EVENTS];
 	r->events_lost = th.counters[CNT_EVENTS_LOST];
+	r->events_read = ls->events_read;
 	r->flows_opened = th.counters[CNT_FLOWS_NEW];
 	r->flow_map_full = th.counters[CNT_FLOWS_FULL] + th.counters[CNT_NIC_FLOWS_FULL];
 	r->nic_unparsed = th.counters[CNT_NIC_UNPARSED];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
@@ -21,6 +22,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "drop_reason.h"
+#include "ns_thread.h"
+#include "privs.h"
 #include "report.h"
 #include "tracer.h"
 #include "tcptrace.skel.h"
@@ -35,31 +38,35 @@ static double mono_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+int tracer_check_environment(const struct tracer *t, const struct options *o)
 {
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
+	__u64 missing;
+	char what[512];
 
-int tracer_check_environment(const struct options *o)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = {};
-
-	(void)o;
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		report_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s) "
 			"(hint: it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y)",
 			strerror(errno));
 		return -ENOENT;
 	}
-	if (syscall(SYS_capget, &hdr, caps) == 0 && !has_cap(caps, CAP_SYS_ADMIN) &&
-	    !(has_cap(caps, CAP_BPF) && has_cap(caps, CAP_PERFMON) &&
-	      has_cap(caps, CAP_NET_ADMIN))) {
-		report_error("not enough privileges to load BPF programs "
-			"(hint: run it with sudo, or grant CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)");
+	missing = privs_missing(!o->no_nic && !o->check, t->netns_fd >= 0 && !t->netns_own,
+				o->user && !o->check && o->uid != getuid());
+	if (missing) {
+		privs_describe(missing, what, sizeof(what));
+		report_error("not enough privileges: missing %s (hint: run it as root, or grant "
+			     "%s: setpriv --ambient-caps, systemd's AmbientCapabilities=, a "
+			     "container's capabilities)", what,
+			     missing & (missing - 1) ? "them" : "it");
 		return -EPERM;
 	}
 	return 0;
+}
+
+static __u32 own_netns_inum(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
 int tracer_resolve_netns(struct tracer *t, const struct options *o)
@@ -89,6 +96,8 @@ int tracer_resolve_netns(struct tracer *t, const struct options *o)
 	}
 	t->netns_fd = fd;
 	t->netns_inum = st.st_ino;
+	/* Already there (started inside it): nothing to enter, no CAP_SYS_ADMIN. */
+	t->netns_own = st.st_ino == own_netns_inum();
 	t->self_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (t->self_netns_fd < 0) {
 		report_error("cannot open /proc/self/ns/net: %s (hint: is /proc mounted?)",
@@ -103,6 +112,10 @@ static int mount_tracefs(void)
 {
 	if (access(TRACEFS "/events", F_OK) == 0)
 		return 0;
+	/* Mounted, but root's alone (mode 0700): a non-root user with
+	 * capabilities cannot use it, and mounting it again would not help. */
+	if (errno == EACCES)
+		return -EACCES;
 	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
 		return -errno;
 	return 0;
@@ -121,13 +134,6 @@ static void plan_nic(struct hook_plan *p, const struct options *o)
 		hook_plan_off(p, HOOK_NIC_INGRESS_TC);
 	if (!ingress || !xdp)
 		hook_plan_off(p, HOOK_NIC_INGRESS_XDP);
-}
-
-static __u32 own_netns_inum(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
 /*
@@ -175,6 +181,11 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	memcpy((void *)s->rodata->filter_addr, o->host_addr, sizeof(o->host_addr));
 	s->rodata->filter_tgid = o->pid;
 	s->rodata->connect_nr = __NR_connect;
+	/* Each socket's state in its own storage, or by address in socks: the
+	 * map not used takes no room. */
+	s->rodata->use_sk_storage = hook_plan_sock_storage(&t->plan);
+	if (s->rodata->use_sk_storage)
+		bpf_map__set_max_entries(s->maps.socks, 1);
 	/* TC and XDP cannot read a packet's namespace: it is the one we hook. */
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();
 	configure_drops(s, t);
@@ -285,6 +296,8 @@ static int attach_nics(struct tracer *t, const struct options *o)
 		.xdp_fd = bpf_program__fd(t->skel->progs.nic_xdp_in),
 		.ingress = ingress_of(o),
 		.egress = true,
+		/* Tests only: the netlink filters of kernels before 6.6 on this one. */
+		.no_tcx = getenv("TCPTRACE_NO_TCX") != NULL,
 	};
 	const char *ns_name = o->netns_path ? " in the traced namespace" : "";
 	struct nic_link *links = NULL;
@@ -294,7 +307,7 @@ static int attach_nics(struct tracer *t, const struct options *o)
 	if (o->no_nic)
 		return 0;
 	/* Interfaces are named, and hooked, inside the namespace they live in. */
-	if (t->netns_fd >= 0 && setns(t->netns_fd, CLONE_NEWNET)) {
+	if (t->netns_fd >= 0 && !t->netns_own && setns(t->netns_fd, CLONE_NEWNET)) {
 		report_error("cannot enter the traced namespace: %s", strerror(errno));
 		return -errno;
 	}
@@ -348,25 +361,38 @@ static int attach_nics(struct tracer *t, const struct options *o)
 out:
 	free(links);
 	free(ifindex);
-	if (t->netns_fd >= 0 && setns(t->self_netns_fd, CLONE_NEWNET) && !err) {
+	if (t->netns_fd >= 0 && !t->netns_own && setns(t->self_netns_fd, CLONE_NEWNET) && !err) {
 		report_error("cannot return from the traced namespace: %s", strerror(errno));
 		err = -errno;
 	}
 	return err;
 }
 
-static void detach_nics(struct tracer *t)
+static int detach_all(void *arg)
 {
-	/* Netlink filters are removed through a socket of their namespace. */
-	bool in = t->netns_fd >= 0 && !setns(t->netns_fd, CLONE_NEWNET);
+	struct tracer *t = arg;
 
 	for (int i = 0; i < t->n_nics; i++)
 		nic_detach(&t->nic[i]);
+	return 0;
+}
+
+static void detach_nics(struct tracer *t)
+{
+	/* Netlink filters are removed through a socket of their namespace:
+	 * its thread's, which entered it while the tracer could. */
+	if (t->ns_thread) {
+		ns_thread_call(t->ns_thread, detach_all, t);
+	} else {
+		bool in = t->netns_fd >= 0 && !t->netns_own && !setns(t->netns_fd, CLONE_NEWNET);
+
+		detach_all(t);
+		if (in)
+			setns(t->self_netns_fd, CLONE_NEWNET);
+	}
 	t->n_nics = 0;
 	free(t->nic);
 	t->nic = NULL;
-	if (in)
-		setns(t->self_netns_fd, CLONE_NEWNET);
 }
 
 /*
@@ -376,9 +402,10 @@ static void detach_nics(struct tracer *t)
  */
 static int plan_hooks(struct tracer *t, const struct options *o)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = t->vmlinux ? t->vmlinux : btf__load_vmlinux_btf();
 	bool ok;
 
+	t->vmlinux = NULL;
 	if (!btf) {
 		report_error("cannot read the kernel's BTF: %s (hint: it needs a kernel built "
 			     "with CONFIG_DEBUG_INFO_BTF=y)", strerror(errno));
@@ -386,6 +413,7 @@ static int plan_hooks(struct tracer *t, const struct options *o)
 	}
 	ok = hook_plan_make(&t->plan, btf, o->classic);
 	btf__free(btf);
+	malloc_trim(0);
 	if (!ok) {
 		report_error("this kernel cannot be traced: %s (hint: tcptrace-bpf needs Linux 5.10 "
 			     "or later)", !t->plan.has_ringbuf ?
@@ -420,7 +448,8 @@ static const char *classic_unavailable(const struct tracer *t, char *why, size_t
 			mounted = true;
 		}
 		if (err) {
-			snprintf(why, len, "cannot mount tracefs on " TRACEFS ": %s", strerror(-err));
+			snprintf(why, len, err == -EACCES ? "tracefs on " TRACEFS " is root's alone" :
+				 "cannot mount tracefs on " TRACEFS ": %s", strerror(-err));
 			return bpf_program__name(p);
 		}
 		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
@@ -478,7 +507,11 @@ static int load_as_planned(struct tracer *t, const struct options *o)
 		if (err)
 			return err;
 		refused = classic_unavailable(t, why, sizeof(why));
-		if (!refused) {
+		if (refused) {
+			/* The name is the object's, and the object goes next. */
+			snprintf(refused_prog, sizeof(refused_prog), "%s", refused);
+			refused = refused_prog;
+		} else {
 			refused_prog[0] = '\0';
 			print_next = libbpf_set_print(print_capture);
 			err = tcptrace_bpf__load(t->skel);
@@ -578,16 +611,39 @@ int tracer_start(struct tracer *t, const struct options *o)
 	struct bpf_program *p;
 	int err;
 
+	double t1 = 0, t2 = 0, t3 = 0;
+
 	t->stats_fd = -1;
 	err = plan_hooks(t, o);
-	if (!err)
+	if (!err) {
+		t1 = mono_ms();
 		err = load_as_planned(t, o);
-	if (!err)
+	}
+	if (!err) {
+		t2 = mono_ms();
 		err = attach_hooks(t);
-	if (!err && !o->check)
+	}
+	if (!err && !o->check) {
+		t3 = mono_ms();
 		err = attach_nics(t, o);
+	}
+	if (!err && !o->check && t->netns_fd >= 0 && !t->netns_own) {
+		char why[128];
+
+		/* Scans and the detach happen in the namespace long after the
+		 * privilege to enter it is gone: a thread enters it now, and stays. */
+		t->ns_thread = ns_thread_start(t->netns_fd, why, sizeof(why));
+		if (!t->ns_thread) {
+			err = -errno;
+			report_error("%s", why);
+		}
+	}
 	if (err)
 		return err;
+	if (o->verbose)
+		fprintf(stderr, "tcptrace-bpf: note: planned in %.0f ms, loaded (verified) in %.0f ms, "
+			"hooks attached in %.0f ms, interfaces in %.0f ms\n", t1 - t0, t2 - t1,
+			(t3 ? t3 : mono_ms()) - t2, t3 ? mono_ms() - t3 : 0);
 	if (o->prog_stats) {
 		t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (t->stats_fd < 0)
@@ -619,6 +675,8 @@ void tracer_stop(struct tracer *t)
 {
 	if (t->skel)
 		detach_nics(t);
+	ns_thread_stop(t->ns_thread);
+	t->ns_thread = NULL;
 	/* Links close with their fds: nothing stays attached behind us. */
 	while (t->n_links > 0)
 		bpf_link__destroy(t->links[--t->n_links]);
@@ -637,6 +695,25 @@ void tracer_stop(struct tracer *t)
 int tracer_scan_link_fd(const struct tracer *t)
 {
 	return t->scan_link ? bpf_link__fd(t->scan_link) : -1;
+}
+
+static int iter_create(void *arg)
+{
+	int fd = bpf_iter_create(*(const int *)arg);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int tracer_scan_iter(const struct tracer *t)
+{
+	int link = tracer_scan_link_fd(t);
+
+	if (link < 0)
+		return -ENOENT;
+	/* iter/tcp walks the namespace of the thread that makes the iterator. */
+	if (t->ns_thread)
+		return ns_thread_call(t->ns_thread, iter_create, &link);
+	return iter_create(&link);
 }
 
 int tracer_ringbuf_fd(const struct tracer *t)
@@ -675,14 +752,15 @@ void tracer_health(const struct tracer *t, struct tracer_health *h)
 			h->counters[c] += values[i];
 	}
 	/*
-	 * An LRU map evicts silently. Flows opened minus flows closed minus
-	 * flows present is what it evicted; counting the map costs a syscall
-	 * per entry, so only when it can be more than half full.
+	 * Socket states by address live in an LRU map, which evicts silently:
+	 * opened minus closed minus present is what it evicted. Counting the
+	 * map costs a syscall per entry, so only when it can be more than half
+	 * full. A socket's own storage is never evicted.
 	 */
 	opened = h->counters[CNT_FLOWS_NEW] - h->counters[CNT_FLOWS_CLOSED];
-	if (opened > bpf_map__max_entries(t->skel->maps.flows) / 2) {
-		live = count_map_entries(bpf_map__fd(t->skel->maps.flows),
-					 sizeof(struct flow_key));
+	if (!t->skel->rodata->use_sk_storage &&
+	    opened > bpf_map__max_entries(t->skel->maps.socks) / 2) {
+		live = count_map_entries(bpf_map__fd(t->skel->maps.socks), sizeof(__u64));
 		h->flows_evicted = opened > live ? opened - live : 0;
 	}
 }

@@ -244,10 +244,24 @@ lab_client() {
 
 # ---------------------------------------------------------------- tracer
 
+# lab_tracer_bin NAME: the tracer binary for a variant's tracer NAME
+# ("crash-v4.a"): LAB_SAN_TRACER (the sanitizers' build) for the scenarios
+# named in LAB_SAN_SCENARIOS, $TCPTRACE for the others.
+lab_tracer_bin() {
+	local scn=${1%%.*}
+
+	scn=${scn%-v[46]}
+	if [ -n "${LAB_SAN_TRACER:-}" ] && [[ " ${LAB_SAN_SCENARIOS:-} " == *" $scn "* ]]; then
+		echo "$LAB_SAN_TRACER"
+	else
+		echo "$TCPTRACE"
+	fi
+}
+
 # lab_tracer NAME a|b PORT SECS [tracer options...]: start the tracer on one
-# host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, and wait
-# until it says it is tracing. SECS bounds its life; lab_tracer_stop ends it
-# earlier.
+# host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, its
+# recording to NAME.ttr (LAB_REPLAY=0: none), and wait until it says it is
+# tracing. SECS bounds its life; lab_tracer_stop ends it earlier.
 lab_tracer() {
 	lab_tracer_start "$@" && lab_tracer_wait "$1"
 }
@@ -255,11 +269,12 @@ lab_tracer() {
 # lab_tracer_start: the same, without waiting (lab_tracer_wait NAME does),
 # so the tracers of both hosts load side by side.
 lab_tracer_start() {
-	local name=$1 side=$2 port=$3 secs=$4 pid
+	local name=$1 side=$2 port=$3 secs=$4 pid rec=()
 	shift 4
 
-	"$TCPTRACE" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
-		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" "$@" \
+	[ "${LAB_REPLAY:-1}" = 0 ] || rec=(-w "$LAB_DIR/$name.ttr")
+	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
+		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
 		>"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.log" &
 	pid=$!
 	lab_track "$pid"
@@ -314,7 +329,34 @@ lab_tracer_stop() {
 		lab_fail "tracer $name exited with status $rc"
 		return 1
 	fi
-	return 0
+	lab_replay_check "$name"
+}
+
+# lab_replay_check NAME: the replay of the tracer's recording says what the
+# tracer said live: the same diagnosis and conn records, byte for byte.
+lab_replay_check() {
+	local name=$1 live replay first
+
+	[ "${LAB_REPLAY:-1}" = 0 ] && return 0
+	live=$LAB_DIR/$name.live-records
+	replay=$LAB_DIR/$name.replay-records
+	if [ ! -s "$LAB_DIR/$name.ttr" ]; then
+		lab_fail "tracer $name wrote no recording"
+		return 1
+	fi
+	jq -c 'select(.type == "diagnosis" or .type == "conn")' "$LAB_DIR/$name.json" \
+		>"$live" 2>/dev/null
+	if ! "$TCPTRACE" replay -j "$LAB_DIR/$name.ttr" 2>"$LAB_DIR/$name.replay.log" |
+		jq -c 'select(.type == "diagnosis" or .type == "conn")' >"$replay" 2>/dev/null; then
+		lab_fail "replay of $name failed: $(tail -n 1 "$LAB_DIR/$name.replay.log")"
+		return 1
+	fi
+	if ! cmp -s "$live" "$replay"; then
+		first=$(diff "$live" "$replay" | grep -m 2 '^[<>]' | cut -c 1-300 | paste -sd ' ' -)
+		lab_fail "replay of $name differs from the live run: $first"
+		return 1
+	fi
+	rm -f "$live" "$replay"
 }
 
 # ---------------------------------------------------------------- checks
@@ -574,6 +616,59 @@ expect_conn_complete() {
 	return 1
 }
 
+# expect_files_whole DIR MIN: at least MIN gzip files in DIR, each one
+# whole (gzip -t: the trailer is there).
+expect_files_whole() {
+	local dir=$1 min=$2 n=0 f
+
+	for f in "$dir"/*.gz; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		if ! gzip -t "$f" 2>/dev/null; then
+			echo "$(basename "$f"): not a whole gzip file"
+			return 1
+		fi
+	done
+	[ "$n" -ge "$min" ] && return 0
+	echo "$(basename "$dir"): $n gzip files, want at least $min (rotation)"
+	return 1
+}
+
+# expect_conns_once WHAT SIDE N CMD...: the JSON lines CMD prints hold N
+# final conn records of SIDE, each connection (its client port) once,
+# and every line is whole JSON.
+expect_conns_once() {
+	local what=$1 side=$2 want=$3 got
+	shift 3
+
+	if ! got=$("$@" 2>/dev/null | jq -c . 2>&1 >/dev/null) || [ -n "$got" ]; then
+		echo "$what: a line is not JSON: $got"
+		return 1
+	fi
+	got=$("$@" 2>/dev/null | jq -rs --arg side "$side" '
+		[.[] | select(.type == "conn" and .side == $side and .open == false)
+		     | if .side == "client" then .lport else .rport end] as $p |
+		"\($p | length) \($p | unique | length)"')
+	[ "$got" = "$want $want" ] && return 0
+	echo "$what: $side conn records (all, distinct): $got, want $want $want"
+	return 1
+}
+
+# expect_killed_gzip FILE: a gzip file its writer never finished (killed):
+# gzip -t says it is cut short, yet zcat reads whole lines up to the cut.
+expect_killed_gzip() {
+	local file=$1 last
+
+	if gzip -t "$file" 2>/dev/null; then
+		echo "$(basename "$file"): whole: the tracer was not killed before it finished"
+		return 1
+	fi
+	last=$(zcat "$file" 2>/dev/null | tail -c 1 | od -An -c | tr -d ' ')
+	[ "$last" = '\n' ] && return 0
+	echo "$(basename "$file"): zcat's output does not end at a line's end ('$last')"
+	return 1
+}
+
 # expect_seen FILE: the tracer's own stats count events for its port, so
 # "no diagnosis" means it looked and found nothing wrong, not that it was
 # blind.
@@ -613,7 +708,7 @@ lab_report() {
 	echo "FAIL $test: ${why%; }"
 	for f in "$LAB_DIR/$name".*; do
 		[ -f "$f" ] || continue
-		case "$f" in *.ready | *.result) continue ;; esac
+		case "$f" in *.ready | *.result | *.ttr) continue ;; esac
 		echo "    --- $(basename "$f")"
 		# stats lines repeat every interval: keep the rest
 		grep -Ev '"type": ?"stats"' "$f" | tail -n 40 | sed 's/^/    | /'

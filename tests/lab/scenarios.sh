@@ -17,7 +17,9 @@
 # Environment: TCPTRACE (default build/tcptrace-bpf), PEER (build/peer),
 # LAB_FAMILIES ("v4 v6"), LAB_JOBS (variants at once, default 24; 0: all),
 # LAB_PORT_BASE (20000), LAB_KEEP=1 (keep the run directory),
-# LAB_NO_TRACER=1 (exercise the lab and the peers alone).
+# LAB_NO_TRACER=1 (exercise the lab and the peers alone), LAB_SAN_TRACER and
+# LAB_SAN_SCENARIOS (those scenarios' tracers are that binary, the
+# sanitizers' build: each also reports "san/lab/SCENARIO/FAMILY").
 #
 # EXAMPLES
 #   sudo tests/lab/scenarios.sh
@@ -26,6 +28,9 @@
 set -u
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The sanitizers' options, for the tracers of that build.
+# shellcheck source=tests/san_env.sh
+[ -n "${LAB_SAN_TRACER:-}" ] && . "$LAB_ROOT/tests/san_env.sh"
 
 SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 	   many idle stream slow close conn-record
@@ -37,6 +42,10 @@ SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
 	    pending-reset port-retry reuse retrans-fail lost-events qdisc)
 # Faults hidden in everyday traffic that were missed (issue 7, misses).
 SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
+# Outputs (issue 9).
+SCENARIOS+=(file-output metrics metrics-storm otlp)
+# Both ends recorded at once and joined by correlate (issue 10).
+SCENARIOS+=(two-ends)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -1304,7 +1313,368 @@ sc_loss-in() {
 	sc_check_server "$n" PACKET_LOSS "$b" "$port"
 }
 
+# -o FILE: service-a's tracer writes gzip JSON lines rotated every second
+# and is stopped cleanly: every file is whole, and the client's 21
+# connections have one final conn record each across them, none lost at a
+# rotation, none twice. service-b's tracer writes one gzip file and is
+# killed with SIGKILL once its records are in: zcat reads every line of
+# it, each whole JSON, though the gzip trailer never came.
+sc_file-output() {
+	local fam=$1 port=$2 n=$3 b files pid var got i
+	local dir="$LAB_DIR/$n.files"
+
+	b=$(lab_addr "$fam" b)
+	mkdir -p "$dir"
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	[ -n "$NO_TRACER" ] || {
+		lab_tracer_start "$n.a" a "$port" "$TRACER_SECS" --conn-interval 1 \
+			-o "$dir/conns.json.gz" --rotate-s 1
+		lab_tracer_start "$n.b" b "$port" "$TRACER_SECS" --conn-interval 1 \
+			-o "$LAB_DIR/$n.b.json.gz"
+		lab_tracer_wait "$n.a" && lab_tracer_wait "$n.b" || return
+	}
+	sc_client "$n" "$b" "$port" many -n 10
+	sc_client "$n" "$b" "$port" idle -d 2200	# across two rotations
+	sc_client "$n" "$b" "$port" many -n 10
+	[ -n "$NO_TRACER" ] && { lab_server_stop; return; }
+	# The server's records reach its file at a tick; then the kill.
+	for i in $(seq 100); do
+		got=$(zcat "$LAB_DIR/$n.b.json.gz" 2>/dev/null |
+			jq -s '[.[] | select(.type == "conn" and .open == false)] | length' 2>/dev/null)
+		[ "${got:-0}" -ge 21 ] && break
+		sleep 0.1
+	done
+	var="TRACER_PID_${n//[^A-Za-z0-9_]/_}_b"
+	pid=${!var}
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	sc_stop "$n" a
+	files=$(ls "$dir" | wc -l)
+	sc_check expect_files_whole "$dir" 3
+	sc_check expect_conns_once "$n.a files" client 21 \
+		sh -c 'for f in $(ls "$1"/conns-*.json.gz | sort) "$1/conns.json.gz"; do zcat "$f"; done' \
+		- "$dir"
+	sc_check expect_killed_gzip "$LAB_DIR/$n.b.json.gz"
+	sc_check expect_conns_once "$n.b killed" server 21 zcat "$LAB_DIR/$n.b.json.gz"
+	echo "# $n: service-a wrote $files files; service-b's file read after SIGKILL"
+}
+
+# sc_metrics_get PORT: the tracer's /metrics, or nothing (2 s at most).
+sc_metrics_get() {
+	curl -s --max-time 2 "http://127.0.0.1:$1/metrics"
+}
+
+# --metrics with a real Prometheus scraping it. Service-a's tracer serves
+# on 127.0.0.1:PORT+10000. First 15 scrape clients stall it (connected,
+# silent or half a request): a refused connect is diagnosed in the JSON
+# output all the same, within a second. Then Prometheus (PORT+11000)
+# scrapes every second and its query API must return the diagnosis'
+# series, with the service's port and no ephemeral one; promtool accepts
+# the scrape.
+sc_metrics() {
+	local fam=$1 port=$2 n=$3 b mport=$(($2 + 10000)) pport=$(($2 + 11000))
+	local dir="$LAB_DIR/$n.prom" prom_pid fds=() fd i q got t0
+
+	if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+		echo "SKIP lab/metrics/$fam: prometheus not installed (make deps)"
+		return
+	fi
+	b=$(lab_addr "$fam" b)
+	local SC_TRACER_OPTS=(--metrics "127.0.0.1:$mport")
+	sc_tracers "$n" "$port" a || return
+	[ -n "$NO_TRACER" ] && return
+	for i in $(seq 15); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$mport" || break
+		fds+=("$fd")
+		[ $((i % 2)) -eq 0 ] && printf 'GET /met' >&"$fd"
+	done
+	t0=$(date +%s%N)
+	sc_client "$n" "$b" "$port" request --expect ECONNREFUSED
+	for i in $(seq 30); do
+		grep -q '"code":"CONNECTION_REFUSED"' "$LAB_DIR/$n.a.json" && break
+		sleep 0.1
+	done
+	got=$(( ($(date +%s%N) - t0) / 1000000 ))
+	if grep -q '"code":"CONNECTION_REFUSED"' "$LAB_DIR/$n.a.json"; then
+		echo "# $n: diagnosed ${got} ms after the connect, 15 scrape clients stalled"
+	else
+		lab_fail "no CONNECTION_REFUSED within 3 s while scrape clients stalled the server"
+	fi
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+
+	mkdir -p "$dir"
+	cat >"$dir/prometheus.yml" <<-EOF
+	global:
+	  scrape_interval: 1s
+	  scrape_timeout: 1s
+	scrape_configs:
+	  - job_name: tcptrace
+	    static_configs:
+	      - targets: ["127.0.0.1:$mport"]
+	EOF
+	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address="127.0.0.1:$pport" >"$dir/prometheus.log" 2>&1 &
+	prom_pid=$!
+	lab_track "$prom_pid"
+	q='tcptrace_diagnoses_total{code="CONNECTION_REFUSED"}'
+	for i in $(seq 150); do
+		got=$(curl -s --max-time 1 -G "http://127.0.0.1:$pport/api/v1/query" \
+			--data-urlencode "query=$q" 2>/dev/null |
+			jq -r '.data.result[] | "\(.metric.raddr) \(.metric.rport) \(.metric.lport // "") \(.value[1])"' 2>/dev/null)
+		[ -n "$got" ] && break
+		sleep 0.2
+	done
+	if [ "$got" = "$b $port  1" ]; then
+		echo "# $n: Prometheus answered $q: $got"
+	else
+		lab_fail "Prometheus's query $q gave '${got}', want '$b $port  1' (prometheus: $(tail -n 2 "$dir/prometheus.log" | tr '\n' ' '))"
+	fi
+	if ! sc_metrics_get "$mport" >"$dir/scrape.txt" ||
+	   ! promtool check metrics <"$dir/scrape.txt" >"$dir/promtool.txt" 2>&1; then
+		lab_fail "promtool check metrics: $(head -c 300 "$dir/promtool.txt")"
+	fi
+	kill -TERM "$prom_pid" 2>/dev/null
+	wait "$prom_pid" 2>/dev/null
+	sc_stop "$n" a
+}
+
+# A connect storm to 2,000 endpoints (addresses behind an unreachable
+# route: each connect fails at once, NO_ROUTE, a diagnosis per endpoint)
+# with --metrics-max-endpoints 50: the scrape has 50 endpoints of their
+# own and raddr="other", the counts of all 2,000 in them.
+sc_metrics-storm() {
+	local fam=$1 port=$2 n=$3 mport=$(($2 + 10000)) net first i got other t0
+
+	if [ "$fam" = v4 ]; then
+		net=10.64.0.0/16 first=10.64.0.1
+		ip -n "$NS_A" route add unreachable "$net" 2>/dev/null
+	else
+		net=fd00:64::/64 first=fd00:64::1
+		ip -n "$NS_A" -6 route add unreachable "$net" 2>/dev/null
+	fi
+	local SC_TRACER_OPTS=(--metrics "127.0.0.1:$mport" --metrics-max-endpoints 50)
+	sc_tracers "$n" "$port" a || return
+	t0=$SECONDS
+	sc_client "$n" "$first" "$port" storm -n 2000 --timeout-ms 200
+	echo "# $n: $(grep -o '2000 endpoints in [0-9]* ms' "$LAB_DIR/$n.peer.log")"
+	[ -n "$NO_TRACER" ] && return
+	for i in $(seq 150); do
+		got=$(sc_metrics_get "$mport" | awk '/^tcptrace_diagnoses_total\{.*code="NO_ROUTE"/ { s += $NF } END { print s + 0 }')
+		[ "$got" -ge 2000 ] && break
+		sleep 0.2
+	done
+	sc_metrics_get "$mport" >"$LAB_DIR/$n.scrape.txt"
+	sc_stop "$n" a
+	got=$(grep '^tcptrace_diagnoses_total{' "$LAB_DIR/$n.scrape.txt" | grep -c 'code="NO_ROUTE"')
+	other=$(grep '^tcptrace_diagnoses_total{.*raddr="other"' "$LAB_DIR/$n.scrape.txt" | awk '{ print $NF }')
+	echo "# $n: $got NO_ROUTE series for 2000 endpoints, \"other\" counts ${other:-none}; scrape $(wc -c <"$LAB_DIR/$n.scrape.txt") bytes, $(grep -vc '^#' "$LAB_DIR/$n.scrape.txt") series"
+	if [ "$got" -ne 51 ] || [ -z "$other" ]; then
+		lab_fail "metrics storm: $got NO_ROUTE series (want 50 endpoints + other), other=${other:-absent}"
+	fi
+	got=$(awk '/^tcptrace_diagnoses_total\{.*code="NO_ROUTE"/ { s += $NF } END { print s + 0 }' "$LAB_DIR/$n.scrape.txt")
+	[ "$got" -eq 2000 ] || lab_fail "metrics storm: NO_ROUTE counts sum to $got, want 2000"
+	grep -q '^tcptrace_metrics_endpoints 50$' "$LAB_DIR/$n.scrape.txt" ||
+		lab_fail "metrics storm: $(grep '^tcptrace_metrics_endpoints ' "$LAB_DIR/$n.scrape.txt")"
+	if [ "$fam" = v4 ]; then
+		ip -n "$NS_A" route del unreachable "$net" 2>/dev/null
+	else
+		ip -n "$NS_A" -6 route del unreachable "$net" 2>/dev/null
+	fi
+}
+
+# --otlp to the tests' stand-in collector (build/otlp_receiver), which
+# answers the first request 503 (Retry-After: 1) and the rest 200: the
+# request is sent again and taken. A refused connect (no server yet) makes
+# a diagnosis, an exchange with the server then a conn record
+# (--otlp-conns); the tracer stops, flushing both. The payloads must keep
+# the OTLP JSON mapping (tests/otlp_mapping.jq) and carry the diagnosis as
+# a log record in OpenTelemetry's attribute names, the conn record, and
+# the diagnosis counted in the metrics.
+sc_otlp() {
+	local fam=$1 port=$2 n=$3 b dir="$LAB_DIR/$n.otlp" rpid rport f bad got first
+
+	b=$(lab_addr "$fam" b)
+	mkdir -p "$dir"
+	"$LAB_ROOT/build/otlp_receiver" -d "$dir" -a 503 -r 1 >"$dir/port" 2>"$dir/err" &
+	rpid=$!
+	lab_track "$rpid"
+	for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+	rport=$(cat "$dir/port")
+	local SC_TRACER_OPTS=(--otlp "http://127.0.0.1:$rport" --otlp-conns)
+	sc_tracers "$n" "$port" a || { kill "$rpid"; return; }
+	sc_client "$n" "$b" "$port" request --expect ECONNREFUSED
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || { kill "$rpid"; return; }
+	sc_client "$n" "$b" "$port" request
+	sc_stop "$n" a
+	kill "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null
+	[ -n "$NO_TRACER" ] && return
+	echo "# $n: collector saw $(tr '\n' ';' <"$dir/requests.log")"
+	if ! head -n 1 "$dir/requests.log" | grep -q ' gzip 503$' ||
+	   [ "$(awk '$4 == 200' "$dir/requests.log" | wc -l)" -lt 2 ] ||
+	   grep -qv ' gzip ' "$dir/requests.log"; then
+		lab_fail "otlp: want a 503 first, then requests taken (200), all gzip: $(tr '\n' ';' <"$dir/requests.log")"
+	fi
+	# The refused request (logs or metrics, whichever went first: the
+	# tracer may take 10 s to load on a busy machine) comes again, whole;
+	# other requests may fall between.
+	first=$(ls "$dir"/0001-*.json 2>/dev/null)
+	got=
+	for f in "$dir"/*-"${first##*-}"; do
+		[ -n "$first" ] && [ "$f" != "$first" ] && cmp -s "$first" "$f" && got=$f
+	done
+	[ -n "$got" ] || lab_fail "otlp: the request refused with 503 never came again: $(tr '\n' ';' <"$dir/requests.log")"
+	for f in "$dir"/*.json; do
+		bad=$(jq -r -f "$LAB_ROOT/tests/otlp_mapping.jq" "$f" 2>&1 | head -n 3 | tr '\n' ';')
+		[ -z "$bad" ] || lab_fail "otlp: $(basename "$f") breaks the OTLP JSON mapping: $bad"
+	done
+	got=$(cat "$dir"/*-logs.json | jq -r --arg b "$b" --arg port "$port" '
+		.resourceLogs[] | select(any(.resource.attributes[]; .key == "service.name" and
+					     .value.stringValue == "tcptrace-bpf")) |
+		.scopeLogs[].logRecords[] | select(.eventName == "tcptrace.diagnosis") |
+		(.attributes | map({(.key): (.value.stringValue // .value.intValue)}) | add) as $a |
+		select($a["error.type"] == "CONNECTION_REFUSED" and $a["network.peer.address"] == $b and
+		       $a["network.peer.port"] == $port and $a["server.address"] == $b and
+		       $a["server.port"] == $port and $a["network.transport"] == "tcp" and
+		       .severityNumber == 17) | "diagnosis"' | head -n 1)
+	[ "$got" = diagnosis ] ||
+		lab_fail "otlp: no CONNECTION_REFUSED log record with the peer $b:$port in OpenTelemetry's attributes"
+	got=$(cat "$dir"/*-logs.json | jq -r '.resourceLogs[].scopeLogs[].logRecords[] |
+		select(.eventName == "tcptrace.conn") |
+		select(any(.attributes[]; .key == "tcptrace.close_reason" and .value.stringValue == "fin")) |
+		"conn"' | head -n 1)
+	[ "$got" = conn ] || lab_fail "otlp: no conn log record closed by fin (--otlp-conns)"
+	got=$(cat "$dir"/*-metrics.json | jq -r '.resourceMetrics[].scopeMetrics[].metrics[] |
+		select(.name == "tcptrace_diagnoses") | .sum.dataPoints[] |
+		select(any(.attributes[]; .key == "code" and .value.stringValue == "CONNECTION_REFUSED")) |
+		.asInt' | tail -n 1)
+	[ "$got" = 1 ] || lab_fail "otlp: the metrics count '${got}' CONNECTION_REFUSED, want 1"
+}
+
+# ------------------------------------------------------------ two ends
+
+# expect_verdict FILE CPORT CODE WHERE [REASON]: correlate's JSON has a
+# verdict CODE at WHERE for the client port (and the kernel's REASON).
+expect_verdict() {
+	local file=$1 cport=$2 code=$3 where=$4 reason=${5:-} got
+
+	if lab_any "$file" --argjson p "$cport" --arg c "$code" --arg w "$where" \
+		--arg r "$reason" 'any(inputs; .type == "verdict" and .cport == $p and
+			.code == $c and .where == $w and ($r == "" or .reason == $r))'; then
+		return 0
+	fi
+	got=$(jq -r --argjson p "$cport" 'select(.type == "verdict" and .cport == $p) |
+		"\(.code)/\(.where)/\(.reason)"' "$file" | paste -sd, -)
+	echo "correlate: client port $cport: want $code at $where${reason:+ ($reason)}, got ${got:-no verdict}"
+	return 1
+}
+
+# The seed's method end to end: a tracer records each host while six
+# faults happen side by side on one server port, told apart by the
+# client's source port: a router that drops the SYNs (PATH_DROP), service-b's
+# firewall dropping them (HOST_DROP at the server), service-a's dropping
+# the SYN-ACKs (HOST_DROP at the client), a DNAT whose replies skip it
+# (NAT_MISMATCH), a server that never answers (APP_STALL), one that
+# crashes with the request unread (RESET from the server), and a healthy
+# exchange (no verdict). Each recording replays to what its tracer said
+# (lab_tracer_stop checks that for every scenario); correlate must name
+# each fault's place and nothing else; a third recording, made after the
+# first two, shares no time with them: CLOCK.
+sc_two-ends() {
+	local fam=$1 port=$2 n=$3 a b virt l3 i out pids=()
+	local lp=$((29000 + (port - LAB_PORT_BASE) * 8))
+	local healthy=$lp drop_path=$((lp + 1)) drop_b=$((lp + 2)) drop_a=$((lp + 3))
+	local nat=$((lp + 4)) hang=$((lp + 5)) crash=$((lp + 6))
+
+	a=$(lab_addr "$fam" a)
+	b=$(lab_addr "$fam" b)
+	[ "$fam" = v4 ] && virt=10.0.2.102 || virt=fd00:2::102
+	[ "$fam" = v4 ] && l3=ip || l3=ip6
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --lport "$healthy"
+	lab_server_stop
+	sc_nft_at r forward "$port" \
+		"tcp sport $drop_path tcp flags & (syn | ack) == syn counter drop" || return
+	sc_nft_at b input "$port" \
+		"tcp sport $drop_b tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_nft_at a input "$port" \
+		"tcp sport $port tcp dport $drop_a tcp flags & (syn | ack) == syn | ack counter drop" ||
+		return
+	sc_dnat "$fam" "$port" "$virt" "$port" || return
+	lab_server "$n" "$b" "$port" hang -d "$SERVER_MS" || return
+	for i in "$drop_path" "$drop_b" "$drop_a"; do
+		lab_client "$n" "$b" "$port" request --lport "$i" --timeout-ms 3500 \
+			--expect timeout,ETIMEDOUT &
+		pids+=($!)
+	done
+	lab_client "$n" "$virt" "$port" request --lport "$nat" --timeout-ms 3500 \
+		--expect timeout,ETIMEDOUT &
+	pids+=($!)
+	lab_client "$n" "$b" "$port" request --lport "$hang" --timeout-ms $((LAB_STALL_MS + 1500)) \
+		--expect timeout &
+	pids+=($!)
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: a faulty client did not see its fault (see $n.peer.log)"
+	done
+	lab_server_stop
+	lab_server "$n" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" || return
+	sc_client "$n" "$b" "$port" request --lport "$crash" --timeout-ms 3000 --expect ECONNRESET
+	sc_stop "$n" a b
+	for i in r:forward b:input a:input; do
+		sc_nft_hit "${i%%:*}" "$port" "${i#*:}"
+	done
+	sc_nft_hit r "$port" nat
+	[ -n "$NO_TRACER" ] && return
+	out=$LAB_DIR/$n.correlate.json
+	if ! "$TCPTRACE" correlate -j "$LAB_DIR/$n.a.ttr" "$LAB_DIR/$n.b.ttr" >"$out" \
+		2>"$LAB_DIR/$n.correlate.log"; then
+		lab_fail "correlate failed: $(tail -n 1 "$LAB_DIR/$n.correlate.log")"
+		return
+	fi
+	sc_check expect_verdict "$out" "$drop_path" PATH_DROP network
+	sc_check expect_verdict "$out" "$drop_b" HOST_DROP server NETFILTER_DROP
+	sc_check expect_verdict "$out" "$drop_a" HOST_DROP client NETFILTER_DROP
+	sc_check expect_verdict "$out" "$nat" NAT_MISMATCH network
+	sc_check expect_verdict "$out" "$hang" APP_STALL server
+	sc_check expect_verdict "$out" "$crash" RESET server
+	# one verdict each, none for the healthy exchange, nothing else
+	i=$(jq -s '[.[] | select(.type == "verdict")] | length' "$out")
+	[ "$i" = 6 ] || lab_fail "correlate: $i verdicts, want 6: $(jq -r 'select(.type == "verdict") |
+		"\(.cport) \(.code)"' "$out" | paste -sd, -)"
+	lab_any "$out" 'any(inputs; .type == "correlation" and .clock == "same_boot" and
+		.overlap and .pairs >= 6)' ||
+		lab_fail "correlate: $(jq -c 'select(.type == "correlation")' "$out")"
+	# A recording made after both others: no time in common.
+	lab_tracer "$n.late" b "$port" "$TRACER_SECS" || return
+	lab_tracer_stop "$n.late"
+	"$TCPTRACE" correlate -j "$LAB_DIR/$n.a.ttr" "$LAB_DIR/$n.late.ttr" \
+		>"$LAB_DIR/$n.clock.json" 2>>"$LAB_DIR/$n.correlate.log" ||
+		lab_fail "correlate of the late recording failed"
+	lab_any "$LAB_DIR/$n.clock.json" 'any(inputs; .type == "verdict" and .code == "CLOCK")' ||
+		lab_fail "correlate: recordings at different times: no CLOCK verdict"
+}
+
 # ------------------------------------------------------------ runner
+
+# sc_san_report TEST NAME: the variant ran the sanitizers' tracer build
+# (LAB_SAN_TRACER): its own result line, failed by any report in the
+# tracers' stderr (the variant's line fails too, on their exit status).
+sc_san_report() {
+	local test=$1 n=$2 report= logs=() f
+
+	for f in "$LAB_DIR/$n".*.log; do
+		[ -f "$f" ] && [[ "$f" != *.peer.log ]] && logs+=("$f")
+	done
+	[ "${#logs[@]}" -gt 0 ] && report=$(san_report "${logs[@]}")
+	if [ "${#logs[@]}" -eq 0 ]; then
+		echo "FAIL san/$test: no tracer of the sanitizers' build ran"
+	elif [ -n "$report" ]; then
+		echo "FAIL san/$test: ${report#*: }"
+	else
+		echo "PASS san/$test"
+	fi
+}
 
 # One variant in a background job; its result lines land in NAME.result.
 run_variant() {
@@ -1320,6 +1690,8 @@ run_variant() {
 		else
 			lab_report "lab/$scn/$fam" "$n"
 		fi
+		[ -z "$NO_TRACER" ] && [ "$(lab_tracer_bin "$n")" != "$TCPTRACE" ] &&
+			sc_san_report "lab/$scn/$fam" "$n"
 		echo "# lab/$scn/$fam took $((SECONDS - t0)) s"
 	) >"$LAB_DIR/$n.result" 2>&1 &
 	lab_track $!

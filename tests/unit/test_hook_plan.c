@@ -20,6 +20,7 @@ struct tp {
 struct kernel {
 	const struct tp *tps;
 	bool iter_tcp, ringbuf, tcx, coarse_clock, drop_reasons;
+	bool sk_storage_tracing;	/* bpf_sk_storage_get_tracing (5.11) */
 };
 
 /* The tracepoints every supported kernel has, as 5.10 has them. */
@@ -39,9 +40,9 @@ static const struct tp tps_6_18[] = {
 	{ "inet_sk_error_report", 1 }, {}
 };
 
-static const struct kernel k5_10 = { tps_5_10, true, true, false, false, false };
-static const struct kernel k6_1 = { tps_6_1, true, true, false, true, true };
-static const struct kernel k6_18 = { tps_6_18, true, true, true, true, true };
+static const struct kernel k5_10 = { tps_5_10, true, true, false, false, false, false };
+static const struct kernel k6_1 = { tps_6_1, true, true, false, true, true, true };
+static const struct kernel k6_18 = { tps_6_18, true, true, true, true, true, true };
 
 static void add_enum(struct btf *b, const char *name, const char *value, bool has)
 {
@@ -73,6 +74,8 @@ static struct btf *kernel_btf(const struct kernel *k)
 	add_enum(b, "bpf_attach_type", "BPF_TCX_INGRESS", k->tcx);
 	add_enum(b, "bpf_link_type", "BPF_LINK_TYPE_XDP", true);
 	add_enum(b, "bpf_func_id", "BPF_FUNC_ktime_get_coarse_ns", k->coarse_clock);
+	btf__add_func(b, k->sk_storage_tracing ? "bpf_sk_storage_get_tracing" : "bpf_sk_storage_get",
+		      BTF_FUNC_STATIC, btf__add_func_proto(b, 0));
 	return b;
 }
 
@@ -196,10 +199,37 @@ static void test_plan_connect_standby(struct test *t)
 out:;
 }
 
+/*
+ * Socket state in the socket's own storage only where tp_btf may use it
+ * and every hook that keeps the state is tp_btf: one state, not two.
+ */
+static void test_plan_sock_storage(struct test *t)
+{
+	struct hook_plan p;
+
+	EXPECT(plan(&k6_18, false, &p), "6.18 cannot be traced");
+	EXPECT(p.has_sk_storage_tracing && hook_plan_sock_storage(&p), "6.18: not in storage");
+	/* a refused program steps its hook down to a classic twin: by address */
+	hook_plan_refused(&p, "retransmit_err_btf", "refused");
+	EXPECT(hook_plan_sock_storage(&p), "a tp_btf twin left: storage still");
+	hook_plan_refused(&p, "retransmit_btf", "refused");
+	EXPECT_STR(prog_of(&p, HOOK_RETRANSMIT), "retransmit_tp");
+	EXPECT(!hook_plan_sock_storage(&p), "a classic reader beside storage");
+	/* connect() and drops keep no state: their classic programs do not count */
+	EXPECT(plan(&k6_1, false, &p), "6.1 cannot be traced");
+	EXPECT_STR(prog_of(&p, HOOK_CONNECT_RETURN), "connect_enter_tp");
+	EXPECT(hook_plan_sock_storage(&p), "6.1: not in storage");
+	EXPECT(plan(&k6_1, true, &p), "6.1 classic cannot be traced");
+	EXPECT(!hook_plan_sock_storage(&p), "--classic in storage");
+	EXPECT(plan(&k5_10, false, &p), "5.10 cannot be traced");
+	EXPECT(!p.has_sk_storage_tracing && !hook_plan_sock_storage(&p), "5.10 in storage");
+out:;
+}
+
 static void test_plan_no_core(struct test *t)
 {
 	static const struct tp tps[] = { { "tcp_receive_reset", 1 }, {} };
-	struct kernel k = { tps, true, true, false, false, false };
+	struct kernel k = { tps, true, true, false, false, false, false };
 	struct kernel no_ringbuf = k6_1;
 	struct hook_plan p;
 
@@ -230,6 +260,7 @@ static const struct test_case tests[] = {
 	TEST(test_plan_classic_twins),
 	TEST(test_plan_refused_steps_down),
 	TEST(test_plan_connect_standby),
+	TEST(test_plan_sock_storage),
 	TEST(test_plan_no_core),
 	TEST(test_plan_off_is_not_missing),
 };

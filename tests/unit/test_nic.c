@@ -5,7 +5,9 @@
  * 1. BPF_PROG_TEST_RUN with crafted packets through the XDP, TC ingress and
  *    TC egress programs: the verdict is always "pass", the packet comes
  *    back byte for byte, and the flow map and counters hold exactly what
- *    the packet should have counted.
+ *    the packet should have counted: a SYN or SYN-ACK opens a record, a
+ *    RST or FIN adds to one, a data segment or a bare ACK touches none
+ *    (on egress, it adds to one while a connection retransmits data).
  * 2. Real attachment (user/nic_attach.c) to a veth pair between two
  *    throwaway network namespaces, created in a child process so they die
  *    with it whatever happens: real SYN/RST counted, a foreign XDP program
@@ -443,10 +445,24 @@ static struct flow_key key_of(const struct tuple *t, bool ingress)
 	return k;
 }
 
-static void expect_seg(struct nic_flow *v, bool ingress, __u8 flags, __u32 payload)
+/*
+ * What one segment adds to the record: a data segment or a bare ACK
+ * nothing, unless watched (egress while nic_watching) where its payload.
+ */
+static void expect_seg_watched(struct nic_flow *v, bool ingress, __u8 flags, __u32 payload,
+			       bool watched)
 {
 	struct nic_dir_stats *d = &v->dir[ingress ? NIC_IN : NIC_OUT];
 
+	if (!(flags & (TH_SYN | TH_RST | TH_FIN))) {
+		if (watched && !ingress && payload) {
+			d->data_segs++;
+			d->data_bytes += payload;
+			if (payload > d->max_seg)
+				d->max_seg = payload;
+		}
+		return;
+	}
 	d->pkts++;
 	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		d->syn++;
@@ -467,6 +483,11 @@ static void expect_seg(struct nic_flow *v, bool ingress, __u8 flags, __u32 paylo
 		if (payload > d->max_seg)
 			d->max_seg = payload;
 	}
+}
+
+static void expect_seg(struct nic_flow *v, bool ingress, __u8 flags, __u32 payload)
+{
+	expect_seg_watched(v, ingress, flags, payload, false);
 }
 
 static void fmt_flow(char *buf, size_t len, const struct nic_flow *v)
@@ -628,7 +649,7 @@ static const struct tuple Q6 = { AF_INET6, "fd00:1::5", "fd00:2::10", 42001, 443
 #define ROUTER6 "fd00:1::1"
 
 enum want {
-	W_TCP,		/* one segment counted */
+	W_TCP,		/* one segment counted (a record only if it carries SYN) */
 	W_ICMP,		/* one ICMP error counted */
 	W_NONE,		/* nothing counted, nothing unparsed */
 	W_UNPARSED,	/* nothing counted, CNT_NIC_UNPARSED + 1 */
@@ -885,7 +906,9 @@ static void run_cases(struct env *e)
 		build_case(c, &p);
 		for (size_t j = 0; j < sizeof(progs) / sizeof(progs[0]); j++) {
 			const struct prog *pr = &progs[j];
-			bool counted = c->want == W_TCP || c->want == W_ICMP;
+			/* only a SYN opens a record; an ICMP error does too */
+			bool counted = (c->want == W_TCP && (c->flags & TH_SYN)) ||
+				       c->want == W_ICMP;
 			struct flow_key k;
 			struct nic_flow v;
 
@@ -1014,7 +1037,17 @@ bad:
 	fail(name, "%s", why);
 }
 
-/* A GSO packet counts as the segments it stands for. */
+/* nic_watching, the kernel side's count of sockets that retransmitted data. */
+static void set_watching(struct env *e, __u32 n)
+{
+	e->skel->bss->nic_watching = n;
+}
+
+/*
+ * Our SYN opens the record; a GSO packet counts as the segments it stands
+ * for. Outbound data while watched; inbound, a GRO packet that carries a
+ * FIN (a counted segment, payload and all).
+ */
 static void seq_gso(struct env *e, const char *name, const struct tuple *t,
 		    const char *pn, bool ingress)
 {
@@ -1025,11 +1058,20 @@ static void seq_gso(struct env *e, const char *name, const struct tuple *t,
 	struct pkt p;
 
 	env_reset(e);
+	build_tcp(&p, t, TH_SYN | (ingress ? TH_ACK : 0), 0, 0);
+	if (!seq_run(e, pn, &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	expect_seg(&v, ingress, TH_SYN | (ingress ? TH_ACK : 0), 0);
+	set_watching(e, 1);
 	/* test runs take a page at most: 3 segments of 1000 */
-	build_tcp(&p, t, TH_ACK | TH_PSH, 2900, 0);
+	build_tcp(&p, t, TH_ACK | TH_PSH | (ingress ? TH_FIN : 0), 2900, 0);
 	if (!seq_run(e, pn, &p, 3, 1000, why, sizeof(why)))
 		goto bad;
-	d->pkts = 3;
+	set_watching(e, 0);
+	if (ingress)
+		d->pkts += 3;
+	if (ingress)
+		d->fin++;
 	d->data_segs = 3;
 	d->data_bytes = 2900;
 	d->max_seg = 1000;
@@ -1039,24 +1081,77 @@ static void seq_gso(struct env *e, const char *name, const struct tuple *t,
 	pass(name);
 	return;
 bad:
+	set_watching(e, 0);
 	fail(name, "%s", why);
 }
 
-/* Several data segments: the largest one is kept, bytes add up. */
+/*
+ * Outbound data segments after our SYN: not counted, then counted while
+ * watched (the largest one kept, bytes add up), then not again. Inbound
+ * data never is.
+ */
 static void seq_max_seg(struct env *e, const char *name, const struct tuple *t)
 {
 	static const __u16 sizes[] = { 500, 1200, 100 };
+	struct tuple back = reverse(t);
 	struct flow_key k = key_of(t, false);
 	struct nic_flow v = {};
 	char why[1200];
 	struct pkt p;
 
 	env_reset(e);
-	for (size_t i = 0; i < 3; i++) {
-		build_tcp(&p, t, TH_ACK, sizes[i], 0);
-		if (!seq_run(e, "tc-out", &p, 0, 0, why, sizeof(why)))
+	build_tcp(&p, t, TH_SYN, 0, 0);
+	if (!seq_run(e, "tc-out", &p, 0, 0, why, sizeof(why)))
+		goto bad;
+	expect_seg(&v, false, TH_SYN, 0);
+	for (int watched = 0; watched <= 2; watched++) {
+		set_watching(e, watched == 1 ? 2 : 0);
+		for (size_t i = 0; i < 3; i++) {
+			build_tcp(&p, t, TH_ACK, sizes[i], 0);
+			if (!seq_run(e, "tc-out", &p, 0, 0, why, sizeof(why)))
+				goto bad;
+			expect_seg_watched(&v, false, TH_ACK, sizes[i], watched == 1);
+			build_tcp(&p, &back, TH_ACK, sizes[i], 0);
+			if (!seq_run(e, "tc-in", &p, 0, 0, why, sizeof(why)))
+				goto bad;
+		}
+	}
+	set_watching(e, 0);
+	if (!check_flow(e, &k, &v, why, sizeof(why)) ||
+	    !check_counters(e, 1, 0, why, sizeof(why)))
+		goto bad;
+	pass(name);
+	return;
+bad:
+	set_watching(e, 0);
+	fail(name, "%s", why);
+}
+
+/*
+ * A connection's life at the NIC: its handshake opens the record, its
+ * data and ACKs touch nothing, its FINs and a final RST are counted.
+ */
+static void seq_life(struct env *e, const char *name, const struct tuple *out,
+		     const char *in_prog)
+{
+	static const struct { bool in; __u8 flags; __u16 payload; } segs[] = {
+		{ false, TH_SYN, 0 }, { true, TH_SYN | TH_ACK, 0 }, { false, TH_ACK, 0 },
+		{ false, TH_ACK | TH_PSH, 64 }, { true, TH_ACK, 0 }, { true, TH_ACK | TH_PSH, 64 },
+		{ false, TH_ACK, 0 }, { true, TH_FIN | TH_ACK, 0 }, { false, TH_FIN | TH_ACK, 10 },
+		{ true, TH_RST, 0 },
+	};
+	struct tuple back = reverse(out);
+	struct flow_key k = key_of(out, false);
+	struct nic_flow v = {};
+	char why[1200];
+	struct pkt p;
+
+	env_reset(e);
+	for (size_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++) {
+		build_tcp(&p, segs[i].in ? &back : out, segs[i].flags, segs[i].payload, 0);
+		if (!seq_run(e, segs[i].in ? in_prog : "tc-out", &p, 0, 0, why, sizeof(why)))
 			goto bad;
-		expect_seg(&v, false, TH_ACK, sizes[i]);
+		expect_seg(&v, segs[i].in, segs[i].flags, segs[i].payload);
 	}
 	if (!check_flow(e, &k, &v, why, sizeof(why)) ||
 	    !check_counters(e, 1, 0, why, sizeof(why)))
@@ -1064,6 +1159,35 @@ static void seq_max_seg(struct env *e, const char *name, const struct tuple *t)
 	pass(name);
 	return;
 bad:
+	fail(name, "%s", why);
+}
+
+/* A flow met mid-stream (its SYN before we attached): nothing opens a record. */
+static void seq_mid_stream(struct env *e, const char *name, const struct tuple *out)
+{
+	static const __u8 flags[] = { TH_ACK | TH_PSH, TH_ACK, TH_FIN | TH_ACK, TH_RST };
+	struct tuple back = reverse(out);
+	char why[1200];
+	struct pkt p;
+
+	env_reset(e);
+	set_watching(e, 1);
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		build_tcp(&p, out, flags[i], 100, 0);
+		if (!seq_run(e, "tc-out", &p, 0, 0, why, sizeof(why)))
+			goto bad;
+		build_tcp(&p, &back, flags[i], 100, 0);
+		if (!seq_run(e, "tc-in", &p, 0, 0, why, sizeof(why)) ||
+		    !seq_run(e, "xdp", &p, 0, 0, why, sizeof(why)))
+			goto bad;
+	}
+	set_watching(e, 0);
+	if (!check_counters(e, 0, 0, why, sizeof(why)))
+		goto bad;
+	pass(name);
+	return;
+bad:
+	set_watching(e, 0);
 	fail(name, "%s", why);
 }
 
@@ -1139,9 +1263,13 @@ static void run_sequences(struct env *e)
 	seq_nat(e, "seq/v6-nat-stray-syn-ack-xdp", &syn6, &rep6, "xdp");
 	seq_nat(e, "seq/v6-nat-stray-syn-ack-tc", &syn6, &rep6, "tc-in");
 	seq_gso(e, "seq/v4-gso-tc-out", &Q4, "tc-out", false);
-	seq_gso(e, "seq/v6-gro-tc-in", &T6, "tc-in", true);
-	seq_max_seg(e, "seq/v4-max-seg", &Q4);
-	seq_max_seg(e, "seq/v6-max-seg", &Q6);
+	seq_gso(e, "seq/v6-gro-fin-tc-in", &T6, "tc-in", true);
+	seq_max_seg(e, "seq/v4-max-seg-watched", &Q4);
+	seq_max_seg(e, "seq/v6-max-seg-watched", &Q6);
+	seq_life(e, "seq/v4-life-tc", &Q4, "tc-in");
+	seq_life(e, "seq/v6-life-xdp", &Q6, "xdp");
+	seq_mid_stream(e, "seq/v4-mid-stream", &Q4);
+	seq_mid_stream(e, "seq/v6-mid-stream", &Q6);
 	seq_reuse(e, "seq/v4-reuse-client", &Q4, true);
 	seq_reuse(e, "seq/v6-reuse-client", &Q6, true);
 	seq_reuse(e, "seq/v4-reuse-server", &Q4, false);

@@ -397,6 +397,7 @@ static void health(struct health_report *h)
 	memset(h, 0, sizeof(*h));
 	h->events = 10;
 	h->events_lost = 1;
+	h->events_read = 12;
 	h->flows_tracked = 1;
 	h->flows_opened = 2;
 	h->flows_evicted_kernel = 3;
@@ -431,7 +432,7 @@ static void test_stats_json(struct test *t)
 	output_health(&o, TS, &h);
 	EXPECT_STR(capture_text(&c),
 		"{\"type\":\"stats\",\"ts\":\"2024-01-02T03:04:05.678Z\",\"events\":10,"
-		"\"events_lost\":1,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
+		"\"events_lost\":1,\"events_read\":12,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
 		"\"sockets_scanned\":9,\"sockets_untracked\":0,\"scan_errors\":15,"
@@ -441,7 +442,7 @@ static void test_stats_json(struct test *t)
 		"{\"name\":\"set_state_btf\",\"run_cnt\":100,\"avg_ns\":250},"
 		"{\"name\":\"nic_tc_in\",\"run_cnt\":0,\"avg_ns\":0}]}\n"
 		"{\"type\":\"stats\",\"ts\":\"2024-01-02T03:04:05.678Z\",\"events\":10,"
-		"\"events_lost\":1,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
+		"\"events_lost\":1,\"events_read\":12,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
 		"\"sockets_scanned\":9,\"sockets_untracked\":11,\"scan_errors\":15,"
