@@ -125,6 +125,9 @@ struct flow {
 	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT, 0: none */
 	__u32 rto_max_ms;
 	__u32 rcv_ooopack;	/* segments that arrived after a gap */
+	/* Retransmits and data segments when the peer last acknowledged
+	 * something new: the loss the path showed while it still worked. */
+	__u32 retrans_at_progress, segs_at_progress;
 	__u64 rtx_start_ns;	/* the oldest unacked retransmitted segment first left */
 	__u64 app_error_ns;	/* when the application's error came */
 

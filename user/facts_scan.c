@@ -296,6 +296,13 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		/* Loss that recovers is no black hole: start counting again. */
 		f->stuck_rto_full = f->stuck_small = 0;
 	}
+	/* Acknowledged up to date, or further than before: the path works,
+	 * and its loss so far is that of a working path. */
+	if (s->snd_una == s->snd_nxt ||
+	    ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una))) {
+		f->retrans_at_progress = s->total_retrans;
+		f->segs_at_progress = s->data_segs_out;
+	}
 
 	f->snd_una = s->snd_una;
 	f->snd_nxt = s->snd_nxt;

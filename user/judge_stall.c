@@ -32,6 +32,10 @@ static bool gave_up(const struct judge_in *in, struct diagnosis *d)
 		return false;
 	evidence_add(d, "request_bytes", (long long)f->gave_up_bytes);
 	evidence_add(d, "gave_up_after_ms", f->gave_up_waited_ms);
+	/* It closed with SO_LINGER 0: the reset is judged on its own
+	 * (LOCAL_RESET, a pending request cut off). */
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_RST_TX))
+		evidence_add(d, "closed_with_reset", 1);
 	evidence_add(d, "answered_late", f->late_answer_ns != 0);
 	if (f->late_answer_ns)
 		evidence_add(d, "answer_after_ms",

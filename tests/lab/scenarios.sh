@@ -945,7 +945,10 @@ expect_connections() {
 
 # A reset that cuts off a pending request: the client gives up after 1 s on
 # a server that never answers and closes with SO_LINGER 0. An error at both
-# ends, however benign the same RST is after a complete exchange.
+# ends, however benign the same RST is after a complete exchange. The
+# client's giving up is told too (PEER_APP_STALL, a warning: the server's
+# silence is the fault), and its reset is its own, not the answer to a late
+# reply: no answer ever came.
 sc_pending-reset() {
 	local fam=$1 port=$2 n=$3 b
 
@@ -955,14 +958,21 @@ sc_pending-reset() {
 	sc_client "$n" "$b" "$port" request --linger0 --timeout-ms 1000 --expect timeout
 	sc_stop "$n" a b
 	sc_check expect_diag "$LAB_DIR/$n.a.json" LOCAL_RESET || return
-	# the give-up itself is told too; no answer came, late or not
 	sc_check expect_only "$LAB_DIR/$n.a.json" LOCAL_RESET PEER_APP_STALL
 	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET severity error
-	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET rport "$port"
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET raddr "$b"
+	sc_check expect_field "$LAB_DIR/$n.a.json" LOCAL_RESET side client
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET request_pending == 1
+	# how long it waited: about its timeout (which a loaded lab's connect
+	# shares)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET gave_up_after_ms '>=' 500
+	sc_check expect_diag "$LAB_DIR/$n.a.json" PEER_APP_STALL || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL closed_with_reset == 1
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 0
+	sc_check expect_conn "$LAB_DIR/$n.a.json" close_reason reset_local
 	sc_check_server "$n" PEER_RESET "$b" "$port" || return
 	sc_check expect_field "$LAB_DIR/$n.b.json" PEER_RESET severity error
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PEER_RESET request_pending == 1
 }
 
 # The same client keeps retrying a port where nothing listens: that is an
@@ -1261,15 +1271,18 @@ sc_syn-giveup() {
 # answers the SYN at once, from its route table, with ICMP host unreachable
 # (IPv4) or no route (IPv6): NO_ROUTE at that router, not a host that is
 # down (whose ICMP comes after the router's ARP/ND gave up, seconds later).
+# The address is in a subnet of its own: qdisc's shaped link puts
+# 10.0.4.0/24 and fd00:4::/64 on service-a, and a SYN to an address there
+# would leave on that link and fail service-a's own ARP/ND.
 sc_null-route() {
 	local fam=$1 port=$2 n=$3 dst r
 
 	r=$(sc_router "$fam")
 	if [ "$fam" = v4 ]; then
-		dst=10.0.4.8
+		dst=10.0.6.8
 		ip -n "$NS_R" route add unreachable "$dst/32"
 	else
-		dst=fd00:4::8
+		dst=fd00:6::8
 		ip -n "$NS_R" -6 route add unreachable "$dst/128"
 	fi || { lab_fail "lab: cannot add the router's unreachable route"; return; }
 	sc_tracers "$n" "$port" a || return
