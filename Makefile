@@ -176,10 +176,10 @@ $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli record_write) \
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli record_write record_header) \
 	$(OUTPUT_OBJS) $(CORE_OBJS)
 # Recordings: written by the pipeline, read back and replayed through it.
-RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read source_file replay \
+RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read record_header source_file replay \
 	pipeline report cli)
 $(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
@@ -191,7 +191,7 @@ $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correla
 # make fuzz for 10 minutes (tests/fuzz/fuzz.sh).
 SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-SAN_SRCS   := $(addprefix user/,record_read.c record_write.c source_file.c pipeline.c \
+SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c pipeline.c \
 	report.c cli.c output.c json.c kernel_report.c hook_plan.c term.c) $(CORE_SRCS)
 $(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
 		$(OUTPUT) cc-check

@@ -220,4 +220,13 @@ void rec_close(struct rec_reader *r);
 /* The recorded value of an option, or dflt when the header lacks it. */
 unsigned long rec_option(const struct rec_header *h, enum rec_opt opt, unsigned long dflt);
 
+/* ---------------------------------------------------------------- the header (record_header.c) */
+
+/* The header's fields for a live run, malloc'ed in *buf; -ENOMEM. */
+int rec_header_build(const struct rec_source_info *in, unsigned char **buf, size_t *len);
+/* Reads them into h (its drop tables allocated); REC_OK, or why not in *why. */
+enum rec_status rec_header_parse(struct rec_header *h, const unsigned char *p, size_t n,
+				 const char **why);
+void rec_header_free(struct rec_header *h);
+
 #endif /* TCPTRACE_RECORD_H */
