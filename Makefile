@@ -48,7 +48,7 @@ USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fms-extensions -Wno-microsoft-anon-tag \
 	-Iinclude -Ivmlinux/$(ARCH)
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz -lm
 
 # Kernel programs, one concern a file; linked into one object and skeleton.
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
@@ -79,7 +79,7 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz
 
-all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(UNIT_BINS)
+all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
 # The kernel side alone: clang and bpftool, no C library of the target.
 bpf: $(OUTPUT)/tcptrace.skel.h
@@ -88,19 +88,24 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # the comparison arm of `make bench` (tcpdump), and what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
 # zstd, binutils' objcopy).
-DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
 VM_DEPS := qemu-system-x86 busybox-static kmod
+# The lab's metrics scenarios scrape the tracer with a real Prometheus and
+# check the text with promtool; the deploy manifests are linted with
+# yamllint. Without recommends too: Prometheus' would bring its exporters.
+TEST_DEPS := prometheus yamllint
 # A cross build adds the target's architecture to dpkg (only then: a plain
 # `make deps` leaves the host's alone) for its libraries, Multi-Arch:
 # same, so they install beside the host's.
 ifneq ($(ARCH),$(HOST_ARCH))
 DEB_ARCH   := $(DEB_ARCH_$(ARCH))
 DEPS       += gcc-$(subst _,-,$(TRIPLET_$(ARCH))) \
-	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH)
+	libbpf-dev:$(DEB_ARCH) libelf-dev:$(DEB_ARCH) zlib1g-dev:$(DEB_ARCH) \
+	libcurl4-openssl-dev:$(DEB_ARCH)
 endif
 deps:
 ifneq ($(ARCH),$(HOST_ARCH))
@@ -111,7 +116,7 @@ endif
 	$(Q)missing() { for p in "$$@"; do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done; }; \
-	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS)); \
+	m=$$(missing $(DEPS)); v=$$(missing $(VM_DEPS) $(TEST_DEPS)); \
 	if [ -n "$$m$$v" ]; then \
 		echo "  DEPS     "$$m $$v; \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -151,7 +156,7 @@ $(OUTPUT)/user/tracer.o: $(OUTPUT)/tcptrace.skel.h
 
 $(OUTPUT)/tcptrace-bpf: $(USER_OBJS) $(CORE_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcurl -lpthread -o $@
 
 # The load generator of `make bench` (netperf-like CRR/RR/STREAM).
 $(OUTPUT)/load: tests/bench/load.c Makefile | $(OUTPUT) cc-check
@@ -162,6 +167,11 @@ $(OUTPUT)/peer: tests/peer.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -o $@
 
+# A stand-in OpenTelemetry Collector for the OTLP tests.
+$(OUTPUT)/otlp_receiver: tests/otlp_receiver.c Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP $< -lz -o $@
+
 # BPF tests (BPF_PROG_TEST_RUN) load the real skeleton.
 $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
@@ -170,16 +180,24 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 # Tier-1 tests link the objects they test (the outputs name the kernel's
 # hooks through the hook plan, which reads BTF with libbpf).
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
-$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o
+$(OUTPUT)/test_alarms: $(CORE_OBJS)
+$(OUTPUT)/test_misses: $(CORE_OBJS)
+$(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
+$(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
+$(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server) $(CORE_OBJS)
+$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server) \
+	$(CORE_OBJS)
+$(OUTPUT)/test_otlp: LDLIBS += -lcurl
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli record_write record_header) \
-	$(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write \
+	record_header) $(OUTPUT_OBJS) $(CORE_OBJS)
 # Recordings: written by the pipeline, read back and replayed through it.
-RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read record_header source_file replay \
+RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read record_header source_file \
+	replay otlp_url \
 	pipeline report cli)
 $(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
@@ -191,8 +209,9 @@ $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correla
 # make fuzz for 10 minutes (tests/fuzz/fuzz.sh).
 SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c pipeline.c \
-	report.c cli.c output.c json.c kernel_report.c hook_plan.c term.c) $(CORE_SRCS)
+SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c \
+	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) \
+	$(CORE_SRCS)
 $(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
 		$(OUTPUT) cc-check
 	$(call msg,CC-SAN,$@)

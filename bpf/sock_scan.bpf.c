@@ -6,6 +6,41 @@
  */
 #include "tcptrace.bpf.h"
 
+/*
+ * What decides when the kernel gives up on unacknowledged data: the
+ * namespace's tcp_retries2, or the socket's TCP_USER_TIMEOUT, counted
+ * from retrans_stamp (tcp_write_timeout, retransmits_timed_out).
+ */
+static __always_inline void read_give_up(const struct sock_common *skc,
+					 const struct tcp_sock *tp,
+					 struct tt_sock_scan *rec)
+{
+	const struct inet_connection_sock *icsk = &tp->inet_conn;
+	__u32 stamp, now;
+
+	rec->user_timeout_ms = icsk->icsk_user_timeout;
+	/* A per-socket RTO ceiling (TCP_RTO_MAX_MS) came after v6.12. */
+	if (bpf_core_field_exists(icsk->icsk_rto_max))
+		rec->rto_max_jiffies = BPF_CORE_READ(icsk, icsk_rto_max);
+	rec->retries2 = BPF_CORE_READ(skc, skc_net.net, ipv4.sysctl_tcp_retries2);
+	stamp = tp->retrans_stamp;
+	if (!stamp || !rec->retransmits)
+		return;
+	/* retrans_stamp is on TCP's own clock: CLOCK_MONOTONIC in ms, or in
+	 * us on a connection with usec timestamps (tcp_usec_ts, v6.7). */
+	if (bpf_core_field_exists(tp->tcp_usec_ts) &&
+	    BPF_CORE_READ_BITFIELD(tp, tcp_usec_ts)) {
+		now = bpf_ktime_get_ns() / 1000;
+		rec->rtx_elapsed_ms = (now - stamp) / 1000;
+	} else {
+		now = bpf_ktime_get_ns() / 1000000;
+		rec->rtx_elapsed_ms = now - stamp;
+	}
+	/* a zero would read as none */
+	if (!rec->rtx_elapsed_ms)
+		rec->rtx_elapsed_ms = 1;
+}
+
 SEC("iter/tcp")
 int sock_scan(struct bpf_iter__tcp *ctx)
 {
@@ -93,6 +128,9 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.dsack_dups = tp->dsack_dups;
 	rec.delivered = tp->delivered;
 	rec.bytes_retrans = tp->bytes_retrans;
+	rec.snd_wl1 = tp->snd_wl1;
+	rec.rcv_mss = icsk->icsk_ack.rcv_mss;
+	read_give_up(skc, tp, &rec);
 out:
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

@@ -37,6 +37,23 @@ enum tt_last_data {
 	TT_LAST_RECEIVED,	/* the peer spoke last */
 };
 
+/*
+ * The kernel's reasons for a reset this host sent (enum sk_rst_reason,
+ * EV_RST_TX's reason, from 6.10; the same values in every kernel since):
+ * those the engine tells apart.
+ */
+enum tt_rst_reason {
+	TT_RST_NOT_GIVEN = 0,
+	TT_RST_ABORT_ON_DATA = 8,	/* data arrived after the application closed */
+	TT_RST_TIMEWAIT_SOCKET = 9,	/* a TIME_WAIT socket answered a stray segment */
+	TT_RST_ABORT_ON_CLOSE = 11,	/* closed with data unread */
+	TT_RST_ABORT_ON_LINGER = 12,	/* an orphan's FIN_WAIT2 ran out (linger2) */
+	TT_RST_ABORT_ON_MEMORY = 13,	/* too many orphans, or tcp_mem */
+	TT_RST_TCP_STATE = 14,		/* an abortive close (SO_LINGER 0) or disconnect */
+	TT_RST_KEEPALIVE_TIMEOUT = 15,	/* keepalive probes went unanswered */
+	TT_RST_DISCONNECT_WITH_DATA = 16,	/* a disconnect with data unsent */
+};
+
 enum tt_event_flags {
 	EVF_NO_SOCKET	= 1 << 0, /* RST sent for a segment no socket owned */
 	EVF_SYN		= 1 << 1, /* the segment concerned carried SYN */

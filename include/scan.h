@@ -58,6 +58,21 @@ struct tt_sock_scan {
 	__u32 dsack_dups;	/* DSACK blocks the peer sent: our retransmits it already had */
 	__u32 delivered;	/* segments the peer has received, by its ACKs */
 	__u64 bytes_retrans;	/* data bytes we sent again */
+	/*
+	 * The peer's segment that last updated our send window starts here
+	 * (tcp_update_wl): rcv_nxt when it carried no data. Tells who spoke
+	 * last when both did within one tick of the socket clocks.
+	 */
+	__u32 snd_wl1;
+	__u16 rcv_mss;		/* the peer's segment size, as we receive them */
+	/* When the kernel gives up on unacknowledged data (tcp_write_timeout). */
+	__u8 retries2;		/* net.ipv4.tcp_retries2 of the socket's namespace */
+	__u8 _pad3;
+	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT; 0: none, retries2 decides */
+	__u32 rto_max_jiffies;	/* the socket's RTO ceiling (v6.15); 0: the fixed 120 s */
+	__u32 rtx_elapsed_ms;	/* since the oldest unacknowledged retransmitted
+				 * segment first left (retrans_stamp); 0: none */
+	__u32 _pad4;
 };
 
 #endif /* TCPTRACE_SCAN_H */

@@ -105,6 +105,10 @@ if [ "$("$cc" -print-file-name=libbpf.so)" = libbpf.so ]; then
 	echo "SKIP arm64-loader: no arm64 libbpf for $cc (make deps ARCH=arm64 installs libbpf-dev:arm64)"
 	exit 0
 fi
+if [ "$("$cc" -print-file-name=libcurl.so)" = libcurl.so ]; then
+	echo "SKIP arm64-loader: no arm64 libcurl for $cc (make deps ARCH=arm64 installs libcurl4-openssl-dev:arm64)"
+	exit 0
+fi
 if ! make -s ARCH=arm64 all >"$TMP/ld.log" 2>&1; then
 	echo "FAIL arm64-loader: make ARCH=arm64: $(grep -m3 -E 'error|Error' "$TMP/ld.log" | tr '\n' ' ')"
 	exit 1

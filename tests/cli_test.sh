@@ -64,6 +64,16 @@ expect tc-and-xdp       2 'exclude each other'             -- --tc --xdp
 expect no-nic-and-iface 2 'no-nic excludes'                -- --no-nic -i eth0
 expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns/no-such-ns -d 1
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
+expect output-unwritable 2 'cannot write /nonexistent/x.json.gz: No such file' -- -o /nonexistent/x.json.gz -d 1
+expect rotate-without-o 2 'need -o FILE'                   -- --rotate 1M
+expect metrics-port-zero 2 "invalid metrics port '0'"      -- --metrics 0
+expect metrics-port-big  2 "invalid metrics port '70000'"   -- --metrics 70000
+expect metrics-bad-addr  2 "invalid metrics address 'localhost:9100'" -- --metrics localhost:9100
+expect metrics-v6-brackets 2 'write IPv6 as \[ADDR\]:PORT' -- --metrics ::1:9100
+expect metrics-endpoints-zero 2 "invalid metrics-max-endpoints '0'" -- --metrics 9100 --metrics-max-endpoints 0
+expect otlp-not-http    2 "invalid OTLP URL 'ftp://collector': expected http:// or https://" -- --otlp ftp://collector
+expect otlp-no-host     2 "invalid OTLP URL 'http:///v1'"  -- --otlp http:///v1
+expect otlp-conns-alone 2 'otlp-conns needs --otlp URL'     -- --otlp-conns
 expect help             0 ''                               -- --help
 expect version          0 ''                               -- --version
 grep -q "tcptrace-bpf [0-9]" "$TMP/out" || echo "FAIL cli-version-text: --version printed '$(cat "$TMP/out")'"
@@ -96,6 +106,25 @@ fi
 # not named is skipped with a note): loopback is not Ethernet.
 expect iface-loopback 1 'cannot attach: lo: not an Ethernet interface' -- -i lo -d 1
 expect iface-missing  2 "no interface 'nosuch0'"                        -- -i nosuch0 -d 1
+
+# --metrics on a port in use, or on an address of no interface here: one
+# line, exit 2, before anything is loaded.
+busy_port() {
+	python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True)
+sys.stdin.read()' 2>/dev/null
+}
+if command -v python3 >/dev/null; then
+	coproc HOLDER { busy_port; }
+	read -r held <&"${HOLDER[0]}"
+	expect metrics-port-in-use 2 "cannot serve metrics on 127.0.0.1:$held: Address already in use" \
+		-- --metrics "$held" -d 1
+	kill "$HOLDER_PID" 2>/dev/null; wait "$HOLDER_PID" 2>/dev/null
+else
+	echo "SKIP cli-metrics-port-in-use: no python3 to hold a port"
+fi
+expect metrics-not-local 2 'cannot serve metrics on 192.0.2.1:9100: Cannot assign requested address' \
+	-- --metrics 192.0.2.1:9100 -d 1
 
 # No privileges: an unprivileged user, all capabilities dropped.
 if command -v setpriv >/dev/null; then
@@ -294,4 +323,38 @@ if start_tracer --netns "/run/netns/$NS" -j --no-nic --interval 100 --conn-inter
 	fi
 else
 	echo "FAIL cli-scan-retried-after-failure: the tracer did not start: $(head -c 200 "$TMP/err")"
+fi
+
+# --otlp: a collector that answers 400 is never asked again with the same
+# request; one that is down costs nothing but its retries, counted, and
+# the tracer still stops cleanly (its last sends have a few seconds).
+RECV=$ROOT/build/otlp_receiver
+if [ -x "$RECV" ]; then
+	mkdir -p "$TMP/otlp400"
+	"$RECV" -d "$TMP/otlp400" -a 400,400,400,400,400,400,400,400 >"$TMP/otlp400/port" &
+	recv=$!
+	for _ in $(seq 50); do [ -s "$TMP/otlp400/port" ] && break; sleep 0.05; done
+	rc=0
+	timeout 30 "$BIN" --no-nic -p 9 -d 2 --otlp "http://127.0.0.1:$(cat "$TMP/otlp400/port")" \
+		>"$TMP/out" 2>"$TMP/err" || rc=$?
+	sleep 0.2
+	kill "$recv" 2>/dev/null; wait "$recv" 2>/dev/null
+	if [ "$rc" -eq 0 ] && [ "$(wc -l <"$TMP/otlp400/requests.log")" -eq 1 ] &&
+	   grep -q '/v1/metrics gzip 400' "$TMP/otlp400/requests.log"; then
+		echo "PASS cli-otlp-400-not-retried"
+	else
+		echo "FAIL cli-otlp-400-not-retried: exit $rc, requests: $(tr '\n' ';' <"$TMP/otlp400/requests.log")"
+	fi
+	start=$(date +%s%N)
+	rc=0
+	timeout 30 "$BIN" --no-nic -p 9 -d 2 --otlp http://127.0.0.1:1 >"$TMP/out" 2>"$TMP/err" || rc=$?
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	if [ "$rc" -eq 0 ] && [ "$ms" -lt 9000 ]; then
+		echo "# collector down: the tracer ran 2 s and stopped in $ms ms in all"
+		echo "PASS cli-otlp-collector-down"
+	else
+		echo "FAIL cli-otlp-collector-down: exit $rc after $ms ms: $(head -c 300 "$TMP/err")"
+	fi
+else
+	echo "SKIP cli-otlp: $RECV not built"
 fi

@@ -4,7 +4,8 @@
  * healthy or a broken service so the tracer has real kernel events to
  * diagnose: a server that answers, answers late, never answers, never reads,
  * dies with unread data, never accepts, or streams; a client that makes one
- * request, many, keeps a connection idle, or pushes a stream.
+ * request, many, keeps a connection idle, pushes a stream, or keeps one
+ * pooled connection busy.
  *
  * Every mode is bounded in time and exits by itself. Each outcome is one line
  * on stderr; the exit code is 0 when the outcome is the expected one (the
@@ -25,6 +26,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -49,12 +51,17 @@ struct opts {
 	long timeout_ms;	/* client: bound on one request (connect included) */
 	long count;		/* client many: connections */
 	long size;		/* bytes of a request / response, newline included */
+	long answer_ms;		/* answer: stop answering this long after the accept */
+	long think_ms;		/* client pool: pause between exchanges */
+	long idle_ms;		/* client pool: idle this long after the last exchange */
+	long user_timeout_ms;	/* client: TCP_USER_TIMEOUT, 0 = none */
 	const char *ready_file;
 	const char *expect;	/* client: comma-separated acceptable outcomes */
 	bool linger0;		/* client: close with SO_LINGER 0 (an RST, not a FIN) */
 	const char *bind_addr;	/* client: source address */
 	long lport;		/* client: source port, 0 = the kernel's choice */
 	const char *gaps;	/* client ship: ms before each further write */
+	bool shutdown;		/* client idle: shutdown(SHUT_RDWR) first, close later */
 	long notify_ms;		/* server notify: an unsolicited line this long after an answer */
 };
 
@@ -218,6 +225,13 @@ static void set_bufs(int fd)
 		if (setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &v, sizeof(v)))
 			say("warning: TCP_SYNCNT %d: %s", v, strerror(errno));
 	}
+	/* A client that gives up on unacknowledged data sooner than
+	 * tcp_retries2 would (ETIMEDOUT in seconds, not minutes). */
+	if (!o.server && o.user_timeout_ms > 0) {
+		v = (int)o.user_timeout_ms;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v)))
+			say("warning: TCP_USER_TIMEOUT %d: %s", v, strerror(errno));
+	}
 }
 
 /* A request or a response: size-1 filler bytes and a newline. */
@@ -247,6 +261,9 @@ struct conn {
 	long cur_left;			/* bytes of the response being written */
 	long long notify_due;		/* notify: when the unsolicited line leaves; -1 none */
 	bool peer_done;			/* notify: the client's EOF came first */
+	long long accepted;		/* when accept() returned it */
+	bool mute;			/* answer --answer-ms: stopped answering */
+	bool eof;			/* answer: the client closed with answers owed */
 };
 
 static struct conn conns[MAX_CONNS];
@@ -296,8 +313,14 @@ static int conn_read(int i, long long now)
 				if (buf[k] != '\n')
 					continue;
 				c->requests++;
-				if (strcmp(o.mode, "answer") == 0 ||
-				    strcmp(o.mode, "notify") == 0) {
+				if (strcmp(o.mode, "answer") == 0 && o.answer_ms &&
+				    now - c->accepted >= o.answer_ms) {
+					if (!c->mute)
+						say("%s request %ld arrived, answering no more",
+						    c->name, c->requests);
+					c->mute = true;
+				} else if (strcmp(o.mode, "answer") == 0 ||
+					   strcmp(o.mode, "notify") == 0) {
 					if (c->pending++ == 0)
 						c->due = now + o.delay_ms;
 				} else if (strcmp(o.mode, "hang") == 0 && c->requests == 1) {
@@ -305,6 +328,14 @@ static int conn_read(int i, long long now)
 				}
 			}
 			continue;
+		}
+		if (n == 0 && strcmp(o.mode, "answer") == 0 && (c->pending || c->cur_left)) {
+			/* like most servers, it finds out when it writes */
+			if (!c->eof)
+				say("%s closed by client with %ld answers owed", c->name,
+				    c->pending);
+			c->eof = true;
+			return 0;
 		}
 		if (n == 0) {
 			/* A push server that has not yet noticed the client left
@@ -366,6 +397,10 @@ static int conn_write(int i, long long now)
 			/* the next one waits its own delay, counted from now */
 			if (c->pending > 0)
 				c->due = now + o.delay_ms;
+			if (c->eof && c->pending == 0) {
+				conn_close(i, "answered after the client closed");
+				return -1;
+			}
 		}
 	}
 }
@@ -419,6 +454,7 @@ static void accept_all(int lfd)
 		c->fd = fd;
 		c->due = -1;
 		c->notify_due = -1;
+		c->accepted = now_ms();
 		addr_str(&ss, c->name, sizeof(c->name));
 		say("%s accepted", c->name);
 	}
@@ -497,7 +533,8 @@ static int run_server(void)
 				if (c->notify_due < next)
 					next = c->notify_due;
 			} else {
-				ev = POLLIN;
+				/* after the client's FIN there is only EOF to read */
+				ev = c->eof ? 0 : POLLIN;
 				if (c->cur_left > 0)
 					ev |= POLLOUT;
 				else if (c->pending > 0 && c->due < next)
@@ -822,6 +859,55 @@ static int client_many(const char *request)
 	return finish(first_bad ? first_bad : "ok", detail);
 }
 
+/*
+ * storm: one connect to each of --count consecutive addresses from -c ADDR
+ * up (the address's last 32 bits counting), non-blocking, each given
+ * --timeout-ms at most: many endpoints, not many connections to one.
+ * "ok" once every attempt has ended, however it ended.
+ */
+static int client_storm(void)
+{
+	struct sockaddr_storage ss;
+	long long t0 = now_ms();
+	long refused = 0, failed = 0, connected = 0;
+	socklen_t sl = make_addr(&ss, o.addr, o.port);
+	char detail[200];
+
+	for (long i = 0; i < o.count; i++) {
+		struct sockaddr_storage to = ss;
+		uint32_t *low = to.ss_family == AF_INET6 ?
+			(uint32_t *)&((struct sockaddr_in6 *)&to)->sin6_addr.s6_addr[12] :
+			(uint32_t *)&((struct sockaddr_in *)&to)->sin_addr.s_addr;
+		int fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		*low = htonl(ntohl(*low) + (uint32_t)i);
+		if (fd < 0) {
+			failed++;
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)&to, sl) == 0) {
+			connected++;
+		} else if (errno == EINPROGRESS) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (wait_fd(fd, POLLOUT, now_ms() + o.timeout_ms) &&
+			    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) && !err)
+				connected++;
+			else if (err == ECONNREFUSED)
+				refused++;
+			else
+				failed++;
+		} else {
+			failed++;
+		}
+		close(fd);
+	}
+	snprintf(detail, sizeof(detail), "%ld endpoints in %lld ms: %ld connected, %ld refused, "
+		 "%ld failed", o.count, now_ms() - t0, connected, refused, failed);
+	return finish("ok", detail);
+}
+
 static int client_idle(const char *request)
 {
 	long long t0 = now_ms(), end = t0 + o.duration_ms;
@@ -855,6 +941,33 @@ static int client_idle(const char *request)
 				return finish(r.outcome, r.detail);
 			}
 			return finish("EOF", "server closed the idle connection");
+		}
+	}
+	if (o.shutdown) {
+		/*
+		 * Both halves shut, the socket still open (what some runtimes
+		 * do before close()): data that arrives now makes the kernel
+		 * abort the connection. Wait for that, or the peer's FIN.
+		 */
+		long long until = now_ms() + o.timeout_ms;
+
+		shutdown(fd, SHUT_RDWR);
+		/* poll() says "hung up" at once: ask TCP for its state. */
+		while (now_ms() < until) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof(ti);
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+			    ti.tcpi_state == TCP_CLOSE) {
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err)
+					say("aborted by the kernel after our shutdown: %s",
+					    errname(err));
+				break;
+			}
+			usleep(20000);
 		}
 	}
 	close(fd);
@@ -907,6 +1020,62 @@ static int client_push(void)
 	close(fd);
 	snprintf(detail, sizeof(detail), "pushed %llu bytes in %lld ms, longest wait to send %lld ms",
 		 sent, now_ms() - t0, longest);
+	return finish("ok", detail);
+}
+
+/* Written once the client is under way (a pooled connection's first answer),
+ * so a harness can change the network under it then. */
+static void client_ready(void)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (!o.ready_file)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", o.ready_file);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) || rename(tmp, o.ready_file))
+		say("warning: cannot write %s: %s", o.ready_file, strerror(errno));
+}
+
+/*
+ * One pooled connection kept busy: request, response, the next request at
+ * once (or after --think-ms), for --duration; each exchange bounded by
+ * --timeout-ms. The outcome is the first exchange that failed, or ok.
+ */
+static int client_pool(const char *request)
+{
+	long long t0 = now_ms(), end = t0 + o.duration_ms;
+	struct result r;
+	char detail[256];
+	long ok = 0;
+	size_t got;
+	int fd;
+
+	r.outcome = "ok";
+	fd = do_connect(&r, t0 + o.timeout_ms);
+	if (fd < 0)
+		return finish(r.outcome, r.detail);
+	while (now_ms() < end) {
+		long long t1 = now_ms();
+
+		if (write_all(&r, fd, request, (size_t)o.size, t1 + o.timeout_ms) ||
+		    read_response(&r, fd, t1 + o.timeout_ms, &got)) {
+			close(fd);
+			snprintf(detail, sizeof(detail), "%s after %ld exchanges ok in %lld ms",
+				 r.detail, ok, now_ms() - t0);
+			return finish(r.outcome, detail);
+		}
+		if (ok++ == 0)
+			client_ready();
+		if (o.think_ms)
+			usleep((useconds_t)o.think_ms * 1000);
+	}
+	/* a pool keeps its connection open, idle, until it closes it */
+	if (o.idle_ms)
+		usleep((useconds_t)o.idle_ms * 1000);
+	close(fd);
+	snprintf(detail, sizeof(detail), "%ld exchanges ok in %lld ms", ok, now_ms() - t0);
 	return finish("ok", detail);
 }
 
@@ -977,7 +1146,7 @@ static int client_recv(void)
 
 /* One connection, --count exchanges on it one after the other (a pooled
  * connection, or long polls answered within their time), then close. */
-static int client_pool(const char *request)
+static int client_exchanges(const char *request)
 {
 	long long t0 = now_ms();
 	char detail[200];
@@ -1098,6 +1267,8 @@ static int run_client(void)
 		return client_request(request);
 	if (strcmp(o.mode, "many") == 0)
 		return client_many(request);
+	if (strcmp(o.mode, "storm") == 0)
+		return client_storm();
 	if (strcmp(o.mode, "idle") == 0)
 		return client_idle(request);
 	if (strcmp(o.mode, "push") == 0)
@@ -1106,6 +1277,8 @@ static int run_client(void)
 		return client_recv();
 	if (strcmp(o.mode, "pool") == 0)
 		return client_pool(request);
+	if (strcmp(o.mode, "exchanges") == 0)
+		return client_exchanges(request);
 	if (strcmp(o.mode, "check") == 0)
 		return client_check();
 	if (strcmp(o.mode, "ship") == 0)
@@ -1123,17 +1296,21 @@ static void usage(FILE *f)
 "  peer server -l ADDR -p PORT -m MODE [options]\n"
 "  peer client -c ADDR -p PORT -m MODE [options]\n"
 "\n"
-"Server modes: answer (respond to each request, --delay-ms before each), hang\n"
-"(read, never answer), noread (never read; use --rcvbuf), crash (let a request\n"
-"arrive unread, wait --delay-ms, die: the kernel sends RST), slowaccept (never\n"
-"accept; --backlog, default 1), sink (read and discard), bulk (send forever),\n"
-"notify (answer, then write one unsolicited line --notify-ms after each answer,\n"
-"even when the client left meanwhile).\n"
+"Server modes: answer (respond to each request, --delay-ms before each; with\n"
+"--answer-ms, only for that long after the accept), hang (read, never answer),\n"
+"noread (never read; use --rcvbuf), crash (let a request arrive unread, wait\n"
+"--delay-ms, die: the kernel sends RST), slowaccept (never accept; --backlog,\n"
+"default 1), sink (read and discard), bulk (send forever), notify (answer, then\n"
+"write one unsolicited line --notify-ms after each answer, even when the client\n"
+"left meanwhile).\n"
 "Client modes: request (one exchange), many (--count sequential exchanges),\n"
 "idle (one exchange, then idle until --duration), push (write for --duration),\n"
 "recv (read and discard for --duration, then FIN and read on to the server's FIN),\n"
-"pool (--count exchanges on one connection), check (--count connections opened\n"
-"and closed, no data), ship (a line, then one after each gap of --gaps, no answer).\n"
+"pool (one connection, request after request for --duration, --think-ms apart),\n"
+"exchanges (--count exchanges on one connection), check (--count connections\n"
+"opened and closed, no data), ship (a line, then one after each gap of --gaps,\n"
+"no answer), storm (one connect to each of --count addresses from ADDR up,\n"
+"--timeout-ms each).\n"
 "\n"
 "Options:\n"
 "  -l, --listen ADDR      server address (IPv4 or IPv6 literal)\n"
@@ -1154,7 +1331,15 @@ static void usage(FILE *f)
 "      --lport PORT       client: source port (SO_REUSEADDR)\n"
 "      --gaps MS,MS...    client ship: pauses between the lines\n"
 "      --notify-ms MS     server notify: delay of the unsolicited line\n"
+"      --shutdown         client idle: shutdown(SHUT_RDWR) at the end, then wait\n"
+"                         (--timeout-ms) for the server's FIN or an abort, then close\n"
 "      --ready-file FILE  server: created once listening\n"
+"      --user-timeout-ms MS  client: TCP_USER_TIMEOUT\n"
+"      --answer-ms MS     server answer: stop answering MS after the accept\n"
+"      --think-ms MS      client pool: pause between exchanges\n"
+"      --idle-ms MS       client pool: idle after the last exchange, then close\n"
+"      --ready-file FILE  server: created once listening; client pool: once the\n"
+"                         first exchange is done\n"
 "      --expect LIST      client: outcomes that count as success, comma-separated\n"
 "                         (ok, timeout, EOF, ECONNREFUSED, ECONNRESET, ...)\n"
 "\n"
@@ -1167,7 +1352,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT,
-	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY };
+	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY, O_SHUTDOWN,
+	       O_USER_TIMEOUT, O_ANSWER_MS, O_THINK_MS, O_IDLE_MS };
 	static const struct option lopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
@@ -1189,6 +1375,11 @@ int main(int argc, char **argv)
 		{ "lport", required_argument, NULL, O_LPORT },
 		{ "gaps", required_argument, NULL, O_GAPS },
 		{ "notify-ms", required_argument, NULL, O_NOTIFY },
+		{ "shutdown", no_argument, NULL, O_SHUTDOWN },
+		{ "user-timeout-ms", required_argument, NULL, O_USER_TIMEOUT },
+		{ "answer-ms", required_argument, NULL, O_ANSWER_MS },
+		{ "think-ms", required_argument, NULL, O_THINK_MS },
+		{ "idle-ms", required_argument, NULL, O_IDLE_MS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1260,8 +1451,23 @@ int main(int argc, char **argv)
 		case O_GAPS:
 			o.gaps = optarg;
 			break;
+		case O_SHUTDOWN:
+			o.shutdown = true;
+			break;
 		case O_NOTIFY:
 			o.notify_ms = parse_num("notify-ms", optarg, 0, 3600000);
+			break;
+		case O_USER_TIMEOUT:
+			o.user_timeout_ms = parse_num("user-timeout-ms", optarg, 1, INT_MAX);
+			break;
+		case O_ANSWER_MS:
+			o.answer_ms = parse_num("answer-ms", optarg, 1, 3600000);
+			break;
+		case O_THINK_MS:
+			o.think_ms = parse_num("think-ms", optarg, 0, 3600000);
+			break;
+		case O_IDLE_MS:
+			o.idle_ms = parse_num("idle-ms", optarg, 0, 3600000);
 			break;
 		case 'h':
 			usage(stdout);

@@ -20,13 +20,15 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 		.judge = judge_syn_unanswered,
 		.words = words_syn_unanswered,
 	}, {
+		/* A scan knocks once; a client that needs the port retries. */
 		.code = DIAG_PORT_CLOSED, .name = "PORT_CLOSED",
-		.severity = SEV_ERROR,
+		.severity = SEV_INFO, .severity_of = severity_of_port_closed,
 		.judge = judge_port_closed,
 		.words = words_port_closed,
 	}, {
+		/* A queue here that keeps dropping is a bottleneck, no refusal. */
 		.code = DIAG_LOCAL_DROP, .name = "LOCAL_DROP",
-		.severity = SEV_ERROR,
+		.severity = SEV_ERROR, .severity_of = severity_of_local_drop,
 		.judge = judge_local_drop,
 		.words = words_local_drop,
 	}, {
@@ -65,13 +67,20 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 		.judge = judge_pmtu_blackhole,
 		.words = words_pmtu_blackhole,
 	}, {
-		.code = DIAG_PEER_RESET, .name = "PEER_RESET",
+		.code = DIAG_CONNECTION_TIMEOUT, .name = "CONNECTION_TIMEOUT",
 		.severity = SEV_ERROR,
+		.judge = judge_connection_timeout,
+		.judge_final = judge_connection_timed_out,
+		.words = words_connection_timeout,
+	}, {
+		/* A note when it cut nothing off (a pool's SO_LINGER 0). */
+		.code = DIAG_PEER_RESET, .name = "PEER_RESET",
+		.severity = SEV_ERROR, .severity_of = severity_of_reset,
 		.judge = judge_peer_reset,
 		.words = words_peer_reset,
 	}, {
 		.code = DIAG_LOCAL_RESET, .name = "LOCAL_RESET",
-		.severity = SEV_ERROR,
+		.severity = SEV_ERROR, .severity_of = severity_of_reset,
 		.judge = judge_local_reset,
 		.words = words_local_reset,
 	}, {
@@ -81,16 +90,16 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 		.words = words_packet_loss,
 	},
 
-	/* Absence, seen by comparing snapshots. */
+	/* Absence, seen by comparing snapshots (and a request given up on). */
 	{
 		.code = DIAG_PEER_APP_STALL, .name = "PEER_APP_STALL",
 		.severity = SEV_WARNING,
-		.judge = judge_peer_app_stall, .needs_scan = true,
+		.judge = judge_peer_app_stall,
 		.words = words_peer_app_stall,
 	}, {
 		.code = DIAG_LOCAL_APP_STALL, .name = "LOCAL_APP_STALL",
 		.severity = SEV_WARNING,
-		.judge = judge_local_app_stall, .needs_scan = true,
+		.judge = judge_local_app_stall,
 		.words = words_local_app_stall,
 	}, {
 		.code = DIAG_ZERO_WINDOW, .name = "ZERO_WINDOW",

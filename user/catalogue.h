@@ -23,9 +23,16 @@ struct diag_entry {
 	/* The severity of one diagnosis from its evidence; NULL: severity. */
 	enum diag_severity (*severity_of)(const struct diagnosis *d);
 	judge_flow_fn judge;		/* per flow; NULL: none */
+	/*
+	 * Once more, after judge said yes, when the story has an end the
+	 * first verdict could only announce (the kernel gave up and the
+	 * application got its error); NULL: said once and for all.
+	 */
+	judge_flow_fn judge_final;
 	judge_listener_fn judge_listener;	/* per listening port; NULL: none */
 	judge_event_fn judge_event;	/* per flowless event; NULL: none */
-	/* Judged on absence: only on flows the last scan still reported. */
+	/* Judged on absence: only on flows the last scan still reported
+	 * (a judge with other evidence too reads judge_in.scan_current). */
 	bool needs_scan;
 	words_fn words;
 };

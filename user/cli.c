@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "defaults.h"
+#include "otlp_url.h"
 
 const char *argp_program_version = "tcptrace-bpf " TCPTRACE_VERSION;
 const char *argp_program_bug_address = NULL;
@@ -27,6 +28,9 @@ static const char doc[] =
 "    tcptrace-bpf -d 30 --stall-ms 2000   # 30 s, stalls after 2 s\n"
 "    tcptrace-bpf -i eth0 --xdp           # eth0 counted by native XDP\n"
 "    tcptrace-bpf -j --no-nic | jq 'select(.type == \"diagnosis\")'\n"
+"    tcptrace-bpf -o /var/log/tcptrace.json.gz --rotate 100M   # gzip JSON lines\n"
+"    tcptrace-bpf --metrics 9100          # Prometheus at http://127.0.0.1:9100/metrics\n"
+"    tcptrace-bpf --otlp http://otel-collector:4318 --otlp-conns   # to a collector\n"
 "    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n"
 "    tcptrace-bpf -p 8080 -w a.ttr        # trace and record, for replay and correlate\n"
 "    tcptrace-bpf replay a.ttr --stall-ms 500   # what if the threshold were 500 ms\n"
@@ -51,6 +55,13 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_CHECK,
 	OPT_CONNS,
+	OPT_ROTATE,
+	OPT_ROTATE_S,
+	OPT_METRICS,
+	OPT_METRICS_MAX_ENDPOINTS,
+	OPT_METRICS_TTL,
+	OPT_OTLP,
+	OPT_OTLP_CONNS,
 };
 
 /* Options of the live tracer alone: a recording was made with them. */
@@ -98,6 +109,14 @@ static const struct argp_option options[] = {
 	{ "conn-interval", OPT_CONN_INTERVAL, "SECONDS", 0, "A conn record for each open connection, and a stats record, this often (default " DEFAULT_STR(DEFAULT_CONN_INTERVAL_S) "; 0: at close / exit only)", 3 },
 	{ "fold-s", OPT_FOLD, "SECONDS", 0, "Repeats of one problem within this window fold into one report (default " DEFAULT_STR(DEFAULT_FOLD_S) ")", 3 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "Enable the kernel's BPF run-time statistics for the stats record", 3 },
+	{ "output", 'o', "FILE", 0, "Also write every record as JSON lines into FILE; gzip when it ends in .gz (readable up to the last interval even after a crash)", 3 },
+	{ "rotate", OPT_ROTATE, "SIZE", 0, "With -o: start a new file past SIZE bytes (k, M, G: binary units); the full one is renamed NAME-<start>.EXT", 3 },
+	{ "rotate-s", OPT_ROTATE_S, "SECONDS", 0, "With -o: start a new file every SECONDS", 3 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR " DEFAULT_METRICS_ADDR " unless given; [::] or 0.0.0.0 for every address)", 3 },
+	{ "metrics-max-endpoints", OPT_METRICS_MAX_ENDPOINTS, "N", 0, "Remote endpoints with series of their own, the busiest kept; the rest are summed as raddr=\"other\" (default " DEFAULT_STR(DEFAULT_METRICS_MAX_ENDPOINTS) ")", 3 },
+	{ "metrics-ttl", OPT_METRICS_TTL, "SECONDS", 0, "An endpoint's series go this long after its last record (default " DEFAULT_STR(DEFAULT_METRICS_TTL_S) ")", 3 },
+	{ "otlp", OPT_OTLP, "URL", 0, "Push diagnoses (logs) and the metrics to an OpenTelemetry Collector: OTLP/HTTP JSON, gzip, to URL/v1/logs and URL/v1/metrics (port 4318 unless given)", 3 },
+	{ "otlp-conns", OPT_OTLP_CONNS, NULL, 0, "With --otlp: each conn record as a log record too", 3 },
 	{ "record", 'w', "FILE", 0, "Record what the tracer sees to FILE (compressed), for `replay` and `correlate`", 3 },
 	{ "conns", OPT_CONNS, NULL, 0, "In text mode, a line of statistics for each connection at close and every --conn-interval (JSON output always has these conn records)", 3 },
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
@@ -128,6 +147,68 @@ static unsigned long parse_num(struct argp_state *state, const char *what,
 		argp_error(state, "invalid %s '%s': expected a number from %lu to %lu",
 			   what, arg, min, max);
 	return v;
+}
+
+/* "100M", "1G", "512k", "65536": bytes (binary units, an optional "iB"/"B"). */
+static bool parse_size(const char *s, __u64 *bytes)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': mult = 1ULL << 10; end++; break;
+	case 'm': case 'M': mult = 1ULL << 20; end++; break;
+	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	default: break;
+	}
+	if (mult > 1 && *end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v > ~0ULL / mult)
+		return false;
+	*bytes = v * mult;
+	return true;
+}
+
+/*
+ * --metrics [ADDR:]PORT: "9100", "0.0.0.0:9100", "[::1]:9100", "[::]:9100".
+ * An address is a literal: a name would need a resolver at start.
+ */
+static void parse_metrics(struct argp_state *state, struct options *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':'), *port = arg;
+	char addr[64];
+	__u8 buf[16];
+
+	snprintf(o->metrics_addr, sizeof(o->metrics_addr), "%s", DEFAULT_METRICS_ADDR);
+	if (colon) {
+		size_t len = colon - arg;
+
+		port = colon + 1;
+		if (arg[0] == '[') {
+			if (len < 2 || arg[len - 1] != ']')
+				argp_error(state, "invalid metrics address '%s': expected [IPv6]:PORT", arg);
+			snprintf(addr, sizeof(addr), "%.*s", (int)(len - 2), arg + 1);
+			if (inet_pton(AF_INET6, addr, buf) != 1)
+				argp_error(state, "invalid metrics address '%s': not an IPv6 address", arg);
+		} else {
+			snprintf(addr, sizeof(addr), "%.*s", (int)len, arg);
+			if (strchr(addr, ':'))
+				argp_error(state, "invalid metrics address '%s': write IPv6 as [ADDR]:PORT", arg);
+			if (inet_pton(AF_INET, addr, buf) != 1)
+				argp_error(state, "invalid metrics address '%s': expected an IPv4 or [IPv6] "
+					   "address", arg);
+		}
+		snprintf(o->metrics_addr, sizeof(o->metrics_addr), "%s", addr);
+	}
+	o->metrics_port = parse_num(state, "metrics port", port, 1, 65535);
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -223,6 +304,39 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CONNS:
 		o->conns = true;
 		break;
+	case 'o':
+		if (!*arg)
+			argp_error(state, "invalid output file ''");
+		o->output_path = arg;
+		break;
+	case OPT_ROTATE:
+		if (!parse_size(arg, &o->rotate_bytes) || o->rotate_bytes < 4096)
+			argp_error(state, "invalid rotate size '%s': expected bytes, at least 4096, "
+				   "with k, M or G (e.g. 100M)", arg);
+		break;
+	case OPT_METRICS:
+		parse_metrics(state, o, arg);
+		break;
+	case OPT_METRICS_MAX_ENDPOINTS:
+		o->metrics_max_endpoints = parse_num(state, "metrics-max-endpoints", arg, 1, 1000000);
+		break;
+	case OPT_METRICS_TTL:
+		o->metrics_ttl_s = parse_num(state, "metrics-ttl", arg, 1, 100L * 365 * 86400);
+		break;
+	case OPT_OTLP: {
+		char logs[1024], metrics[1024], why[1200];
+
+		if (!otlp_url_ok(arg, logs, metrics, sizeof(logs), why, sizeof(why)))
+			argp_error(state, "%s", why);
+		o->otlp_url = arg;
+		break;
+	}
+	case OPT_OTLP_CONNS:
+		o->otlp_conns = true;
+		break;
+	case OPT_ROTATE_S:
+		o->rotate_s = parse_num(state, "rotate-s", arg, 1, 100L * 365 * 86400);
+		break;
 	case 'w':
 		if (!*arg)
 			argp_error(state, "-w needs a file name");
@@ -244,6 +358,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--no-nic excludes -i, --tc, --xdp and --no-ingress");
 		if (o->no_ingress && o->nic_kind && o->nic_kind != NIC_KIND_TC)
 			argp_error(state, "--no-ingress excludes --xdp: XDP is ingress only");
+		if ((o->rotate_bytes || o->rotate_s) && !o->output_path)
+			argp_error(state, "--rotate and --rotate-s need -o FILE");
+		if (o->otlp_conns && !o->otlp_url)
+			argp_error(state, "--otlp-conns needs --otlp URL");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -261,6 +379,8 @@ void cli_defaults(struct options *o)
 	o->fold_s = DEFAULT_FOLD_S;
 	o->conn_interval_s = DEFAULT_CONN_INTERVAL_S;
 	o->max_flows = DEFAULT_MAX_FLOWS;
+	o->metrics_max_endpoints = DEFAULT_METRICS_MAX_ENDPOINTS;
+	o->metrics_ttl_s = DEFAULT_METRICS_TTL_S;
 }
 
 static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };

@@ -37,6 +37,15 @@ struct options {
 	bool json;
 	bool verbose;
 	bool conns;		/* --conns: conn records as text lines (JSON has them always) */
+	const char *output_path;	/* -o: JSON lines into this file (.gz: gzip) */
+	__u64 rotate_bytes;	/* --rotate: a new file past this size; 0: never */
+	unsigned long rotate_s;	/* --rotate-s: a new file past this age; 0: never */
+	char metrics_addr[64];	/* --metrics: "" when off; else an address literal */
+	__u16 metrics_port;
+	unsigned long metrics_max_endpoints;
+	unsigned long metrics_ttl_s;
+	const char *otlp_url;	/* --otlp: push to this collector */
+	bool otlp_conns;	/* --otlp-conns: conn records as log records too */
 	bool prog_stats;	/* --prog-stats: enable the kernel's bpf_stats */
 	bool classic;		/* --classic: classic tracepoints even where tp_btf works */
 	bool check;		/* --check: load, attach, report what this kernel gives, exit */

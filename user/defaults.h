@@ -15,6 +15,9 @@
 #define DEFAULT_FOLD_S			60	/* repeats within it fold into one report */
 #define DEFAULT_CONN_INTERVAL_S		60	/* conn and stats records of open flows */
 #define DEFAULT_MAX_FLOWS		65536	/* flows the engine holds */
+#define DEFAULT_METRICS_ADDR		"127.0.0.1"	/* --metrics PORT binds here */
+#define DEFAULT_METRICS_MAX_ENDPOINTS	500	/* remote endpoints with series */
+#define DEFAULT_METRICS_TTL_S		300	/* an endpoint's series outlive its last record */
 
 /* Not options (yet): what the loss and stall judges also need. */
 #define DEFAULT_LOSS_MIN_RETRANS	3	/* fewer retransmits are never loss */

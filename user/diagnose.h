@@ -37,6 +37,7 @@ enum diag_code {
 	DIAG_ZERO_WINDOW,
 	DIAG_PEER_RESET,
 	DIAG_LOCAL_RESET,
+	DIAG_CONNECTION_TIMEOUT,
 	DIAG_CODE_MAX,
 };
 
@@ -65,7 +66,9 @@ struct diagnosis {
 	__u64 ts_ns;		/* monotonic time it was made */
 	__u32 connections;	/* flows folded into this diagnosis */
 	int app_error;		/* positive errno the app saw, 0 for none */
-	bool events_lost;	/* events were lost meanwhile: treat with care */
+	bool events_lost;	/* events were lost within its evidence window: treat with care */
+	/* Where its evidence starts (monotonic); 0: the flow's start. */
+	__u64 since_ns;
 	unsigned int n_evidence;
 	struct diag_evidence_item evidence[DIAG_MAX_EVIDENCE];
 	/* The kernel's reason for dropping the flow's segments, when a drop
@@ -91,6 +94,9 @@ struct engine_config {
 	__u32 max_flows;	/* flow table bound; the oldest idle flow is evicted */
 	__u64 conn_interval_ns;	/* conn records for open flows this often; 0: at close only */
 	bool nic_ingress;	/* NIC hooks count arrivals: absence at the NIC is evidence */
+	/* The kernel's tick (CONFIG_HZ), the unit of the socket clocks in
+	 * snapshots; 0: learned from the snapshots themselves. */
+	__u32 hz;
 	/*
 	 * What each kernel drop reason means here, indexed by its value in
 	 * the running kernel's enum skb_drop_reason (the caller reads the
@@ -160,7 +166,8 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 		   const struct nic_flow *nf, __u64 now_ns);
 /* ... and close the scan: flows it did not report are gone from the kernel. */
 void engine_scan_end(struct engine *e, __u64 now_ns);
-/* The tracer has lost this many events in total so far (caveat on diagnoses). */
+/* The tracer has lost this many events in total so far: the diagnoses whose
+ * evidence reaches back before the next tick carry the caveat. */
 void engine_note_lost(struct engine *e, __u64 lost_total);
 /* Evaluate timers and emit what is due. Call every interval. */
 void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx);

@@ -32,6 +32,10 @@ static enum drop_class classify(const char *name)
 		return DROP_NO_SOCKET;
 	if (!strcmp(name, "IP_OUTNOROUTES") || !strcmp(name, "IP_INNOROUTES"))
 		return DROP_NO_ROUTE;
+	/* A queue full, a flow over its share: what a qdisc does under load. */
+	if (!strncmp(name, "QDISC_", 6) || !strncmp(name, "FQ_", 3) ||
+	    !strncmp(name, "CAKE_", 5))
+		return DROP_QDISC;
 	/* A segment that fails its checksum or signature was refused here. */
 	if (!strcmp(name, "TCP_CSUM") || !strncmp(name, "TCP_MD5", 7) ||
 	    !strncmp(name, "TCP_AO", 6))

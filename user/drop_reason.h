@@ -23,6 +23,11 @@ enum drop_class {
 	 * without a socket: there a SYN's drop says the port is closed.
 	 */
 	DROP_NO_SOCKET,
+	/*
+	 * A queueing discipline of this host dropped it (fq_codel, tbf, fq,
+	 * cake): congestion at this host's egress, loss evidence.
+	 */
+	DROP_QDISC,
 };
 
 /* Loads the names; false when this kernel has no enum skb_drop_reason. */

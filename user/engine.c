@@ -96,25 +96,89 @@ static bool flow_scan_current(const struct engine *e, const struct flow *f)
 	       f->scans_missed == 0 && f->scan_gen + 1 >= e->scan_gen;
 }
 
+void facts_endpoint_key(const struct flow_key *key, enum tt_side side,
+			struct endpoint_key *ek)
+{
+	bool server = side == TT_SIDE_SERVER;
+
+	memset(ek, 0, sizeof(*ek));
+	ek->netns = key->netns;
+	ek->family = key->family;
+	ek->local = server;
+	ek->port = server ? key->lport : key->rport;
+	memcpy(ek->addr, server ? key->laddr : key->raddr, sizeof(ek->addr));
+}
+
+/* ---- lost events ------------------------------------------------------ */
+
+bool engine_lost_between(const struct engine *e, __u64 from_ns, __u64 to_ns)
+{
+	if (from_ns <= e->loss_before_ns && e->loss_before_ns)
+		return true;
+	for (unsigned int i = 0; i < e->n_loss; i++)
+		if (e->loss[i].from_ns <= to_ns && from_ns <= e->loss[i].to_ns)
+			return true;
+	return false;
+}
+
+/* The events lost since the last tick were lost in (last tick, now]. */
+static void loss_span_close(struct engine *e, __u64 now)
+{
+	struct loss_span *last = e->n_loss ? &e->loss[e->n_loss - 1] : NULL;
+
+	if (!e->loss_pending)
+		return;
+	e->loss_pending = false;
+	if (last && last->to_ns >= e->last_tick_ns) {
+		last->to_ns = now;	/* losing on: one span */
+		return;
+	}
+	if (e->n_loss == LOSS_SPANS) {
+		e->loss_before_ns = e->loss[0].to_ns;
+		memmove(e->loss, e->loss + 1, (LOSS_SPANS - 1) * sizeof(e->loss[0]));
+		e->n_loss--;
+	}
+	e->loss[e->n_loss].from_ns = e->last_tick_ns;
+	e->loss[e->n_loss].to_ns = now;
+	e->n_loss++;
+}
+
+/* Would the entry's final judge say it now (on a scratch verdict)? */
+static bool final_now(const struct diag_entry *entry, const struct judge_in *in)
+{
+	struct diagnosis scratch;
+
+	memset(&scratch, 0, sizeof(scratch));
+	scratch.code = entry->code;
+	return entry->judge_final(in, &scratch);
+}
+
 /* Judge every diagnosis on one flow, raising what holds. */
 static void judge_flow(struct engine *e, const struct flow_key *key,
-		       struct flow *f, __u64 now)
+		       struct flow *f, __u64 now, bool final)
 {
 	struct listener *l = facts_listener(e, key->netns, key->lport);
 	struct judge_in in = {
 		.cfg = &e->cfg, .key = key, .f = f, .now = now, .listener = l,
-		.side = flow_side(f, l),
+		.side = flow_side(f, l), .scan_current = flow_scan_current(e, f),
+		.final = final,
 	};
-	bool scan_current = flow_scan_current(e, f);
+	struct endpoint_key ek;
 	struct diagnosis d;
+
+	facts_endpoint_key(key, in.side, &ek);
+	in.endpoint = flowtable_lookup(e->endpoints, &ek);
 
 	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
 		const struct diag_entry *entry = &diag_catalogue[i];
 		__u32 bit = 1u << entry->code;
+		judge_flow_fn judge = entry->judge;
 
-		/* Each diagnosis is raised once in a flow's life. */
-		if (!entry->judge || (f->reported & bit) ||
-		    (entry->needs_scan && !scan_current))
+		/* Each diagnosis is raised once in a flow's life, and once
+		 * more at most when its end comes (judge_final). */
+		if (f->reported & bit)
+			judge = (f->reported_final & bit) ? NULL : entry->judge_final;
+		if (!judge || (entry->needs_scan && !in.scan_current))
 			continue;
 		memset(&d, 0, sizeof(d));
 		d.code = entry->code;
@@ -123,9 +187,15 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 		memcpy(d.comm, f->comm, TT_COMM_LEN);
 		d.side = in.side;
 		d.app_error = f->app_error;
-		if (!entry->judge(&in, &d))
+		if (!judge(&in, &d))
 			continue;
+		/* A first verdict given once the end is known is the final
+		 * one too. */
+		if ((f->reported & bit) || (entry->judge_final && final_now(entry, &in)))
+			f->reported_final |= bit;
 		f->reported |= bit;
+		d.events_lost = engine_lost_between(e, d.since_ns ? d.since_ns : f->start_ns,
+						    now);
 		fold_raise(e, &d);
 	}
 }
@@ -143,8 +213,11 @@ static void judge_listener(struct engine *e, struct listener *l, __u64 now)
 		d.code = entry->code;
 		d.key = l->key;
 		d.side = TT_SIDE_SERVER;
-		if (entry->judge_listener(&e->cfg, l, now, &d))
-			fold_raise(e, &d);
+		if (!entry->judge_listener(&e->cfg, l, now, &d))
+			continue;
+		/* Drops counted since the queue was last looked at. */
+		d.events_lost = engine_lost_between(e, e->last_tick_ns, now);
+		fold_raise(e, &d);
 	}
 }
 
@@ -162,15 +235,19 @@ void engine_judge_event(struct engine *e, const struct tt_event *ev)
 		d.key = ev->key;
 		d.pid = ev->pid;
 		memcpy(d.comm, ev->comm, TT_COMM_LEN - 1);
-		if (entry->judge_event(ev, &d))
-			fold_raise(e, &d);
+		if (!entry->judge_event(ev, &d))
+			continue;
+		/* One event, whole: only its own moment could have lost it a
+		 * companion, and it is judged as it arrives. */
+		d.events_lost = false;
+		fold_raise(e, &d);
 	}
 }
 
 void engine_flow_over(struct engine *e, const struct flow_key *key,
 		      struct flow *f, __u64 now)
 {
-	judge_flow(e, key, f, now);
+	judge_flow(e, key, f, now, true);
 	conn_emit(e, key, f, now);
 }
 
@@ -204,7 +281,15 @@ struct engine *engine_new(const struct engine_config *cfg)
 	e->listeners = flowtable_new(sizeof(struct listen_key),
 				     sizeof(struct listener), e->cfg.max_flows,
 				     NULL, NULL);
-	if (!e->flows || !e->listeners || !fold_init(e)) {
+	/* Both bounded like the flows: the oldest entries go first. */
+	e->endpoints = flowtable_new(sizeof(struct endpoint_key),
+				     sizeof(struct endpoint), e->cfg.max_flows,
+				     NULL, NULL);
+	e->refusals = flowtable_new(sizeof(struct refusal_key),
+				    sizeof(struct refusal), e->cfg.max_flows,
+				    NULL, NULL);
+	if (!e->flows || !e->listeners || !e->endpoints || !e->refusals ||
+	    !fold_init(e)) {
 		engine_free(e);
 		return NULL;
 	}
@@ -217,6 +302,8 @@ void engine_free(struct engine *e)
 		return;
 	flowtable_free(e->flows);
 	flowtable_free(e->listeners);
+	flowtable_free(e->endpoints);
+	flowtable_free(e->refusals);
 	fold_free(e);
 	free(e);
 }
@@ -229,16 +316,10 @@ void engine_set_conn_sink(struct engine *e, conn_fn fn, void *ctx)
 
 void engine_note_lost(struct engine *e, __u64 lost_total)
 {
-	if (lost_total > e->lost_total)
+	if (lost_total > e->lost_total) {
 		e->lost_total = lost_total;
-}
-
-static void judge_all(struct engine *e, __u64 now)
-{
-	struct flow *f;
-
-	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
-		judge_flow(e, flowtable_key(e->flows, f), f, now);
+		e->loss_pending = true;
+	}
 }
 
 static bool flow_retired(const struct flow *f, __u64 now)
@@ -249,12 +330,24 @@ static bool flow_retired(const struct flow *f, __u64 now)
 	       elapsed(f->updated_ns, now) >= FLOW_LINGER_NS;
 }
 
+/* Every flow; at the end of the run, or the tick that retires it, for the
+ * last time. */
+static void judge_all(struct engine *e, __u64 now, bool finish)
+{
+	struct flow *f;
+
+	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))
+		judge_flow(e, flowtable_key(e->flows, f), f, now,
+			   finish || flow_retired(f, now));
+}
+
 void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
 	struct flow *f, *fnext;
 	struct listener *l;
 
-	judge_all(e, now_ns);
+	loss_span_close(e, now_ns);
+	judge_all(e, now_ns, false);
 
 	/* Judged above: the flows whose story is over can go now. */
 	for (f = flowtable_first(e->flows); f; f = fnext) {
@@ -274,13 +367,15 @@ void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 		judge_listener(e, l, now_ns);
 
 	fold_emit(e, now_ns, false, fn, ctx);
+	e->last_tick_ns = now_ns;
 }
 
 void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
 	struct flow *f;
 
-	judge_all(e, now_ns);
+	loss_span_close(e, now_ns);
+	judge_all(e, now_ns, true);
 	/* Every flow still held gets its record: closed ones as they ended,
 	 * open ones as they stand. */
 	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f))

@@ -16,6 +16,13 @@
 
 struct due_batch;
 
+/* Events were lost somewhere in [from_ns, to_ns] (between two ticks). */
+struct loss_span {
+	__u64 from_ns, to_ns;
+};
+
+#define LOSS_SPANS	16
+
 struct engine {
 	struct engine_config cfg;
 	conn_fn conn;
@@ -25,8 +32,22 @@ struct engine {
 	struct flowtable *groups;	/* fold.c's: one group per problem endpoint */
 	struct due_batch *due;		/* fold.c's: groups a full table pushed out */
 	size_t n_due, cap_due;
+	struct flowtable *endpoints;	/* endpoint_key -> struct endpoint */
+	struct flowtable *refusals;	/* refusal_key -> struct refusal */
 	__u32 scan_gen;
+	/* The socket clocks' tick rate: cfg.hz, or learned from two scans
+	 * (hz_ref_*) far enough apart; 0 until known. */
+	__u32 hz;
+	__u32 hz_ref_jiffies;
+	__u64 hz_ref_ns;
 	__u64 lost_total;
+	/* Where events were lost, the latest LOSS_SPANS spans; anything up to
+	 * loss_before_ns may have lost some (older spans let go of). */
+	struct loss_span loss[LOSS_SPANS];
+	unsigned int n_loss;
+	__u64 loss_before_ns;
+	bool loss_pending;	/* lost_total grew since the last tick */
+	__u64 last_tick_ns;
 	__u64 events;
 	__u64 scans;
 	__u64 diagnoses;
@@ -35,6 +56,14 @@ struct engine {
 
 /* The listener of a local port, or NULL. */
 struct listener *facts_listener(const struct engine *e, __u32 netns, __u16 port);
+/* A flow became one-way, or got its first answer: its endpoint learns it. */
+void facts_learn_endpoint(struct engine *e, const struct flow_key *key,
+			  const struct flow *f);
+/* The service endpoint of a flow (its server end), for what its flows teach. */
+void facts_endpoint_key(const struct flow_key *key, enum tt_side side,
+			struct endpoint_key *ek);
+/* Were events lost in [from_ns, to_ns]? */
+bool engine_lost_between(const struct engine *e, __u64 from_ns, __u64 to_ns);
 
 /* A flow's life is over (retired, evicted, its tuple reused): judge what
  * it has, and give its conn record. */
@@ -53,5 +82,15 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx);
 
 void conn_emit(struct engine *e, const struct flow_key *key,
 	       const struct flow *f, __u64 now);
+
+/* The socket clocks (facts_clock.c). The tick rate, from the config or
+ * learned from the scans; known, for this snapshot. */
+void clock_learn_hz(struct engine *e, const struct tt_sock_scan *s, __u64 now);
+bool clock_known(const struct engine *e, const struct tt_sock_scan *s);
+/* A snapshot's clocks: when each side last spoke, whose turn it is, an
+ * application that gave up, the retransmission timeouts. first: the
+ * flow's first snapshot. Before the flow takes the snapshot's numbers. */
+void clock_snapshot(const struct engine *e, struct flow *f,
+		    const struct tt_sock_scan *s, __u64 now, bool first);
 
 #endif /* TCPTRACE_ENGINE_H */

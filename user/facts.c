@@ -37,8 +37,7 @@ bool state_may_send(__u8 state)
 	}
 }
 
-/* States whose rcv_nxt counts the peer's FIN (one sequence number). */
-static bool state_fin_received(__u8 state)
+bool state_fin_received(__u8 state)
 {
 	return state == TT_TCP_CLOSE_WAIT || state == TT_TCP_LAST_ACK ||
 	       state == TT_TCP_CLOSING || state == TT_TCP_TIME_WAIT;
@@ -128,4 +127,71 @@ bool flow_syn_answered(const struct flow *f)
 __u64 flow_end(const struct flow *f, __u64 now)
 {
 	return (f->flags & FF_CLOSED) ? f->closed_ns : now;
+}
+
+bool flow_reset_ours(const struct flow *f, bool nic_ingress)
+{
+	if (!(f->flags & FF_RST_RX))
+		return false;
+	if (f->flags & FF_ABORT_LOCAL)
+		return true;
+	/* The NIC counts every segment that arrived for the flow, an RST
+	 * too, before TCP sees it: arrivals and no RST among them. */
+	return nic_ingress && f->nic_seen && f->nic_pkts_in && !f->nic_rst_in;
+}
+
+/* Data each way over the connection's life, as its counters last said. */
+static bool flow_sent_data(const struct flow *f)
+{
+	return flow_data_acked(f) || f->bytes_sent || f->rst_unsent;
+}
+
+bool flow_reset_request_pending(const struct flow *f, enum tt_side side)
+{
+	enum tt_last_data last = f->rst_last_data;
+	bool sent = flow_sent_data(f), received = flow_data_received(f) || f->rst_unread;
+
+	/* The socket's clocks tie within one tick: then only a direction
+	 * that never carried data says who spoke last. */
+	if (last == TT_LAST_UNKNOWN) {
+		if (sent && !received)
+			last = TT_LAST_SENT;
+		else if (received && !sent)
+			last = TT_LAST_RECEIVED;
+	}
+	if (side == TT_SIDE_SERVER)
+		/* The peer asked last; or it had closed (its FIN came first)
+		 * while we owed it an answer: what we sent after was late. */
+		return last == TT_LAST_RECEIVED ||
+		       ((f->rst_state == TT_TCP_CLOSE_WAIT || f->rst_state == TT_TCP_LAST_ACK ||
+			 f->rst_state == TT_TCP_CLOSING) && f->turn == TURN_LOCAL);
+	return last == TT_LAST_SENT;
+}
+
+bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_ns)
+{
+	return f->qdisc_drops >= min_drops &&
+	       elapsed(f->qdisc_first_ns, f->qdisc_last_ns) >= span_ns;
+}
+
+/* TCP_RTO_MIN: the base of the kernel's model of a connection's timeout. */
+#define TCP_RTO_MIN_MS	200
+#define TCP_RTO_MAX_MS	120000
+
+__u64 flow_kernel_timeout_ms(const struct flow *f)
+{
+	__u64 rto_max = f->rto_max_ms ? f->rto_max_ms : TCP_RTO_MAX_MS;
+	unsigned int linear = 0, boundary = f->retries2;
+
+	if (f->user_timeout_ms)
+		return f->user_timeout_ms;
+	if (!(f->flags & FF_SCANNED) || !boundary)
+		return 0;
+	/* Doubling from the minimum RTO until it reaches the ceiling
+	 * (ilog2(rto_max / rto_min)), then at the ceiling. */
+	while (((__u64)TCP_RTO_MIN_MS << (linear + 1)) <= rto_max && linear < 31)
+		linear++;
+	if (boundary <= linear)
+		return ((2ULL << boundary) - 1) * TCP_RTO_MIN_MS;
+	return ((2ULL << linear) - 1) * TCP_RTO_MIN_MS + (boundary - linear) * rto_max;
 }

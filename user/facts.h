@@ -28,13 +28,28 @@ enum flow_flag {
 	FF_PID_PROC	= 1 << 7,  /* pid/comm came from process context */
 	FF_TOTALS	= 1 << 8,  /* the close event carried the socket's totals */
 	FF_ACKED_AFTER_RETRANS = 1 << 9, /* snd_una advanced after a retransmit: not a black hole */
+	FF_ABORT_LOCAL	= 1 << 10, /* the "received" reset was this host's own abort (data after close) */
+	FF_RST_CUT	= 1 << 11, /* rst_unsent/unread/last_data were read as the reset happened */
+	FF_ONE_WAY_OUT	= 1 << 12, /* we write again without waiting for an answer */
+	FF_ONE_WAY_IN	= 1 << 13, /* the peer writes again without waiting for ours */
 };
 
-/* Who speaks next in a request/response exchange, as seen from snapshots. */
+/*
+ * Who speaks next in a request/response exchange: from the socket's own
+ * clocks (who sent data last), or where a snapshot has none, from what
+ * changed since the one before.
+ */
 enum flow_turn {
-	TURN_NONE = 0,	/* nothing outstanding, or both sides spoke meanwhile */
+	TURN_NONE = 0,	/* nothing outstanding, or who spoke last is not known */
 	TURN_PEER,	/* we sent last: the peer owes an answer */
 	TURN_LOCAL,	/* the peer sent last: our application owes one */
+};
+
+/* An application that stopped waiting for an answer and closed. */
+enum flow_gave_up {
+	GAVE_UP_NONE = 0,
+	GAVE_UP_LOCAL,	/* ours closed with its request unanswered (a client) */
+	GAVE_UP_PEER,	/* the peer closed with its request unanswered here */
 };
 
 struct flow {
@@ -46,6 +61,7 @@ struct flow {
 	char comm[TT_COMM_LEN];
 	__u32 flags;		/* enum flow_flag */
 	__u32 reported;		/* one bit per diag_code already raised */
+	__u32 reported_final;	/* ... and raised again at its end (judge_final) */
 	__u32 scan_gen;		/* the scan that last reported it */
 	__u8 side;		/* enum tt_side; UNKNOWN: judged from listeners */
 	__u8 state;		/* latest known TCP state */
@@ -60,6 +76,17 @@ struct flow {
 	__u16 rst_rx;
 	__u16 rst_tx;
 	__u32 rst_reason;	/* enum sk_rst_reason of our RST */
+	/* What the first reset cut off (FF_RST_CUT): bytes written and never
+	 * sent, received and never read, and who spoke last (enum tt_last_data). */
+	__u32 rst_unsent, rst_unread;
+	__u8 rst_last_data;
+	__u8 rst_state;		/* our state when the first reset happened */
+	/* Request/response or one-way, from one snapshot to the next: a write
+	 * again while the peer owed an answer, or an answer (saturating). */
+	__u8 out_unanswered, out_answers;	/* our writes */
+	__u8 in_unanswered, in_answers;		/* the peer's */
+	__u8 _pad2[2];
+	__u32 client_syns;	/* FF_PORT_CLOSED: SYNs refused from this client address lately */
 	__s32 app_error;	/* positive errno the application saw */
 	__u32 syns_refused;	/* FF_PORT_CLOSED: SYNs answered by RST */
 	__u32 retrans;		/* non-SYN retransmits seen as events */
@@ -75,13 +102,37 @@ struct flow {
 	__u32 total_retrans, data_segs_out;
 	__u64 bytes_sent, bytes_received;
 
-	/* Derived from one snapshot to the next. */
+	/* Derived from the socket clocks, or from one snapshot to the next. */
 	__u64 last_scan_ns;
-	__u64 last_send_ns;	/* write_seq or snd_nxt advanced */
-	__u64 last_recv_ns;	/* rcv_nxt advanced */
+	__u64 last_send_ns;	/* our latest data left (lsndtime) */
+	__u64 last_recv_ns;	/* the peer's latest data arrived (lrcvtime) */
+	__u64 last_ack_ns;	/* the peer's latest ACK (rcv_tstamp); 0: not known */
 	__u64 unread_since_ns;	/* data waiting and copied_seq still; 0: none */
 	__u64 zero_wnd_since_ns;/* snd_wnd == 0 since; 0: open window */
 	__u64 turn_bytes;	/* bytes of the current turn (request size) */
+	/* Bytes each side sent since the other last did; when both spoke
+	 * within one interval, the interval's mean per segment. */
+	__u64 tx_since_rx, rx_since_tx;
+	bool turn_bytes_mean;	/* turn_bytes is such a mean */
+
+	/* Retransmission timeouts in a row with nothing acknowledged, and
+	 * when the kernel gives up (the latest snapshot). */
+	__u8 rto_count;		/* icsk_retransmits */
+	__u8 backoff;
+	__u8 retries2;		/* the namespace's tcp_retries2 */
+	__u32 rto_ms;
+	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT, 0: none */
+	__u32 rto_max_ms;
+	__u64 rtx_start_ns;	/* the oldest unacked retransmitted segment first left */
+	__u64 app_error_ns;	/* when the application's error came */
+	__u32 rcv_ooopack;	/* segments that arrived after a gap */
+
+	/* An application gave up on a pending request (enum flow_gave_up). */
+	__u8 gave_up;
+	__u64 gave_up_ns;	/* it closed (ours), or its FIN arrived (the peer's) */
+	__u64 gave_up_waited_ns;/* from the request to then */
+	__u64 gave_up_bytes;	/* the request */
+	__u64 late_answer_ns;	/* the answer came (to a client) or left (a server) after; 0: not seen */
 
 	/* For the conn record. */
 	__u64 cgroup_id;
@@ -97,6 +148,11 @@ struct flow {
 	__u32 syn_drops;	/* of them SYNs or SYN-ACKs: the handshake */
 	__u32 drop_reason;	/* the latest */
 	__u8 drop_class;	/* enum drop_class of the latest */
+	/* Segments a queueing discipline here dropped (congestion): loss
+	 * evidence, a fault of this host only when it persists. */
+	__u32 qdisc_drops;
+	__u32 qdisc_reason;	/* the latest one's drop reason */
+	__u64 qdisc_first_ns, qdisc_last_ns;
 
 	/* The NIC's view of the flow (the latest nic_flows record). */
 	bool nic_seen;
@@ -105,6 +161,8 @@ struct flow {
 	__u32 nic_max_seg_out;
 	__u32 icmp[NIC_ICMP_KINDS];
 	__u32 icmp_mtu;
+	__u64 icmp_ns;		/* the latest ICMP error arrived (NIC clock) */
+	__u64 nic_out_first_ns;	/* the flow's first segment left (NIC clock): our SYN */
 	__u8 icmp_from[16];	/* the router that sent the latest ICMP error */
 	__u8 nat_raddr[16];
 	__u16 nat_rport;
@@ -165,6 +223,8 @@ static inline __u64 elapsed(__u64 from, __u64 to)
 bool state_synchronized(__u8 state);
 /* States in which we may still hold data the peer has not accepted. */
 bool state_may_send(__u8 state);
+/* States whose rcv_nxt counts the peer's FIN (one sequence number). */
+bool state_fin_received(__u8 state);
 
 /* Still connecting, or closed while connecting: never synchronized. */
 bool flow_in_syn_phase(const struct flow *f);
@@ -187,5 +247,63 @@ bool flow_dropped_here(const struct flow *f);
 bool flow_syn_answered(const struct flow *f);
 /* The close, or now while it is open. */
 __u64 flow_end(const struct flow *f, __u64 now);
+/*
+ * The reset that tcp_receive_reset reported was this host's own abort, not
+ * the peer's: the socket sent one of its own right after (data arriving
+ * after the application closed), or the NIC, which watches the flow's
+ * arrivals, saw no RST come in.
+ */
+bool flow_reset_ours(const struct flow *f, bool nic_ingress);
+/*
+ * When the connection was reset, a request was pending: the client had
+ * spoken last and waited for the answer, or the server owed one.
+ */
+bool flow_reset_request_pending(const struct flow *f, enum tt_side side);
+/* Queueing-discipline drops here that lasted: a bottleneck, not a burst. */
+bool flow_qdisc_drops_persist(const struct flow *f, __u32 min_drops, __u64 span_ns);
+
+/* A service endpoint (the server end of its flows), and what its flows
+ * taught: whether its clients send without waiting for answers. */
+struct endpoint_key {
+	__u32 netns;
+	__u16 family;
+	__u16 port;
+	__u8 local;		/* the service is this host's */
+	__u8 _pad[3];
+	__u8 addr[16];
+};
+
+struct endpoint {
+	__u32 one_way_flows;	/* flows whose client wrote on, unanswered */
+	__u32 answered_flows;	/* flows that got answers */
+};
+
+/* Clients of this endpoint send one way: judged from its other flows. */
+static inline bool endpoint_one_way(const struct endpoint *ep)
+{
+	return ep && ep->one_way_flows && !ep->answered_flows;
+}
+
+/* A closed port and one client address: how often it was refused lately. */
+struct refusal_key {
+	__u32 netns;
+	__u16 family;
+	__u16 lport;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+struct refusal {
+	__u32 syns;
+	__u64 last_ns;
+};
+
+/*
+ * How long after its first unacknowledged retransmission the kernel gives
+ * up on the connection (ETIMEDOUT): TCP_USER_TIMEOUT, or the time
+ * tcp_retries2 exponentially backed-off timeouts take from the minimum RTO
+ * (tcp_model_timeout). 0: not known (no snapshot).
+ */
+__u64 flow_kernel_timeout_ms(const struct flow *f);
 
 #endif /* TCPTRACE_FACTS_H */

@@ -13,10 +13,10 @@
 static bool rst_reason_synchronized(__u32 reason)
 {
 	switch (reason) {
-	case 8:		/* TCP_ABORT_ON_DATA */
-	case 11:	/* TCP_ABORT_ON_CLOSE */
-	case 12:	/* TCP_ABORT_ON_LINGER */
-	case 13:	/* TCP_ABORT_ON_MEMORY */
+	case TT_RST_ABORT_ON_DATA:
+	case TT_RST_ABORT_ON_CLOSE:
+	case TT_RST_ABORT_ON_LINGER:
+	case TT_RST_ABORT_ON_MEMORY:
 		return true;
 	default:
 		return false;
@@ -126,6 +126,64 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 	f->flags |= FF_TOTALS;
 }
 
+/* Of a close's path: this end closed first (FIN_WAIT1), or aborted. */
+static bool path_closed_here(const struct tt_event *ev)
+{
+	bool established = false;
+
+	for (unsigned int i = 0; i < sizeof(ev->path) && ev->path[i]; i++) {
+		if (ev->path[i] == TT_TCP_ESTABLISHED) {
+			established = true;
+			continue;
+		}
+		if (established)
+			return ev->path[i] == TT_TCP_FIN_WAIT1 || ev->path[i] == TT_TCP_CLOSE;
+	}
+	return false;
+}
+
+/*
+ * Our application closed while the peer owed the answer to a request the
+ * peer had acknowledged: it stopped waiting. The latest snapshot says the
+ * request was pending; a connection closed before any snapshot, one that
+ * never received a byte, says it by its totals.
+ */
+static void client_gave_up(struct flow *f, const struct tt_event *ev)
+{
+	bool pending;
+	__u64 sent;
+
+	if (f->gave_up || !(f->flags & FF_ESTABLISHED) || (f->flags & FF_RST_RX) ||
+	    !path_closed_here(ev))
+		return;
+	/* Pending at the last snapshot, and no data came after it (the
+	 * close's totals: an answer read just before the close is none). */
+	if (f->flags & FF_SCANNED)
+		pending = f->state == TT_TCP_ESTABLISHED && f->turn == TURN_PEER &&
+			  f->turn_bytes && f->snd_una == f->write_seq &&
+			  ev->data_segs_in == f->data_segs_in &&
+			  ev->bytes_received == f->bytes_received;
+	else
+		pending = ev->data_segs_out && !ev->data_segs_in && f->established_ns;
+	if (!pending)
+		return;
+	f->gave_up = GAVE_UP_LOCAL;
+	f->gave_up_ns = ev->ts_ns;
+	if (f->flags & FF_SCANNED) {
+		f->gave_up_waited_ns = elapsed(f->last_send_ns, ev->ts_ns);
+		f->gave_up_bytes = f->turn_bytes;
+	} else {
+		/* sent when the connection opened, at the latest */
+		f->gave_up_waited_ns = elapsed(f->established_ns, ev->ts_ns);
+		/* the SYN and our FIN count in bytes_acked */
+		sent = ev->bytes_acked;
+		for (unsigned int i = 0; i < sizeof(ev->path); i++)
+			if (ev->path[i] == TT_TCP_FIN_WAIT2 && sent)
+				sent--;
+		f->gave_up_bytes = sent > 1 ? sent - 1 : 0;
+	}
+}
+
 static void on_state(struct flow *f, const struct tt_event *ev)
 {
 	/* The close carries the whole path: the closing states before it
@@ -145,8 +203,15 @@ static void on_state(struct flow *f, const struct tt_event *ev)
 	flow_push_state(f, ev->state);
 	if (ev->state == TT_TCP_ESTABLISHED && !f->established_ns)
 		f->established_ns = ev->ts_ns;
-	if (ev->state == TT_TCP_CLOSE)
+	if (ev->state == TT_TCP_CLOSE) {
+		client_gave_up(f, ev);
+		/* The peer gave up on us, and our answer left after the last
+		 * snapshot: the close's totals say so. */
+		if (f->gave_up == GAVE_UP_PEER && !f->late_answer_ns &&
+		    ev->data_segs_out > f->data_segs_out)
+			f->late_answer_ns = ev->ts_ns;
 		flow_take_totals(f, ev);
+	}
 	f->state = ev->state;
 	if (ev->old_state == TT_TCP_CLOSE && ev->state == TT_TCP_SYN_SENT &&
 	    f->side == TT_SIDE_UNKNOWN)
@@ -195,6 +260,33 @@ static void on_retrans(struct flow *f, const struct tt_event *ev)
 		f->fast_retrans++;
 }
 
+/*
+ * SYNs refused on one port from one client address, lately (within a fold
+ * window of the previous one): a scanner knocks once, a client that needs
+ * the service keeps trying, each time from a new port.
+ */
+static __u32 client_refused(struct engine *e, const struct tt_event *ev)
+{
+	struct refusal_key rk;
+	struct refusal *r;
+	bool created;
+
+	memset(&rk, 0, sizeof(rk));
+	rk.netns = ev->key.netns;
+	rk.family = ev->key.family;
+	rk.lport = ev->key.lport;
+	memcpy(rk.laddr, ev->key.laddr, sizeof(rk.laddr));
+	memcpy(rk.raddr, ev->key.raddr, sizeof(rk.raddr));
+	r = flowtable_get(e->refusals, &rk, &created);
+	if (!r)
+		return 1;
+	if (!created && elapsed(r->last_ns, ev->ts_ns) > e->cfg.fold_ns)
+		r->syns = 0;
+	r->syns++;
+	r->last_ns = ev->ts_ns;
+	return r->syns;
+}
+
 /* A SYN reached a port where no socket listens and this host answered RST.
  * The key is ours: laddr:lport is the probed port, raddr the client. */
 static void on_port_closed(struct engine *e, const struct tt_event *ev)
@@ -224,6 +316,7 @@ static void on_port_closed(struct engine *e, const struct tt_event *ev)
 	f->updated_ns = ev->ts_ns;
 	f->syns_refused++;
 	f->rst_tx++;
+	f->client_syns = client_refused(e, ev);
 }
 
 static enum drop_class drop_class_of(const struct engine *e, __u32 reason)
@@ -249,6 +342,17 @@ static void on_drop(struct engine *e, const struct tt_event *ev)
 
 	if (cls == DROP_IGNORE)
 		return;
+	/* A queue here full under congestion: loss, judged as such. */
+	if (cls == DROP_QDISC) {
+		f = flowtable_lookup(e->flows, &ev->key);
+		if (!f)
+			return;
+		if (!f->qdisc_drops++)
+			f->qdisc_first_ns = ev->ts_ns;
+		f->qdisc_last_ns = ev->ts_ns;
+		f->qdisc_reason = ev->reason;
+		return;
+	}
 	/* Such drops reach us only where no reset is traced for them: a
 	 * bare SYN nobody took is a closed port; the rest is no news. */
 	if (cls == DROP_NO_SOCKET) {
@@ -288,8 +392,12 @@ static void on_rst_no_socket(struct engine *e, const struct tt_event *ev)
 		return;
 	}
 	f = flowtable_lookup(e->flows, &ev->key);
-	if (f)
-		f->rst_tx++;
+	if (!f)
+		return;
+	f->rst_tx++;
+	/* The answer it gave up on came after all, to a closed socket. */
+	if (f->gave_up == GAVE_UP_LOCAL && !f->late_answer_ns)
+		f->late_answer_ns = ev->ts_ns;
 }
 
 static void on_synack_retrans(struct engine *e, struct flow *f,
@@ -306,25 +414,58 @@ static void on_synack_retrans(struct engine *e, struct flow *f,
 		l->synack_retrans++;
 }
 
+/* What the connection's first reset cut off, as the socket had it then. */
+static void rst_cut(struct flow *f, const struct tt_event *ev)
+{
+	if (f->rst_ns)
+		return;
+	f->rst_ns = ev->ts_ns;
+	f->rst_state = ev->state;
+	f->rst_unsent = ev->unsent;
+	/* rcv_nxt counts the peer's FIN, which is no byte to read. */
+	f->rst_unread = ev->unread && (ev->state == TT_TCP_CLOSE_WAIT ||
+				       ev->state == TT_TCP_LAST_ACK ||
+				       ev->state == TT_TCP_CLOSING) ?
+			ev->unread - 1 : ev->unread;
+	f->rst_last_data = ev->last_data;
+	f->flags |= FF_RST_CUT;
+}
+
 static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 {
 	if (!f->rst_rx)
 		f->rst_rx_state = ev->state;
 	f->rst_rx++;
 	f->flags |= FF_RST_RX;
-	if (!f->rst_ns)
-		f->rst_ns = ev->ts_ns;
+	rst_cut(f, ev);
 }
 
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
+	/*
+	 * The answer our application gave up on came after its close, and
+	 * this host answered it with a reset (from the TIME_WAIT socket, or
+	 * the orphan): the late answer, not an abort of a live connection.
+	 */
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED)) {
+		if (!f->late_answer_ns)
+			f->late_answer_ns = ev->ts_ns;
+		f->rst_tx++;
+		return;
+	}
 	f->rst_tx++;
 	f->flags |= FF_RST_TX;
 	f->rst_reason = ev->reason;
 	if (rst_reason_synchronized(ev->reason))
 		f->flags |= FF_ESTABLISHED;
-	if (!f->rst_ns)
-		f->rst_ns = ev->ts_ns;
+	/*
+	 * A received reset is never answered with one: a socket that resets
+	 * after tcp_reset() ran on it aborted itself (data arrived after its
+	 * application closed), and the kernel says so from 6.10 on.
+	 */
+	if ((f->flags & FF_RST_RX) || ev->reason == TT_RST_ABORT_ON_DATA)
+		f->flags |= FF_ABORT_LOCAL;
+	rst_cut(f, ev);
 }
 
 void engine_on_event(struct engine *e, const struct tt_event *ev)
@@ -375,8 +516,10 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 		on_rst_tx(f, ev);
 		break;
 	case EV_SK_ERROR:
-		if (ev->err > 0)
+		if (ev->err > 0) {
 			f->app_error = ev->err;
+			f->app_error_ns = ev->ts_ns;
+		}
 		break;
 	}
 }

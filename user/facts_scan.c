@@ -2,7 +2,8 @@
 /*
  * Facts from what the tracer samples each interval: the socket snapshots
  * (sequence numbers, queues, windows: absence becomes visible by comparing
- * two of them) and the NIC's per-flow counters.
+ * two of them, and the socket's own clocks, facts_clock.c) and the NIC's
+ * per-flow counters.
  */
 #include <string.h>
 #include "engine.h"
@@ -14,15 +15,58 @@ struct listener *facts_listener(const struct engine *e, __u32 netns, __u16 port)
 	return flowtable_lookup(e->listeners, &lk);
 }
 
-static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
-			   __u64 now)
+/*
+ * What a flow taught about its service endpoint: its client wrote on
+ * without answers (one-way), or it got answers. A client's flow speaks
+ * for the service it calls, a server's for the one it serves.
+ */
+void facts_learn_endpoint(struct engine *e, const struct flow_key *key,
+			  const struct flow *f)
 {
+	enum tt_side side = f->side;
+	struct endpoint_key ek;
+	struct endpoint *ep;
+	bool one_way;
+
+	if (side == TT_SIDE_UNKNOWN)
+		side = facts_listener(e, key->netns, key->lport) ? TT_SIDE_SERVER :
+								  TT_SIDE_CLIENT;
+	one_way = side == TT_SIDE_SERVER ? f->flags & FF_ONE_WAY_IN :
+					   f->flags & FF_ONE_WAY_OUT;
+	facts_endpoint_key(key, side, &ek);
+	ep = flowtable_get(e->endpoints, &ek, NULL);
+	if (!ep)
+		return;
+	if (one_way)
+		ep->one_way_flows++;
+	else if (f->out_answers || f->in_answers)
+		ep->answered_flows++;
+}
+
+/*
+ * What the socket clocks count on from (tx_since_rx, rx_since_tx), as the
+ * turn inferred without them left it: the clocks may be known only from a
+ * later snapshot (the tick rate is learned over the run's first second).
+ */
+static void turn_bytes_sync(struct flow *f)
+{
+	f->tx_since_rx = f->turn == TURN_PEER ? f->turn_bytes : 0;
+	f->rx_since_tx = f->turn == TURN_LOCAL ? f->turn_bytes : 0;
+}
+
+/* clocked: the socket clocks said when each side spoke, and whose turn it
+ * is (facts_clock.c); else it is inferred here from what changed. */
+static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
+			   __u64 now, bool clocked)
+{
+	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
+	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
+	if (clocked)
+		return;
 	/* Nothing is known of the past: every "last changed" time is now,
 	 * which can delay a stall verdict but never invent one. */
 	f->last_send_ns = now;
 	f->last_recv_ns = now;
-	f->zero_wnd_since_ns = s->snd_wnd ? 0 : now;
-	f->unread_since_ns = seq_span(s->rcv_nxt, s->copied_seq) ? now : 0;
 
 	/* Whose turn it is follows from the totals only when one direction
 	 * never carried data; otherwise the order is unknown: assume none. */
@@ -36,15 +80,66 @@ static void snapshot_first(struct flow *f, const struct tt_sock_scan *s,
 		f->turn = TURN_NONE;
 		f->turn_bytes = 0;
 	}
+	turn_bytes_sync(f);
 }
 
-static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
-			  __u64 now)
+static void count_up(__u8 *n)
+{
+	if (*n < 255)
+		(*n)++;
+}
+
+/*
+ * Request/response or one-way. The previous snapshot left one side owing
+ * an answer, what it said delivered (our data acknowledged, or the peer's
+ * read); now the other side answered, or the same side spoke again without
+ * waiting for one: a log shipper, a metrics push. One such time may be a
+ * request written in two parts across a snapshot; two make the flow
+ * one-way, unless it ever got an answer.
+ */
+static void learn_turns(struct engine *e, const struct flow_key *key,
+			struct flow *f, __u32 wrote, __u32 got)
+{
+	bool out_was = f->flags & FF_ONE_WAY_OUT, in_was = f->flags & FF_ONE_WAY_IN;
+	bool answered_before = f->out_answers || f->in_answers;
+
+	if (f->turn == TURN_PEER && f->snd_una == f->write_seq) {
+		if (got)
+			count_up(&f->out_answers);
+		else if (wrote)
+			count_up(&f->out_unanswered);
+	} else if (f->turn == TURN_LOCAL && f->copied_seq == f->rcv_nxt) {
+		if (wrote)
+			count_up(&f->in_answers);
+		else if (got)
+			count_up(&f->in_unanswered);
+	}
+	if (f->out_unanswered >= 2 && !f->out_answers)
+		f->flags |= FF_ONE_WAY_OUT;
+	if (f->in_unanswered >= 2 && !f->in_answers)
+		f->flags |= FF_ONE_WAY_IN;
+	if ((f->flags & FF_ONE_WAY_OUT) != out_was || (f->flags & FF_ONE_WAY_IN) != in_was ||
+	    (!answered_before && (f->out_answers || f->in_answers)))
+		facts_learn_endpoint(e, key, f);
+}
+
+/* What the peer sent since the last snapshot; its FIN takes a sequence
+ * number and says nothing: a close is no request to answer. */
+static __u32 scan_got(const struct flow *f, const struct tt_sock_scan *s,
+		      bool fin_before)
+{
+	__u32 got = seq_span(s->rcv_nxt, f->rcv_nxt);
+
+	if (got && !fin_before && state_fin_received(s->state))
+		got--;
+	return got;
+}
+
+static void turn_between_scans(struct flow *f, const struct tt_sock_scan *s,
+			       __u64 now, __u32 got)
 {
 	__u32 wrote = seq_span(s->write_seq, f->write_seq);
-	__u32 got = seq_span(s->rcv_nxt, f->rcv_nxt);
 	bool sent = wrote || seq_after(s->snd_nxt, f->snd_nxt);
-	bool read = seq_after(s->copied_seq, f->copied_seq);
 
 	if (sent)
 		f->last_send_ns = now;
@@ -71,7 +166,16 @@ static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
 			f->turn_bytes = got;
 		}
 	}
+	turn_bytes_sync(f);
+}
 
+static void snapshot_next(struct flow *f, const struct tt_sock_scan *s,
+			  __u64 now, bool clocked, __u32 got)
+{
+	bool read = seq_after(s->copied_seq, f->copied_seq);
+
+	if (!clocked)
+		turn_between_scans(f, s, now, got);
 	if (!seq_span(s->rcv_nxt, s->copied_seq))
 		f->unread_since_ns = 0;
 	else if (read || !f->unread_since_ns)
@@ -121,7 +225,8 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		    __u64 now_ns)
 {
 	struct flow *f;
-	bool created;
+	bool created, clocked, fin_before;
+	__u32 got = 0;
 
 	e->scans++;
 	if (s->state == TT_TCP_LISTEN) {
@@ -152,14 +257,26 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		return;
 	if (created)
 		f->start_ns = now_ns;
-	f->state = s->state;
+	fin_before = state_fin_received(f->state);
 	if (state_synchronized(s->state))
 		f->flags |= FF_ESTABLISHED;
 
+	/* One-way or request/response: against the turn the last snapshot
+	 * left, before this one's clocks move it. */
+	if (f->flags & FF_SCANNED) {
+		got = scan_got(f, s, fin_before);
+		learn_turns(e, &s->key, f, seq_span(s->write_seq, f->write_seq), got);
+	}
+	/* The socket's clocks say better what comparing snapshots infers. */
+	clock_learn_hz(e, s, now_ns);
+	clocked = clock_known(e, s);
+	if (clocked)
+		clock_snapshot(e, f, s, now_ns, !(f->flags & FF_SCANNED));
 	if (f->flags & FF_SCANNED)
-		snapshot_next(f, s, now_ns);
+		snapshot_next(f, s, now_ns, clocked, got);
 	else
-		snapshot_first(f, s, now_ns);
+		snapshot_first(f, s, now_ns, clocked);
+	f->state = s->state;
 	/* Progress: the peer acknowledges something new, or nothing waits.
 	 * Data in flight after a snapshot with none starts the clock too: the
 	 * first snapshot may come before the first byte left. */
@@ -195,6 +312,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->bytes_sent = s->bytes_sent;
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;
+	f->rcv_ooopack = s->rcv_ooopack;
 
 	f->flags |= FF_SCANNED;
 	f->last_scan_ns = now_ns;
@@ -239,6 +357,8 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
 	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
 	f->icmp_mtu = nf->icmp.mtu;
+	f->icmp_ns = nf->icmp.last_ns;
+	f->nic_out_first_ns = nf->dir[NIC_OUT].first_ns;
 	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 

@@ -24,8 +24,9 @@ struct fold_key {
 struct fold_group {
 	__u64 last_emit_ns;
 	bool emitted;		/* last_emit_ns is valid */
+	__u8 emitted_severity;	/* of the last one emitted */
 	__u32 pending;		/* occurrences waiting for the fold window */
-	struct diagnosis first;
+	struct diagnosis first;	/* the most severe of them, the first of those */
 };
 
 /* A group pushed out of a full group table: emitted at the next tick. */
@@ -108,11 +109,17 @@ void fold_raise(struct engine *e, const struct diagnosis *d)
 	struct fold_key fk;
 
 	fold_key_of(d, &fk);
+	bool lost;
+
 	g = flowtable_get(e->groups, &fk, NULL);
 	if (!g)
 		return;
-	if (!g->pending)
+	lost = g->pending && g->first.events_lost;
+	/* The group speaks with its gravest member's voice: a client that
+	 * keeps retrying among scanners is what it reports. */
+	if (!g->pending || diag_severity_of(d) > diag_severity_of(&g->first))
 		g->first = *d;
+	g->first.events_lost |= lost || d->events_lost;
 	g->pending++;
 }
 
@@ -125,9 +132,9 @@ static void emit(struct engine *e, const struct diagnosis *first,
 	d.drop_reason_name[sizeof(d.drop_reason_name) - 1] = '\0';
 	d.ts_ns = now;
 	d.connections = connections;
-	/* Once any event was lost, a verdict may rest on a missing fact
-	 * (a SYN-ACK, a reset): every later diagnosis says so. */
-	d.events_lost = e->lost_total > 0;
+	/* events_lost was set as it was raised: only a verdict whose
+	 * evidence reaches into a time events were lost may rest on a
+	 * missing fact (a SYN-ACK, a reset). */
 	d.severity = diag_severity_of(&d);
 	e->diagnoses++;
 	if (fn)
@@ -145,7 +152,10 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx)
 
 	for (g = flowtable_first(e->groups); g; g = gnext) {
 		gnext = flowtable_next(e->groups, g);
-		if (!finish && g->emitted && elapsed(g->last_emit_ns, now) < e->cfg.fold_ns)
+		/* Within the window repeats wait, unless they are graver than
+		 * what was said (a scan's note, then a client that retries). */
+		if (!finish && g->emitted && elapsed(g->last_emit_ns, now) < e->cfg.fold_ns &&
+		    !(g->pending && diag_severity_of(&g->first) > g->emitted_severity))
 			continue;
 		if (!g->pending) {
 			/* Quiet for a whole window: the problem is over. */
@@ -154,6 +164,7 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx)
 			continue;
 		}
 		emit(e, &g->first, g->pending, now, fn, ctx);
+		g->emitted_severity = diag_severity_of(&g->first);
 		g->pending = 0;
 		g->emitted = true;
 		g->last_emit_ns = now;

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "json.h"
 #include "utf8.h"
@@ -111,6 +113,23 @@ void json_uint(struct json *j, unsigned long long v)
 {
 	value_prefix(j);
 	fprintf(j->out, "%llu", v);
+}
+
+void json_double(struct json *j, double v)
+{
+	value_prefix(j);
+	char buf[32];
+
+	/* JSON has no NaN or infinity. The shortest of %.15g and %.17g that
+	 * reads back as the same double: 0.003, not 0.0030000000000000001. */
+	if (!isfinite(v)) {
+		fputs("null", j->out);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->out);
 }
 
 void json_bool(struct json *j, bool v)

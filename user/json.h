@@ -24,6 +24,7 @@ void json_key(struct json *j, const char *key);
 void json_string(struct json *j, const char *s);
 void json_int(struct json *j, long long v);
 void json_uint(struct json *j, unsigned long long v);
+void json_double(struct json *j, double v);	/* null when not finite */
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 /* Ends the current top-level record: newline and flush, so a reader sees it at once. */

@@ -24,10 +24,34 @@ struct judge_in {
 	const struct flow *f;
 	enum tt_side side;	/* the kernel's, or told by a listener on the port */
 	__u64 now;
+	/* The last scan still reported the flow: its snapshot facts are
+	 * the socket as it is, and absence up to that scan is evidence. */
+	bool scan_current;
 	/* The flow's local port's listener, NULL if none: the judges of the
 	 * listen queue keep there what one of them already said. */
 	struct listener *listener;
+	/* The flow's service endpoint, NULL if it taught nothing yet. */
+	const struct endpoint *endpoint;
+	/*
+	 * The flow's last judgement (it is retired, evicted, reused, or the
+	 * run ends): no later event can change what its events say now,
+	 * and a judge that waits for more of the story decides now.
+	 */
+	bool final;
 };
+
+/*
+ * Events of one kernel moment (a reset and the abort that follows it)
+ * reach the ring buffer within microseconds, but may straddle a tick: a
+ * judge that reads them together waits this long after the first.
+ */
+#define EVENTS_SETTLE_NS	(100 * NSEC_PER_MSEC)
+
+/* The moment's events are all in, or will never be. */
+static inline bool judge_settled(const struct judge_in *in, __u64 since_ns)
+{
+	return in->final || elapsed(since_ns, in->now) >= EVENTS_SETTLE_NS;
+}
 
 /*
  * d arrives with the flow's code, key, owner, side and app_error set;
@@ -69,6 +93,8 @@ bool judge_nat_mismatch(const struct judge_in *in, struct diagnosis *d);
 /* Loss, timeouts and PMTU (judge_loss.c). */
 bool judge_pmtu_blackhole(const struct judge_in *in, struct diagnosis *d);
 bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d);
+bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d);
+bool judge_connection_timed_out(const struct judge_in *in, struct diagnosis *d);
 
 /* Stalls and windows (judge_stall.c). */
 bool judge_peer_app_stall(const struct judge_in *in, struct diagnosis *d);
@@ -78,6 +104,12 @@ bool judge_zero_window(const struct judge_in *in, struct diagnosis *d);
 /* Resets (judge_reset.c). */
 bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d);
 bool judge_local_reset(const struct judge_in *in, struct diagnosis *d);
+
+/* The severity rules of the catalogue entries whose severity depends on
+ * the evidence (beside their judges). */
+enum diag_severity severity_of_reset(const struct diagnosis *d);
+enum diag_severity severity_of_port_closed(const struct diagnosis *d);
+enum diag_severity severity_of_local_drop(const struct diagnosis *d);
 
 /* Drops and listen queues (judge_drop.c). */
 bool judge_dropped_here(const struct judge_in *in, struct diagnosis *d,

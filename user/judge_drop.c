@@ -46,6 +46,14 @@ bool judge_dropped_here(const struct judge_in *in, struct diagnosis *d,
 		return false;
 	if (!f->syn_drops && f->drops_in + f->drops_out < in->cfg->loss_min_retrans)
 		return false;
+	/*
+	 * A SYN this host's firewall dropped before any socket matters only
+	 * where something listens: to a port nobody serves, it is a scan or
+	 * a client knocking at the wrong door, and the policy did its job.
+	 */
+	if (cls == DROP_LOCAL && f->drops_in && !f->drops_out && f->syn_drops &&
+	    !(f->flags & FF_ESTABLISHED) && in->side == TT_SIDE_SERVER && !in->listener)
+		return false;
 	evidence_add(d, "drops_inbound", f->drops_in);
 	evidence_add(d, "drops_outbound", f->drops_out);
 	evidence_add(d, "handshake_drops", f->syn_drops);
@@ -56,11 +64,41 @@ bool judge_dropped_here(const struct judge_in *in, struct diagnosis *d,
 	return true;
 }
 
+/*
+ * A queueing discipline here dropped the flow's segments: under congestion
+ * that is loss (PACKET_LOSS tells it); lasting over a stall threshold, the
+ * queue is this host's own bottleneck.
+ */
+static bool qdisc_bottleneck(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+
+	if (!flow_qdisc_drops_persist(f, in->cfg->loss_min_retrans, in->cfg->stall_ns))
+		return false;
+	evidence_add(d, "drops_inbound", 0);
+	evidence_add(d, "drops_outbound", f->qdisc_drops);
+	evidence_add(d, "handshake_drops", 0);
+	evidence_add(d, "drop_reason", f->qdisc_reason);
+	evidence_add(d, "qdisc_drops", f->qdisc_drops);
+	evidence_add(d, "dropping_ms", ns_to_ms(elapsed(f->qdisc_first_ns, f->qdisc_last_ns)));
+	verdict_drop_reason(d, in->cfg, f->qdisc_reason);
+	d->since_ns = f->qdisc_first_ns;
+	return true;
+}
+
 bool judge_local_drop(const struct judge_in *in, struct diagnosis *d)
 {
 	if (flow_dropped_here(in->f))
 		return judge_dropped_here(in, d, DROP_LOCAL);
-	return answer_lost_inside(in->f, d);
+	if (answer_lost_inside(in->f, d))
+		return true;
+	return qdisc_bottleneck(in, d);
+}
+
+/* A queue's drops degrade, the rest (a firewall, a lost handshake) break. */
+enum diag_severity severity_of_local_drop(const struct diagnosis *d)
+{
+	return diag_evidence_get(d, "qdisc_drops", NULL) ? SEV_WARNING : SEV_ERROR;
 }
 
 /* Marks a listener as told: its own judge need not repeat it within the

@@ -1,9 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Judges of lost segments: loss the flow recovers from (PACKET_LOSS), and
- * a path MTU black hole, where full-size segments never get through.
+ * Judges of lost segments: loss the flow recovers from (PACKET_LOSS), seen
+ * by the sender from its retransmits or by the receiver from the gaps in
+ * what arrives; a path MTU black hole, where full-size segments never get
+ * through; and a connection whose peer acknowledges nothing any more
+ * (CONNECTION_TIMEOUT), until the kernel gives up on it.
  */
+#include <errno.h>
 #include "judge.h"
+
+/*
+ * Out-of-order arrivals that can be loss: fewer are the reordering of a
+ * healthy path. One lost segment puts the rest of its flight out of
+ * order, so their share is loss times the flight: a loss signal, not the
+ * loss rate (which only the sender counts).
+ */
+#define RCV_LOSS_MIN_OOO	10
 
 /* How long the peer must have acknowledged nothing before full-size
  * retransmits without progress are a black hole. */
@@ -60,6 +72,38 @@ static bool maybe_blackhole(const struct engine_config *cfg, const struct flow *
 		!(f->flags & FF_ACKED_AFTER_RETRANS) && !(f->flags & FF_CLOSED));
 }
 
+/*
+ * Loss on the way in, as the receiver sees it: segments that arrived
+ * after a gap (rcv_ooopack). The sender's retransmits filled the gaps; it
+ * has no tracepoint here.
+ */
+static bool loss_inbound(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+
+	if (!(f->flags & FF_SCANNED) || f->rcv_ooopack < RCV_LOSS_MIN_OOO ||
+	    !f->data_segs_in ||
+	    (__u64)f->rcv_ooopack * 100 < (__u64)in->cfg->loss_pct * f->data_segs_in)
+		return false;
+	evidence_add(d, "inbound", 1);
+	evidence_add(d, "out_of_order_in", f->rcv_ooopack);
+	evidence_add(d, "data_segs_in", f->data_segs_in);
+	evidence_add(d, "out_of_order_permille",
+		     (long long)f->rcv_ooopack * 1000 / f->data_segs_in);
+	evidence_add(d, "bytes_received", (long long)flow_data_received(f));
+	evidence_add(d, "srtt_ms", f->srtt_us / 1000);
+	return true;
+}
+
+/*
+ * Timeouts in a row right now: the peer acknowledges nothing. That is
+ * CONNECTION_TIMEOUT's to tell, or loss once the ACKs come back.
+ */
+static bool timing_out(const struct flow *f)
+{
+	return f->rto_count && (!(f->flags & FF_CLOSED) || f->app_error == ETIMEDOUT);
+}
+
 bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 {
 	const struct engine_config *cfg = in->cfg;
@@ -67,7 +111,7 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 	__u32 retrans, ratio_retrans, srtt_us, min_rtt_us = 0;
 	bool inflated;
 
-	if (!(f->flags & FF_ESTABLISHED) || maybe_blackhole(cfg, f))
+	if (!(f->flags & FF_ESTABLISHED) || maybe_blackhole(cfg, f) || timing_out(f))
 		return false;
 	if (f->flags & (FF_SCANNED | FF_TOTALS)) {
 		/*
@@ -81,19 +125,24 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 		ratio_retrans = f->total_retrans > handshake ?
 				f->total_retrans - handshake : 0;
 		retrans = f->retrans > ratio_retrans ? f->retrans : ratio_retrans;
+		/* A segment a queue here dropped was lost as surely, and the
+		 * sender may not retransmit it (it saw the drop: no loss). */
+		if (f->qdisc_drops > ratio_retrans)
+			ratio_retrans = f->qdisc_drops;
 		/* Retransmits reported since that snapshot have no share in
 		 * its data count: they wait for the next one. */
 		if (ratio_retrans < cfg->loss_min_retrans || !f->data_segs_out ||
 		    (__u64)ratio_retrans * 100 < (__u64)cfg->loss_pct * f->data_segs_out)
-			return false;
+			return loss_inbound(in, d);
 		srtt_us = f->srtt_us;
 		min_rtt_us = f->min_rtt_us;
 	} else {
 		/* No snapshot: an open flow gets one within an interval, so
 		 * wait for the ratio; a flow already closed never will. */
-		if (!(f->flags & FF_CLOSED) || f->retrans < cfg->loss_min_retrans)
-			return false;
-		retrans = ratio_retrans = f->retrans;
+		retrans = f->retrans;
+		ratio_retrans = retrans > f->qdisc_drops ? retrans : f->qdisc_drops;
+		if (!(f->flags & FF_CLOSED) || ratio_retrans < cfg->loss_min_retrans)
+			return loss_inbound(in, d);
 		srtt_us = f->ev_srtt_us;
 	}
 	/* srtt far above the path's minimum: packets wait in a queue, the
@@ -111,5 +160,82 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "srtt_ms", srtt_us / 1000);
 	evidence_add(d, "min_rtt_ms", min_rtt_us / 1000);
 	evidence_add(d, "rtt_inflated", inflated);
+	if (f->qdisc_drops) {
+		evidence_add(d, "qdisc_drops", f->qdisc_drops);
+		evidence_add(d, "lost_segments", ratio_retrans);
+	}
+	return true;
+}
+
+/*
+ * The peer acknowledges nothing: retransmission timeouts in a row
+ * (icsk_retransmits), nothing acknowledged for the threshold. The peer's
+ * host is down, a middlebox forgot the connection, or the path went black.
+ * Said while the kernel still retries, with when it will give up; or at
+ * the close, when the kernel gave up first (a short TCP_USER_TIMEOUT) or
+ * keepalive found the peer gone.
+ */
+bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+	__u64 since, silent, timeout;
+
+	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(in->cfg, f))
+		return false;
+	if (f->flags & FF_CLOSED) {
+		if (f->app_error != ETIMEDOUT || ((f->flags & FF_SCANNED) && !f->snd_wnd))
+			return false;
+		return judge_connection_timed_out(in, d);
+	}
+	/* A shut window is probed, not retransmitted: ZERO_WINDOW's. */
+	if (!in->scan_current || !state_may_send(f->state) || f->snd_una == f->snd_nxt ||
+	    !f->snd_wnd || f->rto_count < in->cfg->loss_min_retrans)
+		return false;
+	/* Since the peer's latest ACK, or since the data it has not
+	 * acknowledged first left, if that is later (an idle connection's
+	 * latest ACK is old news). */
+	since = f->rtx_start_ns > f->last_ack_ns ? f->rtx_start_ns : f->last_ack_ns;
+	if (!since)
+		since = f->una_stuck_since_ns;
+	silent = since ? elapsed(since, f->last_scan_ns) : 0;
+	if (silent < in->cfg->stall_ns)
+		return false;
+	timeout = flow_kernel_timeout_ms(f);
+	evidence_add(d, "rto_in_a_row", f->rto_count);
+	evidence_add(d, "no_ack_ms", ns_to_ms(silent));
+	evidence_add(d, "unacked_bytes", seq_span(f->snd_nxt, f->snd_una));
+	evidence_add(d, "rto_ms", f->rto_ms);
+	evidence_add(d, "retries2", f->retries2);
+	if (f->user_timeout_ms)
+		evidence_add(d, "user_timeout_ms", f->user_timeout_ms);
+	if (timeout && f->rtx_start_ns) {
+		__u64 give_up = f->rtx_start_ns + timeout * NSEC_PER_MSEC;
+
+		evidence_add(d, "kernel_timeout_ms", (long long)timeout);
+		evidence_add(d, "gives_up_in_ms",
+			     ns_to_ms(give_up > f->last_scan_ns ? give_up - f->last_scan_ns : 0));
+	}
+	return true;
+}
+
+/* The kernel gave up (the application got ETIMEDOUT): the end of a
+ * CONNECTION_TIMEOUT, or all of it when it came before the threshold. */
+bool judge_connection_timed_out(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+	__u64 end = f->app_error_ns ? f->app_error_ns : f->closed_ns;
+
+	if (!(f->flags & FF_CLOSED) || f->app_error != ETIMEDOUT)
+		return false;
+	evidence_add(d, "timed_out", 1);
+	evidence_add(d, "rto_in_a_row", f->rto_count);
+	evidence_add(d, "retries2", f->retries2);
+	if (f->user_timeout_ms)
+		evidence_add(d, "user_timeout_ms", f->user_timeout_ms);
+	if (f->rtx_start_ns)
+		evidence_add(d, "gave_up_after_ms", ns_to_ms(elapsed(f->rtx_start_ns, end)));
+	else if (f->probes_out)
+		evidence_add(d, "keepalive_probes", f->probes_out);
+	d->app_error = ETIMEDOUT;
 	return true;
 }

@@ -12,6 +12,33 @@
 #include "drop_reason.h"
 #include "judge.h"
 
+/*
+ * A router says host unreachable when its ARP (ND) for the host went
+ * unanswered, which takes seconds (3 probes a second apart by default,
+ * never under one); sooner than that, it never asked: its own route table
+ * rejects the address (an unreachable route, or a reject rule saying
+ * host-unreachable). Measured from our first SYN.
+ */
+#define NEIGH_GIVE_UP_MIN_NS	NSEC_PER_SEC
+
+/* How long after our first SYN the latest ICMP error came; -1: not known
+ * (without interface hooks, from when the application got the error). */
+static long long icmp_after_ms(const struct flow *f)
+{
+	if (f->icmp_ns && f->nic_out_first_ns)
+		return ns_to_ms(elapsed(f->nic_out_first_ns, f->icmp_ns));
+	if (!f->nic_seen && f->app_error_ns && (f->flags & FF_START_KNOWN))
+		return ns_to_ms(elapsed(f->start_ns, f->app_error_ns));
+	return -1;
+}
+
+static bool icmp_at_once(const struct flow *f)
+{
+	long long ms = icmp_after_ms(f);
+
+	return ms >= 0 && ms * NSEC_PER_MSEC < NEIGH_GIVE_UP_MIN_NS;
+}
+
 /* Which diagnosis the ICMP errors quoting our SYN make, and how many of
  * them say it; the most specific kind wins. */
 static enum diag_code icmp_code(const struct flow *f, __u32 *count)
@@ -22,7 +49,7 @@ static enum diag_code icmp_code(const struct flow *f, __u32 *count)
 	}
 	if (f->icmp[NIC_ICMP_HOST_UNREACH] || f->icmp[NIC_ICMP_UNREACH_OTHER]) {
 		*count = f->icmp[NIC_ICMP_HOST_UNREACH] + f->icmp[NIC_ICMP_UNREACH_OTHER];
-		return DIAG_HOST_UNREACHABLE;
+		return icmp_at_once(f) ? DIAG_NO_ROUTE : DIAG_HOST_UNREACHABLE;
 	}
 	if (f->icmp[NIC_ICMP_NET_UNREACH]) {
 		*count = f->icmp[NIC_ICMP_NET_UNREACH];
@@ -34,11 +61,14 @@ static enum diag_code icmp_code(const struct flow *f, __u32 *count)
 }
 
 /* The diagnosis of an ICMP error known only from the error it gave the
- * application. */
-static enum diag_code app_error_code(int err)
+ * application (EHOSTUNREACH at once: a route, as above). */
+static enum diag_code app_error_code(const struct flow *f)
 {
+	int err = f->app_error;
+
 	return err == ENETUNREACH ? DIAG_NO_ROUTE :
-	       err == EACCES ? DIAG_FIREWALL_REJECT : DIAG_HOST_UNREACHABLE;
+	       err == EACCES ? DIAG_FIREWALL_REJECT :
+	       icmp_at_once(f) ? DIAG_NO_ROUTE : DIAG_HOST_UNREACHABLE;
 }
 
 /* An ICMP error quoting our SYN: a router (or the host) said why. */
@@ -55,19 +85,25 @@ static bool judge_icmp(const struct judge_in *in, struct diagnosis *d,
 		/* No NIC view, but the kernel ended the connect on an ICMP
 		 * error: say what the application saw, without the router. */
 		if (!(f->flags & FF_CLOSED) || !flow_app_error_unreachable(f) ||
-		    f->nic_seen || app_error_code(f->app_error) != code)
+		    f->nic_seen || app_error_code(f) != code)
 			return false;
 		evidence_add(d, "icmp_errors", 0);
 		evidence_add(d, "syns_sent", 1 + f->syn_retrans);
+		if (icmp_after_ms(f) >= 0)
+			evidence_add(d, "icmp_after_ms", icmp_after_ms(f));
 		return true;
 	}
 	if (icmp_code(f, &count) != code)
 		return false;
-	if (code == DIAG_NO_ROUTE && !f->icmp[NIC_ICMP_NET_UNREACH])
+	if (code == DIAG_NO_ROUTE && f->icmp[NIC_ICMP_HOST_UNREACH] + f->icmp[NIC_ICMP_UNREACH_OTHER])
+		evidence_add(d, "icmp_host_unreach", count);
+	else if (code == DIAG_NO_ROUTE && !f->icmp[NIC_ICMP_NET_UNREACH])
 		evidence_add(d, "icmp_time_exceeded", count);
 	evidence_add(d, "icmp_errors", count);
 	evidence_add(d, "syns_sent", 1 + f->syn_retrans);
 	evidence_add(d, "nic_syns_out", f->nic_syn_out);
+	if (icmp_after_ms(f) >= 0)
+		evidence_add(d, "icmp_after_ms", icmp_after_ms(f));
 	verdict_responder(d, f->icmp_from, 0);
 	return true;
 }

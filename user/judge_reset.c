@@ -2,10 +2,31 @@
 /*
  * Judges of resets on an established connection: the peer's, and this
  * host's own (a close with unread data, a linger-0 abort, a process that
- * died with its connections open). A refused SYN is the handshake's.
+ * died with its connections open, data after the application closed). A
+ * refused SYN is the handshake's.
+ *
+ * Each carries what the reset cut off: bytes never sent, bytes never read,
+ * a request pending. None of those is the usual end of a pooled connection
+ * or a health check (SO_LINGER 0 after a complete exchange): the catalogue
+ * makes such a reset a note, not an error.
  */
 #include <errno.h>
 #include "judge.h"
+
+/* What the reset cut off, for the severity rule and the words. */
+static void evidence_cut_off(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct flow *f = in->f;
+	__u32 unread = f->flags & FF_RST_CUT ? f->rst_unread :
+		       f->flags & FF_SCANNED ? flow_unread(f) : 0;
+
+	evidence_add(d, "unsent_bytes", f->rst_unsent);
+	evidence_add(d, "unread_bytes", unread);
+	evidence_add(d, "request_pending", flow_reset_request_pending(f, in->side));
+	if (f->flags & FF_START_KNOWN)
+		evidence_add(d, "age_ms", ns_to_ms(elapsed(f->start_ns, f->rst_ns)));
+	d->since_ns = f->rst_ns;
+}
 
 bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 {
@@ -14,11 +35,18 @@ bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 
 	if (!(f->flags & FF_RST_RX) || !(f->flags & FF_ESTABLISHED))
 		return false;
+	/* tcp_receive_reset fires for this host's own aborts too: the
+	 * reset it sends right after, or the NIC, says whose it was. */
+	if (!judge_settled(in, f->rst_ns) || flow_reset_ours(f, in->cfg->nic_ingress))
+		return false;
 	/* A connection shorter than a scan has only its close totals. */
 	evidence_add(d, "bytes_sent", (long long)(f->bytes_sent > acked ? f->bytes_sent : acked));
 	evidence_add(d, "bytes_received", (long long)flow_data_received(f));
-	if (f->flags & FF_START_KNOWN)
-		evidence_add(d, "age_ms", ns_to_ms(elapsed(f->start_ns, f->rst_ns)));
+	evidence_cut_off(in, d);
+	/* Its FIN came first: it had closed, and refused what we wrote after. */
+	if (f->rst_state == TT_TCP_CLOSE_WAIT || f->rst_state == TT_TCP_LAST_ACK ||
+	    f->rst_state == TT_TCP_CLOSING)
+		evidence_add(d, "after_peer_fin", 1);
 	/* tcp_reset() reports EPIPE in CLOSE_WAIT, ECONNRESET elsewhere. */
 	d->app_error = f->app_error ? f->app_error : ECONNRESET;
 	return true;
@@ -27,13 +55,42 @@ bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 bool judge_local_reset(const struct judge_in *in, struct diagnosis *d)
 {
 	const struct flow *f = in->f;
+	bool aborted = flow_reset_ours(f, in->cfg->nic_ingress);
 
-	if (!(f->flags & FF_RST_TX) || !(f->flags & FF_ESTABLISHED))
+	if (!(f->flags & (FF_RST_TX | FF_RST_RX)) || !(f->flags & FF_ESTABLISHED))
 		return false;
-	evidence_add(d, "rst_reason", f->rst_reason);
-	if (f->flags & FF_SCANNED)
-		evidence_add(d, "unread_bytes", flow_unread(f));
-	if (f->flags & FF_START_KNOWN)
-		evidence_add(d, "age_ms", ns_to_ms(elapsed(f->start_ns, f->rst_ns)));
+	if (!(f->flags & FF_RST_TX) &&
+	    (!judge_settled(in, f->rst_ns) || !aborted))
+		return false;
+	/* An abort on data whose own reset we did not see (no reason, or
+	 * the event lost) is still that abort. */
+	evidence_add(d, "rst_reason", f->rst_reason ? f->rst_reason :
+				      aborted ? TT_RST_ABORT_ON_DATA : 0);
+	evidence_cut_off(in, d);
 	return true;
+}
+
+/*
+ * A reset is an error when it cut something off (data never sent or never
+ * read, a request pending) or said the peer was gone or memory ran out;
+ * otherwise it is how the connection was meant to end.
+ */
+enum diag_severity severity_of_reset(const struct diagnosis *d)
+{
+	long long reason = 0;
+
+	diag_evidence_get(d, "rst_reason", &reason);
+	if (reason == TT_RST_ABORT_ON_MEMORY || reason == TT_RST_KEEPALIVE_TIMEOUT ||
+	    reason == TT_RST_ABORT_ON_CLOSE || reason == TT_RST_DISCONNECT_WITH_DATA)
+		return SEV_ERROR;
+	if (diag_evidence_get(d, "unsent_bytes", &reason) && reason)
+		return SEV_ERROR;
+	if (diag_evidence_get(d, "unread_bytes", &reason) && reason)
+		return SEV_ERROR;
+	if (diag_evidence_get(d, "request_pending", &reason) && reason)
+		return SEV_ERROR;
+	/* Without what it cut off (an older recording), as before: a fault. */
+	if (!diag_evidence_get(d, "request_pending", NULL))
+		return SEV_ERROR;
+	return SEV_INFO;
 }

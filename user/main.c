@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "drop_reason.h"
@@ -19,6 +20,9 @@
 #include "pipeline.h"
 #include "record.h"
 #include "report.h"
+#include "sink_file.h"
+#include "sink_metrics.h"
+#include "sink_otlp.h"
 #include "source_file.h"
 #include "source_live.h"
 #include "tracer.h"
@@ -46,6 +50,20 @@ static void on_sigpipe(int sig)
 }
 
 static bool verbose;
+
+/*
+ * The kernel's tick (CONFIG_HZ), the unit of the socket clocks the scan
+ * reads: the coarse clock advances one tick at a time, and says so as its
+ * resolution. 0: not known (the engine measures it from the scans).
+ */
+static __u32 kernel_hz(void)
+{
+	struct timespec res;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) || res.tv_sec || !res.tv_nsec)
+		return 0;
+	return (__u32)((1000000000L + res.tv_nsec / 2) / res.tv_nsec);
+}
 
 /* Quiet unless -v: libbpf's warnings surface as our own one-line errors. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -116,6 +134,7 @@ int main(int argc, char **argv)
 	struct pipeline *pipe = NULL;
 	struct recorder *rec = NULL;
 	struct source *src = NULL;
+	struct sink *file = NULL, *metrics = NULL, *otlp = NULL;
 	struct engine_config cfg;
 	struct options opts;
 	struct output out;
@@ -156,11 +175,48 @@ int main(int argc, char **argv)
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	if (opts.output_path) {
+		struct timespec now;
+		char why[512];
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		file = file_sink_new(&opts, now.tv_sec * 1000000000ULL + now.tv_nsec, why,
+				     sizeof(why));
+		if (!file) {
+			report_error("%s (hint: -o needs a writable path)", why);
+			return EXIT_USAGE;
+		}
+	}
+	/* The metrics registry serves --metrics and feeds --otlp. */
+	if (opts.metrics_port || opts.otlp_url) {
+		char why[512];
+		bool usage;
+
+		metrics = metrics_sink_new(&opts, &usage, why, sizeof(why));
+		if (!metrics) {
+			report_error("%s%s", why, usage ? " (hint: another port, or an address "
+				     "of this host)" : "");
+			file_sink_free(file);
+			return usage ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+	}
+	/* A collector that is down now is no reason to stop: it is retried. */
+	if (opts.otlp_url) {
+		char why[512];
+
+		otlp = otlp_sink_new(&opts, metrics, why, sizeof(why));
+		if (!otlp) {
+			report_error("%s", why);
+			metrics_sink_free(metrics);
+			file_sink_free(file);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (tracer_check_environment(&opts))
-		return EXIT_RUNTIME;
+		goto cleanup;
 	/* A file that cannot be written is said before the programs load. */
 	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path)))
-		return EXIT_RUNTIME;
+		goto cleanup;
 
 	name_drop_reasons(&tracer);
 	err = tracer_start(&tracer, &opts);
@@ -185,10 +241,17 @@ int main(int argc, char **argv)
 	cfg.nic_ingress = false;
 	for (int i = 0; i < tracer.n_nics; i++)
 		cfg.nic_ingress |= tracer.nic[i].ingress_kind != NIC_HOOK_NONE;
+	cfg.hz = kernel_hz();
 	pipe = pipeline_new(&opts, &cfg, &out);
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
+	if (file)
+		pipeline_add_sink(pipe, file);
+	if (metrics)
+		pipeline_add_sink(pipe, metrics);
+	if (otlp)
+		pipeline_add_sink(pipe, otlp);
 	if (rec) {
 		struct rec_source_info info = {
 			.opts = &opts, .cfg = &cfg, .drop_reason_name = cfg.drop_reason_name,
@@ -215,6 +278,12 @@ cleanup:
 	live_source_free(src);
 	pipeline_free(pipe);
 	tracer_stop(&tracer);
+	/* After the last records: a gzip file gets its trailer. */
+	if (file_sink_free(file) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
+	/* The exporter's last metrics read the registry: it goes first. */
+	otlp_sink_free(otlp);
+	metrics_sink_free(metrics);
 	drop_reason_free();
 	return ret;
 }

@@ -5,6 +5,7 @@
  * reads a clock of its own, so a replay ticks at the recording's pace.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "pipeline.h"
 #include "record.h"
 #include "report.h"
@@ -12,10 +13,12 @@
 struct pipeline {
 	struct engine *engine;
 	struct output *out;
+	struct sink *sinks;
 	bool conn_lines;	/* --conns: conn records as text lines too */
 	__u64 interval_ns;
 	__u64 duration_ns;	/* 0: until stopped */
 	__u64 stats_every_ns;	/* stats records while running; 0: at the end only */
+	__u64 conn_interval_ns;
 	__u64 last_stats_ns;
 	bool stats_sent;	/* the first stats record also says what the kernel lacks */
 	struct recorder *rec;	/* -w, or NULL */
@@ -37,6 +40,9 @@ static void on_diagnosis(const struct diagnosis *d, void *ctx)
 	struct pipeline *p = ctx;
 
 	output_diagnosis(p->out, d);
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->diagnosis)
+			s->ops->diagnosis(s, d);
 }
 
 static void on_conn(const struct conn_record *c, void *ctx)
@@ -44,6 +50,22 @@ static void on_conn(const struct conn_record *c, void *ctx)
 	struct pipeline *p = ctx;
 
 	output_conn(p->out, c, p->conn_lines);
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->conn)
+			s->ops->conn(s, c);
+}
+
+void pipeline_add_sink(struct pipeline *p, struct sink *s)
+{
+	struct sink **tail = &p->sinks;
+
+	while (*tail)
+		tail = &(*tail)->next;
+	s->next = NULL;
+	*tail = s;
+	/* A file or a collector takes the stats records a JSON stdout would. */
+	if (!p->stats_every_ns)
+		p->stats_every_ns = p->conn_interval_ns;
 }
 
 struct pipeline *pipeline_new(const struct options *o, const struct engine_config *cfg,
@@ -64,7 +86,8 @@ struct pipeline *pipeline_new(const struct options *o, const struct engine_confi
 	p->interval_ns = o->interval_ms * 1000000ULL;
 	p->duration_ns = o->duration_ms * 1000000ULL;
 	/* A monitoring pipeline reading -j sees the losses as they happen. */
-	p->stats_every_ns = o->json ? o->conn_interval_s * 1000000000ULL : 0;
+	p->conn_interval_ns = o->conn_interval_s * 1000000000ULL;
+	p->stats_every_ns = o->json ? p->conn_interval_ns : 0;
 	return p;
 }
 
@@ -117,22 +140,65 @@ static void mark(struct pipeline *p, enum rec_type type, __u64 now)
 		recorder_mark(p->rec, type, now);
 }
 
-static void report_health(struct pipeline *p, struct source *src, __u64 now)
+/* The source's health and the engine's, together. */
+static void build_health(struct pipeline *p, struct source *src, struct health_report *r)
 {
-	struct health_report r = {0};
 	struct engine_stats es;
 
-	src->ops->health(src, &r);
+	memset(r, 0, sizeof(*r));
+	src->ops->health(src, r);
 	engine_get_stats(p->engine, &es);
-	r.flows_tracked = es.flows;
-	r.flows_evicted_table = es.flows_evicted;
-	r.scan_untracked = es.scan_untracked;
-	r.diagnoses = es.diagnoses;
+	r->flows_tracked = es.flows;
+	r->flows_evicted_table = es.flows_evicted;
+	r->scan_untracked = es.scan_untracked;
+	r->diagnoses = es.diagnoses;
+}
+
+static void report_health(struct pipeline *p, struct source *src, __u64 now, bool final)
+{
+	struct health_report r;
+
+	build_health(p, src, &r);
 	if (p->stats_sent)
 		r.plan = NULL;
-	output_health(p->out, now, &r);
+	/* Text stdout has the one summary at the end; JSON every interval. */
+	if (final || p->out->json)
+		output_health(p->out, now, &r);
+	for (struct sink *s = p->sinks; s; s = s->next) {
+		if (!s->ops->health)
+			continue;
+		s->ops->health(s, now, &r);
+		s->last_health_ns = now;
+	}
 	p->stats_sent = true;
 	p->last_stats_ns = now;
+}
+
+/* A sink that wants its health fresher than the stats records come. */
+static void health_for_sinks(struct pipeline *p, struct source *src, __u64 now)
+{
+	struct health_report r;
+	bool built = false;
+
+	for (struct sink *s = p->sinks; s; s = s->next) {
+		if (!s->ops->health || !s->health_every_ns ||
+		    now - s->last_health_ns < s->health_every_ns)
+			continue;
+		if (!built) {
+			build_health(p, src, &r);
+			r.plan = NULL;
+			built = true;
+		}
+		s->ops->health(s, now, &r);
+		s->last_health_ns = now;
+	}
+}
+
+static void tick_sinks(struct pipeline *p, __u64 now)
+{
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->tick)
+			s->ops->tick(s, now);
 }
 
 static void tick(struct pipeline *p, struct source *src, __u64 now)
@@ -147,7 +213,9 @@ static void tick(struct pipeline *p, struct source *src, __u64 now)
 	engine_note_lost(p->engine, lost);
 	engine_tick(p->engine, now, on_diagnosis, p);
 	if (p->stats_every_ns && now - p->last_stats_ns >= p->stats_every_ns)
-		report_health(p, src, now);
+		report_health(p, src, now, false);
+	health_for_sinks(p, src, now);
+	tick_sinks(p, now);
 }
 
 int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *stop)
@@ -180,6 +248,7 @@ int pipeline_run(struct pipeline *p, struct source *src, volatile sig_atomic_t *
 	tick(p, src, now);
 	engine_finish(p->engine, now, on_diagnosis, p);
 	mark(p, REC_FINISH, now);
-	report_health(p, src, now);
+	report_health(p, src, now, true);
+	tick_sinks(p, now);
 	return EXIT_DONE;
 }

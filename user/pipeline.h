@@ -50,6 +50,30 @@ struct source {
 	const struct source_ops *ops;
 };
 
+/*
+ * Where records go besides the main output (stdout): a file (-o), the
+ * metrics (--metrics), a collector (--otlp). Each gets every diagnosis,
+ * conn record and stats record, and a tick each interval (to flush,
+ * rotate, expire). The pipeline does not own them.
+ */
+struct sink;
+
+struct sink_ops {
+	void (*diagnosis)(struct sink *s, const struct diagnosis *d);
+	void (*conn)(struct sink *s, const struct conn_record *c);
+	void (*health)(struct sink *s, __u64 now_ns, const struct health_report *h);
+	void (*tick)(struct sink *s, __u64 now_ns);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+	/* Stats records this often at least (metrics want fresh health);
+	 * 0: with the others, every --conn-interval. */
+	__u64 health_every_ns;
+	__u64 last_health_ns;	/* the pipeline's */
+	struct sink *next;	/* the pipeline's list */
+};
+
 /* The engine's configuration from the options: thresholds, fold window,
  * table size, conn records. What the kernel tells (drop reasons, NIC
  * ingress) the caller adds. */
@@ -59,6 +83,8 @@ void pipeline_engine_config(const struct options *o, struct engine_config *cfg);
 struct pipeline *pipeline_new(const struct options *o, const struct engine_config *cfg,
 			      struct output *out);
 void pipeline_free(struct pipeline *p);
+/* One more place records go (kept until pipeline_free; not freed by it). */
+void pipeline_add_sink(struct pipeline *p, struct sink *s);
 
 /* -w: everything the engine consumes is also written to rec (record.h). */
 void pipeline_set_recorder(struct pipeline *p, struct recorder *rec);

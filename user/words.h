@@ -99,6 +99,8 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w);
 void words_pmtu_blackhole(const struct diagnosis *d, const struct words_names *n,
 			  struct diag_words *w);
+void words_connection_timeout(const struct diagnosis *d, const struct words_names *n,
+			      struct diag_words *w);
 
 void words_peer_app_stall(const struct diagnosis *d, const struct words_names *n,
 			  struct diag_words *w);

@@ -14,12 +14,18 @@ void words_local_drop(const struct diagnosis *d, const struct words_names *n,
 	long long hs = words_ev(d, "handshake_drops", 0);
 	bool server = d->side == TT_SIDE_SERVER;
 	const char *why = w->reason;
+	char t[32];
 
 	/* Seen at the NIC and never at the socket, with no drop event. */
 	if (!w->reason[0])
 		snprintf(w->reason, sizeof(w->reason), "no drop reason reported");
 
-	if (hs && server && in)
+	if (diag_evidence_get(d, "qdisc_drops", NULL))
+		words_summary(w, "this host's own egress queue dropped %lld segments of the "
+			      "connection with %s over %s (%s): it is the bottleneck",
+			      out, n->rend, words_duration(words_ev(d, "dropping_ms", 0), t,
+							   sizeof(t)), why);
+	else if (hs && server && in)
 		words_summary(w, "this host dropped %lld SYN%s from %s to port %u before "
 			      "any socket saw %s (%s)", in, in == 1 ? "" : "s", n->raddr,
 			      n->lport, in == 1 ? "it" : "them", why);
@@ -45,6 +51,10 @@ void words_local_drop(const struct diagnosis *d, const struct words_names *n,
 		words_cause(w, "reverse-path filtering: replies from %s arrive on an "
 			    "interface this host would not route back through "
 			    "(asymmetric routing) (4)", n->raddr);
+	else if (diag_evidence_get(d, "qdisc_drops", NULL))
+		words_cause(w, "the egress queueing discipline (fq_codel, tbf, fq, cake) "
+			    "has been full for that long: a shaper's rate, or this host "
+			    "sends more than its link carries (5)");
 	else if (strstr(why, "QDISC") || strstr(why, "TC_"))
 		words_cause(w, "the egress queueing discipline or a tc filter drops "
 			    "the traffic (a full queue, a policer)");
@@ -58,6 +68,11 @@ void words_local_drop(const struct diagnosis *d, const struct words_names *n,
 			    in ? "incoming" : "outgoing", server ? n->lport : n->rport);
 	else
 		words_cause(w, "the kernel dropped it with reason %s", why);
+	if (diag_evidence_get(d, "qdisc_drops", NULL)) {
+		words_check(w, "tc -s qdisc");
+		words_check(w, "ip -s link");
+		return;
+	}
 	words_cause(w, "conntrack state: a connection-tracking table that is full or "
 		    "marks the packets INVALID (4)");
 	words_check(w, "nft list ruleset | grep -n -w %u", server ? n->lport : n->rport);

@@ -9,7 +9,13 @@ void words_syn_unanswered(const struct diagnosis *d, const struct words_names *n
 	long long syns = words_ev(d, "syns_sent", 1);
 	char t[32];
 
-	if (diag_evidence_get(d, "nic_syns_out", NULL))
+	if (words_ev(d, "app_gave_up", 0))
+		words_summary(w, "the application gave up its connect to %s after %s: "
+			      "%lld SYN%s left this host (%lld seen leaving the NIC) and "
+			      "nothing came back for it", n->rend,
+			      words_duration(words_ev(d, "waited_ms", 0), t, sizeof(t)),
+			      syns, syns == 1 ? "" : "s", words_ev(d, "nic_syns_out", 0));
+	else if (diag_evidence_get(d, "nic_syns_out", NULL))
 		words_summary(w, "%lld SYN%s left this host over %s (%lld seen leaving "
 			      "the NIC), nothing came back to it (no SYN-ACK, RST or ICMP "
 			      "for the flow reached the NIC)", syns, syns == 1 ? "" : "s",
@@ -66,17 +72,29 @@ void words_connection_refused(const struct diagnosis *d, const struct words_name
 void words_port_closed(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w)
 {
-	long long syns = words_ev(d, "syns_refused", 1);
+	long long syns = words_ev(d, "syns_refused", 1), client = words_ev(d, "client_syns", 0);
 
-	words_summary(w, "this host answered %lld SYN%s from %s with RST: nothing "
-		      "listens on %s", syns, syns == 1 ? "" : "s", n->raddr, n->lend);
+	if (d->severity == SEV_INFO) {
+		words_summary(w, "this host answered %lld SYN%s from %s with RST: nothing "
+			      "listens on %s (a knock, not retried)", syns,
+			      syns == 1 ? "" : "s", n->raddr, n->lend);
+		words_cause(w, "a scanner or a health check probes a port meant to "
+			    "be closed");
+	} else {
+		words_summary(w, "this host answered %lld SYN%s from %s with RST: nothing "
+			      "listens on %s, and that client has tried %lld times lately",
+			      syns, syns == 1 ? "" : "s", n->raddr, n->lend,
+			      client ? client : syns);
+	}
 	words_cause(w, "the service that should listen on port %u here is not "
 		    "running, crashed, or has not started yet (3)", n->lport);
 	words_cause(w, "it listens on another port, or only on another address "
 		    "than %s (3)", n->laddr);
 	words_cause(w, "the client %s uses a stale address or port for this "
 		    "service", n->raddr);
-	words_cause(w, "a health check or scanner probes a port meant to be closed");
+	if (d->severity != SEV_INFO)
+		words_cause(w, "a health check or scanner probes a port meant to be "
+			    "closed");
 	words_check(w, "ss -ltnp 'sport = :%u'", n->lport);
 	words_check(w, "systemctl --failed");
 	words_check(w, "journalctl -p err --since -15min");

@@ -1,7 +1,31 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The words of lost segments: loss and a path MTU black hole. */
+/* The words of lost segments: loss (seen sending or receiving), a path MTU
+ * black hole, and a peer that acknowledges nothing any more. */
 #include <stdio.h>
 #include "words.h"
+
+/* Loss on the way in, from the gaps in what arrived. */
+static void packet_loss_inbound(const struct diagnosis *d, const struct words_names *n,
+				struct diag_words *w)
+{
+	long long pm = words_ev(d, "out_of_order_permille", 0);
+
+	words_summary(w, "%lld of %lld data segments from %s arrived out of order "
+		      "(%lld.%lld%%): segments before them were lost on the way in "
+		      "and the sender retransmitted them (the exact loss share is "
+		      "the sender's to count)", words_ev(d, "out_of_order_in", 0),
+		      words_ev(d, "data_segs_in", 0), n->rend, pm / 10, pm % 10);
+	words_cause(w, "congestion: a router or switch queue on the path from %s "
+		    "overflows (5)", n->raddr);
+	words_cause(w, "a lossy link: errors on a NIC, cable or radio hop (5)");
+	words_cause(w, "a shaper or policer on the way in drops above its rate (5)");
+	words_cause(w, "the path reorders segments (per-packet load balancing): "
+		    "out of order without loss");
+	words_check(w, "mtr -T -P %u -c 100 %s", n->rport, n->raddr);
+	words_check(w, "ip -s link");
+	words_check(w, "ss -tni dst %s   # rcv_ooopack", n->raddr);
+	words_check(w, "nstat -az TcpExtTCPOFOQueue TcpExtTCPDSACKOldSent");
+}
 
 void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w)
@@ -9,9 +33,14 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 	long long rto = words_ev(d, "rto_retrans", 0), fast = words_ev(d, "fast_retrans", 0);
 	long long segs = words_ev(d, "data_segs_out", 0), pm = words_ev(d, "loss_permille", 0);
 	long long srtt = words_ev(d, "srtt_ms", 0), min_rtt = words_ev(d, "min_rtt_ms", 0);
+	long long qdisc = words_ev(d, "qdisc_drops", 0);
 	const char *how, *queue;
 	char share[64];
 
+	if (words_ev(d, "inbound", 0)) {
+		packet_loss_inbound(d, n, w);
+		return;
+	}
 	if (rto > fast)
 		how = "mostly after retransmission timeouts (RTO): whole flights lost";
 	else if (fast > rto)
@@ -29,8 +58,19 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 			 pm / 10, pm % 10, segs);
 	else
 		share[0] = '\0';
-	words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
-		      words_ev(d, "retransmits", 0), n->rend, share, how, queue, srtt, min_rtt);
+	if (qdisc)
+		words_summary(w, "%lld segments to %s lost%s: %lld dropped by this host's "
+			      "own queue (qdisc), %lld retransmits; %s (srtt %lldms, min %lldms)",
+			      words_ev(d, "lost_segments", qdisc), n->rend, share, qdisc,
+			      words_ev(d, "retransmits", 0), queue, srtt, min_rtt);
+	else
+		words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
+			      words_ev(d, "retransmits", 0), n->rend, share, how, queue,
+			      srtt, min_rtt);
+	if (qdisc)
+		words_cause(w, "congestion at this host: its own queueing discipline "
+			    "dropped %lld of the connection's segments (a full "
+			    "fq_codel/tbf/fq queue, or a shaper's rate) (5)", qdisc);
 	words_cause(w, "congestion: a router or switch queue on the path to %s "
 		    "overflows (5)", n->raddr);
 	words_cause(w, "a lossy link: errors on a NIC, cable or radio hop (5)");
@@ -63,4 +103,53 @@ void words_pmtu_blackhole(const struct diagnosis *d, const struct words_names *n
 		    n->v6 ? " -6" : "", n->raddr);
 	words_check(w, "tracepath%s %s", n->v6 ? " -6" : "", n->raddr);
 	words_check(w, "sysctl net.ipv4.tcp_mtu_probing   # 1 recovers from black holes");
+}
+
+void words_connection_timeout(const struct diagnosis *d, const struct words_names *n,
+			      struct diag_words *w)
+{
+	char t[32], t2[32], when[160];
+	long long user = words_ev(d, "user_timeout_ms", 0);
+
+	if (words_ev(d, "timed_out", 0)) {
+		if (diag_evidence_get(d, "gave_up_after_ms", NULL))
+			words_summary(w, "the kernel gave up on the connection to %s after "
+				      "%s of unacknowledged retransmissions (%s): the "
+				      "application got ETIMEDOUT", n->rend,
+				      words_duration(words_ev(d, "gave_up_after_ms", 0), t, sizeof(t)),
+				      user ? "its TCP_USER_TIMEOUT" : "tcp_retries2");
+		else
+			words_summary(w, "the kernel gave up on the connection to %s: %s "
+				      "acknowledged nothing (%lld keepalive probes unanswered), "
+				      "the application got ETIMEDOUT", n->rend, n->raddr,
+				      words_ev(d, "keepalive_probes", 0));
+	} else {
+		if (diag_evidence_get(d, "gives_up_in_ms", NULL))
+			snprintf(when, sizeof(when), "the kernel gives up in about %s "
+				 "(%s after the first retransmission: %s %lld)",
+				 words_duration(words_ev(d, "gives_up_in_ms", 0), t2, sizeof(t2)),
+				 words_duration(words_ev(d, "kernel_timeout_ms", 0), t, sizeof(t)),
+				 user ? "TCP_USER_TIMEOUT" : "tcp_retries2",
+				 user ? user : words_ev(d, "retries2", 0));
+		else
+			snprintf(when, sizeof(when), "the kernel gives up after tcp_retries2 "
+				 "= %lld timeouts", words_ev(d, "retries2", 0));
+		words_summary(w, "%s has acknowledged nothing for %s: %lld retransmission "
+			      "timeouts in a row for %lld bytes (RTO now %s); %s", n->rend,
+			      words_duration(words_ev(d, "no_ack_ms", 0), t, sizeof(t)),
+			      words_ev(d, "rto_in_a_row", 0), words_ev(d, "unacked_bytes", 0),
+			      words_duration(words_ev(d, "rto_ms", 0), t2, sizeof(t2)), when);
+	}
+	words_cause(w, "%s is down or was cut off: it crashed, lost power, or its "
+		    "network went away mid-connection (3)", n->raddr);
+	words_cause(w, "a firewall, NAT or load balancer on the path forgot the "
+		    "connection (idle timeout, failover, restart) and drops its "
+		    "segments (1, 4)");
+	words_cause(w, "the path went black: a route or link between the hosts "
+		    "failed and nothing reports it (2)");
+	words_check(w, "ss -tnoi dst %s   # timer:(on,...) and retrans", n->raddr);
+	words_check(w, "traceroute%s -T -p %u %s", n->v6 ? " -6" : "", n->rport, n->raddr);
+	words_check(w, "on %s: ss -tn 'sport = :%u'   # does it still know the connection?",
+		    n->raddr, n->rport);
+	words_check(w, "sysctl net.ipv4.tcp_retries2");
 }

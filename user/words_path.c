@@ -5,6 +5,8 @@
  * router that said it (w->reason); without interface hooks they are
  * known only from the error the application saw.
  */
+#include <errno.h>
+#include <stdio.h>
 #include "words.h"
 
 /* ICMP-based verdicts: w->reason holds the address of the router that said it. */
@@ -31,11 +33,59 @@ static bool icmp_unnamed(const struct diagnosis *d, const struct words_names *n,
 	return true;
 }
 
+/* ", 3ms after our SYN" where the tracer timed it. */
+static const char *icmp_when(const struct diagnosis *d, char *buf, size_t len)
+{
+	char t[32];
+
+	if (diag_evidence_get(d, "icmp_after_ms", NULL))
+		snprintf(buf, len, ", %s after our first SYN",
+			 words_duration(words_ev(d, "icmp_after_ms", 0), t, sizeof(t)));
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+/* Host unreachable before any ARP/ND could have given up. */
+static void no_route_host_unreach(const struct diagnosis *d, const struct words_names *n,
+				  struct diag_words *w)
+{
+	char t[32], when[64];
+
+	if (!w->reason[0]) {
+		words_summary(w, "the connect to %s ended on an ICMP unreachable error "
+			      "(the application saw %s)%s, too soon for a router's ARP/ND "
+			      "to have given up: a route table rejects %s (no interface "
+			      "hooks: the router is not known)", n->rend,
+			      words_errno(d->app_error), icmp_when(d, when, sizeof(when)),
+			      n->raddr);
+	} else {
+		words_summary(w, "router %s answered our SYN to %s with ICMP host "
+			      "unreachable (%s)%s, too soon for an ARP/ND attempt (that "
+			      "takes seconds): its own route table rejects %s",
+			      w->reason, n->rend,
+			      words_times(words_ev(d, "icmp_errors", 1), t, sizeof(t)),
+			      icmp_when(d, when, sizeof(when)), n->raddr);
+	}
+	words_cause(w, "%s has a route of type unreachable (a null route) for %s, "
+		    "or a policy rule selects one (2)", w->reason[0] ? w->reason : "a router",
+		    n->raddr);
+	words_cause(w, "a firewall there rejects with icmp host-unreachable (1)");
+	icmp_checks(n, w);
+	if (w->reason[0])
+		words_check(w, "on %s: ip route show type unreachable", w->reason);
+}
+
 static void no_route_icmp(const struct diagnosis *d, const struct words_names *n,
 			  struct diag_words *w)
 {
 	char t[32];
 
+	if (diag_evidence_get(d, "icmp_host_unreach", NULL) ||
+	    (!w->reason[0] && d->app_error == EHOSTUNREACH)) {
+		no_route_host_unreach(d, n, w);
+		return;
+	}
 	if (icmp_unnamed(d, n, w, "network unreachable"))
 		return;
 	if (diag_evidence_get(d, "icmp_time_exceeded", NULL)) {
@@ -93,14 +143,17 @@ void words_no_route(const struct diagnosis *d, const struct words_names *n,
 void words_host_unreachable(const struct diagnosis *d, const struct words_names *n,
 			    struct diag_words *w)
 {
-	char t[32];
+	char t[32], when[64];
 
 	if (icmp_unnamed(d, n, w, "host unreachable"))
 		return;
 	words_summary(w, "router %s answered our SYN to %s with ICMP host "
-		      "unreachable (%s): the last hop could not reach %s",
+		      "unreachable (%s)%s: the last hop could not reach %s%s",
 		      w->reason, n->rend,
-		      words_times(words_ev(d, "icmp_errors", 1), t, sizeof(t)), n->raddr);
+		      words_times(words_ev(d, "icmp_errors", 1), t, sizeof(t)),
+		      icmp_when(d, when, sizeof(when)), n->raddr,
+		      diag_evidence_get(d, "icmp_after_ms", NULL) ?
+		      " (its ARP/ND for it went unanswered)" : "");
 	words_cause(w, "%s is down, or not on its subnet any more (no ARP/ND answer "
 		    "to router %s) (3)", n->raddr, w->reason);
 	words_cause(w, "the address is wrong: nothing was ever at %s (3)", n->raddr);

@@ -1,25 +1,65 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The words of resets on an established connection, from either end. */
+#include <stdio.h>
 #include "words.h"
+
+/* ", cutting off 120 unread bytes and a pending request", or "". */
+static const char *cut_off(const struct diagnosis *d, char *buf, size_t len)
+{
+	long long unsent = words_ev(d, "unsent_bytes", 0), unread = words_ev(d, "unread_bytes", 0);
+	bool pending = words_ev(d, "request_pending", 0);
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!unsent && !unread && !pending)
+		return buf;
+	n += snprintf(buf + n, len - n, ", cutting off");
+	if (unsent && n < len)
+		n += snprintf(buf + n, len - n, " %lld bytes never sent", unsent);
+	if (unread && n < len)
+		n += snprintf(buf + n, len - n, "%s %lld bytes never read",
+			      unsent ? " and" : "", unread);
+	if (pending && n < len)
+		snprintf(buf + n, len - n, "%s a pending request",
+			 unsent || unread ? " and" : "");
+	return buf;
+}
 
 void words_peer_reset(const struct diagnosis *d, const struct words_names *n,
 		      struct diag_words *w)
 {
-	char t[32];
+	char t[32], cut[128];
 
+	cut_off(d, cut, sizeof(cut));
 	if (diag_evidence_get(d, "age_ms", NULL))
 		words_summary(w, "%s reset the connection after %s (%lld bytes sent, "
-			      "%lld received)", n->rend,
+			      "%lld received)%s", n->rend,
 			      words_duration(words_ev(d, "age_ms", 0), t, sizeof(t)),
-			      words_ev(d, "bytes_sent", 0), words_ev(d, "bytes_received", 0));
+			      words_ev(d, "bytes_sent", 0), words_ev(d, "bytes_received", 0),
+			      cut);
 	else
 		words_summary(w, "%s reset an established connection (%lld bytes "
-			      "sent, %lld received)", n->rend,
-			      words_ev(d, "bytes_sent", 0), words_ev(d, "bytes_received", 0));
+			      "sent, %lld received)%s", n->rend,
+			      words_ev(d, "bytes_sent", 0), words_ev(d, "bytes_received", 0),
+			      cut);
+	if (d->severity == SEV_INFO) {
+		/* Nothing was cut off: the reset is how it was meant to end. */
+		if (words_ev(d, "after_peer_fin", 0))
+			words_cause(w, "%s had closed the connection (its FIN came "
+				    "first) and refused what this host wrote after: an "
+				    "idle keep-alive it closed while this host still wrote; "
+				    "no fault", n->raddr);
+		else
+			words_cause(w, "an abortive close with nothing outstanding either "
+				    "way (SO_LINGER 0): a connection pool, a health checker "
+				    "or a load balancer ending its connection; no fault");
+		words_check(w, "ss -tni dst %s", n->raddr);
+		return;
+	}
 	words_cause(w, "the process on %s crashed or was killed (OOM killer, a "
 		    "deploy) and its kernel reset its connections (7)", n->raddr);
 	words_cause(w, "the application there closed the socket with unread data, "
-		    "or with SO_LINGER 0");
+		    "or with SO_LINGER 0, or gave up waiting for an answer");
 	words_cause(w, "a firewall, NAT or load balancer on the path lost the "
 		    "connection's state (idle timeout) and answered with RST (1, 4)");
 	words_check(w, "on %s: journalctl -k | grep -i -e oom -e 'killed process'",
@@ -32,38 +72,61 @@ void words_local_reset(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w)
 {
 	long long reason = words_ev(d, "rst_reason", 0);
-	char t[32];
+	char t[32], cut[128];
 
+	cut_off(d, cut, sizeof(cut));
 	if (diag_evidence_get(d, "age_ms", NULL))
-		words_summary(w, "this host reset its connection with %s after %s: %s",
+		words_summary(w, "this host reset its connection with %s after %s: %s%s",
 			      n->rend, words_duration(words_ev(d, "age_ms", 0), t, sizeof(t)),
-			      tt_rst_reason_text((__u32)reason));
+			      tt_rst_reason_text((__u32)reason), cut);
 	else
-		words_summary(w, "this host reset its connection with %s: %s", n->rend,
-			      tt_rst_reason_text((__u32)reason));
+		words_summary(w, "this host reset its connection with %s: %s%s", n->rend,
+			      tt_rst_reason_text((__u32)reason), cut);
+	if (d->severity == SEV_INFO) {
+		if (reason == TT_RST_ABORT_ON_DATA)
+			words_cause(w, "%s wrote after the application here%s%s had "
+				    "closed, when it waited for nothing more: a keep-alive "
+				    "closed while the other end still wrote; no fault",
+				    n->raddr, n->proc[0] ? " " : "", n->proc);
+		else
+			words_cause(w, "the application here%s%s ends its connections "
+				    "with SO_LINGER 0 once done (a connection pool, a health "
+				    "checker); nothing was outstanding either way; no fault",
+				    n->proc[0] ? " " : "", n->proc);
+		if (d->pid)
+			words_check(w, "ps -o pid,etime,cmd -p %u", d->pid);
+		words_check(w, "ss -tnp dst %s", n->raddr);
+		return;
+	}
 	switch (reason) {
-	case 11:
-	case 16:
+	case TT_RST_ABORT_ON_CLOSE:
+	case TT_RST_DISCONNECT_WITH_DATA:
 		words_cause(w, "the application here%s%s closed the socket without "
 			    "reading all %s sent: an early close on an error path",
 			    n->proc[0] ? " " : "", n->proc, n->raddr);
 		words_cause(w, "the process exited or was killed (OOM killer or a "
 			    "signal) with connections open (7)");
 		break;
-	case 8:
+	case TT_RST_ABORT_ON_DATA:
 		words_cause(w, "%s kept sending after the application here closed the "
-			    "connection: a protocol mismatch or a pipelined request",
+			    "connection: a protocol mismatch, a pipelined request, or an "
+			    "answer that came after the application here gave up",
 			    n->raddr);
 		break;
-	case 12:
-	case 14:
+	case TT_RST_ABORT_ON_LINGER:
+	case TT_RST_TCP_STATE:
 		words_cause(w, "the application here%s%s aborts its connections "
-			    "(SO_LINGER 0, or TCP_LINGER2 < 0)",
+			    "(SO_LINGER 0, or TCP_LINGER2 < 0) with something still "
+			    "outstanding: it gave up",
 			    n->proc[0] ? " " : "", n->proc);
 		break;
-	case 13:
+	case TT_RST_ABORT_ON_MEMORY:
 		words_cause(w, "memory pressure: orphaned sockets exceed tcp_mem or "
 			    "tcp_max_orphans");
+		break;
+	case TT_RST_KEEPALIVE_TIMEOUT:
+		words_cause(w, "%s stopped answering keepalive probes: it is gone, or "
+			    "the path to it is", n->raddr);
 		break;
 	default:
 		words_cause(w, "the process here exited or was killed with "
@@ -74,6 +137,6 @@ void words_local_reset(const struct diagnosis *d, const struct words_names *n,
 	if (d->pid)
 		words_check(w, "ps -o pid,etime,cmd -p %u", d->pid);
 	words_check(w, "ss -tnp dst %s", n->raddr);
-	if (reason == 13)
+	if (reason == TT_RST_ABORT_ON_MEMORY)
 		words_check(w, "cat /proc/net/sockstat; sysctl net.ipv4.tcp_mem");
 }

@@ -408,6 +408,23 @@ expect_quiet() {
 	fi
 }
 
+# expect_quiet_but FILE CODE...: no diagnosis above info but CODEs (the
+# fault a scenario makes, beside traffic that must stay quiet).
+expect_quiet_but() {
+	local file=$1 got
+	shift
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --arg ok "$*" '($ok | split(" ")) as $ok |
+		select(.type == "diagnosis" and .severity != "info") | .code as $c |
+		select(any($ok[]; . == $c) | not) | "\($c)/\(.severity)"' "$file" |
+		sort -u | paste -sd, -)
+	if [ -n "$got" ]; then
+		echo "$(basename "$file" .json): false alarm besides $*: $got"
+		return 1
+	fi
+}
+
 # expect_none_for FILE FIELD VALUE: no diagnosis has .FIELD == VALUE (a
 # healthy flow beside a broken one stays silent).
 expect_none_for() {
@@ -578,6 +595,59 @@ expect_conn_complete() {
 		end' "$file" 2>&1)
 	[ -z "$why" ] && return 0
 	echo "$(basename "$file" .json): conn record: $why"
+	return 1
+}
+
+# expect_files_whole DIR MIN: at least MIN gzip files in DIR, each one
+# whole (gzip -t: the trailer is there).
+expect_files_whole() {
+	local dir=$1 min=$2 n=0 f
+
+	for f in "$dir"/*.gz; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		if ! gzip -t "$f" 2>/dev/null; then
+			echo "$(basename "$f"): not a whole gzip file"
+			return 1
+		fi
+	done
+	[ "$n" -ge "$min" ] && return 0
+	echo "$(basename "$dir"): $n gzip files, want at least $min (rotation)"
+	return 1
+}
+
+# expect_conns_once WHAT SIDE N CMD...: the JSON lines CMD prints hold N
+# final conn records of SIDE, each connection (its client port) once,
+# and every line is whole JSON.
+expect_conns_once() {
+	local what=$1 side=$2 want=$3 got
+	shift 3
+
+	if ! got=$("$@" 2>/dev/null | jq -c . 2>&1 >/dev/null) || [ -n "$got" ]; then
+		echo "$what: a line is not JSON: $got"
+		return 1
+	fi
+	got=$("$@" 2>/dev/null | jq -rs --arg side "$side" '
+		[.[] | select(.type == "conn" and .side == $side and .open == false)
+		     | if .side == "client" then .lport else .rport end] as $p |
+		"\($p | length) \($p | unique | length)"')
+	[ "$got" = "$want $want" ] && return 0
+	echo "$what: $side conn records (all, distinct): $got, want $want $want"
+	return 1
+}
+
+# expect_killed_gzip FILE: a gzip file its writer never finished (killed):
+# gzip -t says it is cut short, yet zcat reads whole lines up to the cut.
+expect_killed_gzip() {
+	local file=$1 last
+
+	if gzip -t "$file" 2>/dev/null; then
+		echo "$(basename "$file"): whole: the tracer was not killed before it finished"
+		return 1
+	fi
+	last=$(zcat "$file" 2>/dev/null | tail -c 1 | od -An -c | tr -d ' ')
+	[ "$last" = '\n' ] && return 0
+	echo "$(basename "$file"): zcat's output does not end at a line's end ('$last')"
 	return 1
 }
 

@@ -34,7 +34,11 @@ SCENARIOS=(syn-drop refused no-route crash loss hang noread listen-overflow
 # Everyday traffic that is no fault, traced at both ends, and the faults
 # that look like it (issue 7, misreadings and false alarms).
 SCENARIOS+=(pool-linger health-check oneway keepalive-close long-poll scan
-	    pending-reset port-retry reuse retrans-fail lost-events)
+	    pending-reset port-retry reuse retrans-fail lost-events qdisc)
+# Faults hidden in everyday traffic that were missed (issue 7, misses).
+SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
+# Outputs (issue 9).
+SCENARIOS+=(file-output metrics metrics-storm otlp)
 # Both ends recorded at once and joined by correlate (issue 10).
 SCENARIOS+=(two-ends)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
@@ -151,6 +155,17 @@ sc_nft_hit() {
 	[ "$n" -gt 0 ] || lab_fail "lab: the $3 rule in $1 never matched (no fault happened)"
 }
 
+# sc_wait_log FILE TEXT SECS: until a peer says TEXT in FILE, SECS at most.
+sc_wait_log() {
+	local file=$1 text=$2 i
+
+	for i in $(seq $(($3 * 10))); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # sc_check CMD...: a tracer check, unless there is no tracer.
 sc_check() {
 	[ -n "$NO_TRACER" ] && return 0
@@ -258,6 +273,9 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+	# a request cut off, unread: an error at both ends, never a note
+	sc_check expect_field "$LAB_DIR/$n.a.json" PEER_RESET severity error
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET severity error
 }
 
 # Dual-stack sockets speaking IPv4: an AF_INET6 socket with ::ffff:a.b.c.d
@@ -794,7 +812,7 @@ sc_pool-linger() {
 	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
 	for i in 1 2 3; do
-		sc_client "$n" "$b" "$port" pool --count 3 --linger0
+		sc_client "$n" "$b" "$port" exchanges --count 3 --linger0
 	done
 	sc_stop "$n" a b
 	sc_check_quiet "$n"
@@ -833,23 +851,38 @@ sc_oneway() {
 
 # An idle keep-alive connection the client closes while the server writes
 # to it (an unsolicited line, 1 s after the answer): the client's kernel
-# answers the late line with RST. Nobody waited for anything.
+# answers the late line with RST. Nobody waited for anything. Twice: a
+# plain close (the client's socket has become a TIME_WAIT one when the
+# line comes), and shutdown(SHUT_RDWR) before the close (the full socket
+# aborts on the data: the kernel runs tcp_reset() on it, as for a reset
+# received, then sends its own).
 sc_keepalive-close() {
-	local fam=$1 port=$2 n=$3 b i
+	local fam=$1 port=$2 n=$3 b i how
 
 	b=$(lab_addr "$fam" b)
 	lab_server "$n" "$b" "$port" notify --notify-ms 1000 -d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" idle -d 400
-	# the server's line has gone out, and been refused, before we look
-	for i in $(seq 50); do
-		grep -q 'notified after the client left' "$LAB_DIR/$n.peer.log" && break
-		sleep 0.1
+	for how in close shutdown; do
+		if [ "$how" = close ]; then
+			sc_client "$n" "$b" "$port" idle -d 400
+		else
+			sc_client "$n" "$b" "$port" idle -d 400 --shutdown --timeout-ms 3000
+		fi
+		# the server's line has gone out, and been refused, before we go on
+		for i in $(seq 50); do
+			[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -ge \
+			  "$([ "$how" = close ] && echo 1 || echo 2)" ] && break
+			sleep 0.1
+		done
 	done
 	sc_stop "$n" a b
-	grep -q 'notified after the client left' "$LAB_DIR/$n.peer.log" ||
-		lab_fail "lab: the server did not write after the client left"
+	[ "$(grep -c 'notified after the client left' "$LAB_DIR/$n.peer.log")" -eq 2 ] ||
+		lab_fail "lab: the server did not write after the client left, twice"
+	grep -q 'aborted by the kernel' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the client's kernel did not abort on the late line"
 	sc_check_quiet "$n"
+	# the abort on data is told as this host's, a note
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" LOCAL_RESET rst_reason == 8
 }
 
 # Long polls answered within the threshold: three polls on one connection,
@@ -861,7 +894,7 @@ sc_long-poll() {
 	lab_server "$n" "$b" "$port" answer --delay-ms $((LAB_STALL_MS * 3 / 4)) \
 		-d "$SERVER_MS" || return
 	sc_tracers "$n" "$port" a b || return
-	sc_client "$n" "$b" "$port" pool --count 3 --timeout-ms $((LAB_STALL_MS * 2))
+	sc_client "$n" "$b" "$port" exchanges --count 3 --timeout-ms $((LAB_STALL_MS * 2))
 	sc_stop "$n" a b
 	sc_check_quiet "$n"
 }
@@ -887,9 +920,20 @@ sc_scan() {
 	sc_stop "$n" a b
 	sc_nft_hit a "$port" input
 	sc_check_quiet "$n"
-	# service-b did see it, and folds both sources into one note
-	sc_check expect_field "$LAB_DIR/$n.b.json" PORT_CLOSED severity info || return
-	sc_check expect_field "$LAB_DIR/$n.b.json" PORT_CLOSED connections 2
+	# service-b did see both knocks, as notes on the one closed port
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PORT_CLOSED || return
+	sc_check expect_connections "$LAB_DIR/$n.b.json" PORT_CLOSED 2
+}
+
+# expect_connections FILE CODE N: the CODE diagnoses cover N connections.
+expect_connections() {
+	local got
+
+	got=$(jq -s --arg c "$2" '[.[] | select(.type == "diagnosis" and .code == $c) |
+		.connections] | add // 0' "$1")
+	[ "$got" -eq "$3" ] && return 0
+	echo "$(basename "$1" .json): $2 covers $got connections, want $3"
+	return 1
 }
 
 # ------------------------------------------------------------ ... and faults like it
@@ -942,48 +986,75 @@ sc_reuse() {
 		--expect timeout
 	sc_stop "$n" a
 	sc_nft_hit r "$port" forward
-	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port" || return
+	sc_check expect_diag "$LAB_DIR/$n.a.json" SYN_UNANSWERED || return
+	# the first connection's end is a note
+	sc_check expect_only "$LAB_DIR/$n.a.json" SYN_UNANSWERED LOCAL_RESET
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" SYN_UNANSWERED
+	sc_check expect_field "$LAB_DIR/$n.a.json" SYN_UNANSWERED rport "$port"
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_syns_out '>=' 2
 }
 
 # Retransmissions the kernel attempted and could not send are none: since
-# 6.18 the tracepoint fires for them too, with an error. service-a's own
-# firewall, in one transaction, drops the stream's segments both ways in the
-# middle of it: what was in flight is never acknowledged, and every
-# retransmission the timer attempts is refused at OUTPUT (-EPERM). The
-# connection's record must count none.
+# 6.18 the tracepoint fires for them too, with an error. In the middle of a
+# stream to a service-b address of the variant's own (10.0.2.203,
+# fd00:2::203), service-a's firewall drops what comes back (so what is in
+# flight is never acknowledged) and its route to that address turns
+# unreachable: every retransmission the timer attempts fails its route
+# lookup (-EHOSTUNREACH) and sends nothing. The connection's record must
+# count no more retransmissions than the kernel itself did.
 sc_retrans-fail() {
-	local fam=$1 port=$2 n=$3 b fails
+	local fam=$1 port=$2 n=$3 dst push ss sent backoff i
 
-	b=$(lab_addr "$fam" b)
-	lab_server "$n" "$b" "$port" sink -d "$SERVER_MS" || return
-	sc_tracers "$n" "$port" a || return
-	lab_client "$n" "$b" "$port" push -d 3000 --expect ok,EPIPE,ETIMEDOUT &
-	local push=$!
-	sleep 0.5
-	if ! ip netns exec "$NS_A" nft -f - <<-EOF
-		table inet lab_${port}_cut {
-			chain in {
-				type filter hook input priority filter; policy accept;
-				tcp sport $port counter drop
-			}
-			chain out {
-				type filter hook output priority filter; policy accept;
-				tcp dport $port counter drop
-			}
-		}
-	EOF
-	then
-		lab_fail "lab: cannot cut the stream"
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.203
+		ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" ||
+			{ lab_fail "lab: cannot add $dst to service-b"; return; }
+	else
+		dst=fd00:2::203
+		ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad ||
+			{ lab_fail "lab: cannot add $dst to service-b"; return; }
 	fi
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	# a modest stream: few retransmissions of its own before the cut
+	lab_client "$n" "$dst" "$port" push -d 2000 --sndbuf 32768 \
+		--expect ok,EHOSTUNREACH,ETIMEDOUT &
+	push=$!
+	# the stream runs
+	sleep 0.5
+	sc_nft_at a input "$port" "tcp sport $port counter drop" || return
+	if [ "$fam" = v4 ]; then
+		ip -n "$NS_A" route add unreachable "$dst/32"
+	else
+		ip -n "$NS_A" -6 route add unreachable "$dst/128"
+	fi || lab_fail "lab: cannot make $dst unreachable"
 	wait "$push"
+	# four attempts (0.2 + 0.4 + 0.8 + 1.6 s) failed while the tracer watched
+	for i in $(seq 60); do
+		backoff=$(ip netns exec "$NS_A" ss -tinH dport = ":$port" |
+			grep -o 'backoff:[0-9]*' | cut -d: -f2)
+		[ "${backoff:-0}" -ge 4 ] && break
+		sleep 0.1
+	done
 	sc_stop "$n" a
-	fails=$(ip netns exec "$NS_A" nstat -asz TcpExtTCPRetransFail 2>/dev/null |
-		awk '$1 == "TcpExtTCPRetransFail" { print $2 }')
-	[ "${fails:-0}" -gt 0 ] || lab_fail "lab: no retransmission failed (TcpExtTCPRetransFail ${fails:-?})"
+	[ "${backoff:-0}" -ge 4 ] ||
+		{ lab_fail "lab: the retransmission timer did not fire 4 times (backoff ${backoff:-0})"; return; }
+	# the kernel's own count of what it did retransmit (tcpi_total_retrans)
+	ss=$(ip netns exec "$NS_A" ss -tinH dport = ":$port")
+	sent=$(echo "$ss" | grep -o 'retrans:[0-9]*/[0-9]*' | cut -d/ -f2)
 	sc_check expect_conn "$LAB_DIR/$n.a.json" rport "$port" || return
-	sc_check expect_conn "$LAB_DIR/$n.a.json" retransmits 0
+	sc_check expect_conn_at_most "$LAB_DIR/$n.a.json" retransmits "${sent:-0}"
+}
+
+# expect_conn_at_most FILE FIELD N: every conn record has .FIELD <= N.
+expect_conn_at_most() {
+	local got
+
+	got=$(jq -s --arg f "$2" '[.[] | select(.type == "conn") | .[$f]] | max // 0' "$1")
+	[ "$got" -le "$3" ] && return 0
+	echo "$(basename "$1" .json): a conn record has $2=$got, the kernel counts $3"
+	return 1
 }
 
 # Lost events are a caveat on what they could have touched, not on all
@@ -1016,6 +1087,436 @@ sc_lost-events() {
 	[ "${lab_lost:-0}" -gt 0 ] || { lab_fail "lab: the tracer lost no event"; return; }
 	sc_check expect_diag "$LAB_DIR/$n.a.json" CONNECTION_REFUSED || return
 	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_REFUSED events_lost false
+}
+
+# Congestion at service-a's own egress: a stream through a token bucket
+# (tbf) that drops what exceeds its small queue, on a link of the
+# variant's own (a second veth to the router, tt<id>q4 / tt<id>q6, towards
+# a service-b address of its own, 10.0.2.204 / fd00:2::204, so no other
+# variant's traffic meets the shaper). For 1.5 s, under the 2 s threshold:
+# loss, not a refusal of this host. The kernel's drops must be seen as
+# loss evidence (PACKET_LOSS with qdisc_drops), never as LOCAL_DROP.
+sc_qdisc() {
+	local fam=$1 port=$2 n=$3 dst ifa ifr dropped
+
+	ifa=tt${LAB_ID}q${fam#v} ifr=tt${LAB_ID}Q${fam#v}
+	ip link add "$ifa" netns "$NS_A" type veth peer name "$ifr" netns "$NS_R" &&
+		ip -n "$NS_A" link set "$ifa" up && ip -n "$NS_R" link set "$ifr" up ||
+		{ lab_fail "lab: cannot add the shaped link"; return; }
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.204
+		ip -n "$NS_A" addr add 10.0.4.5/24 dev "$ifa" &&
+			ip -n "$NS_R" addr add 10.0.4.1/24 dev "$ifr" &&
+			ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_A" route add "$dst/32" via 10.0.4.1 dev "$ifa"
+	else
+		dst=fd00:2::204
+		ip netns exec "$NS_R" sysctl -qw "net.ipv6.conf.$ifr.forwarding=1" &&
+			ip -n "$NS_A" addr add fd00:4::5/64 dev "$ifa" nodad &&
+			ip -n "$NS_R" addr add fd00:4::1/64 dev "$ifr" nodad &&
+			ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_A" -6 route add "$dst/128" via fd00:4::1 dev "$ifa"
+	fi || { lab_fail "lab: cannot address the shaped link"; return; }
+	ip netns exec "$NS_A" tc qdisc add dev "$ifa" root tbf rate 20mbit burst 16kb \
+		limit 16kb || { lab_fail "lab: cannot add the tbf qdisc"; return; }
+	lab_server "$n" "$dst" "$port" sink -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" push -d 1500
+	sc_stop "$n" a
+	dropped=$(ip netns exec "$NS_A" tc -s qdisc show dev "$ifa" |
+		grep -o 'dropped [0-9]*' | head -n 1 | cut -d' ' -f2)
+	[ "${dropped:-0}" -gt 0 ] || { lab_fail "lab: the tbf dropped nothing"; return; }
+	sc_check expect_quiet_but "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_only "$LAB_DIR/$n.a.json" PACKET_LOSS
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS qdisc_drops '>' 0
+}
+
+# ------------------------------------------------------------ misses
+#
+# Faults that hide in busy, long-lived connections or leave no event of
+# their own, and a healthy neighbour that looks like them.
+
+# A busy pooled connection whose server stops answering: requests go back
+# to back for 1 s (answer and next request within one scan interval, often
+# one jiffy), then one is ACKed and never answered; the client gives up
+# after 5 s. The socket clocks, not turns between scans, say who waits.
+sc_pool-hang() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --answer-ms 1000 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" pool -d 30000 --timeout-ms 5000 --expect timeout
+	sc_stop "$n" a b
+	grep -q 'answering no more' "$LAB_DIR/$n.peer.log" ||
+		lab_fail "lab: the server never stopped answering"
+	sc_check_flow "$n" PEER_APP_STALL "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL waited_ms '>=' "$LAB_STALL_MS"
+	sc_check_server "$n" LOCAL_APP_STALL "$b" "$port"
+}
+
+# Healthy: the same busy pool, every request answered, then the connection
+# idles for twice the stall threshold before the pool closes it. Nobody
+# owes anything, however the last exchange fell between two scans.
+sc_pool-idle() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" pool -d 1000 --idle-ms $((LAB_STALL_MS * 2))
+	sc_stop "$n" a b
+	sc_check_healthy "$n"
+}
+
+# The path goes black mid-flight: once the pooled connection is under way,
+# the router drops the client's data segments (its ACKs still pass, so the
+# server has nothing to retransmit). The client's next request is
+# retransmitted on timeouts, unacknowledged, until its TCP_USER_TIMEOUT
+# (4 s) makes the kernel give up with ETIMEDOUT.
+sc_blackhole() {
+	local fam=$1 port=$2 n=$3 b ready pid data i
+
+	b=$(lab_addr "$fam" b)
+	# a segment with payload: longer than the headers and timestamps
+	[ "$fam" = v4 ] && data="ip length > 52" || data="ip6 length > 32"
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	ready=$LAB_DIR/$n.client.ready
+	lab_client "$n" "$b" "$port" pool -d 30000 --think-ms 100 --timeout-ms 20000 \
+		--user-timeout-ms 4000 --ready-file "$ready" --expect ETIMEDOUT &
+	pid=$!
+	for i in $(seq 100); do
+		[ -f "$ready" ] && break
+		sleep 0.1
+	done
+	sc_nft "$port" "tcp dport $port $data counter drop"
+	wait "$pid" || lab_fail "lab: the client did not time out (ETIMEDOUT)"
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" CONNECTION_TIMEOUT "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT rto_in_a_row '>=' 3
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT user_timeout_ms == 4000
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT gives_up_in_ms '>=' 0
+	# ... and when the kernel gave up, the application's error
+	sc_check expect_field "$LAB_DIR/$n.a.json" CONNECTION_TIMEOUT app_error ETIMEDOUT
+	sc_check expect_no_diag "$LAB_DIR/$n.b.json"
+}
+
+# A client that gives up: its 1 s timeout passes while the server takes
+# 2.5 s to answer; it closes with the request pending, and the late answer
+# meets a closed socket (reset). Told at both ends, with how long the
+# client waited and when the answer came.
+sc_giveup() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" answer --delay-ms 2500 -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 1000 --expect timeout
+	# the late answer leaves 2.5 s after the request
+	sc_wait_log "$LAB_DIR/$n.peer.log" "answered after the client closed" 10 ||
+		lab_fail "lab: the server never sent its late answer"
+	sc_stop "$n" a b
+	sc_check_flow "$n" PEER_APP_STALL "$b" "$port" || return
+	# about the client's timeout (it also covers the connect; a loaded
+	# lab delays the request)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL gave_up_after_ms '>=' 500
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PEER_APP_STALL answered_late == 1
+	# the late answer's reset, at the server, is the consequence
+	ALSO_OK=PEER_RESET sc_check_server "$n" LOCAL_APP_STALL "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_APP_STALL gave_up_after_ms '>=' 500
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_APP_STALL answered_late == 1
+}
+
+# A short connect timeout: the router drops the SYNs, the client gives up
+# after 1.5 s, one retransmit in: SYN_UNANSWERED all the same.
+sc_syn-giveup() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft "$port" "tcp dport $port tcp flags & (syn | ack) == syn counter drop" || return
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$b" "$port" request --timeout-ms 1500 --expect timeout
+	sc_stop "$n" a
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" SYN_UNANSWERED "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED app_gave_up == 1
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" SYN_UNANSWERED nic_packets_in == 0
+}
+
+# A null route on the router (an unreachable route for one address): it
+# answers the SYN at once, from its route table, with ICMP host unreachable
+# (IPv4) or no route (IPv6): NO_ROUTE at that router, not a host that is
+# down (whose ICMP comes after the router's ARP/ND gave up, seconds later).
+sc_null-route() {
+	local fam=$1 port=$2 n=$3 dst r
+
+	r=$(sc_router "$fam")
+	if [ "$fam" = v4 ]; then
+		dst=10.0.4.8
+		ip -n "$NS_R" route add unreachable "$dst/32"
+	else
+		dst=fd00:4::8
+		ip -n "$NS_R" -6 route add unreachable "$dst/128"
+	fi || { lab_fail "lab: cannot add the router's unreachable route"; return; }
+	sc_tracers "$n" "$port" a || return
+	sc_client "$n" "$dst" "$port" request --timeout-ms 3000 \
+		--expect EHOSTUNREACH,ENETUNREACH
+	sc_stop "$n" a
+	sc_check_flow "$n" NO_ROUTE "$dst" "$port" || return
+	sc_check expect_summary "$LAB_DIR/$n.a.json" NO_ROUTE "$r"
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" NO_ROUTE icmp_after_ms '<' 1000
+}
+
+# Loss on the way in: the router drops ~10% of service-b's data segments
+# to service-a, which downloads. service-a has no retransmit of its own:
+# the gaps in what arrives say it. The sender sees its side.
+sc_loss-in() {
+	local fam=$1 port=$2 n=$3 b
+
+	b=$(lab_addr "$fam" b)
+	sc_nft "$port" "tcp sport $port tcp flags & (syn | fin) == 0 numgen random mod 100 < 10 counter drop" ||
+		return
+	lab_server "$n" "$b" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" a b || return
+	sc_client "$n" "$b" "$port" recv -d 3000
+	sc_stop "$n" a b
+	sc_nft_hit r "$port" forward
+	sc_check_flow "$n" PACKET_LOSS "$b" "$port" || return
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS inbound == 1
+	sc_check_server "$n" PACKET_LOSS "$b" "$port"
+}
+
+# -o FILE: service-a's tracer writes gzip JSON lines rotated every second
+# and is stopped cleanly: every file is whole, and the client's 21
+# connections have one final conn record each across them, none lost at a
+# rotation, none twice. service-b's tracer writes one gzip file and is
+# killed with SIGKILL once its records are in: zcat reads every line of
+# it, each whole JSON, though the gzip trailer never came.
+sc_file-output() {
+	local fam=$1 port=$2 n=$3 b files pid var got i
+	local dir="$LAB_DIR/$n.files"
+
+	b=$(lab_addr "$fam" b)
+	mkdir -p "$dir"
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || return
+	[ -n "$NO_TRACER" ] || {
+		lab_tracer_start "$n.a" a "$port" "$TRACER_SECS" --conn-interval 1 \
+			-o "$dir/conns.json.gz" --rotate-s 1
+		lab_tracer_start "$n.b" b "$port" "$TRACER_SECS" --conn-interval 1 \
+			-o "$LAB_DIR/$n.b.json.gz"
+		lab_tracer_wait "$n.a" && lab_tracer_wait "$n.b" || return
+	}
+	sc_client "$n" "$b" "$port" many -n 10
+	sc_client "$n" "$b" "$port" idle -d 2200	# across two rotations
+	sc_client "$n" "$b" "$port" many -n 10
+	[ -n "$NO_TRACER" ] && { lab_server_stop; return; }
+	# The server's records reach its file at a tick; then the kill.
+	for i in $(seq 100); do
+		got=$(zcat "$LAB_DIR/$n.b.json.gz" 2>/dev/null |
+			jq -s '[.[] | select(.type == "conn" and .open == false)] | length' 2>/dev/null)
+		[ "${got:-0}" -ge 21 ] && break
+		sleep 0.1
+	done
+	var="TRACER_PID_${n//[^A-Za-z0-9_]/_}_b"
+	pid=${!var}
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	sc_stop "$n" a
+	files=$(ls "$dir" | wc -l)
+	sc_check expect_files_whole "$dir" 3
+	sc_check expect_conns_once "$n.a files" client 21 \
+		sh -c 'for f in $(ls "$1"/conns-*.json.gz | sort) "$1/conns.json.gz"; do zcat "$f"; done' \
+		- "$dir"
+	sc_check expect_killed_gzip "$LAB_DIR/$n.b.json.gz"
+	sc_check expect_conns_once "$n.b killed" server 21 zcat "$LAB_DIR/$n.b.json.gz"
+	echo "# $n: service-a wrote $files files; service-b's file read after SIGKILL"
+}
+
+# sc_metrics_get PORT: the tracer's /metrics, or nothing (2 s at most).
+sc_metrics_get() {
+	curl -s --max-time 2 "http://127.0.0.1:$1/metrics"
+}
+
+# --metrics with a real Prometheus scraping it. Service-a's tracer serves
+# on 127.0.0.1:PORT+10000. First 15 scrape clients stall it (connected,
+# silent or half a request): a refused connect is diagnosed in the JSON
+# output all the same, within a second. Then Prometheus (PORT+11000)
+# scrapes every second and its query API must return the diagnosis'
+# series, with the service's port and no ephemeral one; promtool accepts
+# the scrape.
+sc_metrics() {
+	local fam=$1 port=$2 n=$3 b mport=$(($2 + 10000)) pport=$(($2 + 11000))
+	local dir="$LAB_DIR/$n.prom" prom_pid fds=() fd i q got t0
+
+	if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+		echo "SKIP lab/metrics/$fam: prometheus not installed (make deps)"
+		return
+	fi
+	b=$(lab_addr "$fam" b)
+	local SC_TRACER_OPTS=(--metrics "127.0.0.1:$mport")
+	sc_tracers "$n" "$port" a || return
+	[ -n "$NO_TRACER" ] && return
+	for i in $(seq 15); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$mport" || break
+		fds+=("$fd")
+		[ $((i % 2)) -eq 0 ] && printf 'GET /met' >&"$fd"
+	done
+	t0=$(date +%s%N)
+	sc_client "$n" "$b" "$port" request --expect ECONNREFUSED
+	for i in $(seq 30); do
+		grep -q '"code":"CONNECTION_REFUSED"' "$LAB_DIR/$n.a.json" && break
+		sleep 0.1
+	done
+	got=$(( ($(date +%s%N) - t0) / 1000000 ))
+	if grep -q '"code":"CONNECTION_REFUSED"' "$LAB_DIR/$n.a.json"; then
+		echo "# $n: diagnosed ${got} ms after the connect, 15 scrape clients stalled"
+	else
+		lab_fail "no CONNECTION_REFUSED within 3 s while scrape clients stalled the server"
+	fi
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+
+	mkdir -p "$dir"
+	cat >"$dir/prometheus.yml" <<-EOF
+	global:
+	  scrape_interval: 1s
+	  scrape_timeout: 1s
+	scrape_configs:
+	  - job_name: tcptrace
+	    static_configs:
+	      - targets: ["127.0.0.1:$mport"]
+	EOF
+	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+		--web.listen-address="127.0.0.1:$pport" >"$dir/prometheus.log" 2>&1 &
+	prom_pid=$!
+	lab_track "$prom_pid"
+	q='tcptrace_diagnoses_total{code="CONNECTION_REFUSED"}'
+	for i in $(seq 150); do
+		got=$(curl -s --max-time 1 -G "http://127.0.0.1:$pport/api/v1/query" \
+			--data-urlencode "query=$q" 2>/dev/null |
+			jq -r '.data.result[] | "\(.metric.raddr) \(.metric.rport) \(.metric.lport // "") \(.value[1])"' 2>/dev/null)
+		[ -n "$got" ] && break
+		sleep 0.2
+	done
+	if [ "$got" = "$b $port  1" ]; then
+		echo "# $n: Prometheus answered $q: $got"
+	else
+		lab_fail "Prometheus's query $q gave '${got}', want '$b $port  1' (prometheus: $(tail -n 2 "$dir/prometheus.log" | tr '\n' ' '))"
+	fi
+	if ! sc_metrics_get "$mport" >"$dir/scrape.txt" ||
+	   ! promtool check metrics <"$dir/scrape.txt" >"$dir/promtool.txt" 2>&1; then
+		lab_fail "promtool check metrics: $(head -c 300 "$dir/promtool.txt")"
+	fi
+	kill -TERM "$prom_pid" 2>/dev/null
+	wait "$prom_pid" 2>/dev/null
+	sc_stop "$n" a
+}
+
+# A connect storm to 2,000 endpoints (addresses behind an unreachable
+# route: each connect fails at once, NO_ROUTE, a diagnosis per endpoint)
+# with --metrics-max-endpoints 50: the scrape has 50 endpoints of their
+# own and raddr="other", the counts of all 2,000 in them.
+sc_metrics-storm() {
+	local fam=$1 port=$2 n=$3 mport=$(($2 + 10000)) net first i got other t0
+
+	if [ "$fam" = v4 ]; then
+		net=10.64.0.0/16 first=10.64.0.1
+		ip -n "$NS_A" route add unreachable "$net" 2>/dev/null
+	else
+		net=fd00:64::/64 first=fd00:64::1
+		ip -n "$NS_A" -6 route add unreachable "$net" 2>/dev/null
+	fi
+	local SC_TRACER_OPTS=(--metrics "127.0.0.1:$mport" --metrics-max-endpoints 50)
+	sc_tracers "$n" "$port" a || return
+	t0=$SECONDS
+	sc_client "$n" "$first" "$port" storm -n 2000 --timeout-ms 200
+	echo "# $n: $(grep -o '2000 endpoints in [0-9]* ms' "$LAB_DIR/$n.peer.log")"
+	[ -n "$NO_TRACER" ] && return
+	for i in $(seq 150); do
+		got=$(sc_metrics_get "$mport" | awk '/^tcptrace_diagnoses_total\{.*code="NO_ROUTE"/ { s += $NF } END { print s + 0 }')
+		[ "$got" -ge 2000 ] && break
+		sleep 0.2
+	done
+	sc_metrics_get "$mport" >"$LAB_DIR/$n.scrape.txt"
+	sc_stop "$n" a
+	got=$(grep '^tcptrace_diagnoses_total{' "$LAB_DIR/$n.scrape.txt" | grep -c 'code="NO_ROUTE"')
+	other=$(grep '^tcptrace_diagnoses_total{.*raddr="other"' "$LAB_DIR/$n.scrape.txt" | awk '{ print $NF }')
+	echo "# $n: $got NO_ROUTE series for 2000 endpoints, \"other\" counts ${other:-none}; scrape $(wc -c <"$LAB_DIR/$n.scrape.txt") bytes, $(grep -vc '^#' "$LAB_DIR/$n.scrape.txt") series"
+	if [ "$got" -ne 51 ] || [ -z "$other" ]; then
+		lab_fail "metrics storm: $got NO_ROUTE series (want 50 endpoints + other), other=${other:-absent}"
+	fi
+	got=$(awk '/^tcptrace_diagnoses_total\{.*code="NO_ROUTE"/ { s += $NF } END { print s + 0 }' "$LAB_DIR/$n.scrape.txt")
+	[ "$got" -eq 2000 ] || lab_fail "metrics storm: NO_ROUTE counts sum to $got, want 2000"
+	grep -q '^tcptrace_metrics_endpoints 50$' "$LAB_DIR/$n.scrape.txt" ||
+		lab_fail "metrics storm: $(grep '^tcptrace_metrics_endpoints ' "$LAB_DIR/$n.scrape.txt")"
+	if [ "$fam" = v4 ]; then
+		ip -n "$NS_A" route del unreachable "$net" 2>/dev/null
+	else
+		ip -n "$NS_A" -6 route del unreachable "$net" 2>/dev/null
+	fi
+}
+
+# --otlp to the tests' stand-in collector (build/otlp_receiver), which
+# answers the first request 503 (Retry-After: 1) and the rest 200: the
+# request is sent again and taken. A refused connect (no server yet) makes
+# a diagnosis, an exchange with the server then a conn record
+# (--otlp-conns); the tracer stops, flushing both. The payloads must keep
+# the OTLP JSON mapping (tests/otlp_mapping.jq) and carry the diagnosis as
+# a log record in OpenTelemetry's attribute names, the conn record, and
+# the diagnosis counted in the metrics.
+sc_otlp() {
+	local fam=$1 port=$2 n=$3 b dir="$LAB_DIR/$n.otlp" rpid rport f bad got
+
+	b=$(lab_addr "$fam" b)
+	mkdir -p "$dir"
+	"$LAB_ROOT/build/otlp_receiver" -d "$dir" -a 503 -r 1 >"$dir/port" 2>"$dir/err" &
+	rpid=$!
+	lab_track "$rpid"
+	for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+	rport=$(cat "$dir/port")
+	local SC_TRACER_OPTS=(--otlp "http://127.0.0.1:$rport" --otlp-conns)
+	sc_tracers "$n" "$port" a || { kill "$rpid"; return; }
+	sc_client "$n" "$b" "$port" request --expect ECONNREFUSED
+	lab_server "$n" "$b" "$port" answer -d "$SERVER_MS" || { kill "$rpid"; return; }
+	sc_client "$n" "$b" "$port" request
+	sc_stop "$n" a
+	kill "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null
+	[ -n "$NO_TRACER" ] && return
+	echo "# $n: collector saw $(tr '\n' ';' <"$dir/requests.log")"
+	if ! head -n 1 "$dir/requests.log" | grep -q ' gzip 503$' ||
+	   [ "$(awk '$4 == 200' "$dir/requests.log" | wc -l)" -lt 2 ] ||
+	   grep -qv ' gzip ' "$dir/requests.log"; then
+		lab_fail "otlp: want a 503 first, then requests taken (200), all gzip: $(tr '\n' ';' <"$dir/requests.log")"
+	fi
+	cmp -s "$dir/0001-logs.json" "$dir/0002-logs.json" ||
+		lab_fail "otlp: the request after the 503 is not the same logs again"
+	for f in "$dir"/*.json; do
+		bad=$(jq -r -f "$LAB_ROOT/tests/otlp_mapping.jq" "$f" 2>&1 | head -n 3 | tr '\n' ';')
+		[ -z "$bad" ] || lab_fail "otlp: $(basename "$f") breaks the OTLP JSON mapping: $bad"
+	done
+	got=$(cat "$dir"/*-logs.json | jq -r --arg b "$b" --arg port "$port" '
+		.resourceLogs[] | select(any(.resource.attributes[]; .key == "service.name" and
+					     .value.stringValue == "tcptrace-bpf")) |
+		.scopeLogs[].logRecords[] | select(.eventName == "tcptrace.diagnosis") |
+		(.attributes | map({(.key): (.value.stringValue // .value.intValue)}) | add) as $a |
+		select($a["error.type"] == "CONNECTION_REFUSED" and $a["network.peer.address"] == $b and
+		       $a["network.peer.port"] == $port and $a["server.address"] == $b and
+		       $a["server.port"] == $port and $a["network.transport"] == "tcp" and
+		       .severityNumber == 17) | "diagnosis"' | head -n 1)
+	[ "$got" = diagnosis ] ||
+		lab_fail "otlp: no CONNECTION_REFUSED log record with the peer $b:$port in OpenTelemetry's attributes"
+	got=$(cat "$dir"/*-logs.json | jq -r '.resourceLogs[].scopeLogs[].logRecords[] |
+		select(.eventName == "tcptrace.conn") |
+		select(any(.attributes[]; .key == "tcptrace.close_reason" and .value.stringValue == "fin")) |
+		"conn"' | head -n 1)
+	[ "$got" = conn ] || lab_fail "otlp: no conn log record closed by fin (--otlp-conns)"
+	got=$(cat "$dir"/*-metrics.json | jq -r '.resourceMetrics[].scopeMetrics[].metrics[] |
+		select(.name == "tcptrace_diagnoses") | .sum.dataPoints[] |
+		select(any(.attributes[]; .key == "code" and .value.stringValue == "CONNECTION_REFUSED")) |
+		.asInt' | tail -n 1)
+	[ "$got" = 1 ] || lab_fail "otlp: the metrics count '${got}' CONNECTION_REFUSED, want 1"
 }
 
 # ------------------------------------------------------------ two ends

@@ -101,6 +101,9 @@ static void test_defaults(struct test *t)
 	EXPECT_EQ(p.o.fold_s, 60);
 	EXPECT_EQ(p.o.conn_interval_s, 60);
 	EXPECT_EQ(p.o.max_flows, 65536);
+	EXPECT_EQ(p.o.metrics_port, 0);
+	EXPECT_EQ(p.o.metrics_max_endpoints, 500);
+	EXPECT_EQ(p.o.metrics_ttl_s, 300);
 	EXPECT_EQ(p.o.duration_ms, 0);
 	EXPECT_EQ(p.o.port, 0);
 	EXPECT_EQ(p.o.host_family, 0);
@@ -123,7 +126,10 @@ static void test_every_option(struct test *t)
 		       "--stall-ms", "2000", "--loss-pct", "5", "--syn-retrans", "3",
 		       "--fold-s", "10", "--conn-interval", "0", "--max-flows", "1000",
 		       "--prog-stats", "--classic", "-v", "--conns", "-i", "eth0",
-		       "--interface", "eth1", "--no-ingress", "--tc"));
+		       "--interface", "eth1", "--no-ingress", "--tc",
+		       "-o", "/var/log/tt.json.gz", "--rotate", "100M", "--rotate-s", "3600",
+		       "--metrics", "[::]:9100", "--metrics-max-endpoints", "50",
+		       "--metrics-ttl", "60"));
 	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
 	EXPECT_STR(p.o.netns_path, "/run/netns/a");
 	EXPECT_EQ(p.o.port, 8080);
@@ -146,6 +152,52 @@ static void test_every_option(struct test *t)
 	EXPECT_STR(p.o.ifaces[1], "eth1");
 	EXPECT(p.o.no_ingress && !p.o.no_nic, "ingress flags");
 	EXPECT_EQ(p.o.nic_kind, NIC_KIND_TC);
+	EXPECT_STR(p.o.output_path, "/var/log/tt.json.gz");
+	EXPECT_EQ(p.o.rotate_bytes, 100ULL << 20);
+	EXPECT_EQ(p.o.rotate_s, 3600);
+	EXPECT_STR(p.o.metrics_addr, "::");
+	EXPECT_EQ(p.o.metrics_port, 9100);
+	EXPECT_EQ(p.o.metrics_max_endpoints, 50);
+	EXPECT_EQ(p.o.metrics_ttl_s, 60);
+out:
+	return;
+}
+
+/* --metrics: a port alone is on loopback; an address is a literal. */
+static void test_metrics_addresses(struct test *t)
+{
+	static const struct { const char *arg, *addr; int port; } cases[] = {
+		{ "9100", "127.0.0.1", 9100 }, { "0.0.0.0:9100", "0.0.0.0", 9100 },
+		{ "10.0.0.5:1", "10.0.0.5", 1 }, { "[::1]:65535", "::1", 65535 },
+		{ "[fd00:1::5]:9100", "fd00:1::5", 9100 },
+	};
+	struct parsed p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse(&p, ARGS("--metrics", (char *)cases[i].arg));
+		EXPECT(p.returned, "%s: status %d, stderr: %s", cases[i].arg, p.status, p.err);
+		EXPECT(!strcmp(p.o.metrics_addr, cases[i].addr) && p.o.metrics_port == cases[i].port,
+		       "%s: %s port %u", cases[i].arg, p.o.metrics_addr, p.o.metrics_port);
+	}
+out:
+	return;
+}
+
+/* Sizes in bytes or binary units. */
+static void test_rotate_sizes(struct test *t)
+{
+	static const struct { const char *arg; unsigned long long bytes; } cases[] = {
+		{ "4096", 4096 }, { "512k", 512ULL << 10 }, { "64KiB", 64ULL << 10 },
+		{ "100M", 100ULL << 20 }, { "2G", 2ULL << 30 }, { "1GB", 1ULL << 30 },
+	};
+	struct parsed p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse(&p, ARGS("-o", "x.json", "--rotate", (char *)cases[i].arg));
+		EXPECT(p.returned, "%s: status %d, stderr: %s", cases[i].arg, p.status, p.err);
+		EXPECT(p.o.rotate_bytes == cases[i].bytes, "%s: %llu", cases[i].arg,
+		       (unsigned long long)p.o.rotate_bytes);
+	}
 out:
 	return;
 }
@@ -234,6 +286,22 @@ static void test_usage_errors(struct test *t)
 		{ { "--no-nic", "--no-ingress" }, "--no-nic excludes" },
 		{ { "--no-ingress", "--xdp" }, "--no-ingress excludes --xdp: XDP is ingress only" },
 		{ { "-p" }, "requires an argument" },
+		{ { "-o", "" }, "invalid output file ''" },
+		{ { "--rotate", "1M" }, "--rotate and --rotate-s need -o FILE" },
+		{ { "--rotate-s", "60" }, "--rotate and --rotate-s need -o FILE" },
+		{ { "-o", "x", "--rotate", "10" }, "invalid rotate size '10': expected bytes, at least 4096" },
+		{ { "-o", "x", "--rotate", "5T" }, "invalid rotate size '5T'" },
+		{ { "-o", "x", "--rotate", "-1M" }, "invalid rotate size '-1M'" },
+		{ { "-o", "x", "--rotate-s", "0" }, "invalid rotate-s '0'" },
+		{ { "--metrics", "0" }, "invalid metrics port '0': expected a number from 1 to 65535" },
+		{ { "--metrics", "127.0.0.1:99999" }, "invalid metrics port '99999'" },
+		{ { "--metrics", "127.0.0.1:" }, "invalid metrics port ''" },
+		{ { "--metrics", "myhost:9100" }, "invalid metrics address 'myhost:9100'" },
+		{ { "--metrics", "::1:9100" }, "write IPv6 as [ADDR]:PORT" },
+		{ { "--metrics", "[::1:9100" }, "expected [IPv6]:PORT" },
+		{ { "--metrics", "[zz]:9100" }, "not an IPv6 address" },
+		{ { "--metrics-max-endpoints", "0" }, "invalid metrics-max-endpoints '0'" },
+		{ { "--metrics-ttl", "0" }, "invalid metrics-ttl '0'" },
 	};
 	struct parsed p;
 
@@ -308,6 +376,8 @@ out:
 static const struct test_case tests[] = {
 	TEST(test_defaults),
 	TEST(test_every_option),
+	TEST(test_rotate_sizes),
+	TEST(test_metrics_addresses),
 	TEST(test_host_ipv6),
 	TEST(test_range_ends),
 	TEST(test_xdp_kinds),

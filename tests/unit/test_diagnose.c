@@ -541,8 +541,13 @@ static void test_port_closed(struct test *t)
 
 	/* Three clients knock on 10.0.2.10:8080 where nothing listens. */
 	for (i = 0; i < 3; i++) {
-		struct flow_key k = server_key(50000 + i);
-		struct tt_event ev = mkev(EV_RST_TX, T0 + i * MSEC, &k);
+		char client[16];
+		struct flow_key k;
+		struct tt_event ev;
+
+		snprintf(client, sizeof(client), "10.0.1.%d", 5 + i);
+		k = key4("10.0.2.10", 8080, client, 50000 + i);
+		ev = mkev(EV_RST_TX, T0 + i * MSEC, &k);
 
 		ev.flags = EVF_NO_SOCKET | EVF_SYN;
 		ev.reason = 1;
@@ -554,10 +559,13 @@ static void test_port_closed(struct test *t)
 	w = words_of(&s, d);
 	EXPECT_EQ(d->code, DIAG_PORT_CLOSED);
 	EXPECT_EQ(d->side, TT_SIDE_SERVER);
+	/* Each knocked once: a note, folded across the sources. */
+	EXPECT_EQ(d->severity, SEV_INFO);
 	EXPECT_EQ(d->connections, 3);
 	EXPECT_EQ(d->key.lport, 8080);
 	EXPECT_EQ(d->key.rport, 50000);
 	EXPECT(ev_is(d, "syns_refused", 1), "syns_refused");
+	EXPECT(ev_is(d, "client_syns", 1), "client_syns");
 	EXPECT(ev_is(d, "rst_sent", 1), "rst_sent");
 	EXPECT(strstr(w->summary, "10.0.2.10:8080"), "summary: %s", w->summary);
 	EXPECT(strstr(w->summary, "(3 connections)"), "summary: %s", w->summary);
@@ -613,13 +621,23 @@ static void test_peer_reset(struct test *t)
 	const struct diagnosis *d;
 	const struct diag_words *w;
 
+	struct tt_event ev;
+
 	feed_client_open(e, T0, &k);
 	feed_scan(e, T0 + 1 * SEC, &k, &v);
 	engine_scan_end(e, T0 + 1 * SEC);
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
-	feed_rst_rx(e, T0 + 2 * SEC, &k, TT_TCP_ESTABLISHED);
+	/* Our next request went out; the peer reset before answering. */
+	ev = mkev(EV_RST_RX, T0 + 2 * SEC, &k);
+	ev.state = TT_TCP_ESTABLISHED;
+	ev.last_data = TT_LAST_SENT;
+	engine_on_event(e, &ev);
 	feed_state(e, T0 + 2 * SEC, &k, TT_TCP_ESTABLISHED, TT_TCP_CLOSE, 0);
 	feed_sk_error(e, T0 + 2 * SEC, &k, TT_TCP_CLOSE, ECONNRESET);
+	/* Judged once the moment's events are surely in. */
+	engine_tick(e, T0 + 2 * SEC + 50 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "judged before a reset of its own could follow: %s",
+	       sink_str(&s));
 	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
@@ -630,9 +648,12 @@ static void test_peer_reset(struct test *t)
 	EXPECT_EQ(d->app_error, ECONNRESET);
 	EXPECT(ev_is(d, "bytes_sent", 100), "bytes_sent");
 	EXPECT(ev_is(d, "bytes_received", 200), "bytes_received");
+	EXPECT(ev_is(d, "request_pending", 1), "request_pending");
 	EXPECT(ev_is(d, "age_ms", 2000), "age_ms %lld", ev_val(d, "age_ms"));
 	EXPECT(strstr(w->summary, "10.0.2.10:8080 reset the connection after 2.0s"),
 	       "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, "cutting off a pending request"), "summary: %s",
+	       w->summary);
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -657,6 +678,7 @@ static void test_local_reset(struct test *t)
 	ev = mkev(EV_RST_TX, T0 + 1500 * MSEC, &k);
 	ev.state = TT_TCP_CLOSE;
 	ev.reason = 11;
+	ev.unread = 500;
 	engine_on_event(e, &ev);
 	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
@@ -1681,6 +1703,8 @@ static void test_local_drop_inbound_syn(struct test *t)
 	const struct diag_words *w;
 	int i;
 
+	/* Something listens on the port the firewall guards. */
+	feed_listen(e, T0, 8080);
 	for (i = 0; i < 3; i++) {
 		struct flow_key k = server_key(51000 + i);
 
@@ -2478,6 +2502,7 @@ static void test_conn_record_none(struct test *t)
 	ev = mkev(EV_CONNECT_ERR, T0, &nr);
 	ev.err = ENETUNREACH;
 	engine_on_event(e, &ev);
+	feed_listen(e, T0, 8080);
 	feed_drop(e, T0, &dr, R_NETFILTER_DROP, true, TT_TCP_SYN, 0,
 		  TT_SIDE_SERVER);
 	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);

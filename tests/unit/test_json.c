@@ -174,6 +174,27 @@ static void test_any_bytes_valid_output(struct test *t)
 	}
 }
 
+/* Doubles: the shortest text that reads back the same; no NaN in JSON. */
+static void test_doubles(struct test *t)
+{
+	struct capture c;
+	struct json j;
+
+	json_init(&j, capture_open(&c));
+	json_array_begin(&j);
+	json_double(&j, 0.003);
+	json_double(&j, 1.5);
+	json_double(&j, 10);
+	json_double(&j, 0.1 + 0.2);
+	json_double(&j, 1e300 * 1e300);
+	json_double(&j, 0.0 / 0.0);
+	json_array_end(&j);
+	json_line_end(&j);
+	EXPECT_STR(capture_text(&c), "[0.003,1.5,10,0.30000000000000004,null,null]\n");
+out:
+	capture_close(&c);
+}
+
 /* Keys are strings too: escaped the same way. */
 static void test_key_escaping(struct test *t)
 {
@@ -258,6 +279,7 @@ static const struct test_case tests[] = {
 	TEST(test_scalars),
 	TEST(test_escaping),
 	TEST(test_control_bytes),
+	TEST(test_doubles),
 	TEST(test_invalid_utf8),
 	TEST(test_any_bytes_valid_output),
 	TEST(test_key_escaping),

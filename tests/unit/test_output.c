@@ -58,6 +58,9 @@ static void peer_reset(struct diagnosis *d)
 	d->app_error = ECONNRESET;
 	evidence(d, "bytes_sent", 64);
 	evidence(d, "bytes_received", 0);
+	evidence(d, "unsent_bytes", 0);
+	evidence(d, "unread_bytes", 0);
+	evidence(d, "request_pending", 1);
 	evidence(d, "age_ms", 301);
 }
 
@@ -88,12 +91,14 @@ static void test_diagnosis_text(struct test *t)
 	output_diagnosis(&o, &d);
 	EXPECT_STR(capture_text(&c),
 		"03:04:05.678Z PEER_RESET       10.0.1.5:43122 -> 10.0.2.10:8080  "
-		"10.0.2.10:8080 reset the connection after 301ms (64 bytes sent, 0 received)\n"
+		"10.0.2.10:8080 reset the connection after 301ms (64 bytes sent, 0 received), "
+		"cutting off a pending request\n"
 		"  1 connection, process 7657 (peer)\n"
 		"  the application saw: ECONNRESET (Connection reset by peer)\n"
 		"  likely: the process on 10.0.2.10 crashed or was killed (OOM killer, a deploy) "
 		"and its kernel reset its connections (7)\n"
-		"     or: the application there closed the socket with unread data, or with SO_LINGER 0\n"
+		"     or: the application there closed the socket with unread data, or with "
+		"SO_LINGER 0, or gave up waiting for an answer\n"
 		"     or: a firewall, NAT or load balancer on the path lost the connection's state "
 		"(idle timeout) and answered with RST (1, 4)\n"
 		"   check: on 10.0.2.10: journalctl -k | grep -i -e oom -e 'killed process'\n"
@@ -149,11 +154,13 @@ static void test_diagnosis_json(struct test *t)
 		"\"raddr\":\"10.0.2.10\",\"rport\":8080,\"netns\":4026531840,"
 		"\"pid\":7657,\"comm\":\"peer\","
 		"\"summary\":\"10.0.2.10:8080 reset the connection after 301ms "
-		"(64 bytes sent, 0 received)\","
-		"\"evidence\":{\"bytes_sent\":64,\"bytes_received\":0,\"age_ms\":301},"
+		"(64 bytes sent, 0 received), cutting off a pending request\","
+		"\"evidence\":{\"bytes_sent\":64,\"bytes_received\":0,\"unsent_bytes\":0,"
+		"\"unread_bytes\":0,\"request_pending\":1,\"age_ms\":301},"
 		"\"causes\":[\"the process on 10.0.2.10 crashed or was killed (OOM killer, "
 		"a deploy) and its kernel reset its connections (7)\",\"the application "
-		"there closed the socket with unread data, or with SO_LINGER 0\",\"a "
+		"there closed the socket with unread data, or with SO_LINGER 0, or gave up "
+		"waiting for an answer\",\"a "
 		"firewall, NAT or load balancer on the path lost the connection's state "
 		"(idle timeout) and answered with RST (1, 4)\"],"
 		"\"checks\":[\"on 10.0.2.10: journalctl -k | grep -i -e oom -e 'killed "

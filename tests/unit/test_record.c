@@ -570,6 +570,11 @@ static void script_sample(struct source *src, __u64 now)
 	sk.bytes_sent = 120;
 	sk.bytes_acked = 121;
 	sk.now_jiffies = 1000 + 250 * s->ticks;
+	/* The socket's clocks: the request left after the last data came
+	 * in, and its ACK came back (the engine reads whose turn it is). */
+	sk.lrcvtime = 990;
+	sk.lsndtime = 1000;
+	sk.rcv_tstamp = 1001;
 	if (now > T0 + SEC)
 		pipeline_socket(s->pipe, &sk, now);
 	for (int i = 0; i < 30; i++) {
