@@ -197,7 +197,7 @@ $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otl
 	record_header) $(OUTPUT_OBJS) $(CORE_OBJS)
 # Recordings: written by the pipeline, read back and replayed through it.
 RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read record_header source_file \
-	replay otlp_url \
+	replay sink_file file_out otlp_url \
 	pipeline report cli)
 $(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
@@ -212,7 +212,8 @@ SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefine
 SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c \
 	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) \
 	$(CORE_SRCS)
-$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
+$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c user/sink_file.c user/file_out.c \
+		$(SAN_SRCS) Makefile | \
 		$(OUTPUT) cc-check
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $(USER_CFLAGS) -Itests/unit $(filter %.c,$^) $(LDLIBS) -o $@

@@ -93,6 +93,7 @@ enum rec_tag {
 	TAG_NETNS,		/* string: --netns, when given */
 	TAG_SIZES,		/* u32 x3: sizeof tt_event, tt_sock_scan, nic_flow */
 	TAG_WALL_START,		/* s64: CLOCK_REALTIME ns when recording began */
+	TAG_HZ,			/* u32: the kernel's tick rate, the socket clocks' unit (0: learned) */
 };
 
 /* The options that change what the engine concludes, by number. */
@@ -126,6 +127,7 @@ struct rec_header {
 	unsigned long opt[OPT_REC_MAX];
 	__u32 opt_set;			/* 1 << enum rec_opt present */
 	bool nic_ingress;
+	__u32 hz;			/* 0: not recorded, the engine learns it */
 	__u32 n_drop;			/* drop reasons known: values 0 .. n_drop - 1 */
 	__u8 *drop_class;		/* enum drop_class by value */
 	char (*drop_name)[DIAG_REASON_LEN];	/* "" where unnamed */
@@ -139,7 +141,7 @@ struct recorder;
 /* What the header says, from the live run. */
 struct rec_source_info {
 	const struct options *opts;
-	const struct engine_config *cfg;	/* drop classes, NIC ingress */
+	const struct engine_config *cfg;	/* drop classes, NIC ingress, HZ */
 	const char *(*drop_reason_name)(unsigned int reason);
 	long long mono_to_real_ns;		/* the output's, so replay prints the same times */
 	int argc;

@@ -129,6 +129,9 @@ static void header_fields(struct tlv *t, const struct rec_source_info *in)
 	tlv_opt(t, OPT_REC_DURATION_MS, o->duration_ms);
 	tlv_opt(t, OPT_REC_PORT, o->port);
 	tlv_put(t, TAG_NIC_INGRESS, &ingress, 1, NULL, 0);
+	/* Every engine setting the live run took from the kernel rather than
+	 * the options is here, or a replay would judge differently. */
+	tlv_put(t, TAG_HZ, &in->cfg->hz, sizeof(in->cfg->hz), NULL, 0);
 	/* Every value the table covers, named or not: the replay's table has
 	 * the same length, and what lies past it is judged the same way. */
 	for (__u32 v = 0; in->cfg->drop_class && v < in->cfg->n_drop_class; v++) {
@@ -253,6 +256,10 @@ enum rec_status rec_header_parse(struct rec_header *h, const unsigned char *p, s
 		case TAG_NIC_INGRESS:
 			if (th[1] >= 1)
 				h->nic_ingress = v[0];
+			break;
+		case TAG_HZ:
+			if (th[1] >= 4)
+				memcpy(&h->hz, v, 4);
 			break;
 		case TAG_SIZES:
 			if (th[1] >= 12) {

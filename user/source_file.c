@@ -223,6 +223,9 @@ void file_source_config(const struct rec_header *h, const struct options *o,
 {
 	pipeline_engine_config(o, cfg);
 	cfg->nic_ingress = h->nic_ingress;
+	/* A damaged header's rate must not divide by zero or make nonsense:
+	 * the kernel's are 100 to 1000. */
+	cfg->hz = h->hz >= 24 && h->hz <= 10000 ? h->hz : 0;
 	names_of = h;
 	cfg->drop_class = h->n_drop ? h->drop_class : NULL;
 	cfg->n_drop_class = h->n_drop;
