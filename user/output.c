@@ -346,8 +346,11 @@ void output_error(struct output *o, const char *msg)
 
 	if (!o->json)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	record_begin(o, "error", now.tv_sec * 1000000000ULL + now.tv_nsec);
+	/* Now, by the wall clock: a replay's records carry the recording's
+	 * offset, which would put an error of the replay itself at a time
+	 * that never was. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	record_begin(o, "error", now.tv_sec * 1000000000ULL + now.tv_nsec - o->mono_to_real_ns);
 	json_kv_string(&o->j, "message", msg);
 	json_object_end(&o->j);
 	json_line_end(&o->j);
