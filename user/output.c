@@ -43,11 +43,14 @@ static void json_flow(struct json *j, const struct flow_key *k, __u32 pid, const
 /* RFC 3339, UTC, milliseconds. */
 static void rfc3339(const struct output *o, __u64 mono_ns, char *buf, size_t len)
 {
-	long long real = (long long)mono_ns + o->mono_to_real_ns;
+	/* Wraps rather than overflows: a damaged recording's replay may
+	 * carry any time and offset. */
+	long long real = (long long)(mono_ns + (unsigned long long)o->mono_to_real_ns);
 	time_t secs = real / 1000000000LL;
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
+	if (!gmtime_r(&secs, &tm))
+		memset(&tm, 0, sizeof(tm));
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (real % 1000000000LL) / 1000000);
