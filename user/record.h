@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include "cli.h"
 #include "diagnose.h"
+#include "health.h"
 
 #define REC_MAGIC	"\x89TTR\r\n\x1a\n"
 #define REC_MAGIC_LEN	8
@@ -52,7 +53,20 @@ enum rec_type {
 	REC_FINISH,	/* everything pending was judged: a complete recording */
 	REC_CHECK,	/* struct rec_check: ends a chunk */
 	REC_REPEAT,	/* struct rec_repeat: records the previous sample had */
+	REC_HEALTH,	/* struct rec_health: the live source's own counts, each tick */
 	REC_TYPE_MAX,
+};
+
+/* What the live source counted of itself (health.h), for a replay's stats. */
+struct rec_health {
+	__u64 events, events_lost;
+	__u64 flows_opened, flows_evicted_kernel, flow_map_full;
+	__u64 nic_flows_opened, flows_evicted_nic, nic_unparsed;
+	__u64 sockets_scanned, scan_errors;
+	__u64 netns_scanned, netns_unresolved, netns_evicted;
+	__u64 attach_us;
+	__u32 classic;
+	__u32 _pad;
 };
 
 /*
@@ -167,6 +181,8 @@ void recorder_nic(struct recorder *r, const struct flow_key *key,
 		  const struct nic_flow *nf, __u64 now_ns);
 /* REC_START, REC_TICK, REC_LOOP_END, REC_FINISH. */
 void recorder_mark(struct recorder *r, enum rec_type type, __u64 now_ns);
+/* The source's own counts at this tick (before its sample ends). */
+void recorder_health(struct recorder *r, __u64 now_ns, const struct health_report *h);
 /* The sample is over with this many events lost so far: the chunk is
  * checked and the stream flushed to the file. */
 void recorder_lost(struct recorder *r, __u64 now_ns, __u64 lost);
@@ -187,6 +203,7 @@ struct rec_item {
 			struct nic_flow nf;
 		} nic;
 		__u64 lost;
+		struct rec_health health;
 	};
 };
 

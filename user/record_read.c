@@ -351,6 +351,9 @@ static int take_frame(struct rec_reader *r, const struct frame *fr, const unsign
 		sample_rotate(&r->sock);
 		sample_rotate(&r->nic);
 		return 1;
+	case REC_HEALTH:
+		copy_payload(&it->health, sizeof(it->health), p, fr->len);
+		return 1;
 	case REC_REPEAT: {
 		struct rec_repeat rep;
 		const struct sample *s;

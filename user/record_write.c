@@ -357,6 +357,23 @@ void recorder_mark(struct recorder *r, enum rec_type type, __u64 now_ns)
 		end_chunk(r, Z_SYNC_FLUSH);
 }
 
+void recorder_health(struct recorder *r, __u64 now_ns, const struct health_report *h)
+{
+	struct rec_health rh = {
+		.events = h->events, .events_lost = h->events_lost,
+		.flows_opened = h->flows_opened, .flows_evicted_kernel = h->flows_evicted_kernel,
+		.flow_map_full = h->flow_map_full, .nic_flows_opened = h->nic_flows_opened,
+		.flows_evicted_nic = h->flows_evicted_nic, .nic_unparsed = h->nic_unparsed,
+		.sockets_scanned = h->sockets_scanned, .scan_errors = h->scan_errors,
+		.netns_scanned = h->netns_scanned, .netns_unresolved = h->netns_unresolved,
+		.netns_evicted = h->netns_evicted, .attach_us = (__u64)(h->attach_ms * 1000),
+		.classic = h->classic,
+	};
+
+	flush_runs(r);
+	put_frame(r, REC_HEALTH, now_ns, &rh, sizeof(rh), NULL, 0);
+}
+
 void recorder_lost(struct recorder *r, __u64 now_ns, __u64 lost)
 {
 	flush_runs(r);

@@ -764,8 +764,8 @@ static int count(const char *text, const char *needle)
 
 /*
  * Replay says what the live run said: the same diagnoses (codes, flows,
- * evidence, times) and conn records, in JSON and in text, with the
- * recording's thresholds.
+ * evidence, times), conn records and stats records, in JSON and in text,
+ * with the recording's thresholds.
  */
 static void test_replay_equals_live(struct test *t)
 {
@@ -786,6 +786,8 @@ static void test_replay_equals_live(struct test *t)
 		if (json)
 			EXPECT(count(a, "\"type\":\"conn\"") >= 1, "no conn record:\n%s", live);
 		EXPECT_STR(b, a);
+		/* the stats records too: the live source's counts are recorded */
+		EXPECT_STR(replay, live);
 		free(live);
 		free(replay);
 		free(a);
