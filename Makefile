@@ -216,10 +216,11 @@ $(OUTPUT)/test_otlp: LDLIBS += -lcurl
 $(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write) \
-	$(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write \
+	record_header) $(OUTPUT_OBJS) $(CORE_OBJS)
 # Recordings: written by the pipeline, read back and replayed through it.
-RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read source_file replay otlp_url \
+RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read record_header source_file \
+	replay sink_file file_out otlp_url \
 	pipeline report cli)
 $(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
@@ -231,9 +232,11 @@ $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correla
 # make fuzz for 10 minutes (tests/fuzz/fuzz.sh).
 SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-SAN_SRCS   := $(addprefix user/,record_read.c record_write.c source_file.c pipeline.c \
-	report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) $(CORE_SRCS)
-$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
+SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c \
+	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) \
+	$(CORE_SRCS)
+$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c user/sink_file.c user/file_out.c \
+		$(SAN_SRCS) Makefile | \
 		$(OUTPUT) cc-check
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $(USER_CFLAGS) -Itests/unit $(filter %.c,$^) $(LDLIBS) -o $@

@@ -87,6 +87,11 @@ static const char *live_only(int key)
 	case OPT_INTERVAL: return "--interval";
 	case 'd': return "-d/--duration";
 	case 'w': return "-w/--record";
+	case OPT_METRICS: return "--metrics";
+	case OPT_METRICS_MAX_ENDPOINTS: return "--metrics-max-endpoints";
+	case OPT_METRICS_TTL: return "--metrics-ttl";
+	case OPT_OTLP: return "--otlp";
+	case OPT_OTLP_CONNS: return "--otlp-conns";
 	default: return NULL;
 	}
 }

@@ -1582,7 +1582,7 @@ expect_verdict() {
 # first two, shares no time with them: CLOCK.
 sc_two-ends() {
 	local fam=$1 port=$2 n=$3 a b virt l3 i out pids=()
-	local lp=$((29000 + (port - LAB_PORT_BASE) * 8))
+	local lp=$((24000 + (port - LAB_PORT_BASE) * 8))
 	local healthy=$lp drop_path=$((lp + 1)) drop_b=$((lp + 2)) drop_a=$((lp + 3))
 	local nat=$((lp + 4)) hang=$((lp + 5)) crash=$((lp + 6))
 
