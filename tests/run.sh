@@ -6,7 +6,8 @@
 #      built with the sanitizers (build/san/test_*, tests/san_run.sh),
 #   1b. the CLI's fault handling, tests/cli_test.sh, least privilege,
 #       tests/privs_test.sh, and coexistence with other tools' programs and
-#       a second tracer, tests/coexist_test.sh,
+#       a second tracer, tests/coexist_test.sh, and the Kubernetes
+#       manifest, tests/deploy_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
@@ -112,6 +113,12 @@ run privs tests/privs_test.sh
 # tracer: nothing of theirs replaced or removed, their drops still happen.
 echo "== tests/coexist_test.sh"
 run coexist tests/coexist_test.sh
+
+# ------------------------------------------------------------ deployment
+# The Kubernetes manifest: no privileged container, its capability list
+# alone runs the tracer.
+echo "== tests/deploy_test.sh"
+run deploy tests/deploy_test.sh
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
