@@ -61,7 +61,8 @@ ip netns add "$NS_C" && ip netns add "$NS_S" &&
 	exit 1
 }
 for port in $P_OK $P_DROP; do
-	ip netns exec "$NS_S" "$PEER" server -l :: -p "$port" -m answer -d 120000 \
+	# bounded by the cleanup, not by time: a loaded machine is slow
+	ip netns exec "$NS_S" "$PEER" server -l :: -p "$port" -m answer -d 3600000 \
 		--ready-file "$TMP/ready.$port" 2>/dev/null &
 	PIDS+=($!)
 done

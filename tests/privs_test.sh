@@ -59,7 +59,7 @@ ip netns add "$NS" && ip -n "$NS" link set lo up &&
 	echo "FAIL privs: cannot build the namespace"
 	exit 1
 }
-ip netns exec "$NS" "$PEER" server -l 127.0.0.1 -p "$PORT" -m answer -d 60000 \
+ip netns exec "$NS" "$PEER" server -l 127.0.0.1 -p "$PORT" -m answer -d 3600000 \
 	--ready-file "$TMP/ready" 2>/dev/null &
 server=$!
 for _ in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
@@ -157,6 +157,13 @@ refused() {
 		"$1" >/dev/null 2>&1
 }
 
+# scanned FILE: sockets_scanned of the last stats record.
+scanned() {
+	local n
+	n=$(jq -s '[.[] | select(.type == "stats")] | last | .sockets_scanned // 0' "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
 # attached NAME UID BOUNDING THREADS -- CMD...: the tracer started by CMD
 # attaches; then every thread (THREADS of them) runs as UID with only the
 # expected capabilities, the bounding set BOUNDING ("kept": the same as
@@ -164,7 +171,7 @@ refused() {
 # connection is diagnosed and the listener scanned after the drop;
 # SIGINT ends it with exit 0 and nothing of it left in the kernel.
 attached() {
-	local name=$1 uid=$2 bounding=$3 threads=$4 why=() want creds rc left scanned
+	local name=$1 uid=$2 bounding=$3 threads=$4 why=() want creds rc left
 	shift 5
 
 	"$@" >"$TMP/$name.json" 2>"$TMP/$name.err" </dev/null &
@@ -196,6 +203,8 @@ attached() {
 	ip netns exec "$NS" "$PEER" client -c 127.0.0.2 -p "$PORT" -m request \
 		--expect ECONNREFUSED 2>/dev/null || why+=("the client was not refused")
 	for _ in $(seq 100); do refused "$TMP/$name.json" && break; sleep 0.05; done
+	# a stats record (one a second) that counts the listener: a scan ran
+	for _ in $(seq 100); do [ "$(scanned "$TMP/$name.json")" -gt 0 ] && break; sleep 0.05; done
 	kill -INT "$pid"
 	rc=0; wait "$pid" || rc=$?
 	pid=
@@ -204,9 +213,7 @@ attached() {
 	[ -s "$TMP/$name.ids" ] || why+=("held no BPF program or link")
 	[ -z "$left" ] || why+=("left in the kernel: $left")
 	refused "$TMP/$name.json" || why+=("no CONNECTION_REFUSED after the drop")
-	scanned=$(jq -s '[.[] | select(.type == "stats")] | last | .sockets_scanned // 0' \
-		"$TMP/$name.json" 2>/dev/null)
-	[ "${scanned:-0}" -gt 0 ] || why+=("no socket scanned after the drop")
+	[ "$(scanned "$TMP/$name.json")" -gt 0 ] || why+=("no socket scanned after the drop")
 	grep -q 'scan failed' "$TMP/$name.err" && why+=("$(grep -m1 'scan failed' "$TMP/$name.err")")
 	if [ "${#why[@]}" -eq 0 ]; then
 		echo "# privs-$name: kept $want; $(grep -c . "$TMP/$name.ids") programs and links, all gone after SIGINT"

@@ -102,23 +102,23 @@ fi
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
 
-# ------------------------------------------------------------ privileges
-# The three capabilities suffice, the tracer drops what it no longer needs
-# (--user too), events flow on and SIGINT detaches; a missing one is named.
-echo "== tests/privs_test.sh"
-run privs tests/privs_test.sh
-
-# ------------------------------------------------------------ coexistence
-# Other tools' XDP, TC and tcx programs on our interface, and a second
-# tracer: nothing of theirs replaced or removed, their drops still happen.
-echo "== tests/coexist_test.sh"
-run coexist tests/coexist_test.sh
-
-# ------------------------------------------------------------ deployment
-# The Kubernetes manifest: no privileged container, its capability list
-# alone runs the tracer.
-echo "== tests/deploy_test.sh"
-run deploy tests/deploy_test.sh
+# ------------------------------------------------------------ safe to leave running
+# Side by side (each in namespaces of its own, each accounting for exactly
+# the programs its tracers hold; after the CLI test, which counts every
+# program of ours on the machine):
+#   privileges: the three capabilities suffice, the tracer drops what it
+#     no longer needs (--user too), events flow on and SIGINT detaches; a
+#     missing one is named;
+#   coexistence: other tools' XDP, TC and tcx programs on our interface,
+#     and a second tracer: nothing of theirs replaced or removed, their
+#     drops still happen;
+#   deployment: the Kubernetes manifest has no privileged container, and
+#     its capability list alone runs the tracer.
+echo "== tests/privs_test.sh, tests/coexist_test.sh, tests/deploy_test.sh (side by side)"
+run privs tests/privs_test.sh &
+run coexist tests/coexist_test.sh &
+run deploy tests/deploy_test.sh &
+wait
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
