@@ -107,13 +107,13 @@ missing missing-setuid 'missing CAP_SETUID \(.*CAP_SETGID \(' 'CAP_BPF|CAP_PERFM
 # expected_caps TRACER_STDERR: the capability mask (CapPrm) the tracer
 # should keep here: CAP_NET_ADMIN (12) where its interface hooks are
 # netlink TC filters (no tcx, before 6.6), CAP_BPF (39) where bpf() wants
-# it on every call (before 6.5, unprivileged BPF off).
+# it on every call (before 5.19, unprivileged BPF off).
 expected_caps() {
 	local mask=0 v maj min
 
 	grep -q 'tracing .*interfaces*: .*\(tc/\|/tc\b\)' "$1" && mask=$((mask | 1 << 12))
 	v=$(uname -r); maj=${v%%.*}; min=${v#*.}; min=${min%%[!0-9]*}
-	if [ "$maj" -lt 6 ] || { [ "$maj" -eq 6 ] && [ "$min" -lt 5 ]; }; then
+	if [ "$maj" -lt 5 ] || { [ "$maj" -eq 5 ] && [ "$min" -lt 19 ]; }; then
 		[ "$(cat /proc/sys/kernel/unprivileged_bpf_disabled 2>/dev/null || echo 1)" != 0 ] &&
 			mask=$((mask | 1 << 39))
 	fi

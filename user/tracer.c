@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -47,7 +48,9 @@ int tracer_check_environment(const struct tracer *t, const struct options *o)
 			strerror(errno));
 		return -ENOENT;
 	}
-	missing = privs_missing(!o->no_nic && !o->check, t->netns_fd >= 0 && !t->netns_own,
+	/* --check loads the NIC programs too (CAP_NET_ADMIN), attaches
+	 * nothing in another namespace and switches to no user. */
+	missing = privs_missing(!o->no_nic, t->netns_fd >= 0 && !t->netns_own && !o->check,
 				o->user && !o->check && o->uid != getuid());
 	if (missing) {
 		privs_describe(missing, what, sizeof(what));
@@ -168,7 +171,19 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	struct tcptrace_bpf *s;
 	struct bpf_program *p;
 
-	s = tcptrace_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+
+	/*
+	 * CO-RE relocations against vmlinux alone. A type this kernel lacks
+	 * (one a guarded read names for another kernel) makes libbpf look
+	 * through the modules' BTF, which it lists by id: CAP_SYS_ADMIN.
+	 * Without it the whole load failed with EPERM (6.1 with CAP_BPF,
+	 * CAP_PERFMON and CAP_NET_ADMIN). A vmlinux BTF given by path is
+	 * never searched past; nothing of ours lives in a module.
+	 */
+	if (!privs_effective(CAP_SYS_ADMIN))
+		oo.btf_custom_path = "/sys/kernel/btf/vmlinux";
+	s = tcptrace_bpf__open_opts(&oo);
 	if (!s) {
 		report_error("cannot open the BPF object: %s", strerror(errno));
 		return -errno;
