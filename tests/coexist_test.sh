@@ -96,7 +96,7 @@ foreign_start() {
 	FOREIGN_PID=$!
 	PIDS+=("$FOREIGN_PID")
 	for _ in $(seq 100); do
-		grep -q '^attached' "$TMP/$1.foreign" && return 0
+		grep -q '^attached' "$TMP/$1.foreign" 2>/dev/null && return 0
 		kill -0 "$FOREIGN_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -122,7 +122,7 @@ tracer_start() {
 	TRACER_PID=$!
 	PIDS+=("$TRACER_PID")
 	for _ in $(seq 200); do
-		grep -q 'tcptrace-bpf: tracing' "$TMP/$name.err" && {
+		grep -q 'tcptrace-bpf: tracing' "$TMP/$name.err" 2>/dev/null && {
 			held_ids "$TRACER_PID" >"$TMP/$name.ids"
 			return 0
 		}

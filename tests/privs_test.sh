@@ -195,7 +195,7 @@ attached() {
 	"$@" >"$TMP/$name.json" 2>"$TMP/$name.err" </dev/null &
 	pid=$!
 	for _ in $(seq 200); do
-		grep -q 'tcptrace-bpf: tracing' "$TMP/$name.err" && break
+		grep -q 'tcptrace-bpf: tracing' "$TMP/$name.err" 2>/dev/null && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -273,7 +273,7 @@ stale_removed() {
 		>/dev/null 2>"$TMP/stale-a.err" </dev/null &
 	a=$!
 	for _ in $(seq 200); do
-		grep -q 'tcptrace-bpf: tracing' "$TMP/stale-a.err" && break
+		grep -q 'tcptrace-bpf: tracing' "$TMP/stale-a.err" 2>/dev/null && break
 		kill -0 "$a" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -289,7 +289,7 @@ stale_removed() {
 	b=$!
 	pid=$b
 	for _ in $(seq 200); do
-		grep -q 'tcptrace-bpf: tracing' "$TMP/stale-b.err" && break
+		grep -q 'tcptrace-bpf: tracing' "$TMP/stale-b.err" 2>/dev/null && break
 		kill -0 "$b" 2>/dev/null || break
 		sleep 0.05
 	done
