@@ -85,11 +85,13 @@ all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 bpf: $(OUTPUT)/tcptrace.skel.h
 
 # Debian 12 packages: the build chain, the lab (iproute2, nftables, jq),
-# the comparison arm of `make bench` (tcpdump), and what the CO-RE check
+# the comparison arm of `make bench` (tcpdump), what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
-# zstd, binutils' objcopy).
+# zstd, binutils' objcopy), the privilege tests' setpriv (util-linux) and
+# the manifest test's YAML parser (python3-yaml).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
-	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
+	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils \
+	util-linux python3-yaml
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.

@@ -61,7 +61,8 @@ ip netns add "$NS_C" && ip netns add "$NS_S" &&
 	exit 1
 }
 for port in $P_OK $P_DROP; do
-	ip netns exec "$NS_S" "$PEER" server -l :: -p "$port" -m answer -d 120000 \
+	# bounded by the cleanup, not by time: a loaded machine is slow
+	ip netns exec "$NS_S" "$PEER" server -l :: -p "$port" -m answer -d 3600000 \
 		--ready-file "$TMP/ready.$port" 2>/dev/null &
 	PIDS+=($!)
 done
@@ -95,7 +96,7 @@ foreign_start() {
 	FOREIGN_PID=$!
 	PIDS+=("$FOREIGN_PID")
 	for _ in $(seq 100); do
-		grep -q '^attached' "$TMP/$1.foreign" && return 0
+		grep -q '^attached' "$TMP/$1.foreign" 2>/dev/null && return 0
 		kill -0 "$FOREIGN_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -121,7 +122,7 @@ tracer_start() {
 	TRACER_PID=$!
 	PIDS+=("$TRACER_PID")
 	for _ in $(seq 200); do
-		grep -q 'tcptrace-bpf: tracing' "$TMP/$name.err" && {
+		grep -q 'tcptrace-bpf: tracing' "$TMP/$name.err" 2>/dev/null && {
 			held_ids "$TRACER_PID" >"$TMP/$name.ids"
 			return 0
 		}

@@ -8,7 +8,7 @@
 #   1b. the CLI's fault handling, tests/cli_test.sh, least privilege,
 #       tests/privs_test.sh, coexistence with other tools' programs and
 #       a second tracer, tests/coexist_test.sh, and the fleet manifests,
-#       tests/deploy_test.sh,
+#       tests/deploy_test.sh and tests/deploy_caps_test.sh,
 #   1c. the CO-RE check, tests/core/run.sh: the BPF object against the BTF
 #       of every kernel we support (fetched once from distribution packages),
 #   1d. the arm64 build, tests/arm64_test.sh,
@@ -110,21 +110,25 @@ fi
 echo "== tests/cli_test.sh"
 run cli tests/cli_test.sh
 
-# ------------------------------------------------------------ fleet manifests
-echo "== tests/deploy_test.sh"
-run deploy tests/deploy_test.sh
-
-# ------------------------------------------------------------ privileges
-# The three capabilities suffice, the tracer drops what it no longer needs
-# (--user too), events flow on and SIGINT detaches; a missing one is named.
-echo "== tests/privs_test.sh"
-run privs tests/privs_test.sh
-
-# ------------------------------------------------------------ coexistence
-# Other tools' XDP, TC and tcx programs on our interface, and a second
-# tracer: nothing of theirs replaced or removed, their drops still happen.
-echo "== tests/coexist_test.sh"
-run coexist tests/coexist_test.sh
+# ------------------------------------------------------------ safe to leave running
+# Side by side (each in namespaces of its own, each accounting for exactly
+# the programs its tracers hold; after the CLI test, which counts every
+# program of ours on the machine):
+#   privileges: the three capabilities suffice, the tracer drops what it
+#     no longer needs (--user too), events flow on and SIGINT detaches; a
+#     missing one is named;
+#   coexistence: other tools' XDP, TC and tcx programs on our interface,
+#     and a second tracer: nothing of theirs replaced or removed, their
+#     drops still happen;
+#   deployment: the fleet manifests lint and parse (deploy_test.sh); the
+#     minimal DaemonSet has no privileged container, and its capability
+#     list alone runs the tracer (deploy_caps_test.sh).
+echo "== tests/privs_test.sh, tests/coexist_test.sh, tests/deploy_test.sh, tests/deploy_caps_test.sh (side by side)"
+run privs tests/privs_test.sh &
+run coexist tests/coexist_test.sh &
+run deploy tests/deploy_test.sh &
+run deploy-caps tests/deploy_caps_test.sh &
+wait
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.

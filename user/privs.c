@@ -107,6 +107,13 @@ void privs_names(__u64 caps, char *buf, size_t len)
 	describe(caps, WHY_NONE, buf, len);
 }
 
+bool privs_effective(int cap)
+{
+	struct caps c;
+
+	return !caps_get(&c) && (c.effective & PRIVS_CAP(cap));
+}
+
 __u64 privs_keep(const struct privs_need *n, __u64 held)
 {
 	__u64 keep = 0;
@@ -151,7 +158,7 @@ __u64 privs_missing(bool nic, bool enter_netns, bool switch_user)
 
 /*
  * Does this kernel refuse bpf() on fds we already hold without CAP_BPF?
- * Before 6.5 every bpf() command checks it when unprivileged BPF is off
+ * Before 5.19 every bpf() command checks it when unprivileged BPF is off
  * (the sysctl kernel.unprivileged_bpf_disabled, on by default in most
  * distributions); since, only creating maps and loading programs do.
  * Tried with an empty effective set, then restored: the two commands the

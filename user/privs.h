@@ -7,7 +7,7 @@
  * attached it keeps only what the rest of its life needs:
  *
  *   CAP_BPF        where this kernel refuses bpf() on our own map and link
- *                  fds without it (before 6.5 with unprivileged BPF off, as
+ *                  fds without it (before 5.19 with unprivileged BPF off, as
  *                  Debian and most distributions ship): found by trying
  *   CAP_NET_ADMIN  where the interface hooks are netlink TC filters (no
  *                  tcx, before 6.6): removing them at exit is a netlink
@@ -58,6 +58,9 @@ __u64 privs_missing(bool nic, bool enter_netns, bool switch_user);
  * capabilities, each with what it is for.
  */
 void privs_describe(__u64 missing, char *buf, size_t len);
+
+/* Is cap in the calling thread's effective set? */
+bool privs_effective(int cap);
 
 /* "CAP_NET_ADMIN, CAP_SYS_ADMIN" or "none". */
 void privs_names(__u64 caps, char *buf, size_t len);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -49,7 +51,9 @@ int tracer_check_environment(const struct tracer *t, const struct options *o)
 			strerror(errno));
 		return -ENOENT;
 	}
-	missing = privs_missing(!o->no_nic && !o->check, t->netns_fd >= 0 && !t->netns_own,
+	/* --check loads the NIC programs too (CAP_NET_ADMIN), attaches
+	 * nothing in another namespace and switches to no user. */
+	missing = privs_missing(!o->no_nic, t->netns_fd >= 0 && !t->netns_own && !o->check,
 				o->user && !o->check && o->uid != getuid());
 	if (missing) {
 		privs_describe(missing, what, sizeof(what));
@@ -170,7 +174,19 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	struct tcptrace_bpf *s;
 	struct bpf_program *p;
 
-	s = tcptrace_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+
+	/*
+	 * CO-RE relocations against vmlinux alone. A type this kernel lacks
+	 * (one a guarded read names for another kernel) makes libbpf look
+	 * through the modules' BTF, which it lists by id: CAP_SYS_ADMIN.
+	 * Without it the whole load failed with EPERM (6.1 with CAP_BPF,
+	 * CAP_PERFMON and CAP_NET_ADMIN). A vmlinux BTF given by path is
+	 * never searched past; nothing of ours lives in a module.
+	 */
+	if (!privs_effective(CAP_SYS_ADMIN))
+		oo.btf_custom_path = "/sys/kernel/btf/vmlinux";
+	s = tcptrace_bpf__open_opts(&oo);
 	if (!s) {
 		report_error("cannot open the BPF object: %s", strerror(errno));
 		return -errno;
@@ -487,6 +503,24 @@ static int print_capture(enum libbpf_print_level level, const char *fmt, va_list
 	return print_next ? print_next(level, fmt, args) : 0;
 }
 
+/*
+ * Before 5.11 the kernel charges BPF maps to RLIMIT_MEMLOCK, and a map
+ * past it is refused with EPERM, as if a capability were missing. libbpf
+ * raises the limit to infinity on such kernels: one still bounded after
+ * a failed load is why.
+ */
+static bool memlock_bound(void)
+{
+	struct utsname u;
+	struct rlimit r;
+	int major, minor;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &r) || r.rlim_cur == RLIM_INFINITY || uname(&u) ||
+	    sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major < 5 || (major == 5 && minor < 11);
+}
+
 /* At most one step down per program: the plan cannot loop. */
 #define MAX_LOAD_ATTEMPTS	32
 
@@ -540,9 +574,13 @@ static int load_as_planned(struct tracer *t, const struct options *o)
 	if (!err)
 		err = -EINVAL;
 	report_error("cannot load the BPF programs: %s%s%s (hint: %s)", refused ? refused : "",
-		     refused ? ": " : "", why, err == -EPERM ?
-		     "run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
-		     "the verifier refused a program on this kernel; run with -v to see its log");
+		     refused ? ": " : "", why, err != -EPERM ?
+		     "the verifier refused a program on this kernel; run with -v to see its log" :
+		     memlock_bound() ?
+		     "this kernel charges BPF maps to RLIMIT_MEMLOCK (before 5.11) and libbpf could "
+		     "not raise it: ulimit -l unlimited, systemd's LimitMEMLOCK=infinity, or "
+		     "CAP_SYS_RESOURCE" :
+		     "run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN");
 	return err;
 }
 
