@@ -71,7 +71,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NIC_FLOW_ENTRIES);
 	__type(key, struct flow_key);
-	__type(value, struct nic_flow);
+	__type(value, struct nic_flow_map);
 } nic_flows SEC(".maps");
 
 struct {
@@ -86,7 +86,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct nic_flow);
+	__type(value, struct nic_flow_map);
 } nic_scratch SEC(".maps");
 
 struct l3_info {
@@ -265,9 +265,9 @@ static __always_inline __u64 nic_now(void)
 }
 
 /* The flow's record, created zeroed (ICMP errors: rare, not per packet). */
-static __always_inline struct nic_flow *flow_get(const struct flow_key *k)
+static __always_inline struct nic_flow_map *flow_get(const struct flow_key *k)
 {
-	struct nic_flow *f, *zero;
+	struct nic_flow_map *f, *zero;
 	__u32 idx = 0;
 	long err;
 
@@ -318,7 +318,7 @@ static __noinline bool syn_sent_from(const struct flow_key *k)
 }
 
 /* A SYN-ACK came in for a flow no SYN of ours left for (see nic.h). */
-static __always_inline void synack_stray(struct nic_flow *f,
+static __always_inline void synack_stray(struct nic_flow_map *f,
 					 const struct flow_key *k)
 {
 	struct nic_syn_key sk = {};
@@ -356,10 +356,10 @@ struct seg_info {
  * and a timer's RST), plain ones for the rest: rare, and benign if a
  * count of two racing segments is lost.
  */
-static __always_inline void count_into(struct nic_flow *f, const struct flow_key *k,
+static __always_inline void count_into(struct nic_flow_map *f, const struct flow_key *k,
 				       const struct seg_info *s, bool ingress)
 {
-	struct nic_dir_stats *d = &f->dir[ingress ? NIC_IN : NIC_OUT];
+	struct nic_dir_stats *d = &f->dir[ingress ? NIC_IN : NIC_OUT].s;
 	__u8 fl = s->fl;
 
 	if ((fl & (TCP_FL_SYN | TCP_FL_ACK)) == TCP_FL_SYN) {
@@ -372,7 +372,7 @@ static __always_inline void count_into(struct nic_flow *f, const struct flow_key
 		 * previous one's. Counted afresh from this packet on.
 		 */
 		if (isn != f->syn_seq &&
-		    (f->dir[NIC_IN].pkts || f->dir[NIC_OUT].pkts || f->icmp_sent))
+		    (f->dir[NIC_IN].s.pkts || f->dir[NIC_OUT].s.pkts || f->icmp_sent))
 			__builtin_memset(f, 0, sizeof(*f));
 		f->syn_seq = isn;
 	}
@@ -389,7 +389,7 @@ static __always_inline void count_into(struct nic_flow *f, const struct flow_key
 	if (fl & TCP_FL_SYN) {
 		if (fl & TCP_FL_ACK) {
 			__sync_fetch_and_add(&d->synack, 1);
-			if (ingress && !f->dir[NIC_OUT].syn)
+			if (ingress && !f->dir[NIC_OUT].s.syn)
 				synack_stray(f, k);
 		} else {
 			__sync_fetch_and_add(&d->syn, 1);
@@ -412,7 +412,7 @@ static __always_inline void count_into(struct nic_flow *f, const struct flow_key
 static __always_inline void flow_new(const struct flow_key *k, const struct seg_info *s,
 				     bool ingress)
 {
-	struct nic_flow *init, *f;
+	struct nic_flow_map *init, *f;
 	__u32 idx = 0;
 	long err;
 
@@ -444,7 +444,7 @@ static __noinline void count_flagged(struct l3_info *l, void *end, struct tcphdr
 				     struct seg_info *s, bool ingress)
 {
 	struct flow_key k;
-	struct nic_flow *f;
+	struct nic_flow_map *f;
 
 	if (!key_of(&k, l, end, !ingress))
 		return;
@@ -483,7 +483,7 @@ static __noinline void count_watched(struct l3_info *l, void *end, struct tcphdr
 {
 	struct nic_dir_stats *d;
 	struct flow_key k;
-	struct nic_flow *f;
+	struct nic_flow_map *f;
 
 	if (!key_of(&k, l, end, true))
 		return;
@@ -494,7 +494,7 @@ static __noinline void count_watched(struct l3_info *l, void *end, struct tcphdr
 	f = bpf_map_lookup_elem(&nic_flows, &k);
 	if (!f)
 		return;
-	d = &f->dir[NIC_OUT];
+	d = &f->dir[NIC_OUT].s;
 	/* Egress of one flow runs under its socket's lock: plain adds. */
 	d->data_segs += s->segs;
 	d->data_bytes += s->payload;
@@ -601,7 +601,7 @@ static __always_inline void count_icmp(void *data, void *end, __u32 l3_off, __u3
 {
 	struct flow_key k;
 	struct l3_info in = {};
-	struct nic_flow *f;
+	struct nic_flow_map *f;
 	__u8 *icmp, *saddr;
 	__u16 *ports;
 	__u32 mtu = 0;

@@ -76,6 +76,25 @@ static __always_inline void sock_closed(const struct sock *sk, const struct flow
 		bpf_map_delete_elem(&socks, &id);
 }
 
+/* A tracked socket changed state: its path, its handshake, its close. */
+static __always_inline void sock_moved(const struct sock *sk, const struct flow_key *k,
+				       const struct flow_info *info, struct sock_entry *se,
+				       int oldstate, int newstate, bool btf)
+{
+	path_push(se, newstate);
+	if (newstate == TCP_ESTABLISHED && !se->established_ns) {
+		se->established_ns = bpf_ktime_get_ns();
+		if (se->told) {
+			struct tt_event *ev = summary_new(k, se, oldstate, newstate);
+
+			if (ev)
+				event_submit(ev);
+		}
+	}
+	if (newstate == TCP_CLOSE)
+		sock_closed(sk, k, info, se, oldstate, btf);
+}
+
 /*
  * Every state change of every TCP socket on the host: kept short. A
  * connection's open and its states only go into its state; the one
@@ -115,6 +134,21 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		return 0;
 	}
 
+	/*
+	 * A socket with state in its storage (every traced connection's
+	 * hits after its open): worked on in place, nothing copied out until
+	 * a record goes.
+	 */
+	if (use_sk_storage && btf) {
+		se = bpf_sk_storage_get(&sk_states, (void *)sk, 0, 0);
+		if (se) {
+			if (!state_key_complete(sk, se, btf) ||
+			    (filter_tgid && se->info.pid != filter_tgid))
+				return 0;
+			sock_moved(sk, &se->key, &se->info, se, oldstate, newstate, btf);
+			return 0;
+		}
+	}
 	if (!flow_of_sock_entry(sk, &k, &info, btf, &se))
 		return 0;
 	if (!se) {
@@ -123,18 +157,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 			sock_closed(sk, &k, &info, NULL, oldstate, btf);
 		return 0;
 	}
-	path_push(se, newstate);
-	if (newstate == TCP_ESTABLISHED && !se->established_ns) {
-		se->established_ns = bpf_ktime_get_ns();
-		if (se->told) {
-			struct tt_event *ev = summary_new(&k, se, oldstate, newstate);
-
-			if (ev)
-				event_submit(ev);
-		}
-	}
-	if (newstate == TCP_CLOSE)
-		sock_closed(sk, &k, &info, se, oldstate, btf);
+	sock_moved(sk, &k, &info, se, oldstate, newstate, btf);
 	return 0;
 }
 

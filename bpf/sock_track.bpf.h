@@ -65,27 +65,45 @@ static __always_inline struct sock_entry *state_new(const struct sock *sk,
  * Start keeping a socket's state. first_state: where its path starts, 0
  * when we did not see its open. in_process: the current task opened it.
  */
+static __always_inline void state_init(struct sock_entry *se, const struct flow_key *k,
+				       enum tt_side side, __u8 first_state, bool in_process)
+{
+	se->key = *k;
+	se->info.start_ns = bpf_ktime_get_ns();
+	se->info.side = side;
+	if (first_state) {
+		se->path[0] = first_state;
+		se->n_path = 1;
+	}
+	if (in_process) {
+		se->info.pid = bpf_get_current_pid_tgid() >> 32;
+		se->info.cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(se->info.comm, sizeof(se->info.comm));
+		se->owner_proc = 1;
+	}
+}
+
 static __always_inline struct sock_entry *sock_track(const struct sock *sk,
 						     const struct flow_key *k,
 						     enum tt_side side, __u8 first_state,
 						     bool in_process, bool btf)
 {
-	struct sock_entry se = {};
+	struct sock_entry init = {}, *se;
 
-	se.key = *k;
-	se.info.start_ns = bpf_ktime_get_ns();
-	se.info.side = side;
-	if (first_state) {
-		se.path[0] = first_state;
-		se.n_path = 1;
+	/* In the socket's storage: built in place, no copy through the stack. */
+	if (use_sk_storage && btf) {
+		se = bpf_sk_storage_get(&sk_states, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!se) {
+			count(CNT_FLOWS_FULL);
+			return NULL;
+		}
+		__builtin_memset(se, 0, sizeof(*se));	/* a reused socket's old state */
+		state_init(se, k, side, first_state, in_process);
+		count(CNT_FLOWS_NEW);
+		return se;
 	}
-	if (in_process) {
-		se.info.pid = bpf_get_current_pid_tgid() >> 32;
-		se.info.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(se.info.comm, sizeof(se.info.comm));
-		se.owner_proc = 1;
-	}
-	return state_new(sk, &se, btf);
+	state_init(&init, k, side, first_state, in_process);
+	return state_new(sk, &init, btf);
 }
 
 static __always_inline bool key_same_peer(const struct flow_key *a,

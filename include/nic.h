@@ -14,6 +14,10 @@
 #define TCPTRACE_NIC_H
 
 #include "flow.h"
+#ifndef __bpf__
+#include <stddef.h>
+#include <string.h>
+#endif
 
 /*
  * nic_flows: 8192 records of 256 bytes, about 2.9 MiB of kernel memory with
@@ -36,10 +40,8 @@ enum nic_dir {
 };
 
 /*
- * One direction of one flow, on a cache line of its own: inbound segments
- * are counted on the CPU of the receive queue, outbound ones on the
- * sender's. A GSO/GRO packet counts as the segments it stands for (skb
- * gso_segs), so counts match the wire, not the skb.
+ * One direction of one flow. A GSO/GRO packet counts as the segments it
+ * stands for (skb gso_segs), so counts match the wire, not the skb.
  */
 struct nic_dir_stats {
 	/*
@@ -58,7 +60,7 @@ struct nic_dir_stats {
 	__u32 data_segs;	/* counted segments carrying payload (egress data while watched) */
 	__u32 max_seg;		/* largest payload of one of them (the GSO size of a GSO packet) */
 	__u32 _pad;
-} __attribute__((aligned(64)));
+};
 
 /* What an ICMP/ICMPv6 error said, folded across the two families. */
 enum nic_icmp_kind {
@@ -97,22 +99,43 @@ enum nic_flow_flags {
 	NIC_F_SYN_MATCHED	= 1 << 1,
 };
 
+/* What a record holds after its two directions, in both layouts below. */
+#define NIC_FLOW_TAIL							\
+	struct nic_icmp icmp;						\
+	__u8 syn_raddr[16];	/* NIC_F_SYN_MATCHED: our SYN's destination address */ \
+	__u16 syn_rport;	/* ... and port, host order */		\
+	__u16 flags;		/* enum nic_flow_flags */		\
+	__u32 icmp_sent;	/* ICMP errors this host sent quoting the peer's segment */ \
+	__u8 icmp_sent_type;	/* raw type and code of the latest one */ \
+	__u8 icmp_sent_code;						\
+	__u8 _pad[2];							\
+	/*								\
+	 * The sequence number of the connection's SYN (host order): a SYN \
+	 * with another one opens a new connection on the same 4-tuple, and \
+	 * the record starts afresh; a retransmitted SYN has the same.	\
+	 */								\
+	__u32 syn_seq;
+
+/* A flow's NIC record as userspace, the engine and recordings know it. */
 struct nic_flow {
 	struct nic_dir_stats dir[NIC_DIRS];
-	struct nic_icmp icmp;
-	__u8 syn_raddr[16];	/* NIC_F_SYN_MATCHED: our SYN's destination address */
-	__u16 syn_rport;	/* ... and port, host order */
-	__u16 flags;		/* enum nic_flow_flags */
-	__u32 icmp_sent;	/* ICMP errors this host sent quoting the peer's segment */
-	__u8 icmp_sent_type;	/* raw type and code of the latest one */
-	__u8 icmp_sent_code;
-	__u8 _pad[2];
-	/*
-	 * The sequence number of the connection's SYN (host order): a SYN
-	 * with another one opens a new connection on the same 4-tuple, and
-	 * the record starts afresh; a retransmitted SYN has the same.
-	 */
-	__u32 syn_seq;
+	NIC_FLOW_TAIL
+};
+
+/*
+ * ... and as the kernel side keeps it in nic_flows: each direction on a
+ * cache line of its own (inbound segments are counted on the CPU of the
+ * receive queue, outbound ones on the sender's). Userspace turns it into
+ * a nic_flow as it reads the map (nic_flow_of).
+ */
+struct nic_dir_line {
+	struct nic_dir_stats s;
+	__u8 _pad[8];
+} __attribute__((aligned(64)));
+
+struct nic_flow_map {
+	struct nic_dir_line dir[NIC_DIRS];
+	NIC_FLOW_TAIL
 };
 
 /*
@@ -141,11 +164,25 @@ struct nic_syn {
 };
 
 #ifndef __bpf__
-_Static_assert(sizeof(struct nic_dir_stats) == 64, "nic_dir_stats layout");
+_Static_assert(sizeof(struct nic_dir_stats) == 56, "nic_dir_stats layout");
 _Static_assert(sizeof(struct nic_icmp) == 64, "nic_icmp layout");
-_Static_assert(sizeof(struct nic_flow) == 256, "nic_flow layout");
+_Static_assert(sizeof(struct nic_flow) == 208, "nic_flow layout: part of the recording format");
+_Static_assert(sizeof(struct nic_flow_map) == 256, "nic_flow_map layout");
+_Static_assert(sizeof(struct nic_flow) - offsetof(struct nic_flow, icmp) ==
+	       sizeof(struct nic_flow_map) - offsetof(struct nic_flow_map, icmp) - 32,
+	       "the two layouts share their tail");
 _Static_assert(sizeof(struct nic_syn_key) == 24, "nic_syn_key layout");
 _Static_assert(sizeof(struct nic_syn) == 32, "nic_syn layout");
+#endif
+
+#ifndef __bpf__
+/* The map's record in the layout userspace keeps. */
+static inline void nic_flow_of(const struct nic_flow_map *m, struct nic_flow *f)
+{
+	f->dir[NIC_IN] = m->dir[NIC_IN].s;
+	f->dir[NIC_OUT] = m->dir[NIC_OUT].s;
+	memcpy(&f->icmp, &m->icmp, sizeof(*f) - offsetof(struct nic_flow, icmp));
+}
 #endif
 
 #endif /* TCPTRACE_NIC_H */

@@ -808,7 +808,8 @@ void tracer_health(const struct tracer *t, struct tracer_health *h)
 int tracer_read_nic(const struct tracer *t, nic_record_fn fn, void *ctx)
 {
 	static struct flow_key keys[NIC_BATCH];
-	static struct nic_flow vals[NIC_BATCH];
+	static struct nic_flow_map vals[NIC_BATCH];
+	struct nic_flow nf;
 	int fd = bpf_map__fd(t->skel->maps.nic_flows);
 	__u64 batch = 0;
 	void *in = NULL;
@@ -823,8 +824,10 @@ int tracer_read_nic(const struct tracer *t, nic_record_fn fn, void *ctx)
 		err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &count, NULL);
 		if (err && errno != ENOENT)
 			return -errno;
-		for (__u32 i = 0; i < count; i++)
-			fn(&keys[i], &vals[i], ctx);
+		for (__u32 i = 0; i < count; i++) {
+			nic_flow_of(&vals[i], &nf);
+			fn(&keys[i], &nf, ctx);
+		}
 		total += count;
 		in = &batch;
 	} while (!err);

@@ -523,12 +523,15 @@ static bool check_flow(const struct env *e, const struct flow_key *k,
 		       const struct nic_flow *want, char *why, size_t len)
 {
 	struct nic_flow got, w = *want;
+	struct nic_flow_map m;
 	char g[512], x[512];
 
-	if (bpf_map_lookup_elem(e->flows, k, &got)) {
+	/* The map's layout, read as userspace reads it (a nic_flow). */
+	if (bpf_map_lookup_elem(e->flows, k, &m)) {
 		snprintf(why, len, "no record for the flow");
 		return false;
 	}
+	nic_flow_of(&m, &got);
 	for (int d = 0; d < NIC_DIRS; d++) {
 		struct nic_dir_stats *s = &got.dir[d];
 
@@ -1399,6 +1402,7 @@ static void check_refused(struct env *e, const char *name, int family,
 {
 	struct tuple t = { family, src, dst, 0, 9 };
 	struct flow_key k;
+	struct nic_flow_map m;
 	struct nic_flow v;
 	char why[200];
 	int ret;
@@ -1409,10 +1413,11 @@ static void check_refused(struct env *e, const char *name, int family,
 		return;
 	}
 	k = key_of(&t, false);
-	if (bpf_map_lookup_elem(e->flows, &k, &v)) {
+	if (bpf_map_lookup_elem(e->flows, &k, &m)) {
 		fail(name, "no record for port %u", t.sport);
 		return;
 	}
+	nic_flow_of(&m, &v);
 	if (v.dir[NIC_OUT].syn != 1 || v.dir[NIC_IN].rst != 1 || v.dir[NIC_IN].pkts != 1) {
 		snprintf(why, sizeof(why), "out.syn %u in.rst %u in.pkts %u, want 1 1 1",
 			 v.dir[NIC_OUT].syn, v.dir[NIC_IN].rst, v.dir[NIC_IN].pkts);
