@@ -91,7 +91,7 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # the manifest test's YAML parser (python3-yaml).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils \
-	util-linux python3-yaml
+	util-linux python3-yaml libclang-rt-14-dev
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
