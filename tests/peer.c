@@ -1115,8 +1115,9 @@ static int client_recv(void)
 	/*
 	 * An orderly end: closing with the stream's unread tail would make the
 	 * kernel answer with RST (RFC 2525, 2.17). Send our FIN, read on to
-	 * the server's (a bulk server closes when it reads our EOF), bounded
-	 * by --timeout-ms.
+	 * the server's (a bulk server closes when it reads our EOF). The tail
+	 * its send buffer still holds can be megabytes behind a lossy path,
+	 * so --timeout-ms bounds a silence, not the whole tail.
 	 */
 	shutdown(fd, SHUT_WR);
 	end = now_ms() + o.timeout_ms;
@@ -1125,6 +1126,7 @@ static int client_recv(void)
 
 		if (n > 0) {
 			got += (unsigned long long)n;
+			end = now_ms() + o.timeout_ms;
 			continue;
 		}
 		if (n == 0)
