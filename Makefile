@@ -77,7 +77,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz san
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
@@ -85,11 +85,13 @@ all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 bpf: $(OUTPUT)/tcptrace.skel.h
 
 # Debian 12 packages: the build chain, the lab (iproute2, nftables, jq),
-# the comparison arm of `make bench` (tcpdump), and what the CO-RE check
+# the comparison arm of `make bench` (tcpdump), what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
-# zstd, binutils' objcopy).
+# zstd, binutils' objcopy), the privilege tests' setpriv (util-linux) and
+# the manifest test's YAML parser (python3-yaml).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
-	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils
+	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils \
+	util-linux python3-yaml libclang-rt-14-dev
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
@@ -143,9 +145,16 @@ $(OUTPUT)/tcptrace.bpf.o: $(BPF_OBJS)
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^
 
+ifdef SKEL_FROM
+# A variant build (the sanitizer's) loads the object the plain build made.
+$(OUTPUT)/tcptrace.skel.h: $(SKEL_FROM)/tcptrace.skel.h | $(OUTPUT)
+	$(call msg,CP,$@)
+	$(Q)cp $< $@
+else
 $(OUTPUT)/tcptrace.skel.h: $(OUTPUT)/tcptrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tcptrace_bpf > $@
+endif
 
 $(OUTPUT)/user/%.o: user/%.c Makefile | $(OUTPUT)/user cc-check
 	$(call msg,CC,$@)
@@ -196,6 +205,7 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
 $(OUTPUT)/test_alarms: $(CORE_OBJS)
 $(OUTPUT)/test_misses: $(CORE_OBJS)
+$(OUTPUT)/test_interplay: $(CORE_OBJS)
 $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
@@ -205,12 +215,14 @@ $(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server) $(C
 $(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server) \
 	$(CORE_OBJS)
 $(OUTPUT)/test_otlp: LDLIBS += -lcurl
+$(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
 OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
-$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write) \
-	$(OUTPUT_OBJS) $(CORE_OBJS)
+$(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write \
+	record_header) $(OUTPUT_OBJS) $(CORE_OBJS)
 # Recordings: written by the pipeline, read back and replayed through it.
-RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read source_file replay otlp_url \
+RECORD_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,record_write record_read record_header source_file \
+	replay sink_file file_out otlp_url \
 	pipeline report cli)
 $(OUTPUT)/test_record: $(RECORD_OBJS) $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correlate_join) \
@@ -222,9 +234,11 @@ $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correla
 # make fuzz for 10 minutes (tests/fuzz/fuzz.sh).
 SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
-SAN_SRCS   := $(addprefix user/,record_read.c record_write.c source_file.c pipeline.c \
-	report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) $(CORE_SRCS)
-$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c $(SAN_SRCS) Makefile | \
+SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c \
+	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) \
+	$(CORE_SRCS)
+$(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c user/sink_file.c user/file_out.c \
+		$(SAN_SRCS) Makefile | \
 		$(OUTPUT) cc-check
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $(USER_CFLAGS) -Itests/unit $(filter %.c,$^) $(LDLIBS) -o $@
@@ -236,6 +250,21 @@ $(OUTPUT)/fuzz_record: tests/fuzz/fuzz_record.c user/correlate_view.c user/corre
 
 fuzz: $(OUTPUT)/fuzz_record
 	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/fuzz.sh
+
+# tests/coexist: another tool's program (XDP, a TC filter, tcx) beside ours.
+COEXIST_TEST := $(OUTPUT)/foreign
+$(OUTPUT)/tests/foreign.bpf.o: tests/coexist/foreign.bpf.c Makefile | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/tests/foreign.skel.h: $(OUTPUT)/tests/foreign.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name foreign_bpf > $@
+
+$(OUTPUT)/foreign: tests/coexist/foreign.c $(OUTPUT)/tests/foreign.skel.h Makefile | $(OUTPUT) cc-check
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -I$(OUTPUT)/tests -MMD -MP $< $(LDLIBS) -o $@
 
 # The hook plan reads BTF through libbpf; its test builds kernels' BTF in memory.
 PLAN_OBJS  := $(patsubst %,$(OUTPUT)/user/%.o,hook_plan kernel_report json)
@@ -287,6 +316,19 @@ $(OUTPUT)/core/kernel_old.o $(OUTPUT)/core/kernel_new.o: $(OUTPUT)/core/kernel_%
 	$(call msg,BTF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf $(if $(filter old,$*),-DOLD) -c $< -o $@
 
+# The sanitizer variant (`make san`, part of `make test`): the tracer and
+# every unit test built again with AddressSanitizer (LeakSanitizer with it)
+# and UndefinedBehaviorSanitizer into $(OUTPUT)/san, stopping at the first
+# report; tests/run.sh runs them. The kernel side is the plain build's.
+# The sub-make compiles in parallel even under a serial `make test`.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+SAN_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+san: $(OUTPUT)/tcptrace.skel.h
+	$(Q)$(MAKE) -s --no-print-directory -j$(SAN_JOBS) OUTPUT=$(OUTPUT)/san \
+		SKEL_FROM=$(OUTPUT) CFLAGS='$(SAN_CFLAGS)' \
+		$(OUTPUT)/san/tcptrace-bpf $(patsubst $(OUTPUT)/%,$(OUTPUT)/san/%,$(UNIT_BINS))
+
 # Tests, the benchmark and the CO-RE check run what was built on this machine.
 ifneq ($(ARCH),$(HOST_ARCH))
 test bench corecheck:
@@ -295,7 +337,8 @@ else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/core/run.sh
 
-test: all $(CORE_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/fuzz_record $(OUTPUT)/load $(OUTPUT)/noop
+test: all $(CORE_TEST) san $(COEXIST_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/fuzz_record \
+	$(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)CORE_KERNELS=$(CORE_KERNELS) tests/run.sh
 
 bench: all $(OUTPUT)/load $(OUTPUT)/noop
@@ -328,4 +371,5 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/bench/*.d $(OUTPUT)/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/core/*.d $(OUTPUT)/tests/*.d \
+	$(OUTPUT)/bench/*.d $(OUTPUT)/*.d)

@@ -66,6 +66,13 @@ expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
 expect output-unwritable 2 'cannot write /nonexistent/x.json.gz: No such file' -- -o /nonexistent/x.json.gz -d 1
 expect rotate-without-o 2 'need -o FILE'                   -- --rotate 1M
+expect record-unwritable 2 'cannot write the recording /nonexistent/x.ttr: No such file' -- -w /nonexistent/x.ttr -d 1
+expect replay-missing   1 'cannot replay /nonexistent/x.ttr: No such file' -- replay /nonexistent/x.ttr
+expect replay-foreign   1 'cannot replay /etc/hostname: it is not a tcptrace-bpf recording' -- replay /etc/hostname
+expect replay-no-file   2 'replay needs a recording'        -- replay -j
+expect replay-live-only 2 'netns is for live tracing'      -- replay /etc/hostname --netns /run/netns/x
+expect correlate-one    2 'correlate needs two recordings'  -- correlate /etc/hostname
+expect correlate-foreign 1 'cannot correlate /etc/hostname: it is not a tcptrace-bpf recording' -- correlate /etc/hostname /etc/hostname
 expect metrics-port-zero 2 "invalid metrics port '0'"      -- --metrics 0
 expect metrics-port-big  2 "invalid metrics port '70000'"   -- --metrics 70000
 expect metrics-bad-addr  2 "invalid metrics address 'localhost:9100'" -- --metrics localhost:9100

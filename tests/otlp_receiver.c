@@ -121,11 +121,16 @@ static void serve(int fd, int *nth, FILE *log)
 				return;
 			have += n;
 			head[have] = '\0';
-			if (have == HEAD_MAX)
+			/* Headers that fill the buffer and never end: not HTTP. */
+			if (have == HEAD_MAX && !strstr(head, "\r\n\r\n"))
 				return;
 		}
 		end += 4;
 		if (sscanf(head, "%7s %127s", method, path) != 2)
+			return;
+		/* A client that asks first is told to go on, as servers do. */
+		if ((cl = header(head, "Expect")) && !strncasecmp(cl, "100-continue", 12) &&
+		    write(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
 			return;
 		cl = header(head, "Content-Length");
 		ct = header(head, "Content-Type");

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,8 @@ static const char doc[] =
 "    tcptrace-bpf --check                 # what this kernel gives, before a rollout\n"
 "    tcptrace-bpf -p 8080 -w a.ttr        # trace and record, for replay and correlate\n"
 "    tcptrace-bpf replay a.ttr --stall-ms 500   # what if the threshold were 500 ms\n"
-"    tcptrace-bpf correlate a.ttr b.ttr   # where did the packets stop?\n";
+"    tcptrace-bpf correlate a.ttr b.ttr   # where did the packets stop?\n"
+"    tcptrace-bpf --user nobody           # become nobody once attached\n";
 
 enum {
 	OPT_NETNS = 0x100,
@@ -62,6 +64,7 @@ enum {
 	OPT_METRICS_TTL,
 	OPT_OTLP,
 	OPT_OTLP_CONNS,
+	OPT_USER,
 };
 
 /* Options of the live tracer alone: a recording was made with them. */
@@ -84,6 +87,11 @@ static const char *live_only(int key)
 	case OPT_INTERVAL: return "--interval";
 	case 'd': return "-d/--duration";
 	case 'w': return "-w/--record";
+	case OPT_METRICS: return "--metrics";
+	case OPT_METRICS_MAX_ENDPOINTS: return "--metrics-max-endpoints";
+	case OPT_METRICS_TTL: return "--metrics-ttl";
+	case OPT_OTLP: return "--otlp";
+	case OPT_OTLP_CONNS: return "--otlp-conns";
 	default: return NULL;
 	}
 }
@@ -131,6 +139,7 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Kernel:", 5 },
 	{ "classic", OPT_CLASSIC, NULL, 0, "Attach classic tracepoints (tracefs) instead of tp_btf", 5 },
 	{ "check", OPT_CHECK, NULL, 0, "Load and attach, print which hooks this kernel has and which diagnoses are unavailable, and exit (0: it can trace, 1: it cannot)", 5 },
+	{ "user", OPT_USER, "USER", 0, "Once attached, run as this user (a name or a uid), keeping only the capabilities still needed (see README: Privileges)", 5 },
 	{},
 };
 
@@ -209,6 +218,33 @@ static void parse_metrics(struct argp_state *state, struct options *o, const cha
 		snprintf(o->metrics_addr, sizeof(o->metrics_addr), "%s", addr);
 	}
 	o->metrics_port = parse_num(state, "metrics port", port, 1, 65535);
+}
+
+/*
+ * --user: a name, or a uid that may have no name (a container's); its
+ * primary group from the password database, else the group of the same
+ * number.
+ */
+static void parse_user(struct argp_state *state, const char *arg, struct options *o)
+{
+	struct passwd *pw = getpwnam(arg);
+	char *end;
+	unsigned long uid;
+
+	if (!pw) {
+		errno = 0;
+		uid = strtoul(arg, &end, 10);
+		if (!*arg || *end || errno || uid >= UINT_MAX)
+			argp_error(state, "unknown user '%s' (hint: a name from the password "
+				   "database, or a number)", arg);
+		pw = getpwuid(uid);
+		o->uid = uid;
+		o->gid = pw ? pw->pw_gid : uid;
+	} else {
+		o->uid = pw->pw_uid;
+		o->gid = pw->pw_gid;
+	}
+	o->user = arg;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -341,6 +377,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			argp_error(state, "-w needs a file name");
 		o->record_path = arg;
+		break;
+	case OPT_USER:
+		parse_user(state, arg, o);
 		break;
 	case ARGP_KEY_ARG:
 		if (o->mode == CLI_LIVE ||

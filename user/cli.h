@@ -66,6 +66,8 @@ struct options {
 	enum cli_mode mode;
 	const char *files[2];	/* replay's recording, correlate's two */
 	int n_files;
+	const char *user;	/* --user: become this user once attached, or NULL */
+	__u32 uid, gid;		/* its uid and primary group */
 };
 
 /* The options of a command line that names none. */

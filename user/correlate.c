@@ -247,7 +247,8 @@ int correlate_main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		char when[80];
 
-		rfc3339((long long)h[i].start_ns + h[i].hdr.mono_to_real_ns, when, sizeof(when), true);
+		rfc3339((long long)(h[i].start_ns + (unsigned long long)h[i].hdr.mono_to_real_ns), when,
+			sizeof(when), true);
 		report_note("%s: %s (Linux %s), from %s, %zu connections", o.files[i],
 			    h[i].hdr.hostname[0] ? h[i].hdr.hostname : "an unnamed host",
 			    h[i].hdr.kernel[0] ? h[i].hdr.kernel : "?", when, h[i].n);

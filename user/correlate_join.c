@@ -12,6 +12,7 @@
  * around the NAT; a request that reached the server and got no answer is
  * the server application's; a reset is the side that sent it.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,6 +43,25 @@ const char *verdict_where_name(enum verdict_where w)
 
 /* ---------------------------------------------------------------- clocks */
 
+/*
+ * Sums and differences of clock readings wrap rather than overflow: a
+ * damaged or crafted recording may hold any time and any offset.
+ */
+static long long add_ns(long long a, long long b)
+{
+	return (long long)((unsigned long long)a + (unsigned long long)b);
+}
+
+static long long sub_ns(long long a, long long b)
+{
+	return (long long)((unsigned long long)a - (unsigned long long)b);
+}
+
+static long long abs_ns(long long a)
+{
+	return a >= 0 ? a : a == LLONG_MIN ? LLONG_MAX : -a;
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
@@ -70,7 +90,7 @@ static bool handshake_offset(const struct cflow *c, const struct cflow *s, long 
 	t4 = c->nic.dir[NIC_IN].first_ns;	/* ... reaches the client */
 	if (!t1 || !t2 || !t3 || !t4)
 		return false;
-	*off = ((t2 - t1) - (t4 - t3)) / 2;
+	*off = sub_ns(sub_ns(t2, t1), sub_ns(t4, t3)) / 2;
 	return true;
 }
 
@@ -111,7 +131,7 @@ static unsigned int measure_clock(struct chost *a, struct chost *b, long long *m
 	if (n) {
 		qsort(v, n, sizeof(*v), cmp_ll);
 		*median = v[n / 2];
-		*spread = v[n - 1] - v[0];
+		*spread = sub_ns(v[n - 1], v[0]);
 	}
 	free(v);
 	return n;
@@ -134,11 +154,11 @@ static void clock_align(struct chost *a, struct chost *b, struct corr_result *re
 	} else {
 		/* Each host's boot-to-wall offset: as good as its NTP. */
 		res->clock_from = CLOCK_WALL;
-		res->offset_ns = a->hdr.mono_to_real_ns - b->hdr.mono_to_real_ns;
+		res->offset_ns = sub_ns(a->hdr.mono_to_real_ns, b->hdr.mono_to_real_ns);
 	}
 	/* B's span on A's clock: do the two recordings share any time? */
-	res->overlap = (long long)a->start_ns <= (long long)b->end_ns - res->offset_ns &&
-		       (long long)b->start_ns - res->offset_ns <= (long long)a->end_ns;
+	res->overlap = (long long)a->start_ns <= sub_ns(b->end_ns, res->offset_ns) &&
+		       sub_ns(b->start_ns, res->offset_ns) <= (long long)a->end_ns;
 }
 
 /* ---------------------------------------------------------------- verdicts */
@@ -376,7 +396,7 @@ static void judge(const struct pair *p, struct corr_result *res, verdict_fn fn, 
 	memcpy(v.saddr, c->key.raddr, sizeof(v.saddr));
 	v.cport = c->key.lport;
 	v.sport = c->key.rport;
-	v.wall_ns = (long long)(c->syn_ns ? c->syn_ns : c->first_ns) + p->x->hdr.mono_to_real_ns;
+	v.wall_ns = add_ns(c->syn_ns ? c->syn_ns : c->first_ns, p->x->hdr.mono_to_real_ns);
 	if (!c->established)
 		said = judge_handshake(p, &v);
 	else if (p->s)
@@ -402,19 +422,17 @@ static struct cflow *nat_end(struct chost *y, const struct cflow *c, long long t
 	struct cflow *best = NULL;
 	long long best_dt = 0;
 	int best_score = 0;
-	long long t = (long long)(c->syn_ns ? c->syn_ns : c->first_ns) + to_y;
+	long long t = add_ns(c->syn_ns ? c->syn_ns : c->first_ns, to_y);
 	size_t alen = c->key.family == TT_AF_INET ? 4 : 16;
 
 	for (size_t i = 0; i < y->n; i++) {
 		struct cflow *s = &y->flows[i];
-		long long dt = (long long)s->first_ns - t;
+		long long dt = abs_ns(sub_ns(s->first_ns, t));
 		int score = 0;
 
 		if (s->side == TT_SIDE_CLIENT || s->stray || s->matched ||
 		    s->key.family != c->key.family)
 			continue;
-		if (dt < 0)
-			dt = -dt;
 		if (c->has_nic && s->has_nic && c->nic.syn_seq && c->nic.syn_seq == s->nic.syn_seq)
 			score = 4;
 		else if (c->nat_reply && !memcmp(s->key.laddr, c->nat_addr, alen) &&
@@ -437,7 +455,7 @@ static void join_side(struct chost *x, struct chost *y, long long to_y, struct c
 	for (size_t i = 0; i < x->n; i++) {
 		struct pair p = { .x = x, .y = y, .c = &x->flows[i] };
 		const struct cflow *c = p.c;
-		long long t = (long long)(c->syn_ns ? c->syn_ns : c->first_ns) + to_y;
+		long long t = add_ns(c->syn_ns ? c->syn_ns : c->first_ns, to_y);
 
 		if (c->side != TT_SIDE_CLIENT || c->stray)
 			continue;
@@ -480,7 +498,7 @@ void correlate_join(struct chost *a, struct chost *b, struct corr_result *res,
 		memset(&v, 0, sizeof(v));
 		v.code = VERDICT_CLOCK;
 		v.where = WHERE_NETWORK;
-		v.wall_ns = (long long)a->start_ns + a->hdr.mono_to_real_ns;
+		v.wall_ns = add_ns(a->start_ns, a->hdr.mono_to_real_ns);
 		evidence(&v, "offset_ms", res->offset_ns / 1000000);
 		evidence(&v, "a_span_ms", (long long)(a->end_ns - a->start_ns) / 1000000);
 		evidence(&v, "b_span_ms", (long long)(b->end_ns - b->start_ns) / 1000000);
@@ -493,5 +511,5 @@ void correlate_join(struct chost *a, struct chost *b, struct corr_result *res,
 		return;
 	}
 	join_side(a, b, res->offset_ns, res, fn, ctx);
-	join_side(b, a, -res->offset_ns, res, fn, ctx);
+	join_side(b, a, sub_ns(0, res->offset_ns), res, fn, ctx);
 }

@@ -343,6 +343,7 @@ static void judge_all(struct engine *e, __u64 now, bool finish)
 
 void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 {
+	struct refusal *r, *rnext;
 	struct flow *f, *fnext;
 	struct listener *l;
 
@@ -365,6 +366,13 @@ void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 	}
 	for (l = flowtable_first(e->listeners); l; l = flowtable_next(e->listeners, l))
 		judge_listener(e, l, now_ns);
+	/* A client that stopped knocking a fold window ago starts anew: its
+	 * count goes, so a scanned host keeps only the recent ones. */
+	for (r = flowtable_first(e->refusals); r; r = rnext) {
+		rnext = flowtable_next(e->refusals, r);
+		if (elapsed(r->last_ns, now_ns) > e->cfg.fold_ns)
+			flowtable_delete(e->refusals, r);
+	}
 
 	fold_emit(e, now_ns, false, fn, ctx);
 	e->last_tick_ns = now_ns;

@@ -112,27 +112,30 @@ struct flow {
 	__u64 turn_bytes;	/* bytes of the current turn (request size) */
 	/* Bytes each side sent since the other last did; when both spoke
 	 * within one interval, the interval's mean per segment. */
-	__u64 tx_since_rx, rx_since_tx;
+	__u32 tx_since_rx, rx_since_tx;
 	bool turn_bytes_mean;	/* turn_bytes is such a mean */
 
 	/* Retransmission timeouts in a row with nothing acknowledged, and
 	 * when the kernel gives up (the latest snapshot). */
 	__u8 rto_count;		/* icsk_retransmits */
-	__u8 backoff;
 	__u8 retries2;		/* the namespace's tcp_retries2 */
+	/* An application gave up on a pending request (enum flow_gave_up). */
+	__u8 gave_up;
 	__u32 rto_ms;
 	__u32 user_timeout_ms;	/* TCP_USER_TIMEOUT, 0: none */
 	__u32 rto_max_ms;
+	__u32 rcv_ooopack;	/* segments that arrived after a gap */
+	/* Retransmits and data segments when the peer last acknowledged
+	 * something new: the loss the path showed while it still worked. */
+	__u32 retrans_at_progress, segs_at_progress;
 	__u64 rtx_start_ns;	/* the oldest unacked retransmitted segment first left */
 	__u64 app_error_ns;	/* when the application's error came */
-	__u32 rcv_ooopack;	/* segments that arrived after a gap */
 
-	/* An application gave up on a pending request (enum flow_gave_up). */
-	__u8 gave_up;
+	/* The application that gave up: when, after how long, on what. */
 	__u64 gave_up_ns;	/* it closed (ours), or its FIN arrived (the peer's) */
-	__u64 gave_up_waited_ns;/* from the request to then */
-	__u64 gave_up_bytes;	/* the request */
 	__u64 late_answer_ns;	/* the answer came (to a client) or left (a server) after; 0: not seen */
+	__u32 gave_up_waited_ms;/* from the request to then */
+	__u32 gave_up_bytes;	/* the request */
 
 	/* For the conn record. */
 	__u64 cgroup_id;
@@ -161,8 +164,7 @@ struct flow {
 	__u32 nic_max_seg_out;
 	__u32 icmp[NIC_ICMP_KINDS];
 	__u32 icmp_mtu;
-	__u64 icmp_ns;		/* the latest ICMP error arrived (NIC clock) */
-	__u64 nic_out_first_ns;	/* the flow's first segment left (NIC clock): our SYN */
+	__s32 icmp_after_ms;	/* the latest ICMP error, after our first SYN left; -1: not known */
 	__u8 icmp_from[16];	/* the router that sent the latest ICMP error */
 	__u8 nat_raddr[16];
 	__u16 nat_rport;

@@ -139,6 +139,13 @@ static void clock_turn_bytes(struct flow *f, const struct tt_sock_scan *s,
 			turn == TURN_LOCAL ? f->rx_since_tx : 0;
 }
 
+static __u32 ns_to_ms_u32(__u64 ns)
+{
+	__u64 ms = ns / NSEC_PER_MSEC;
+
+	return ms > 0xffffffffULL ? 0xffffffffu : (__u32)ms;
+}
+
 /*
  * An application closed while a request waited for its answer, as a
  * snapshot shows it: the peer's FIN arrived while ours was owed (it gave
@@ -170,9 +177,9 @@ static void clock_gave_up(const struct engine *e, struct flow *f,
 	} else {
 		return;
 	}
-	f->gave_up_waited_ns = elapsed(peer_closed ? f->last_recv_ns : f->last_send_ns,
-				       f->gave_up_ns);
-	f->gave_up_bytes = was_bytes;
+	f->gave_up_waited_ms = ns_to_ms_u32(elapsed(peer_closed ? f->last_recv_ns :
+						    f->last_send_ns, f->gave_up_ns));
+	f->gave_up_bytes = (__u32)was_bytes;
 }
 
 /* The answer left after the peer gave up on it. */
@@ -210,8 +217,9 @@ void clock_snapshot(const struct engine *e, struct flow *f,
 		turn = was;
 	if (first) {
 		/* Nothing is known of the past but the totals. */
-		f->tx_since_rx = turn == TURN_PEER && !s->data_segs_in ? s->bytes_sent : 0;
-		f->rx_since_tx = turn == TURN_LOCAL && !s->data_segs_out ? s->bytes_received : 0;
+		f->tx_since_rx = turn == TURN_PEER && !s->data_segs_in ? (__u32)s->bytes_sent : 0;
+		f->rx_since_tx = turn == TURN_LOCAL && !s->data_segs_out ?
+				 (__u32)s->bytes_received : 0;
 		f->turn = turn;
 		f->turn_bytes = turn == TURN_PEER ? f->tx_since_rx :
 				turn == TURN_LOCAL ? f->rx_since_tx : 0;
@@ -223,7 +231,6 @@ void clock_snapshot(const struct engine *e, struct flow *f,
 
 	/* Timeouts in a row, and what decides when the kernel gives up. */
 	f->rto_count = s->retransmits;
-	f->backoff = s->backoff;
 	f->retries2 = s->retries2;
 	f->rto_ms = jiffies_ms(e, s->rto_jiffies);
 	f->user_timeout_ms = s->user_timeout_ms;

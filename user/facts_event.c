@@ -126,6 +126,15 @@ static void flow_take_totals(struct flow *f, const struct tt_event *ev)
 	f->flags |= FF_TOTALS;
 }
 
+/* This end closed first with a FIN, not a reset. */
+static bool flow_closed_by_fin(const struct flow *f)
+{
+	for (unsigned int i = 0; i < f->n_states; i++)
+		if (f->states[i] == TT_TCP_FIN_WAIT1)
+			return true;
+	return false;
+}
+
 /* Of a close's path: this end closed first (FIN_WAIT1), or aborted. */
 static bool path_closed_here(const struct tt_event *ev)
 {
@@ -170,17 +179,18 @@ static void client_gave_up(struct flow *f, const struct tt_event *ev)
 	f->gave_up = GAVE_UP_LOCAL;
 	f->gave_up_ns = ev->ts_ns;
 	if (f->flags & FF_SCANNED) {
-		f->gave_up_waited_ns = elapsed(f->last_send_ns, ev->ts_ns);
-		f->gave_up_bytes = f->turn_bytes;
+		f->gave_up_waited_ms = (__u32)(elapsed(f->last_send_ns, ev->ts_ns) / NSEC_PER_MSEC);
+		f->gave_up_bytes = (__u32)f->turn_bytes;
 	} else {
 		/* sent when the connection opened, at the latest */
-		f->gave_up_waited_ns = elapsed(f->established_ns, ev->ts_ns);
+		f->gave_up_waited_ms = (__u32)(elapsed(f->established_ns, ev->ts_ns) /
+					       NSEC_PER_MSEC);
 		/* the SYN and our FIN count in bytes_acked */
 		sent = ev->bytes_acked;
 		for (unsigned int i = 0; i < sizeof(ev->path); i++)
 			if (ev->path[i] == TT_TCP_FIN_WAIT2 && sent)
 				sent--;
-		f->gave_up_bytes = sent > 1 ? sent - 1 : 0;
+		f->gave_up_bytes = sent > 1 ? (__u32)(sent - 1) : 0;
 	}
 }
 
@@ -440,14 +450,25 @@ static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 	rst_cut(f, ev);
 }
 
+/* A reset this close sends itself follows the CLOSE by microseconds; a
+ * late answer's takes a round trip and the peer's writing. */
+#define CLOSE_OWN_RESET_NS	NSEC_PER_MSEC
+
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
 	/*
 	 * The answer our application gave up on came after its close, and
 	 * this host answered it with a reset (from the TIME_WAIT socket, or
 	 * the orphan): the late answer, not an abort of a live connection.
+	 * Unless the reset is that close itself: SO_LINGER 0 sets CLOSE,
+	 * then sends it (TCP_STATE, or no reason before 6.10, microseconds
+	 * after), and no answer came at all. After a close by FIN, any
+	 * reset of ours is the late answer's.
 	 */
-	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED)) {
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED) &&
+	    (flow_closed_by_fin(f) || ev->reason == TT_RST_ABORT_ON_DATA ||
+	     (ev->reason == TT_RST_NOT_GIVEN &&
+	      elapsed(f->closed_ns, ev->ts_ns) >= CLOSE_OWN_RESET_NS))) {
 		if (!f->late_answer_ns)
 			f->late_answer_ns = ev->ts_ns;
 		f->rst_tx++;

@@ -93,9 +93,10 @@ static void count_up(__u8 *n)
  * Request/response or one-way. The previous snapshot left one side owing
  * an answer, what it said delivered (our data acknowledged, or the peer's
  * read); now the other side answered, or the same side spoke again without
- * waiting for one: a log shipper, a metrics push. One such time may be a
- * request written in two parts across a snapshot; two make the flow
- * one-way, unless it ever got an answer.
+ * waiting for one: a log shipper, a metrics push. That makes the flow
+ * one-way for as long as it never gets an answer: a request written in
+ * two parts with a snapshot between them is answered afterwards, and an
+ * answered flow is request/response again.
  */
 static void learn_turns(struct engine *e, const struct flow_key *key,
 			struct flow *f, __u32 wrote, __u32 got)
@@ -114,11 +115,13 @@ static void learn_turns(struct engine *e, const struct flow_key *key,
 		else if (got)
 			count_up(&f->in_unanswered);
 	}
-	if (f->out_unanswered >= 2 && !f->out_answers)
+	f->flags &= ~(FF_ONE_WAY_OUT | FF_ONE_WAY_IN);
+	if (f->out_unanswered && !f->out_answers)
 		f->flags |= FF_ONE_WAY_OUT;
-	if (f->in_unanswered >= 2 && !f->in_answers)
+	if (f->in_unanswered && !f->in_answers)
 		f->flags |= FF_ONE_WAY_IN;
-	if ((f->flags & FF_ONE_WAY_OUT) != out_was || (f->flags & FF_ONE_WAY_IN) != in_was ||
+	/* Became one-way, or got its first answer: the endpoint learns. */
+	if ((!out_was && (f->flags & FF_ONE_WAY_OUT)) || (!in_was && (f->flags & FF_ONE_WAY_IN)) ||
 	    (!answered_before && (f->out_answers || f->in_answers)))
 		facts_learn_endpoint(e, key, f);
 }
@@ -293,6 +296,13 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		/* Loss that recovers is no black hole: start counting again. */
 		f->stuck_rto_full = f->stuck_small = 0;
 	}
+	/* Acknowledged up to date, or further than before: the path works,
+	 * and its loss so far is that of a working path. */
+	if (s->snd_una == s->snd_nxt ||
+	    ((f->flags & FF_SCANNED) && seq_after(s->snd_una, f->snd_una))) {
+		f->retrans_at_progress = s->total_retrans;
+		f->segs_at_progress = s->data_segs_out;
+	}
 
 	f->snd_una = s->snd_una;
 	f->snd_nxt = s->snd_nxt;
@@ -357,8 +367,10 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 	f->nic_max_seg_out = nf->dir[NIC_OUT].max_seg;
 	memcpy(f->icmp, nf->icmp.count, sizeof(f->icmp));
 	f->icmp_mtu = nf->icmp.mtu;
-	f->icmp_ns = nf->icmp.last_ns;
-	f->nic_out_first_ns = nf->dir[NIC_OUT].first_ns;
+	/* Both on the NIC's clock. */
+	f->icmp_after_ms = nf->icmp.last_ns && nf->dir[NIC_OUT].first_ns ?
+			   (__s32)(elapsed(nf->dir[NIC_OUT].first_ns, nf->icmp.last_ns) /
+				   NSEC_PER_MSEC) : -1;
 	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 

@@ -102,7 +102,8 @@ static const struct hook_desc hooks[HOOK_MAX] = {
 	[HOOK_DROP] = { "drops", "LOCAL_DROP, LISTEN_OVERFLOW from drop reasons", false,
 		VARIANTS(drop) },
 	[HOOK_SOCK_SCAN] = { "socket scan",
-		"PEER_APP_STALL, LOCAL_APP_STALL, ZERO_WINDOW, LISTEN_OVERFLOW from queues",
+		"PEER_APP_STALL, LOCAL_APP_STALL, ZERO_WINDOW, LISTEN_OVERFLOW from queues; "
+		"CONNECTION_TIMEOUT before the kernel gives up; PACKET_LOSS at the receiver",
 		false, VARIANTS(sock_scan) },
 	[HOOK_NIC_INGRESS_TC] = { "interface ingress (TC)",
 		"NAT_MISMATCH, HOST_UNREACHABLE, FIREWALL_REJECT, NO_ROUTE from ICMP",

@@ -168,6 +168,37 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 }
 
 /*
+ * Timeouts in a row that loss alone would hardly make. Each after the
+ * first is a retransmission lost again: on a path that lost a share p of
+ * the segments while it still worked, k timeouts in a row happen by chance
+ * with p^(k-1). A clean path needs loss_min_retrans of them; a lossy one
+ * more, until that chance is under one in a thousand (10% loss: 4, 20%:
+ * 5), so a stream through heavy loss is PACKET_LOSS, not a dead peer.
+ */
+#define RTO_CHANCE_MAX	1e-3
+
+static __u32 rto_in_a_row_needed(const struct engine_config *cfg, const struct flow *f,
+				 __u32 *loss_permille)
+{
+	__u32 handshake = f->syn_retrans + f->synack_retrans, k = 1;
+	__u32 retrans = f->retrans_at_progress > handshake ?
+			f->retrans_at_progress - handshake : 0;
+	double p = 0, chance = 1;
+
+	if (f->segs_at_progress)
+		p = (double)retrans / f->segs_at_progress;
+	/* A path that loses half of everything is no path: cap the wait. */
+	if (p > 0.5)
+		p = 0.5;
+	*loss_permille = (__u32)(p * 1000);
+	while (k < cfg->loss_min_retrans || chance > RTO_CHANCE_MAX) {
+		chance *= p;
+		k++;
+	}
+	return k;
+}
+
+/*
  * The peer acknowledges nothing: retransmission timeouts in a row
  * (icsk_retransmits), nothing acknowledged for the threshold. The peer's
  * host is down, a middlebox forgot the connection, or the path went black.
@@ -179,8 +210,11 @@ bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d)
 {
 	const struct flow *f = in->f;
 	__u64 since, silent, timeout;
+	__u32 needed, loss_permille;
 
-	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(in->cfg, f))
+	/* This host's own stack dropping what came back is LOCAL_DROP's. */
+	if (!(f->flags & FF_ESTABLISHED) || pmtu_blackhole(in->cfg, f) ||
+	    (f->drops_in && flow_dropped_here(f)))
 		return false;
 	if (f->flags & FF_CLOSED) {
 		if (f->app_error != ETIMEDOUT || ((f->flags & FF_SCANNED) && !f->snd_wnd))
@@ -189,7 +223,10 @@ bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d)
 	}
 	/* A shut window is probed, not retransmitted: ZERO_WINDOW's. */
 	if (!in->scan_current || !state_may_send(f->state) || f->snd_una == f->snd_nxt ||
-	    !f->snd_wnd || f->rto_count < in->cfg->loss_min_retrans)
+	    !f->snd_wnd)
+		return false;
+	needed = rto_in_a_row_needed(in->cfg, f, &loss_permille);
+	if (f->rto_count < needed)
 		return false;
 	/* Since the peer's latest ACK, or since the data it has not
 	 * acknowledged first left, if that is later (an idle connection's
@@ -208,6 +245,9 @@ bool judge_connection_timeout(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "retries2", f->retries2);
 	if (f->user_timeout_ms)
 		evidence_add(d, "user_timeout_ms", f->user_timeout_ms);
+	/* A lossy path had to time out more often to be told. */
+	if (loss_permille)
+		evidence_add(d, "loss_permille_before", loss_permille);
 	if (timeout && f->rtx_start_ns) {
 		__u64 give_up = f->rtx_start_ns + timeout * NSEC_PER_MSEC;
 

@@ -25,8 +25,8 @@
  * (without interface hooks, from when the application got the error). */
 static long long icmp_after_ms(const struct flow *f)
 {
-	if (f->icmp_ns && f->nic_out_first_ns)
-		return ns_to_ms(elapsed(f->nic_out_first_ns, f->icmp_ns));
+	if (f->nic_seen && f->icmp_after_ms >= 0)
+		return f->icmp_after_ms;
 	if (!f->nic_seen && f->app_error_ns && (f->flags & FF_START_KNOWN))
 		return ns_to_ms(elapsed(f->start_ns, f->app_error_ns));
 	return -1;

@@ -67,6 +67,10 @@ bool judge_local_reset(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "rst_reason", f->rst_reason ? f->rst_reason :
 				      aborted ? TT_RST_ABORT_ON_DATA : 0);
 	evidence_cut_off(in, d);
+	/* The application gave up waiting and aborted: how long it waited
+	 * ties this reset to the stall it ended (PEER_APP_STALL). */
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_RST_TX))
+		evidence_add(d, "gave_up_after_ms", f->gave_up_waited_ms);
 	return true;
 }
 

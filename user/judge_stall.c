@@ -13,7 +13,7 @@
  * writes and closes without waiting for an answer (one-way) does it at
  * once, and a timeout this short is rare.
  */
-#define GIVE_UP_MIN_NS	(200 * NSEC_PER_MSEC)
+#define GIVE_UP_MIN_MS	200
 
 /*
  * An application stopped waiting for an answer and closed. Told once the
@@ -24,14 +24,18 @@ static bool gave_up(const struct judge_in *in, struct diagnosis *d)
 {
 	const struct flow *f = in->f;
 
-	if (f->gave_up_waited_ns < GIVE_UP_MIN_NS || !f->gave_up_bytes ||
+	if (f->gave_up_waited_ms < GIVE_UP_MIN_MS || !f->gave_up_bytes ||
 	    f->gave_up_bytes > in->cfg->request_max_bytes)
 		return false;
 	if (!f->late_answer_ns && !in->final &&
 	    elapsed(f->gave_up_ns, in->now) < in->cfg->stall_ns)
 		return false;
 	evidence_add(d, "request_bytes", (long long)f->gave_up_bytes);
-	evidence_add(d, "gave_up_after_ms", ns_to_ms(f->gave_up_waited_ns));
+	evidence_add(d, "gave_up_after_ms", f->gave_up_waited_ms);
+	/* It closed with SO_LINGER 0: the reset is judged on its own
+	 * (LOCAL_RESET, a pending request cut off). */
+	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_RST_TX))
+		evidence_add(d, "closed_with_reset", 1);
 	evidence_add(d, "answered_late", f->late_answer_ns != 0);
 	if (f->late_answer_ns)
 		evidence_add(d, "answer_after_ms",

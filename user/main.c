@@ -21,6 +21,7 @@
 #include "correlate.h"
 #include "pipeline.h"
 #include "record.h"
+#include "privs.h"
 #include "report.h"
 #include "sink_file.h"
 #include "sink_metrics.h"
@@ -189,6 +190,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* A recording that cannot be written is the user's to fix, said
+	 * before anything loads. */
+	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path))) {
+		file_sink_free(file);
+		return EXIT_USAGE;
+	}
 	/* The metrics registry serves --metrics and feeds --otlp. */
 	if (opts.metrics_port || opts.otlp_url) {
 		char why[512];
@@ -199,6 +206,7 @@ int main(int argc, char **argv)
 			report_error("%s%s", why, usage ? " (hint: another port, or an address "
 				     "of this host)" : "");
 			file_sink_free(file);
+			recorder_close(rec);
 			return usage ? EXIT_USAGE : EXIT_RUNTIME;
 		}
 	}
@@ -211,13 +219,11 @@ int main(int argc, char **argv)
 			report_error("%s", why);
 			metrics_sink_free(metrics);
 			file_sink_free(file);
+			recorder_close(rec);
 			return EXIT_RUNTIME;
 		}
 	}
-	if (tracer_check_environment(&opts))
-		goto cleanup;
-	/* A file that cannot be written is said before the programs load. */
-	if (opts.record_path && !opts.check && !(rec = recorder_open(opts.record_path)))
+	if (tracer_check_environment(&tracer, &opts))
 		goto cleanup;
 
 	/* Parsed once (~6 MB) for the drop reasons and the hook plan, which
@@ -271,6 +277,9 @@ int main(int argc, char **argv)
 			goto cleanup;
 		pipeline_set_recorder(pipe, rec);
 	}
+	/* Everything that needed privilege is open: keep only what the run needs. */
+	if (privs_drop_after_attach(&tracer, &opts))
+		goto cleanup;
 
 	report_note("tracing %s%s (%d programs%s, %d interface%s%s, attached in %.0f ms); "
 		"Ctrl-C to stop",

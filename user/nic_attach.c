@@ -107,6 +107,7 @@ struct tc_filter {
 	__u32 handle;
 	__u32 prio;
 	__u32 prog_id;
+	char name[BPF_OBJ_NAME_LEN];	/* its program's, from the filter; "" if not given */
 };
 
 /* The attributes of one rtnetlink message, indexed by type (up to max). */
@@ -184,6 +185,14 @@ static int tc_filters(int ifindex, bool ingress, struct tc_filter *out, int max)
 			out[n].handle = tc->tcm_handle;
 			out[n].prio = TC_H_MAJ(tc->tcm_info) >> 16;
 			out[n].prog_id = *(__u32 *)RTA_DATA(opt[TCA_BPF_ID]);
+			/* "nic_tc_in:[42]", as libbpf names a filter it attaches:
+			 * the program's name without the privilege of opening it
+			 * by id (CAP_SYS_ADMIN), which the tracer may not hold. */
+			out[n].name[0] = '\0';
+			if (opt[TCA_BPF_NAME])
+				snprintf(out[n].name, sizeof(out[n].name), "%.*s",
+					 (int)strcspn(RTA_DATA(opt[TCA_BPF_NAME]), ":"),
+					 (char *)RTA_DATA(opt[TCA_BPF_NAME]));
 			n++;
 		}
 	}
@@ -246,7 +255,10 @@ static int tc_remove_stale(const struct nic_attachment *a, bool ingress,
 
 		if (f[i].prio != NIC_TC_PRIORITY)
 			continue;
-		prog_name(f[i].prog_id, theirs, sizeof(theirs));
+		if (f[i].name[0])
+			snprintf(theirs, sizeof(theirs), "%s", f[i].name);
+		else
+			prog_name(f[i].prog_id, theirs, sizeof(theirs));
 		if (strcmp(theirs, info.name)) {
 			if (f[i].handle != our_handle)
 				continue;

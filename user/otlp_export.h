@@ -22,7 +22,7 @@
 #include "otlp_url.h"
 
 #define OTLP_QUEUE_MAX		4096	/* records waiting for the collector */
-#define OTLP_BATCH		512	/* log records a request */
+#define OTLP_BATCH		1024	/* log records a request */
 #define OTLP_METRICS_S		10	/* seconds between metric exports */
 #define OTLP_ATTEMPTS		6	/* a request, retries included */
 

@@ -43,11 +43,14 @@ static void json_flow(struct json *j, const struct flow_key *k, __u32 pid, const
 /* RFC 3339, UTC, milliseconds. */
 static void rfc3339(const struct output *o, __u64 mono_ns, char *buf, size_t len)
 {
-	long long real = (long long)mono_ns + o->mono_to_real_ns;
+	/* Wraps rather than overflows: a damaged recording's replay may
+	 * carry any time and offset. */
+	long long real = (long long)(mono_ns + (unsigned long long)o->mono_to_real_ns);
 	time_t secs = real / 1000000000LL;
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
+	if (!gmtime_r(&secs, &tm))
+		memset(&tm, 0, sizeof(tm));
 	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, (real % 1000000000LL) / 1000000);
@@ -352,8 +355,11 @@ void output_error(struct output *o, const char *msg)
 
 	if (!o->json)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	record_begin(o, "error", now.tv_sec * 1000000000ULL + now.tv_nsec);
+	/* Now, by the wall clock: a replay's records carry the recording's
+	 * offset, which would put an error of the replay itself at a time
+	 * that never was. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	record_begin(o, "error", now.tv_sec * 1000000000ULL + now.tv_nsec - o->mono_to_real_ns);
 	json_kv_string(&o->j, "message", msg);
 	json_object_end(&o->j);
 	json_line_end(&o->j);

@@ -208,8 +208,15 @@ static void tick(struct pipeline *p, struct source *src, __u64 now)
 	mark(p, REC_TICK, now);
 	src->ops->sample(src, now);
 	lost = src->ops->lost(src);
-	if (p->rec)
+	if (p->rec) {
+		struct health_report h;
+
+		/* A replay's stats say what the live source counted. */
+		memset(&h, 0, sizeof(h));
+		src->ops->health(src, &h);
+		recorder_health(p->rec, now, &h);
 		recorder_lost(p->rec, now, lost);
+	}
 	engine_note_lost(p->engine, lost);
 	engine_tick(p->engine, now, on_diagnosis, p);
 	if (p->stats_every_ns && now - p->last_stats_ns >= p->stats_every_ns)

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include "cli.h"
 #include "diagnose.h"
+#include "health.h"
 
 #define REC_MAGIC	"\x89TTR\r\n\x1a\n"
 #define REC_MAGIC_LEN	8
@@ -52,7 +53,20 @@ enum rec_type {
 	REC_FINISH,	/* everything pending was judged: a complete recording */
 	REC_CHECK,	/* struct rec_check: ends a chunk */
 	REC_REPEAT,	/* struct rec_repeat: records the previous sample had */
+	REC_HEALTH,	/* struct rec_health: the live source's own counts, each tick */
 	REC_TYPE_MAX,
+};
+
+/* What the live source counted of itself (health.h), for a replay's stats. */
+struct rec_health {
+	__u64 events, events_lost;
+	__u64 flows_opened, flows_evicted_kernel, flow_map_full;
+	__u64 nic_flows_opened, flows_evicted_nic, nic_unparsed;
+	__u64 sockets_scanned, scan_errors;
+	__u64 netns_scanned, netns_unresolved, netns_evicted;
+	__u64 attach_us;
+	__u32 classic;
+	__u32 _pad;
 };
 
 /*
@@ -93,6 +107,7 @@ enum rec_tag {
 	TAG_NETNS,		/* string: --netns, when given */
 	TAG_SIZES,		/* u32 x3: sizeof tt_event, tt_sock_scan, nic_flow */
 	TAG_WALL_START,		/* s64: CLOCK_REALTIME ns when recording began */
+	TAG_HZ,			/* u32: the kernel's tick rate, the socket clocks' unit (0: learned) */
 };
 
 /* The options that change what the engine concludes, by number. */
@@ -126,6 +141,7 @@ struct rec_header {
 	unsigned long opt[OPT_REC_MAX];
 	__u32 opt_set;			/* 1 << enum rec_opt present */
 	bool nic_ingress;
+	__u32 hz;			/* 0: not recorded, the engine learns it */
 	__u32 n_drop;			/* drop reasons known: values 0 .. n_drop - 1 */
 	__u8 *drop_class;		/* enum drop_class by value */
 	char (*drop_name)[DIAG_REASON_LEN];	/* "" where unnamed */
@@ -139,7 +155,7 @@ struct recorder;
 /* What the header says, from the live run. */
 struct rec_source_info {
 	const struct options *opts;
-	const struct engine_config *cfg;	/* drop classes, NIC ingress */
+	const struct engine_config *cfg;	/* drop classes, NIC ingress, HZ */
 	const char *(*drop_reason_name)(unsigned int reason);
 	long long mono_to_real_ns;		/* the output's, so replay prints the same times */
 	int argc;
@@ -165,6 +181,8 @@ void recorder_nic(struct recorder *r, const struct flow_key *key,
 		  const struct nic_flow *nf, __u64 now_ns);
 /* REC_START, REC_TICK, REC_LOOP_END, REC_FINISH. */
 void recorder_mark(struct recorder *r, enum rec_type type, __u64 now_ns);
+/* The source's own counts at this tick (before its sample ends). */
+void recorder_health(struct recorder *r, __u64 now_ns, const struct health_report *h);
 /* The sample is over with this many events lost so far: the chunk is
  * checked and the stream flushed to the file. */
 void recorder_lost(struct recorder *r, __u64 now_ns, __u64 lost);
@@ -185,6 +203,7 @@ struct rec_item {
 			struct nic_flow nf;
 		} nic;
 		__u64 lost;
+		struct rec_health health;
 	};
 };
 
@@ -219,5 +238,14 @@ void rec_close(struct rec_reader *r);
 
 /* The recorded value of an option, or dflt when the header lacks it. */
 unsigned long rec_option(const struct rec_header *h, enum rec_opt opt, unsigned long dflt);
+
+/* ---------------------------------------------------------------- the header (record_header.c) */
+
+/* The header's fields for a live run, malloc'ed in *buf; -ENOMEM. */
+int rec_header_build(const struct rec_source_info *in, unsigned char **buf, size_t *len);
+/* Reads them into h (its drop tables allocated); REC_OK, or why not in *why. */
+enum rec_status rec_header_parse(struct rec_header *h, const unsigned char *p, size_t n,
+				 const char **why);
+void rec_header_free(struct rec_header *h);
 
 #endif /* TCPTRACE_RECORD_H */

@@ -19,7 +19,6 @@
 #define CHUNK_MAX	(64u << 20)	/* a writer ends a chunk past 1 MiB */
 #define SAMPLE_MAX	(4u << 20)	/* records of one type in one sample */
 #define IN_BUF		(16u * 1024)
-#define DROP_MAX	4096		/* drop reason values: the kernel has ~100 */
 
 struct frame {
 	__u16 type;
@@ -243,136 +242,6 @@ static bool next_chunk(struct rec_reader *r)
 	return false;
 }
 
-/* ---------------------------------------------------------------- header */
-
-static void copy_str(char *dst, size_t cap, const unsigned char *v, size_t n)
-{
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-	/* A NUL inside stays the end: the rest is unseen, never unread. */
-}
-
-static bool drop_reason_set(struct rec_reader *r, __u32 value, __u8 class,
-			    const unsigned char *name, size_t n)
-{
-	struct rec_header *h = &r->hdr;
-
-	if (value >= DROP_MAX)
-		return damage(r, REC_CORRUPT, "its header names drop reason %u (none is over %u)",
-			      value, DROP_MAX);
-	if (value >= h->n_drop) {
-		__u8 *c = realloc(h->drop_class, value + 1);
-		char (*nm)[DIAG_REASON_LEN];
-
-		if (!c)
-			return damage(r, REC_UNREADABLE, "out of memory reading it");
-		h->drop_class = c;
-		nm = realloc(h->drop_name, (value + 1) * sizeof(*nm));
-		if (!nm)
-			return damage(r, REC_UNREADABLE, "out of memory reading it");
-		h->drop_name = nm;
-		memset(h->drop_class + h->n_drop, 0, value + 1 - h->n_drop);
-		memset(h->drop_name + h->n_drop, 0, (value + 1 - h->n_drop) * sizeof(*nm));
-		h->n_drop = value + 1;
-	}
-	h->drop_class[value] = class;
-	copy_str(h->drop_name[value], DIAG_REASON_LEN, name, n);
-	return true;
-}
-
-static bool parse_header(struct rec_reader *r, const unsigned char *p, size_t n)
-{
-	struct rec_header *h = &r->hdr;
-
-	while (n) {
-		__u16 th[2];
-		const unsigned char *v;
-
-		if (n < sizeof(th))
-			return damage(r, REC_CORRUPT, "its header is malformed");
-		memcpy(th, p, sizeof(th));
-		if (n - sizeof(th) < th[1])
-			return damage(r, REC_CORRUPT, "its header is malformed");
-		v = p + sizeof(th);
-		switch (th[0]) {
-		case TAG_HOSTNAME:
-			copy_str(h->hostname, sizeof(h->hostname), v, th[1]);
-			break;
-		case TAG_KERNEL:
-			copy_str(h->kernel, sizeof(h->kernel), v, th[1]);
-			break;
-		case TAG_MACHINE:
-			copy_str(h->machine, sizeof(h->machine), v, th[1]);
-			break;
-		case TAG_BOOT_ID:
-			copy_str(h->boot_id, sizeof(h->boot_id), v, th[1]);
-			break;
-		case TAG_VERSION:
-			copy_str(h->tracer_version, sizeof(h->tracer_version), v, th[1]);
-			break;
-		case TAG_COMMAND:
-			copy_str(h->command, sizeof(h->command), v, th[1]);
-			break;
-		case TAG_NETNS:
-			copy_str(h->netns, sizeof(h->netns), v, th[1]);
-			break;
-		case TAG_MONO_TO_REAL:
-			if (th[1] >= 8)
-				memcpy(&h->mono_to_real_ns, v, 8);
-			break;
-		case TAG_WALL_START:
-			if (th[1] >= 8)
-				memcpy(&h->wall_start_ns, v, 8);
-			break;
-		case TAG_NIC_INGRESS:
-			if (th[1] >= 1)
-				h->nic_ingress = v[0];
-			break;
-		case TAG_SIZES:
-			if (th[1] >= 12) {
-				memcpy(&h->size_event, v, 4);
-				memcpy(&h->size_sock, v + 4, 4);
-				memcpy(&h->size_nic, v + 8, 4);
-			}
-			break;
-		case TAG_OPTION:
-			if (th[1] >= 12) {
-				__u32 id;
-				__u64 val;
-
-				memcpy(&id, v, 4);
-				memcpy(&val, v + 4, 8);
-				if (id < OPT_REC_MAX) {
-					h->opt[id] = val;
-					h->opt_set |= 1u << id;
-				}
-			}
-			break;
-		case TAG_DROP_REASON:
-			if (th[1] >= 5) {
-				__u32 value;
-
-				memcpy(&value, v, 4);
-				if (!drop_reason_set(r, value, v[4], v + 5, th[1] - 5))
-					return false;
-			}
-			break;
-		default:	/* a later writer's: not needed to replay */
-			break;
-		}
-		p += sizeof(th) + th[1];
-		n -= sizeof(th) + th[1];
-	}
-	return true;
-}
-
-unsigned long rec_option(const struct rec_header *h, enum rec_opt opt, unsigned long dflt)
-{
-	return opt < OPT_REC_MAX && (h->opt_set & (1u << opt)) ? h->opt[opt] : dflt;
-}
-
 /* ---------------------------------------------------------------- samples */
 
 static void *sample_push(struct rec_reader *r, struct sample *s)
@@ -481,6 +350,9 @@ static int take_frame(struct rec_reader *r, const struct frame *fr, const unsign
 		memcpy(&it->lost, p, sizeof(it->lost));
 		sample_rotate(&r->sock);
 		sample_rotate(&r->nic);
+		return 1;
+	case REC_HEALTH:
+		copy_payload(&it->health, sizeof(it->health), p, fr->len);
 		return 1;
 	case REC_REPEAT: {
 		struct rec_repeat rep;
@@ -609,10 +481,11 @@ static struct rec_reader *open_common(struct rec_reader *r, char *why, size_t wh
 	memcpy(&fr, r->buf, sizeof(fr));
 	if (fr.type != REC_HEADER)
 		return fail_open(r, why, why_len, "its first record is not a header: damaged");
-	if (!parse_header(r, r->buf + FRAME_HDR, fr.len)) {
-		snprintf(why, why_len, "%s", r->why);
-		rec_close(r);
-		return NULL;
+	{
+		const char *bad;
+
+		if (rec_header_parse(&r->hdr, r->buf + FRAME_HDR, fr.len, &bad) != REC_OK)
+			return fail_open(r, why, why_len, bad);
 	}
 	r->pos = FRAME_HDR + fr.len;
 	r->last_ts = fr.ts;
@@ -690,7 +563,6 @@ void rec_close(struct rec_reader *r)
 	free(r->sock.cur);
 	free(r->nic.prev);
 	free(r->nic.cur);
-	free(r->hdr.drop_class);
-	free(r->hdr.drop_name);
+	rec_header_free(&r->hdr);
 	free(r);
 }

@@ -7,10 +7,8 @@
  * CHUNK_FLUSH: never once an event.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -359,6 +357,23 @@ void recorder_mark(struct recorder *r, enum rec_type type, __u64 now_ns)
 		end_chunk(r, Z_SYNC_FLUSH);
 }
 
+void recorder_health(struct recorder *r, __u64 now_ns, const struct health_report *h)
+{
+	struct rec_health rh = {
+		.events = h->events, .events_lost = h->events_lost,
+		.flows_opened = h->flows_opened, .flows_evicted_kernel = h->flows_evicted_kernel,
+		.flow_map_full = h->flow_map_full, .nic_flows_opened = h->nic_flows_opened,
+		.flows_evicted_nic = h->flows_evicted_nic, .nic_unparsed = h->nic_unparsed,
+		.sockets_scanned = h->sockets_scanned, .scan_errors = h->scan_errors,
+		.netns_scanned = h->netns_scanned, .netns_unresolved = h->netns_unresolved,
+		.netns_evicted = h->netns_evicted, .attach_us = (__u64)(h->attach_ms * 1000),
+		.classic = h->classic,
+	};
+
+	flush_runs(r);
+	put_frame(r, REC_HEALTH, now_ns, &rh, sizeof(rh), NULL, 0);
+}
+
 void recorder_lost(struct recorder *r, __u64 now_ns, __u64 lost)
 {
 	flush_runs(r);
@@ -366,129 +381,6 @@ void recorder_lost(struct recorder *r, __u64 now_ns, __u64 lost)
 	rotate(r, &r->sock);
 	rotate(r, &r->nic);
 	end_chunk(r, Z_SYNC_FLUSH);
-}
-
-/* ---------------------------------------------------------------- header */
-
-struct tlv {
-	unsigned char *b;
-	size_t len, cap;
-	bool oom;
-};
-
-static void tlv_put(struct tlv *t, __u16 tag, const void *a, size_t alen, const void *b, size_t blen)
-{
-	__u16 h[2] = { tag, (__u16)(alen + blen) };
-
-	if (alen + blen > 0xffff || t->oom)
-		return;
-	if (t->len + sizeof(h) + alen + blen > t->cap) {
-		size_t cap = (t->cap ? t->cap * 2 : 4096) + alen + blen;
-		unsigned char *n = realloc(t->b, cap);
-
-		if (!n) {
-			t->oom = true;
-			return;
-		}
-		t->b = n;
-		t->cap = cap;
-	}
-	memcpy(t->b + t->len, h, sizeof(h));
-	memcpy(t->b + t->len + sizeof(h), a, alen);
-	if (blen)
-		memcpy(t->b + t->len + sizeof(h) + alen, b, blen);
-	t->len += sizeof(h) + alen + blen;
-}
-
-static void tlv_str(struct tlv *t, __u16 tag, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n > 4095)		/* the reader keeps at most 1023 of any string */
-		n = 4095;
-
-	tlv_put(t, tag, s, n, NULL, 0);
-}
-
-static void tlv_s64(struct tlv *t, __u16 tag, long long v)
-{
-	tlv_put(t, tag, &v, sizeof(v), NULL, 0);
-}
-
-static void tlv_opt(struct tlv *t, enum rec_opt opt, unsigned long v)
-{
-	__u32 id = opt;
-	__u64 val = v;
-
-	tlv_put(t, TAG_OPTION, &id, sizeof(id), &val, sizeof(val));
-}
-
-static void read_line(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
-static void header_fields(struct tlv *t, const struct rec_source_info *in)
-{
-	const struct options *o = in->opts;
-	char host[256] = "", boot[64], cmd[1024] = "";
-	__u32 sizes[3] = { sizeof(struct tt_event), sizeof(struct tt_sock_scan),
-			   sizeof(struct nic_flow) };
-	struct utsname u;
-	struct timespec real;
-	size_t off = 0;
-	__u8 ingress = in->cfg->nic_ingress;
-
-	gethostname(host, sizeof(host) - 1);
-	tlv_str(t, TAG_HOSTNAME, in->hostname ? in->hostname : host);
-	if (!uname(&u)) {
-		tlv_str(t, TAG_KERNEL, u.release);
-		tlv_str(t, TAG_MACHINE, u.machine);
-	}
-	read_line("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
-	tlv_str(t, TAG_BOOT_ID, in->boot_id ? in->boot_id : boot);
-	tlv_str(t, TAG_VERSION, TCPTRACE_VERSION);
-	for (int i = 0; i < in->argc && off < sizeof(cmd); i++)
-		off += snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i ? " " : "", in->argv[i]);
-	tlv_str(t, TAG_COMMAND, cmd);
-	tlv_s64(t, TAG_MONO_TO_REAL, in->mono_to_real_ns);
-	clock_gettime(CLOCK_REALTIME, &real);
-	tlv_s64(t, TAG_WALL_START, real.tv_sec * 1000000000LL + real.tv_nsec);
-	tlv_put(t, TAG_SIZES, sizes, sizeof(sizes), NULL, 0);
-	if (o->netns_path)
-		tlv_str(t, TAG_NETNS, o->netns_path);
-	tlv_opt(t, OPT_REC_INTERVAL_MS, o->interval_ms);
-	tlv_opt(t, OPT_REC_STALL_MS, o->stall_ms);
-	tlv_opt(t, OPT_REC_LOSS_PCT, o->loss_pct);
-	tlv_opt(t, OPT_REC_SYN_RETRANS, o->syn_retrans);
-	tlv_opt(t, OPT_REC_FOLD_S, o->fold_s);
-	tlv_opt(t, OPT_REC_CONN_INTERVAL_S, o->conn_interval_s);
-	tlv_opt(t, OPT_REC_MAX_FLOWS, o->max_flows);
-	tlv_opt(t, OPT_REC_DURATION_MS, o->duration_ms);
-	tlv_opt(t, OPT_REC_PORT, o->port);
-	tlv_put(t, TAG_NIC_INGRESS, &ingress, 1, NULL, 0);
-	/* Every value the table covers, named or not: the replay's table has
-	 * the same length, and what lies past it is judged the same way. */
-	for (__u32 v = 0; in->cfg->drop_class && v < in->cfg->n_drop_class; v++) {
-		const char *name = in->drop_reason_name ? in->drop_reason_name(v) : NULL;
-		unsigned char fixed[5];
-
-		memcpy(fixed, &v, 4);
-		fixed[4] = in->cfg->drop_class[v];
-		tlv_put(t, TAG_DROP_REASON, fixed, sizeof(fixed), name ? name : "",
-			name ? strnlen(name, DIAG_REASON_LEN - 1) : 0);
-	}
 }
 
 /* ---------------------------------------------------------------- file */
@@ -520,7 +412,8 @@ int recorder_begin(struct recorder *r, const struct rec_source_info *info)
 	unsigned char pre[REC_PREAMBLE] = { 0 };
 	__u32 version = REC_VERSION;
 	struct timespec mono;
-	struct tlv t = { 0 };
+	unsigned char *fields;
+	size_t len;
 
 	memcpy(pre, REC_MAGIC, REC_MAGIC_LEN);
 	memcpy(pre + REC_MAGIC_LEN, &version, sizeof(version));
@@ -534,15 +427,13 @@ int recorder_begin(struct recorder *r, const struct rec_source_info *info)
 		return -ENOMEM;
 	}
 	r->z_ready = true;
-	header_fields(&t, info);
-	if (t.oom) {
-		free(t.b);
+	if (rec_header_build(info, &fields, &len)) {
 		rec_fail(r, "memory", ENOMEM);
 		return -ENOMEM;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	put_frame(r, REC_HEADER, mono.tv_sec * 1000000000ULL + mono.tv_nsec, t.b, t.len, NULL, 0);
-	free(t.b);
+	put_frame(r, REC_HEADER, mono.tv_sec * 1000000000ULL + mono.tv_nsec, fields, len, NULL, 0);
+	free(fields);
 	end_chunk(r, Z_SYNC_FLUSH);
 	return r->failed ? -EIO : 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include "output.h"
 #include "report.h"
+#include "sink_file.h"
 #include "source_file.h"
 
 static volatile sig_atomic_t stop;
@@ -67,6 +68,7 @@ int replay_main(int argc, char **argv)
 {
 	struct pipeline *pipe = NULL;
 	struct source *src = NULL;
+	struct sink *file = NULL;
 	const struct rec_header *h;
 	struct rec_reader *rd;
 	struct engine_config cfg;
@@ -94,15 +96,29 @@ int replay_main(int argc, char **argv)
 	report_note("replaying %s: recorded on %s (Linux %s) from %s, stall %lu ms, loss %lu%%",
 		    o.files[0], h->hostname[0] ? h->hostname : "an unnamed host",
 		    h->kernel[0] ? h->kernel : "?", when, o.stall_ms, o.loss_pct);
+	/* -o: the records into a file too, on the recording's clock. */
+	if (o.output_path) {
+		file = file_sink_new(&o, rec_last_ts(rd), why, sizeof(why));
+		if (!file) {
+			report_error("%s (hint: -o needs a writable path)", why);
+			rec_close(rd);
+			return EXIT_USAGE;
+		}
+		file_sink_set_clock(file, h->mono_to_real_ns);
+	}
 	pipe = pipeline_new(&o, &cfg, &out);
 	src = pipe ? file_source_new(rd, pipe) : NULL;
 	if (src) {
+		if (file)
+			pipeline_add_sink(pipe, file);
 		pipeline_run(pipe, src, &stop);
 		ret = reading_end(rd, o.files[0]);
 	} else if (pipe) {
 		report_error("out of memory");
 	}
 	fflush(stdout);
+	if (file_sink_free(file) && ret == EXIT_DONE)
+		ret = EXIT_RUNTIME;
 	file_source_free(src);
 	pipeline_free(pipe);
 	rec_close(rd);

@@ -8,11 +8,7 @@
 
 int scanner_run(int link_fd, int netns_fd, int self_netns_fd, scan_fn fn, void *ctx)
 {
-	/* A whole number of records plus room for one that a read() split. */
-	char buf[sizeof(struct tt_sock_scan) * 64];
-	size_t have = 0;
-	int iter_fd, n = 0, err = 0;
-	ssize_t got;
+	int iter_fd, err = 0;
 
 	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET))
 		return -errno;
@@ -26,7 +22,19 @@ int scanner_run(int link_fd, int netns_fd, int self_netns_fd, scan_fn fn, void *
 			close(iter_fd);
 		return err;
 	}
+	return scanner_read(iter_fd, fn, ctx);
+}
 
+int scanner_read(int iter_fd, scan_fn fn, void *ctx)
+{
+	/* A whole number of records plus room for one that a read() split. */
+	char buf[sizeof(struct tt_sock_scan) * 64];
+	size_t have = 0;
+	int n = 0, err = 0;
+	ssize_t got;
+
+	if (iter_fd < 0)
+		return iter_fd;
 	while ((got = read(iter_fd, buf + have, sizeof(buf) - have)) > 0) {
 		size_t off = 0;
 

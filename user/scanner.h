@@ -15,4 +15,10 @@ typedef void (*scan_fn)(const struct tt_sock_scan *s, void *ctx);
  */
 int scanner_run(int link_fd, int netns_fd, int self_netns_fd, scan_fn fn, void *ctx);
 
+/*
+ * Reads an iterator made elsewhere (tracer_scan_iter) to its end and
+ * closes it; a negative iter_fd is returned as it is (the error).
+ */
+int scanner_read(int iter_fd, scan_fn fn, void *ctx);
+
 #endif /* TCPTRACE_SCANNER_H */

@@ -65,6 +65,11 @@ struct sink *file_sink_new(const struct options *o, __u64 now_ns, char *err, siz
 	return &s->base;
 }
 
+void file_sink_set_clock(struct sink *s, long long mono_to_real_ns)
+{
+	fs(s)->out.mono_to_real_ns = mono_to_real_ns;
+}
+
 int file_sink_free(struct sink *s)
 {
 	int ret;

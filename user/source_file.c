@@ -22,6 +22,8 @@ struct file_source {
 	bool tick_read;		/* ... and its sample is next */
 	bool ended;
 	__u64 events, sockets;
+	bool has_health;	/* the recording carries the live source's counts */
+	struct rec_health health;
 };
 
 static struct file_source *fsrc(struct source *src)
@@ -49,6 +51,10 @@ static void feed(struct file_source *fs, const struct rec_item *it)
 		break;
 	case REC_LOST:
 		fs->lost = it->lost;
+		break;
+	case REC_HEALTH:
+		fs->health = it->health;
+		fs->has_health = true;
 		break;
 	default:
 		break;
@@ -138,13 +144,33 @@ static __u64 file_lost(struct source *src)
 	return fsrc(src)->lost;
 }
 
+/* What the live source counted at the tick replayed last, or (a recording
+ * without them) what the replay fed. */
 static void file_health(struct source *src, struct health_report *r)
 {
 	struct file_source *fs = fsrc(src);
+	const struct rec_health *h = &fs->health;
 
 	r->events = fs->events;
 	r->events_lost = fs->lost;
 	r->sockets_scanned = fs->sockets;
+	if (!fs->has_health)
+		return;
+	r->events = h->events;
+	r->events_lost = h->events_lost;
+	r->flows_opened = h->flows_opened;
+	r->flows_evicted_kernel = h->flows_evicted_kernel;
+	r->flow_map_full = h->flow_map_full;
+	r->nic_flows_opened = h->nic_flows_opened;
+	r->flows_evicted_nic = h->flows_evicted_nic;
+	r->nic_unparsed = h->nic_unparsed;
+	r->sockets_scanned = h->sockets_scanned;
+	r->scan_errors = h->scan_errors;
+	r->netns_scanned = h->netns_scanned;
+	r->netns_unresolved = h->netns_unresolved;
+	r->netns_evicted = h->netns_evicted;
+	r->attach_ms = h->attach_us / 1000.0;
+	r->classic = h->classic;
 }
 
 static const struct source_ops file_ops = {
@@ -223,6 +249,9 @@ void file_source_config(const struct rec_header *h, const struct options *o,
 {
 	pipeline_engine_config(o, cfg);
 	cfg->nic_ingress = h->nic_ingress;
+	/* A damaged header's rate must not divide by zero or make nonsense:
+	 * the kernel's are 100 to 1000. */
+	cfg->hz = h->hz >= 24 && h->hz <= 10000 ? h->hz : 0;
 	names_of = h;
 	cfg->drop_class = h->n_drop ? h->drop_class : NULL;
 	cfg->n_drop_class = h->n_drop;

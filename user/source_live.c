@@ -179,16 +179,13 @@ static void scan_sockets(struct live_source *ls)
 
 	if (ls->now_ns < ls->scan_retry_ns)
 		return;
-	if (t->netns_fd >= 0)
-		n = scanner_run(link, t->netns_fd, t->self_netns_fd, on_socket, ls);
-	else
-		n = scanner_run(link, -1, -1, on_socket, ls);
+	n = scanner_read(tracer_scan_iter(t), on_socket, ls);
 	if (n < 0) {
 		scan_failed(ls, n);
 		return;
 	}
 	scan_worked(ls);
-	if (t->netns_fd < 0) {
+	if (t->netns_fd < 0 && !t->scan_own_netns_only) {
 		netns_resolve(ns, ls->now_ns);
 		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
 			int fd = netns_open(ns, i);

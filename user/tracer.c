@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -22,6 +24,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "drop_reason.h"
+#include "ns_thread.h"
+#include "privs.h"
 #include "report.h"
 #include "tracer.h"
 #include "tcptrace.skel.h"
@@ -36,31 +40,37 @@ static double mono_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+int tracer_check_environment(const struct tracer *t, const struct options *o)
 {
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
+	__u64 missing;
+	char what[512];
 
-int tracer_check_environment(const struct options *o)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct caps[2] = {};
-
-	(void)o;
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		report_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s) "
 			"(hint: it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y)",
 			strerror(errno));
 		return -ENOENT;
 	}
-	if (syscall(SYS_capget, &hdr, caps) == 0 && !has_cap(caps, CAP_SYS_ADMIN) &&
-	    !(has_cap(caps, CAP_BPF) && has_cap(caps, CAP_PERFMON) &&
-	      has_cap(caps, CAP_NET_ADMIN))) {
-		report_error("not enough privileges to load BPF programs "
-			"(hint: run it with sudo, or grant CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)");
+	/* --check loads the NIC programs too (CAP_NET_ADMIN), attaches
+	 * nothing in another namespace and switches to no user. */
+	missing = privs_missing(!o->no_nic, t->netns_fd >= 0 && !t->netns_own && !o->check,
+				o->user && !o->check && o->uid != getuid());
+	if (missing) {
+		privs_describe(missing, what, sizeof(what));
+		report_error("not enough privileges: missing %s (hint: run it as root, or grant "
+			     "%s: setpriv --ambient-caps, systemd's AmbientCapabilities=, a "
+			     "container's capabilities)", what,
+			     missing & (missing - 1) ? "them" : "it");
 		return -EPERM;
 	}
 	return 0;
+}
+
+static __u32 own_netns_inum(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
 int tracer_resolve_netns(struct tracer *t, const struct options *o)
@@ -90,6 +100,8 @@ int tracer_resolve_netns(struct tracer *t, const struct options *o)
 	}
 	t->netns_fd = fd;
 	t->netns_inum = st.st_ino;
+	/* Already there (started inside it): nothing to enter, no CAP_SYS_ADMIN. */
+	t->netns_own = st.st_ino == own_netns_inum();
 	t->self_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (t->self_netns_fd < 0) {
 		report_error("cannot open /proc/self/ns/net: %s (hint: is /proc mounted?)",
@@ -104,6 +116,10 @@ static int mount_tracefs(void)
 {
 	if (access(TRACEFS "/events", F_OK) == 0)
 		return 0;
+	/* Mounted, but root's alone (mode 0700): a non-root user with
+	 * capabilities cannot use it, and mounting it again would not help. */
+	if (errno == EACCES)
+		return -EACCES;
 	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
 		return -errno;
 	return 0;
@@ -122,13 +138,6 @@ static void plan_nic(struct hook_plan *p, const struct options *o)
 		hook_plan_off(p, HOOK_NIC_INGRESS_TC);
 	if (!ingress || !xdp)
 		hook_plan_off(p, HOOK_NIC_INGRESS_XDP);
-}
-
-static __u32 own_netns_inum(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
 }
 
 /*
@@ -165,7 +174,19 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	struct tcptrace_bpf *s;
 	struct bpf_program *p;
 
-	s = tcptrace_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+
+	/*
+	 * CO-RE relocations against vmlinux alone. A type this kernel lacks
+	 * (one a guarded read names for another kernel) makes libbpf look
+	 * through the modules' BTF, which it lists by id: CAP_SYS_ADMIN.
+	 * Without it the whole load failed with EPERM (6.1 with CAP_BPF,
+	 * CAP_PERFMON and CAP_NET_ADMIN). A vmlinux BTF given by path is
+	 * never searched past; nothing of ours lives in a module.
+	 */
+	if (!privs_effective(CAP_SYS_ADMIN))
+		oo.btf_custom_path = "/sys/kernel/btf/vmlinux";
+	s = tcptrace_bpf__open_opts(&oo);
 	if (!s) {
 		report_error("cannot open the BPF object: %s", strerror(errno));
 		return -errno;
@@ -291,6 +312,8 @@ static int attach_nics(struct tracer *t, const struct options *o)
 		.xdp_fd = bpf_program__fd(t->skel->progs.nic_xdp_in),
 		.ingress = ingress_of(o),
 		.egress = true,
+		/* Tests only: the netlink filters of kernels before 6.6 on this one. */
+		.no_tcx = getenv("TCPTRACE_NO_TCX") != NULL,
 	};
 	const char *ns_name = o->netns_path ? " in the traced namespace" : "";
 	struct nic_link *links = NULL;
@@ -300,7 +323,7 @@ static int attach_nics(struct tracer *t, const struct options *o)
 	if (o->no_nic)
 		return 0;
 	/* Interfaces are named, and hooked, inside the namespace they live in. */
-	if (t->netns_fd >= 0 && setns(t->netns_fd, CLONE_NEWNET)) {
+	if (t->netns_fd >= 0 && !t->netns_own && setns(t->netns_fd, CLONE_NEWNET)) {
 		report_error("cannot enter the traced namespace: %s", strerror(errno));
 		return -errno;
 	}
@@ -354,25 +377,38 @@ static int attach_nics(struct tracer *t, const struct options *o)
 out:
 	free(links);
 	free(ifindex);
-	if (t->netns_fd >= 0 && setns(t->self_netns_fd, CLONE_NEWNET) && !err) {
+	if (t->netns_fd >= 0 && !t->netns_own && setns(t->self_netns_fd, CLONE_NEWNET) && !err) {
 		report_error("cannot return from the traced namespace: %s", strerror(errno));
 		err = -errno;
 	}
 	return err;
 }
 
-static void detach_nics(struct tracer *t)
+static int detach_all(void *arg)
 {
-	/* Netlink filters are removed through a socket of their namespace. */
-	bool in = t->netns_fd >= 0 && !setns(t->netns_fd, CLONE_NEWNET);
+	struct tracer *t = arg;
 
 	for (int i = 0; i < t->n_nics; i++)
 		nic_detach(&t->nic[i]);
+	return 0;
+}
+
+static void detach_nics(struct tracer *t)
+{
+	/* Netlink filters are removed through a socket of their namespace:
+	 * its thread's, which entered it while the tracer could. */
+	if (t->ns_thread) {
+		ns_thread_call(t->ns_thread, detach_all, t);
+	} else {
+		bool in = t->netns_fd >= 0 && !t->netns_own && !setns(t->netns_fd, CLONE_NEWNET);
+
+		detach_all(t);
+		if (in)
+			setns(t->self_netns_fd, CLONE_NEWNET);
+	}
 	t->n_nics = 0;
 	free(t->nic);
 	t->nic = NULL;
-	if (in)
-		setns(t->self_netns_fd, CLONE_NEWNET);
 }
 
 /*
@@ -428,7 +464,8 @@ static const char *classic_unavailable(const struct tracer *t, char *why, size_t
 			mounted = true;
 		}
 		if (err) {
-			snprintf(why, len, "cannot mount tracefs on " TRACEFS ": %s", strerror(-err));
+			snprintf(why, len, err == -EACCES ? "tracefs on " TRACEFS " is root's alone" :
+				 "cannot mount tracefs on " TRACEFS ": %s", strerror(-err));
 			return bpf_program__name(p);
 		}
 		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
@@ -466,6 +503,24 @@ static int print_capture(enum libbpf_print_level level, const char *fmt, va_list
 	return print_next ? print_next(level, fmt, args) : 0;
 }
 
+/*
+ * Before 5.11 the kernel charges BPF maps to RLIMIT_MEMLOCK, and a map
+ * past it is refused with EPERM, as if a capability were missing. libbpf
+ * raises the limit to infinity on such kernels: one still bounded after
+ * a failed load is why.
+ */
+static bool memlock_bound(void)
+{
+	struct utsname u;
+	struct rlimit r;
+	int major, minor;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &r) || r.rlim_cur == RLIM_INFINITY || uname(&u) ||
+	    sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major < 5 || (major == 5 && minor < 11);
+}
+
 /* At most one step down per program: the plan cannot loop. */
 #define MAX_LOAD_ATTEMPTS	32
 
@@ -486,7 +541,11 @@ static int load_as_planned(struct tracer *t, const struct options *o)
 		if (err)
 			return err;
 		refused = classic_unavailable(t, why, sizeof(why));
-		if (!refused) {
+		if (refused) {
+			/* The name is the object's, and the object goes next. */
+			snprintf(refused_prog, sizeof(refused_prog), "%s", refused);
+			refused = refused_prog;
+		} else {
 			refused_prog[0] = '\0';
 			print_next = libbpf_set_print(print_capture);
 			err = tcptrace_bpf__load(t->skel);
@@ -515,9 +574,13 @@ static int load_as_planned(struct tracer *t, const struct options *o)
 	if (!err)
 		err = -EINVAL;
 	report_error("cannot load the BPF programs: %s%s%s (hint: %s)", refused ? refused : "",
-		     refused ? ": " : "", why, err == -EPERM ?
-		     "run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
-		     "the verifier refused a program on this kernel; run with -v to see its log");
+		     refused ? ": " : "", why, err != -EPERM ?
+		     "the verifier refused a program on this kernel; run with -v to see its log" :
+		     memlock_bound() ?
+		     "this kernel charges BPF maps to RLIMIT_MEMLOCK (before 5.11) and libbpf could "
+		     "not raise it: ulimit -l unlimited, systemd's LimitMEMLOCK=infinity, or "
+		     "CAP_SYS_RESOURCE" :
+		     "run as root, or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN");
 	return err;
 }
 
@@ -602,6 +665,17 @@ int tracer_start(struct tracer *t, const struct options *o)
 		t3 = mono_ms();
 		err = attach_nics(t, o);
 	}
+	if (!err && !o->check && t->netns_fd >= 0 && !t->netns_own) {
+		char why[128];
+
+		/* Scans and the detach happen in the namespace long after the
+		 * privilege to enter it is gone: a thread enters it now, and stays. */
+		t->ns_thread = ns_thread_start(t->netns_fd, why, sizeof(why));
+		if (!t->ns_thread) {
+			err = -errno;
+			report_error("%s", why);
+		}
+	}
 	if (err)
 		return err;
 	if (o->verbose)
@@ -639,6 +713,8 @@ void tracer_stop(struct tracer *t)
 {
 	if (t->skel)
 		detach_nics(t);
+	ns_thread_stop(t->ns_thread);
+	t->ns_thread = NULL;
 	/* Links close with their fds: nothing stays attached behind us. */
 	while (t->n_links > 0)
 		bpf_link__destroy(t->links[--t->n_links]);
@@ -657,6 +733,25 @@ void tracer_stop(struct tracer *t)
 int tracer_scan_link_fd(const struct tracer *t)
 {
 	return t->scan_link ? bpf_link__fd(t->scan_link) : -1;
+}
+
+static int iter_create(void *arg)
+{
+	int fd = bpf_iter_create(*(const int *)arg);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int tracer_scan_iter(const struct tracer *t)
+{
+	int link = tracer_scan_link_fd(t);
+
+	if (link < 0)
+		return -ENOENT;
+	/* iter/tcp walks the namespace of the thread that makes the iterator. */
+	if (t->ns_thread)
+		return ns_thread_call(t->ns_thread, iter_create, &link);
+	return iter_create(&link);
 }
 
 int tracer_ringbuf_fd(const struct tracer *t)

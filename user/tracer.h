@@ -15,6 +15,7 @@
 
 struct tcptrace_bpf;
 struct bpf_link;
+struct ns_thread;
 struct btf;
 
 #define MAX_LINKS	16
@@ -42,6 +43,9 @@ struct tracer {
 	struct bpf_link *scan_link;	/* iter/tcp, one of links[] */
 	int n_nics;		/* interfaces with NIC hooks */
 	struct nic_attachment *nic;	/* as many as there are to hook: no cap */
+	bool netns_own;		/* --netns names the namespace we are in: no setns */
+	struct ns_thread *ns_thread;	/* --netns elsewhere: a thread inside it */
+	bool scan_own_netns_only;	/* host-wide, other namespaces cannot be entered */
 };
 
 struct tracer_health {
@@ -53,13 +57,18 @@ struct tracer_health {
  * Each returns 0 or a negative errno after printing one line that names
  * what went wrong and what to do.
  */
-int tracer_check_environment(const struct options *o);
+int tracer_check_environment(const struct tracer *t, const struct options *o);
 int tracer_resolve_netns(struct tracer *t, const struct options *o);
 int tracer_start(struct tracer *t, const struct options *o);
 void tracer_stop(struct tracer *t);
 
 /* The iter/tcp link, for the socket scanner. */
 int tracer_scan_link_fd(const struct tracer *t);
+/*
+ * A new iterator over the traced namespace's sockets (with --netns, made
+ * inside it; host-wide, over our own), or a negative errno.
+ */
+int tracer_scan_iter(const struct tracer *t);
 int tracer_ringbuf_fd(const struct tracer *t);
 void tracer_health(const struct tracer *t, struct tracer_health *h);
 

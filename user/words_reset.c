@@ -68,6 +68,9 @@ void words_peer_reset(const struct diagnosis *d, const struct words_names *n,
 	words_check(w, "ss -tni dst %s", n->raddr);
 }
 
+/* Not a kernel reason: the application's own abort of a pending request. */
+#define TT_RST_GAVE_UP	(-1)
+
 void words_local_reset(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w)
 {
@@ -98,7 +101,18 @@ void words_local_reset(const struct diagnosis *d, const struct words_names *n,
 		words_check(w, "ss -tnp dst %s", n->raddr);
 		return;
 	}
+	/* It gave up waiting for an answer: that silence is the fault. */
+	if (diag_evidence_get(d, "gave_up_after_ms", NULL))
+		reason = TT_RST_GAVE_UP;
 	switch (reason) {
+	case TT_RST_GAVE_UP:
+		words_cause(w, "the application here%s%s gave up after %s waiting "
+			    "for %s to answer its request, and aborted the connection "
+			    "(SO_LINGER 0): the stall is %s's (PEER_APP_STALL)",
+			    n->proc[0] ? " " : "", n->proc,
+			    words_duration(words_ev(d, "gave_up_after_ms", 0), t, sizeof(t)),
+			    n->raddr, n->raddr);
+		break;
 	case TT_RST_ABORT_ON_CLOSE:
 	case TT_RST_DISCONNECT_WITH_DATA:
 		words_cause(w, "the application here%s%s closed the socket without "

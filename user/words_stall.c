@@ -34,10 +34,12 @@ void words_peer_app_stall(const struct diagnosis *d, const struct words_names *n
 
 	if (diag_evidence_get(d, "gave_up_after_ms", NULL))
 		words_summary(w, "the application here gave up on its %s request to %s "
-			      "after %s and closed the connection: %s had ACKed it and "
+			      "after %s and %s the connection: %s had ACKed it and "
 			      "not answered; %s", request_size(d, size, sizeof(size)),
 			      n->rend, words_duration(words_ev(d, "gave_up_after_ms", 0),
 						      t, sizeof(t)),
+			      words_ev(d, "closed_with_reset", 0) ?
+			      "reset (SO_LINGER 0)" : "closed",
 			      n->raddr, late_answer(d, true, late, sizeof(late)));
 	else
 		words_summary(w, "%s ACKed our %s request %s ago and has not "

@@ -165,6 +165,10 @@ lab_up() {
 		# sysctl, v4 and v6; a client that must wait longer for a slow
 		# ICMP error sets its own, peer --syn-count).
 		ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_syn_retries=2
+		# Not the host's 15: CONNECTION_TIMEOUT must say the value of
+		# the connection's own namespace (the kernel gives up after
+		# 804.6 s instead of 924.6 s; no scenario lasts that long).
+		ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_retries2=14
 	) || { lab_log "cannot build the topology"; return 1; }
 }
 
@@ -240,6 +244,20 @@ lab_client() {
 
 # ---------------------------------------------------------------- tracer
 
+# lab_tracer_bin NAME: the tracer binary for a variant's tracer NAME
+# ("crash-v4.a"): LAB_SAN_TRACER (the sanitizers' build) for the scenarios
+# named in LAB_SAN_SCENARIOS, $TCPTRACE for the others.
+lab_tracer_bin() {
+	local scn=${1%%.*}
+
+	scn=${scn%-v[46]}
+	if [ -n "${LAB_SAN_TRACER:-}" ] && [[ " ${LAB_SAN_SCENARIOS:-} " == *" $scn "* ]]; then
+		echo "$LAB_SAN_TRACER"
+	else
+		echo "$TCPTRACE"
+	fi
+}
+
 # lab_tracer NAME a|b PORT SECS [tracer options...]: start the tracer on one
 # host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, its
 # recording to NAME.ttr (LAB_REPLAY=0: none), and wait until it says it is
@@ -255,7 +273,7 @@ lab_tracer_start() {
 	shift 4
 
 	[ "${LAB_REPLAY:-1}" = 0 ] || rec=(-w "$LAB_DIR/$name.ttr")
-	"$TCPTRACE" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
+	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
 		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
 		>"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.log" &
 	pid=$!

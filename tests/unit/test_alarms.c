@@ -183,6 +183,12 @@ static void feed_close(struct engine *e, __u64 ts, const struct flow_key *k, __u
 	ev.bytes_acked = acked + (client ? 1 : 0);
 	ev.bytes_received = received;
 	ev.segs_out = ev.segs_in = 4;
+	/* as feed_scan counts them */
+	ev.data_segs_out = acked ? (__u32)(acked / 100) + 1 : 0;
+	ev.data_segs_in = received ? (__u32)(received / 100) + 1 : 0;
+	ev.path[0] = client ? TT_TCP_SYN_SENT : TT_TCP_SYN_RECV;
+	ev.path[1] = TT_TCP_ESTABLISHED;
+	ev.path[2] = from == TT_TCP_ESTABLISHED ? TT_TCP_CLOSE : from;
 	engine_on_event(e, &ev);
 }
 
@@ -416,6 +422,44 @@ static void test_local_abort_on_pending_request(struct test *t)
 		EXPECT(d && s.n == 1, "%s: got %s", fm->name, sink_str(&s));
 		EXPECT_EQ(d->severity, SEV_ERROR);
 		EXPECT_EQ(ev_val(d, "request_pending"), 1);
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+/*
+ * The client gives up on a delivered request and closes with SO_LINGER 0:
+ * the kernel sets CLOSE, then sends the reset (TCP_STATE, or no reason
+ * before 6.10). That reset is the close, cutting off the pending request:
+ * an error, and no late answer (none came).
+ */
+static void test_linger0_give_up(struct test *t)
+{
+	for (size_t i = 0; i < 4; i++) {
+		const struct fam *fm = &fams[i % 2];
+		struct flow_key k = client_key(fm, 40005);
+		struct view asked = { .sent = 64 };
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		const struct diagnosis *d;
+
+		feed_open(e, T0, &k, true);
+		scan_tick(e, T0 + 200 * MSEC, &k, &asked, &s);
+		scan_tick(e, T0 + 400 * MSEC, &k, &asked, &s);
+		feed_close(e, T0 + SEC, &k, TT_TCP_ESTABLISHED, 64, 0, true);
+		feed_rst(e, EV_RST_TX, T0 + SEC + 20000, &k, TT_TCP_CLOSE,
+			 i < 2 ? TT_RST_TCP_STATE : TT_RST_NOT_GIVEN, 0, 0, TT_LAST_SENT);
+		engine_finish(e, T0 + 10 * SEC, sink_fn, &s);
+		d = find_code(&s, DIAG_LOCAL_RESET);
+		EXPECT(d, "%s: the abortive close not told: %s", fm->name, sink_str(&s));
+		EXPECT_EQ(d->severity, SEV_ERROR);
+		EXPECT_EQ(ev_val(d, "request_pending"), 1);
+		for (size_t j = 0; j < s.n; j++)
+			EXPECT(ev_val(&s.d[j], "answered_late") <= 0,
+			       "%s: %s says an answer came", fm->name,
+			       diag_code_name(s.d[j].code));
 out:
 		engine_free(e);
 		if (t->failed)
@@ -875,6 +919,7 @@ static const struct test_case tests[] = {
 	TEST(test_local_abort_told_by_nic),
 	TEST(test_peer_reset_confirmed_by_nic),
 	TEST(test_local_abort_on_pending_request),
+	TEST(test_linger0_give_up),
 	TEST(test_timewait_reset_silent),
 	TEST(test_pool_linger0_info),
 	TEST(test_health_check_info),

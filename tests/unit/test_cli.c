@@ -41,6 +41,8 @@ static void read_all(int fd, char *buf, size_t len)
  * argv: the child's copy of the strings sits at the same addresses as the
  * parent's, so they stay valid here.
  */
+static enum cli_mode parse_mode;	/* what parse() parses: live, or a subcommand */
+
 static void parse(struct parsed *p, char *const *args)
 {
 	int out[2], err[2], res[2], wstatus;
@@ -65,7 +67,7 @@ static void parse(struct parsed *p, char *const *args)
 		close(out[0]);
 		close(err[0]);
 		close(res[0]);
-		cli_parse(argc, argv, &o);
+		cli_parse_mode(argc, argv, &o, parse_mode);
 		if (write(res[1], &o, sizeof(o)) != sizeof(o))
 			_exit(99);
 		fflush(NULL);
@@ -85,6 +87,48 @@ static void parse(struct parsed *p, char *const *args)
 }
 
 #define ARGS(...) ((char *const[]){ __VA_ARGS__, NULL })
+
+/* The subcommands: their files, their options, what they refuse (exit 2). */
+static void test_replay_correlate(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, ARGS("-w", "/tmp/a.ttr"));
+	EXPECT(p.returned && p.o.record_path && !strcmp(p.o.record_path, "/tmp/a.ttr") &&
+	       p.o.mode == CLI_LIVE, "-w: status %d, %s", p.status, p.err);
+	parse(&p, ARGS("-w", ""));
+	EXPECT(p.status == 2 && strstr(p.err, "-w needs a file name"), "-w '': %s", p.err);
+	parse(&p, ARGS("a.ttr"));
+	EXPECT(p.status == 2 && strstr(p.err, "unexpected argument 'a.ttr'"), "live FILE: %s", p.err);
+	parse_mode = CLI_REPLAY;
+	parse(&p, ARGS("a.ttr", "-j", "--stall-ms", "500", "-o", "out.json"));
+	EXPECT(p.returned, "replay: status %d, %s", p.status, p.err);
+	EXPECT(p.o.mode == CLI_REPLAY && p.o.n_files == 1 && !strcmp(p.o.files[0], "a.ttr"),
+	       "replay's file");
+	EXPECT(p.o.json && p.o.stall_ms == 500 && p.o.output_path, "replay's options");
+	parse(&p, ARGS("-j"));
+	EXPECT(p.status == 2 && strstr(p.err, "replay needs a recording"), "no file: %s", p.err);
+	parse(&p, ARGS("a.ttr", "b.ttr"));
+	EXPECT(p.status == 2 && strstr(p.err, "unexpected argument 'b.ttr'"), "two: %s", p.err);
+	parse(&p, ARGS("a.ttr", "--netns", "/run/netns/x"));
+	EXPECT(p.status == 2 && strstr(p.err, "--netns is for live tracing"), "--netns: %s", p.err);
+	parse(&p, ARGS("a.ttr", "--interval", "100"));
+	EXPECT(p.status == 2 && strstr(p.err, "--interval is for live tracing"), "%s", p.err);
+	parse(&p, ARGS("a.ttr", "--metrics", "9100"));
+	EXPECT(p.status == 2 && strstr(p.err, "--metrics is for live tracing"), "%s", p.err);
+	parse_mode = CLI_CORRELATE;
+	parse(&p, ARGS("a.ttr"));
+	EXPECT(p.status == 2 && strstr(p.err, "correlate needs two recordings"), "one: %s", p.err);
+	parse(&p, ARGS("a.ttr", "b.ttr", "-j"));
+	EXPECT(p.returned && p.o.n_files == 2 && !strcmp(p.o.files[1], "b.ttr") && p.o.json,
+	       "correlate: status %d, %s", p.status, p.err);
+	parse(&p, ARGS("a.ttr", "b.ttr", "c.ttr"));
+	EXPECT(p.status == 2 && strstr(p.err, "unexpected argument 'c.ttr'"), "three: %s", p.err);
+	parse(&p, ARGS("a.ttr", "b.ttr", "-w", "c.ttr"));
+	EXPECT(p.status == 2 && strstr(p.err, "-w/--record is for live tracing"), "%s", p.err);
+out:
+	parse_mode = CLI_LIVE;
+}
 
 static void test_defaults(struct test *t)
 {
@@ -322,7 +366,7 @@ out:
 static void test_interfaces_bounded(struct test *t)
 {
 	char *args[2 * (MAX_IFACES + 1) + 1];
-	char names[MAX_IFACES + 1][8];
+	char names[MAX_IFACES + 1][16];	/* "veth%d" of any int: gcc -O1 checks it */
 	struct parsed p;
 	int n = 0;
 
@@ -350,7 +394,7 @@ static void test_help(struct test *t)
 	static const char *const says[] = {
 		"USAGE: tcptrace-bpf [OPTIONS]", "EXAMPLES:", "--stall-ms=MS",
 		"(default 5000)", "(default 1000)", "(default 2)", "(default 65536)",
-		"default 60", "--netns=PATH", "--xdp-generic",
+		"default 60", "--netns=PATH", "--xdp-generic", "--user=USER",
 	};
 	struct parsed p;
 
@@ -373,8 +417,35 @@ out:
 	return;
 }
 
+/* --user: a name from the password database, or a uid that may have none. */
+static void test_user(struct test *t)
+{
+	struct parsed p;
+
+	parse(&p, ARGS("--user", "root"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_STR(p.o.user, "root");
+	EXPECT_EQ(p.o.uid, 0);
+	EXPECT_EQ(p.o.gid, 0);
+	/* no name: its own number for a group */
+	parse(&p, ARGS("--user", "4000000000"));
+	EXPECT(p.returned, "status %d, stderr: %s", p.status, p.err);
+	EXPECT_EQ(p.o.uid, 4000000000u);
+	EXPECT_EQ(p.o.gid, 4000000000u);
+	parse(&p, ARGS("--user", "no-such-user-here"));
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+	EXPECT(strstr(p.err, "unknown user 'no-such-user-here'"), "stderr: %s", p.err);
+	parse(&p, ARGS("--user", "-1"));
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+	parse(&p, ARGS("--user", ""));
+	EXPECT(!p.returned && p.status == EXIT_USAGE, "status %d", p.status);
+out:
+	return;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_defaults),
+	TEST(test_replay_correlate),
 	TEST(test_every_option),
 	TEST(test_rotate_sizes),
 	TEST(test_metrics_addresses),
@@ -385,6 +456,7 @@ static const struct test_case tests[] = {
 	TEST(test_interfaces_bounded),
 	TEST(test_help),
 	TEST(test_version),
+	TEST(test_user),
 };
 
 int main(int argc, char **argv)

@@ -541,7 +541,7 @@ static void test_port_closed(struct test *t)
 
 	/* Three clients knock on 10.0.2.10:8080 where nothing listens. */
 	for (i = 0; i < 3; i++) {
-		char client[16];
+		char client[24];
 		struct flow_key k;
 		struct tt_event ev;
 

@@ -342,7 +342,9 @@ static int ask(__u16 port, const char *req, char *resp, size_t len)
 		return -1;
 	}
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	while (have + 1 < len && poll(&p, 1, 2000) == 1 &&
+	/* 5 s: a server blocked behind another client never answers; a
+	 * sanitizer build on a loaded machine answers within seconds. */
+	while (have + 1 < len && poll(&p, 1, 5000) == 1 &&
 	       (n = recv(fd, resp + have, len - 1 - have, 0)) > 0)
 		have += n;
 	resp[have] = '\0';
@@ -448,7 +450,7 @@ static void test_never_reading_client(struct test *t)
 	t0 = ms_now();
 	EXPECT(!ask(http_server_port(s), "GET / HTTP/1.1\r\n\r\n", resp, sizeof(resp)), "ask");
 	EXPECT(!strncmp(resp, "HTTP/1.1 200", 12), "%s", resp);
-	EXPECT(ms_now() - t0 < 1000, "took %lld ms behind a client that does not read",
+	EXPECT(ms_now() - t0 < 3000, "took %lld ms behind a client that does not read",
 	       ms_now() - t0);
 out:
 	if (lazy >= 0)

@@ -637,6 +637,43 @@ out:
 	engine_free(e);
 }
 
+/* What comes back dropped by this host's own firewall: LOCAL_DROP says
+ * it, not a peer that stopped acknowledging. */
+static void test_connection_timeout_local_drop(struct test *t)
+{
+	struct flow_key k = client_key(AF_INET, 40013);
+	struct sink s = {0};
+	struct tt_event ev;
+	struct sk v = { .sent = 64 * 11, .unacked = 64, .rcvd = 640, .read = 640,
+			.segs_out = 14, .segs_in = 10, .lsnd = 300, .lrcv = 150, .rcvts = 150,
+			.rto_count = 4, .rto_ms = 3200, .rtx_ms = 2900 };
+
+	for (int dropped = 0; dropped <= 1; dropped++) {
+		struct engine *e = new_engine();
+
+		feed_open(e, T0, &k, true);
+		memset(&ev, 0, sizeof(ev));
+		ev.type = EV_DROP;
+		ev.ts_ns = T0 + 600 * MSEC;
+		ev.key = k;
+		ev.state = TT_TCP_ESTABLISHED;
+		ev.flags = EVF_INBOUND;
+		ev.tcp_flags = TT_TCP_ACK;
+		ev.reason = 8;	/* a netfilter drop, by the engine's default classes */
+		if (dropped)
+			engine_on_event(e, &ev);
+		scan_still(e, 3200, 4000, &k, &v, &s);
+		engine_finish(e, T0 + 5 * SEC, sink_fn, &s);
+		engine_free(e);
+		/* the same socket without the drops: the peer's silence */
+		EXPECT(count_code(&s, DIAG_CONNECTION_TIMEOUT) == (size_t)!dropped,
+		       "dropped here %d: got %s", dropped, sink_str(&s));
+		sink_free(&s);
+	}
+out:
+	sink_free(&s);
+}
+
 /* Timeouts that end with an ACK are loss, not a dead peer. */
 static void test_connection_timeout_recovers(struct test *t)
 {
@@ -720,6 +757,46 @@ static void test_gave_up_client_ipv6(struct test *t)
 static void test_gave_up_client_no_answer(struct test *t)
 {
 	gave_up_client(t, AF_INET, false);
+}
+
+/*
+ * A client that gives up with an abortive close (SO_LINGER 0): its own
+ * reset is the close, no late answer; LOCAL_RESET says the reset, the
+ * give-up why.
+ */
+static void test_gave_up_client_linger0(struct test *t)
+{
+	static const __u8 path_abort[] = { TT_TCP_SYN_SENT, TT_TCP_ESTABLISHED };
+	struct engine *e = new_engine();
+	struct flow_key k = client_key(AF_INET, 40024);
+	struct sink s = {0};
+	const struct diagnosis *d;
+	struct tt_event ev;
+	struct sk v = { .sent = 64, .segs_out = 1, .lsnd = 5, .lrcv = 1, .rcvts = 45,
+			.peer_pure = true };
+
+	feed_open(e, T0, &k, true);
+	scan_still(e, 200, 1000, &k, &v, &s);
+	/* the kernel sets CLOSE, then sends the abort's reset */
+	feed_close(e, T0 + 1010 * MSEC, &k, path_abort, sizeof(path_abort), 1, 0, 65, 0);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EV_RST_TX;
+	ev.ts_ns = T0 + 1010 * MSEC;
+	ev.key = k;
+	ev.state = TT_TCP_CLOSE;
+	ev.reason = 14;		/* an abortive close */
+	engine_on_event(e, &ev);
+	for (long ms = 1200; ms <= 6000; ms += 200)
+		engine_tick(e, T0 + (__u64)ms * MSEC, sink_fn, &s);
+	EXPECT(s.n == 2 && nth_code(&s, DIAG_LOCAL_RESET, 0) &&
+	       (d = nth_code(&s, DIAG_PEER_APP_STALL, 0)),
+	       "want LOCAL_RESET and PEER_APP_STALL, got %s", sink_str(&s));
+	EXPECT_EQ(ev_val(d, "answered_late"), 0);
+	EXPECT(ev_val(d, "gave_up_after_ms") >= 1000, "gave_up_after_ms %lld",
+	       ev_val(d, "gave_up_after_ms"));
+out:
+	sink_free(&s);
+	engine_free(e);
 }
 
 /*
@@ -1029,9 +1106,11 @@ static const struct test_case tests[] = {
 	TEST(test_connection_timeout_ipv6),
 	TEST(test_connection_timeout_user_timeout),
 	TEST(test_connection_timeout_recovers),
+	TEST(test_connection_timeout_local_drop),
 	TEST(test_gave_up_client),
 	TEST(test_gave_up_client_ipv6),
 	TEST(test_gave_up_client_no_answer),
+	TEST(test_gave_up_client_linger0),
 	TEST(test_gave_up_healthy),
 	TEST(test_gave_up_server),
 	TEST(test_gave_up_server_ipv6),

@@ -151,9 +151,10 @@ struct run {
 	int ret;
 };
 
-/* Runs the script r->src holds from start, its output caught in r->cap. */
-static void run(struct run *r, const struct options *o, __u64 start,
-		volatile sig_atomic_t *stop)
+/* Runs the script r->src holds from start, its output caught in r->cap,
+ * records going to sink too when given. */
+static void run_with(struct run *r, const struct options *o, __u64 start,
+		     volatile sig_atomic_t *stop, struct sink *sink)
 {
 	struct engine_config cfg;
 
@@ -161,10 +162,18 @@ static void run(struct run *r, const struct options *o, __u64 start,
 	r->out.mono_to_real_ns = 0;
 	pipeline_engine_config(o, &cfg);
 	r->pipe = pipeline_new(o, &cfg, &r->out);
+	if (r->pipe && sink)
+		pipeline_add_sink(r->pipe, sink);
 	r->src.base.ops = &script_ops;
 	r->src.pipe = r->pipe;
 	r->src.now = start;
 	r->ret = r->pipe ? pipeline_run(r->pipe, &r->src.base, stop) : -1;
+}
+
+static void run(struct run *r, const struct options *o, __u64 start,
+		volatile sig_atomic_t *stop)
+{
+	run_with(r, o, start, stop, NULL);
 }
 
 static void script_of(struct run *r, const struct tt_event *ev, size_t n)
@@ -293,11 +302,113 @@ out:
 	run_free(&r);
 }
 
+/* The last occurrence of needle in text. */
+static const char *strrstr_last(const char *text, const char *needle)
+{
+	const char *last = NULL;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		last = p;
+	return last;
+}
+
+/* A sink that keeps what it was given, and when. */
+struct tally {
+	struct sink base;	/* first */
+	int diagnoses, conns, healths, ticks;
+	__u64 health_ns[8], last_tick_ns;
+	__u64 events_seen;	/* the latest health's event count */
+};
+
+static void tally_diagnosis(struct sink *s, const struct diagnosis *d)
+{
+	(void)d;
+	((struct tally *)s)->diagnoses++;
+}
+
+static void tally_conn(struct sink *s, const struct conn_record *c)
+{
+	(void)c;
+	((struct tally *)s)->conns++;
+}
+
+static void tally_health(struct sink *s, __u64 now, const struct health_report *h)
+{
+	struct tally *t = (struct tally *)s;
+
+	if (t->healths < 8)
+		t->health_ns[t->healths] = now;
+	t->healths++;
+	t->events_seen = h->events;
+}
+
+static void tally_tick(struct sink *s, __u64 now)
+{
+	((struct tally *)s)->ticks++;
+	((struct tally *)s)->last_tick_ns = now;
+}
+
+static const struct sink_ops tally_ops = {
+	.diagnosis = tally_diagnosis,
+	.conn = tally_conn,
+	.health = tally_health,
+	.tick = tally_tick,
+};
+
+/*
+ * A sink (a file, the metrics, a collector) gets every diagnosis and conn
+ * record, a tick each interval and one at the end, and the tracer's
+ * health as often as it asks (here every 2 s, though stats records come
+ * every 60 s); text stdout still prints its one summary at the end only.
+ */
+static void test_sinks(struct test *t)
+{
+	static volatile sig_atomic_t stop;
+	struct tally tally = { .base = { .ops = &tally_ops, .health_every_ns = 2 * SEC } };
+	struct tt_event ev[5];
+	struct options o;
+	struct run r;
+	const char *text;
+
+	options(&o);
+	o.json = false;
+	o.duration_ms = 5500;
+	refused_connect(ev, T0 + 500 * MSEC);
+	/* One more, past the end: the source goes on until the duration. */
+	ev[4] = ev[3];
+	ev[4].ts_ns = T0 + 100 * SEC;
+	script_of(&r, ev, 5);
+	run_with(&r, &o, T0, &stop, &tally.base);
+	text = capture_text(&r.cap);
+	EXPECT_EQ(r.ret, EXIT_DONE);
+	EXPECT_EQ(tally.diagnoses, 1);
+	EXPECT_EQ(tally.conns, 1);
+	/* Ticks at 1..5 s, the last one at 5.5 s, and one more after the
+	 * records the end brings (a file's gzip flushed behind them). */
+	EXPECT_EQ(tally.ticks, 7);
+	EXPECT_EQ(tally.last_tick_ns, T0 + 5500 * MSEC);
+	/* Health at 1 s (none yet), 3 s, 5 s, and the final one. */
+	EXPECT_EQ(tally.healths, 4);
+	EXPECT_EQ(tally.health_ns[0], T0 + 1 * SEC);
+	EXPECT_EQ(tally.health_ns[1], T0 + 3 * SEC);
+	EXPECT_EQ(tally.health_ns[2], T0 + 5 * SEC);
+	EXPECT_EQ(tally.health_ns[3], T0 + 5500 * MSEC);
+	EXPECT_EQ(tally.events_seen, 4);
+	EXPECT(strstr(text, "CONNECTION_REFUSED"), "%s", text);
+	EXPECT_EQ(count_type(text, "stats", NULL, 0), 0);
+	/* One summary, at the end. */
+	EXPECT(strstr(text, "tcptrace-bpf: 4 events (0 lost)") &&
+	       strstr(text, "tcptrace-bpf: ") == strrstr_last(text, "tcptrace-bpf: "), "%s", text);
+out:
+	run_free(&r);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_refused_replayed),
 	TEST(test_lost_events_caveat),
 	TEST(test_duration_and_stats),
 	TEST(test_stopped),
+	TEST(test_sinks),
 };
 
 int main(int argc, char **argv)

@@ -83,6 +83,7 @@ static void live_cfg(struct live_cfg *l)
 	l->cfg.n_drop_class = 5;
 	l->cfg.drop_reason_name = test_reason_name;
 	l->cfg.nic_ingress = true;
+	l->cfg.hz = 250;
 	l->argv[0] = "tcptrace-bpf";
 	l->argv[1] = "-p";
 	l->argv[2] = "8080";
@@ -311,6 +312,7 @@ static void test_items_round_trip(struct test *t)
 	EXPECT_EQ(rec_option(h, OPT_REC_PORT, 0), 8080);
 	EXPECT_EQ(rec_option(h, OPT_REC_MAX_FLOWS, 0), 65536);
 	EXPECT(h->nic_ingress, "nic_ingress");
+	EXPECT_EQ(h->hz, 250);
 	EXPECT_EQ(h->n_drop, 5);
 	EXPECT_STR(h->drop_name[3], "NETFILTER_DROP");
 	EXPECT_STR(h->drop_name[0], "");
@@ -569,12 +571,15 @@ static void script_sample(struct source *src, __u64 now)
 	sk.data_segs_out = 1;
 	sk.bytes_sent = 120;
 	sk.bytes_acked = 121;
-	sk.now_jiffies = 1000 + 250 * s->ticks;
-	/* The socket's clocks: the request left after the last data came
-	 * in, and its ACK came back (the engine reads whose turn it is). */
-	sk.lrcvtime = 990;
-	sk.lsndtime = 1000;
-	sk.rcv_tstamp = 1001;
+	/* HZ 250, the same tick count as the idle sockets of the scan */
+	sk.now_jiffies = 100000 + 250 * s->ticks;
+	/* The socket's clocks: the request left at 0.2 s, its ACK came
+	 * back at once (the engine reads whose turn it is from them). */
+	sk.lrcvtime = 100000;
+	sk.lsndtime = 100050;
+	sk.rcv_tstamp = 100051;
+	/* the peer's latest segment was that ACK, no data */
+	sk.snd_wl1 = sk.rcv_nxt;
 	if (now > T0 + SEC)
 		pipeline_socket(s->pipe, &sk, now);
 	for (int i = 0; i < 30; i++) {
@@ -759,8 +764,8 @@ static int count(const char *text, const char *needle)
 
 /*
  * Replay says what the live run said: the same diagnoses (codes, flows,
- * evidence, times) and conn records, in JSON and in text, with the
- * recording's thresholds.
+ * evidence, times), conn records and stats records, in JSON and in text,
+ * with the recording's thresholds.
  */
 static void test_replay_equals_live(struct test *t)
 {
@@ -781,6 +786,8 @@ static void test_replay_equals_live(struct test *t)
 		if (json)
 			EXPECT(count(a, "\"type\":\"conn\"") >= 1, "no conn record:\n%s", live);
 		EXPECT_STR(b, a);
+		/* the stats records too: the live source's counts are recorded */
+		EXPECT_STR(replay, live);
 		free(live);
 		free(replay);
 		free(a);
@@ -794,13 +801,13 @@ out:
 	free(b);
 }
 
-/* Other thresholds answer "what if": a 9 s stall threshold sees no stall in 8 s. */
+/* Other thresholds answer "what if": a 60 s stall threshold sees no stall in 8 s. */
 static void test_replay_other_threshold(struct test *t)
 {
 	const char *path = tmp_path("what-if.ttr");
 	enum rec_status st = REC_CORRUPT;
 	char *live = live_run(path, true, 8);
-	char *replay = replay_run(path, "-j", "--stall-ms=9000", &st);
+	char *replay = replay_run(path, "-j", "--stall-ms=60000", &st);
 
 	EXPECT(count(live, "\"code\":\"PEER_APP_STALL\"") == 1, "live:\n%s", live);
 	EXPECT(count(replay, "\"code\":\"PEER_APP_STALL\"") == 0, "replay:\n%s", replay);
@@ -927,6 +934,32 @@ out:
 	free(buf);
 }
 
+/* replay -o FILE: the same records in the file, with the recording's times. */
+static void test_replay_output_file(struct test *t)
+{
+	const char *path = tmp_path("out.ttr"), *json = tmp_path("out.json");
+	char opt[300], *a = NULL, *b = NULL, *file = NULL;
+	struct child c;
+	size_t len = 0;
+
+	free(live_run(path, true, 8));
+	snprintf(opt, sizeof(opt), "--output=%s", json);
+	replay_cmd(&c, path, opt);
+	EXPECT(c.status == 0, "status %d: %s", c.status, c.err);
+	file = slurp(json, &len);
+	file[len] = '\0';
+	replay_cmd(&c, path, "-j");
+	a = without_stats(file);
+	b = without_stats(c.out);
+	EXPECT(count(a, "\"code\":\"CONNECTION_REFUSED\"") == 1, "file:\n%s", file);
+	EXPECT(strstr(a, "\"ts\":\"2023-11-14T22:30:01.000Z\""), "file's times:\n%s", file);
+	EXPECT_STR(a, b);
+out:
+	free(a);
+	free(b);
+	free(file);
+}
+
 static const struct test_case tests[] = {
 	TEST(test_items_round_trip),
 	TEST(test_repeats_shrink),
@@ -936,6 +969,7 @@ static const struct test_case tests[] = {
 	TEST(test_replay_equals_live),
 	TEST(test_replay_other_threshold),
 	TEST(test_replay_command_damaged),
+	TEST(test_replay_output_file),
 };
 
 int main(int argc, char **argv)
@@ -949,7 +983,7 @@ int main(int argc, char **argv)
 	ret = run_tests(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 	for (const char *const *f = (const char *const[]){ "items.ttr", "repeats.ttr",
 			"trunc.ttr", "flip.ttr", "bad.ttr", "live.ttr", "what-if.ttr", "cmd.ttr",
-			"cmd-bad.ttr", NULL }; *f; f++)
+			"cmd-bad.ttr", "out.ttr", "out.json", NULL }; *f; f++)
 		unlink(tmp_path(*f));
 	rmdir(dir);
 	return ret;

@@ -86,6 +86,20 @@ else
 fi
 note "# $name: tracer check took $((SECONDS - t)) s"
 
+# ------------------------------------------------------------ other tests
+# VM_TESTS (vmtest.sh's): scripts whose PASS/FAIL/SKIP lines are results,
+# the privilege test's for one (what a kernel before 6.5/6.6 keeps).
+for test in ${VM_TESTS:-}; do
+	t=$SECONDS
+	timeout 600 "$test" 2>>"$log" | while IFS= read -r line; do
+		case "$line" in
+		PASS* | FAIL* | SKIP*) result "$line" ;;
+		*) note "$line" ;;
+		esac
+	done
+	note "# $name: $test took $((SECONDS - t)) s"
+done
+
 # ------------------------------------------------------------ lab
 t=$SECONDS
 rc=0

@@ -27,6 +27,9 @@
 #                 are not touched)
 #   VM_SCENARIOS  the lab scenarios run in the guest (default below; empty:
 #                 the tracer's check alone)
+#   VM_TESTS      test scripts run in the guest before the lab, each
+#                 printing PASS/FAIL/SKIP lines (default none; e.g.
+#                 "tests/privs_test.sh tests/coexist_test.sh")
 #   VM_FAMILIES   the lab's families in the guest (default "v4")
 #   VM_JOBS       lab variants at once in the guest (default 8)
 #   VM_SMP, VM_MEM  guest CPUs (2) and MiB (2048)
@@ -297,6 +300,7 @@ initramfs() {
 		VM_KVER='$kver'
 		VM_WATCHDOG='$VM_WATCHDOG'
 		VM_ARGS='$NAME $VM_JOBS ${VM_FAMILIES// /,} ${VM_KEEP:-0} $VM_SCENARIOS'
+		VM_TESTS='${VM_TESTS:-}'
 	EOF
 	(cd "$dir" && find . | "$dir/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 >"$out" ||
 		return 1
