@@ -111,6 +111,13 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	/* A listener's own life (listen(), close()) is no connection. */
 	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
 		return 0;
+	/*
+	 * --netns: most hits are other namespaces' sockets. Three loads say
+	 * so, before any helper call (a socket storage lookup that misses
+	 * costs more).
+	 */
+	if (btf && filter_netns && sk->__sk_common.skc_net.net->ns.inum != filter_netns)
+		return 0;
 
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		/* connect() runs in the caller's context: the owner is current. */
