@@ -216,7 +216,7 @@ $(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_
 	$(CORE_OBJS)
 $(OUTPUT)/test_otlp: LDLIBS += -lcurl
 $(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
-OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
+OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term cgroups)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write \
 	record_header) $(OUTPUT_OBJS) $(CORE_OBJS)
@@ -235,7 +235,7 @@ $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correla
 SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c \
-	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) \
+	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c cgroups.c) \
 	$(CORE_SRCS)
 $(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c user/sink_file.c user/file_out.c \
 		$(SAN_SRCS) Makefile | \
