@@ -86,7 +86,7 @@ static void test_log_diagnosis(struct test *t)
 	d.evidence[0].value = 1;
 	d.n_evidence = 1;
 	json_init(&j, capture_open(&c));
-	otlp_logs_begin(&j, &res);
+	otlp_logs_begin(&j, &res, NULL);
 	otlp_log_diagnosis(&j, &d, 1704164645678000000ULL, 1704164645679000000ULL);
 	otlp_logs_end(&j);
 	s = capture_text(&c);
@@ -141,7 +141,7 @@ static void test_log_conn_server(struct test *t)
 	r.bytes_received = 1000;
 	r.close_reason = "fin";
 	json_init(&j, capture_open(&c));
-	otlp_logs_begin(&j, &res);
+	otlp_logs_begin(&j, &res, NULL);
 	otlp_log_conn(&j, &r, 5, 6);
 	otlp_logs_end(&j);
 	s = capture_text(&c);
