@@ -67,6 +67,7 @@ lab_cleanup() {
 		sleep 0.1
 	done
 	lab_alive && lab_signal KILL
+	lab_cgroups_rm "$LAB_DIR/cgroups"
 	for ns in "$NS_A" "$NS_R" "$NS_B"; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -76,6 +77,43 @@ lab_cleanup() {
 		lab_log "kept $LAB_DIR"
 	fi
 	exit "$rc"
+}
+
+# ---------------------------------------------------------------- cgroups
+
+# The cgroup v2 mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
+# hybrid host), or nothing.
+lab_cgroup_root() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+}
+
+# lab_cgroup DIR [LIST]: make a cgroup v2 directory (its parent first,
+# with lab_cgroup too) that lab_cgroups_rm removes, deepest first: the
+# lab's cleanup all of them, a test those in its own LIST file.
+lab_cgroup() {
+	mkdir "$1" || return 1
+	echo "$1" >>"$LAB_DIR/cgroups"
+	[ -z "${2:-}" ] || echo "$1" >>"$2"
+}
+
+# lab_cgroups_rm LIST: remove the cgroups a LIST file names, once their
+# processes are gone (a killed one takes a moment to leave).
+lab_cgroups_rm() {
+	local list=$1 d i
+
+	[ -n "$LAB_DIR" ] && [ -f "$list" ] || return 0
+	for d in $(tac "$list"); do
+		for i in $(seq 20); do
+			[ -d "$d" ] || break
+			rmdir "$d" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+}
+
+# lab_in_cgroup DIR CMD...: run CMD (exec'd: the same pid) inside cgroup DIR.
+lab_in_cgroup() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
 }
 
 # lab_signal SIG: every process the lab recorded, and every process that
