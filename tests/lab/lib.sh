@@ -612,9 +612,10 @@ expect_conn() {
 # a periodic conn record while open and a final one at its close, with
 # every field of the README's table, and values that fit the exchange:
 # the bytes each way, the handshake in the state path, an RTT, a FIN
-# close, the owner and cgroup where this end opened it (the client), no
-# diagnosis codes.
-CONN_FIELDS='["type","ts","side","family","laddr","lport","raddr","rport","netns","pid","comm","cgroup_id","start","duration_ms","open","state_path","connect_ms","bytes_sent","bytes_received","segs_out","segs_in","data_segs_out","data_segs_in","retransmits","retransmits_rto","retransmits_fast","syn_retransmits","srtt_us","min_rtt_us","resets_received","resets_sent","close_reason","app_error","codes","events_lost"]'
+# close, the owner and cgroup at both ends (the client's from connect(),
+# the server's from its listener, which predates the tracer: the /proc
+# walk's), no diagnosis codes.
+CONN_FIELDS='["type","ts","side","family","laddr","lport","raddr","rport","netns","pid","comm","cgroup_id","cgroup","container","container_id","pod_uid","pod","start","duration_ms","open","state_path","connect_ms","bytes_sent","bytes_received","segs_out","segs_in","data_segs_out","data_segs_in","retransmits","retransmits_rto","retransmits_fast","syn_retransmits","srtt_us","min_rtt_us","resets_received","resets_sent","close_reason","app_error","codes","events_lost"]'
 expect_conn_complete() {
 	local file=$1 side=$2 port=$3 sent=$4 received=$5 why
 
@@ -646,6 +647,8 @@ expect_conn_complete() {
 			  (if $side == "client" and ($r.pid == null or $r.comm != "peer" or $r.cgroup_id == 0 or
 						     $r.start == null or $r.connect_ms == null)
 			   then "client owner/start: pid \($r.pid) comm \($r.comm) cgroup \($r.cgroup_id) start \($r.start) connect_ms \($r.connect_ms)" else empty end),
+			  (if $side == "server" and ($r.pid == null or $r.comm != "peer" or $r.cgroup_id == 0)
+			   then "server owner: pid \($r.pid) comm \($r.comm) cgroup \($r.cgroup_id)" else empty end),
 			  (if $live[0].close_reason != "open" or $live[0].state_path == [] then "periodic record: \($live[0] | tostring)" else empty end)
 			] | join("; ")
 		end' "$file" 2>&1)
