@@ -213,7 +213,7 @@ $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
 $(OUTPUT)/test_owners: $(patsubst %,$(OUTPUT)/user/%.o,cgroups proc_owners)
 $(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
 $(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server cgroups) $(CORE_OBJS)
-$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server) \
+$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server cgroups) \
 	$(CORE_OBJS)
 $(OUTPUT)/test_otlp: LDLIBS += -lcurl
 $(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
