@@ -111,9 +111,11 @@ lab_cgroups_rm() {
 	done
 }
 
-# lab_in_cgroup DIR CMD...: run CMD (exec'd: the same pid) inside cgroup DIR.
+# lab_in_cgroup DIR CMD... &: run CMD inside cgroup DIR, in the background
+# only: it execs all the way (the job's shell, sh, ip netns exec), so $!
+# is CMD's own pid.
 lab_in_cgroup() {
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
+	exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
 }
 
 # lab_signal SIG: every process the lab recorded, and every process that

@@ -1813,7 +1813,7 @@ expect_replay_cgroup() {
 # for X. The listeners and clients all start after the tracers: listen()
 # and connect() are seen.
 sc_owner-reuse() {
-	local fam=$1 port=$2 n=$3 b lport=$(($2 + 5)) cga cgb cgx cgy id pa pb px py
+	local fam=$1 port=$2 n=$3 b lport=$(($2 + 5)) cga cgb cgx cgy id pa pb px py i
 
 	b=$(lab_addr "$fam" b)
 	id=$(printf '%s' "$LAB_ID-$n" | sha256sum | cut -c 1-64)
@@ -1823,13 +1823,21 @@ sc_owner-reuse() {
 		cgy=$(sc_owner_cgroup cli-y.service) ||
 		{ lab_fail "lab: cannot make cgroups"; sc_owner_end "$n"; return; }
 	sc_tracers "$n" "$port" a b || { sc_owner_end "$n"; return; }
-	sc_owner_server "$n" "$cga" "$b" "$port" crash --delay-ms 100 -d "$SERVER_MS" &&
+	sc_owner_server "$n" "$cga" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" &&
 		pa=$SERVER_PID &&
 		sc_owner_client "$n" "$cgx" "$b" "$port" request --lport "$lport" \
 			--timeout-ms 5000 --expect ECONNRESET &&
 		px=$CLIENT_PID && sc_owner_client_wait "$n"
 	wait "$pa" 2>/dev/null	# A has crashed: its port is free
-	sc_owner_server "$n" "$cgb" "$b" "$port" crash --delay-ms 100 -d "$SERVER_MS" &&
+	# X's reset judged before Y's SYN starts the tuple's NIC record afresh
+	# (judged after it, the reset would find no RST arrived at the NIC)
+	for i in $(seq 50); do
+		[ -n "$NO_TRACER" ] || [ -z "${px:-}" ] && break
+		lab_any "$LAB_DIR/$n.a.json" --argjson p "$px" \
+			'any(inputs; .type == "diagnosis" and .pid == $p)' && break
+		sleep 0.1
+	done
+	sc_owner_server "$n" "$cgb" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" &&
 		pb=$SERVER_PID &&
 		sc_owner_client "$n" "$cgy" "$b" "$port" request --lport "$lport" \
 			--timeout-ms 5000 --expect ECONNRESET &&
