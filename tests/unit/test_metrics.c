@@ -108,6 +108,7 @@ static void test_diagnosis_series(struct test *t)
 	d.pid = 4242;
 	d.cgroup = &cg;
 	metrics_diagnosis(m, &d, SEC);
+	capture_close(&c);
 	text = render(m, &c);
 	EXPECT(strstr(text, "tcptrace_diagnoses_total{side=\"server\",raddr=\"10.0.1.7\","
 			    "rport=\"\",lport=\"9999\",container=\"web.service\",code=\"PORT_CLOSED\","
