@@ -129,8 +129,15 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 			struct flow_info *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0,
 								 BPF_SK_STORAGE_GET_F_CREATE);
 
-			if (o)
+			/*
+			 * The host's init listens for the services it starts on
+			 * demand (systemd socket activation) and hands them the
+			 * socket: it owns none of the connections. Unknown, then.
+			 */
+			if (o && (bpf_get_current_pid_tgid() >> 32) != 1)
 				owner_current(o);
+			else if (o)
+				__builtin_memset(o, 0, sizeof(*o));
 		}
 		return 0;
 	}
