@@ -109,6 +109,32 @@ out:
 	capture_close(&c);
 }
 
+/* The owner's container or unit follows its process; with no process, alone. */
+static void test_diagnosis_text_container(struct test *t)
+{
+	static struct cgroup_name cg;
+	struct diagnosis d;
+	struct capture c;
+	struct output o;
+
+	output_open(&o, &c, false);
+	peer_reset(&d);
+	cgroup_name_parse(&cg, "/system.slice/web.service", NULL);
+	d.cgroup = &cg;
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), "\n  1 connection, process 7657 (peer) in web.service\n"),
+	       "%s", capture_text(&c));
+	capture_close(&c);
+	output_open(&o, &c, false);
+	d.pid = 0;
+	d.comm[0] = '\0';
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), "\n  1 connection in web.service\n"), "%s",
+	       capture_text(&c));
+out:
+	capture_close(&c);
+}
+
 /* IPv6 endpoints in brackets, the fold count, the caveat of lost events. */
 static void test_diagnosis_text_folded_v6(struct test *t)
 {
@@ -523,6 +549,7 @@ out:
 static const struct test_case tests[] = {
 	TEST(test_diagnosis_text),
 	TEST(test_diagnosis_text_folded_v6),
+	TEST(test_diagnosis_text_container),
 	TEST(test_diagnosis_json),
 	TEST(test_diagnosis_json_nulls),
 	TEST(test_diagnosis_json_comm_escaped),
