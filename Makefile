@@ -210,13 +210,14 @@ $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
+$(OUTPUT)/test_owners: $(patsubst %,$(OUTPUT)/user/%.o,cgroups proc_owners)
 $(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
-$(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server) $(CORE_OBJS)
-$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server) \
+$(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server cgroups) $(CORE_OBJS)
+$(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server cgroups) \
 	$(CORE_OBJS)
 $(OUTPUT)/test_otlp: LDLIBS += -lcurl
 $(OUTPUT)/test_privs: $(patsubst %,$(OUTPUT)/user/%.o,privs ns_thread report term)
-OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term)
+OUTPUT_OBJS := $(patsubst %,$(OUTPUT)/user/%.o,output json kernel_report hook_plan term cgroups)
 $(OUTPUT)/test_output: $(OUTPUT_OBJS) $(CORE_OBJS)
 $(OUTPUT)/test_pipeline: $(patsubst %,$(OUTPUT)/user/%.o,pipeline report cli otlp_url record_write \
 	record_header) $(OUTPUT_OBJS) $(CORE_OBJS)
@@ -235,7 +236,7 @@ $(OUTPUT)/test_correlate: $(patsubst %,$(OUTPUT)/user/%.o,correlate_view correla
 SAN_FLAGS  := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 SAN_SRCS   := $(addprefix user/,record_read.c record_write.c record_header.c source_file.c \
-	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c) \
+	pipeline.c report.c cli.c otlp_url.c output.c json.c kernel_report.c hook_plan.c term.c cgroups.c) \
 	$(CORE_SRCS)
 $(OUTPUT)/test_record_san: tests/unit/test_record.c user/replay.c user/sink_file.c user/file_out.c \
 		$(SAN_SRCS) Makefile | \

@@ -109,7 +109,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	struct flow_key k;
 
 	/* A listener's own life (listen(), close()) is no connection. */
-	if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE))
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)
 		return 0;
 	/*
 	 * --netns: most hits are other namespaces' sockets. Three loads say
@@ -118,6 +118,29 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	 */
 	if (btf && filter_netns && sk->__sk_common.skc_net.net->ns.inum != filter_netns)
 		return 0;
+	if (newstate == TCP_LISTEN) {
+		/*
+		 * listen() runs in the caller's context: its children, cloned
+		 * in softirq, inherit this owner with the listener's storage.
+		 * Without socket storage (5.10, classic tracepoints) a child's
+		 * owner stays unknown: no port-keyed guess.
+		 */
+		if (oldstate == TCP_CLOSE && use_sk_storage && btf) {
+			struct flow_info *o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0,
+								 BPF_SK_STORAGE_GET_F_CREATE);
+
+			/*
+			 * The host's init listens for the services it starts on
+			 * demand (systemd socket activation) and hands them the
+			 * socket: it owns none of the connections. Unknown, then.
+			 */
+			if (o && (bpf_get_current_pid_tgid() >> 32) != 1)
+				owner_current(o);
+			else if (o)
+				__builtin_memset(o, 0, sizeof(*o));
+		}
+		return 0;
+	}
 
 	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
 		/* connect() runs in the caller's context: the owner is current. */
@@ -133,11 +156,22 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		return 0;
 	}
 	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
-		/* A child cloned from a listener in softirq: no owner yet. */
-		if (filter_tgid || !is_tcp(sk, btf) ||
+		/*
+		 * A child cloned from a listener in softirq: the current task
+		 * is whoever ran; its owner is its listener's, cloned with the
+		 * storage (none: the listener predates us and no scan has
+		 * met it yet, or no socket storage here).
+		 */
+		const struct flow_info *o = NULL;
+
+		if (use_sk_storage && btf)
+			o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
+		if ((filter_tgid && (!o || o->pid != filter_tgid)) || !is_tcp(sk, btf) ||
 		    !flow_key_from_common(&sk->__sk_common, &k, btf) || !flow_wanted(&k))
 			return 0;
-		sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false, btf);
+		se = sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false, btf);
+		if (se && o)
+			state_own(se, o);
 		return 0;
 	}
 

@@ -69,6 +69,37 @@ static __always_inline void read_give_up(const struct sock_common *skc,
 		rec->rtx_elapsed_ms = 1;
 }
 
+static __always_inline void scan_owner(struct tt_sock_scan *rec, const struct flow_info *o)
+{
+	rec->pid = o->pid;
+	rec->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(rec->comm, o->comm, sizeof(rec->comm));
+}
+
+/*
+ * A listener's owner: who listen()ed while we ran, or who held it at
+ * start. The latter is put in its storage the first time a scan meets
+ * it, so that the children it makes from then on inherit it.
+ */
+static __always_inline const struct flow_info *listener_owner(const struct sock *sk)
+{
+	const struct flow_info *io;
+	struct flow_info *o;
+
+	if (!use_sk_storage)
+		return inode_owner(sk);
+	o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
+	if (o)
+		return o;
+	io = inode_owner(sk);
+	if (!io)
+		return NULL;
+	o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (o)
+		*o = *io;
+	return io;
+}
+
 SEC("iter/tcp")
 int sock_scan(struct bpf_iter__tcp *ctx)
 {
@@ -93,18 +124,29 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	if (state != TCP_LISTEN) {
 		const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
 		struct sock_entry *se = state_of(sk, true);
+		const struct flow_info *o;
 
 		/* By address, an entry of another socket once at this address. */
 		if (se && !use_sk_storage && !key_eq(&se->key, &rec.key))
 			se = NULL;
-		/* Sockets carry no owner: keep those whose connect() we saw that process make. */
-		if (filter_tgid && (!se || se->info.pid != filter_tgid))
+		o = se && (se->info.pid || se->info.cgroup_id) ? &se->info : inode_owner(sk);
+		/* Sockets carry no owner: keep those we know that process holds. */
+		if (filter_tgid && (!o || o->pid != filter_tgid))
 			return 0;
+		if (o)
+			scan_owner(&rec, o);
 		if (se && !se->told)
 			announce(sk, se, state);
-	} else if (filter_tgid) {
-		return 0;
+	} else {
+		const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+		const struct flow_info *o = listener_owner(sk);
+
+		if (filter_tgid && (!o || o->pid != filter_tgid))
+			return 0;
+		if (o)
+			scan_owner(&rec, o);
 	}
+	rec.ino = sock_ino(&tp->inet_conn.icsk_inet.sk);
 
 	icsk = &tp->inet_conn;
 	rec.state = state;

@@ -83,6 +83,51 @@ static __always_inline void state_init(struct sock_entry *se, const struct flow_
 	}
 }
 
+/*
+ * The socket's inode, the number /proc/PID/fd links name (socket:[N]):
+ * 0 for a socket no file holds yet (a child before accept()). Inode
+ * numbers of sockets come from get_next_ino(), 32 bits.
+ */
+static __always_inline __u32 sock_ino(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+/* Who held the socket when the tracer started (/proc walk), or NULL. */
+static __always_inline const struct flow_info *inode_owner(const struct sock *sk)
+{
+	__u32 ino = sock_ino(sk);
+
+	return ino ? bpf_map_lookup_elem(&inode_owners, &ino) : NULL;
+}
+
+/* The owner of the current task, in process context. */
+static __always_inline void owner_current(struct flow_info *o)
+{
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* Copy an owner (pid, comm, cgroup) into info, leaving its flow fields. */
+static __always_inline void owner_copy(struct flow_info *info, const struct flow_info *o)
+{
+	info->pid = o->pid;
+	info->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(info->comm, o->comm, sizeof(info->comm));
+}
+
+/*
+ * A state's owner known other than from the current task: its listener's,
+ * or the /proc walk's. As sure as connect()'s (pid 0: several processes
+ * held it; the cgroup alone is said).
+ */
+static __always_inline void state_own(struct sock_entry *se, const struct flow_info *o)
+{
+	owner_copy(&se->info, o);
+	se->owner_proc = o->pid != 0;
+}
+
 static __always_inline struct sock_entry *sock_track(const struct sock *sk,
 						     const struct flow_key *k,
 						     enum tt_side side, __u8 first_state,
@@ -204,19 +249,26 @@ static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flo
 		se = NULL;
 	if (!se) {
 		__u8 state = KREAD(btf, sk, __sk_common.skc_state);
+		const struct flow_info *o = inode_owner(sk);
 
 		/* --pid: an owner we never saw is not the one asked for. */
-		if (filter_tgid || !flow_wanted(k))
+		if ((filter_tgid && (!o || o->pid != filter_tgid)) || !flow_wanted(k))
 			return false;
+		if (o)
+			owner_copy(info, o);
 		/*
 		 * Opened before we started: adopt it, so its close can be named
-		 * too. Not a closed one (its state went with its close, or it
-		 * never had one) nor a listener. A probed caller in storage mode
-		 * has no storage to adopt it into: named by its key alone.
+		 * too, with the owner the /proc walk found. Not a closed one (its
+		 * state went with its close, or it never had one) nor a listener.
+		 * A probed caller in storage mode has no storage to adopt it
+		 * into: named by its key alone.
 		 */
 		if (key_complete(k) && state != TCP_LISTEN && state != TCP_CLOSE &&
-		    (btf || !use_sk_storage))
+		    (btf || !use_sk_storage)) {
 			*sep = sock_track(sk, k, TT_SIDE_UNKNOWN, 0, false, btf);
+			if (*sep && o)
+				state_own(*sep, o);
+		}
 		return true;
 	}
 	if (!key_complete(k))

@@ -15,6 +15,8 @@ struct flows_map flows SEC(".maps");
 struct sk_states_map sk_states SEC(".maps");
 struct socks_map socks SEC(".maps");
 struct connect_calls_map connect_calls SEC(".maps");
+struct sk_owners_map sk_owners SEC(".maps");
+struct inode_owners_map inode_owners SEC(".maps");
 struct events_map events SEC(".maps");
 struct counters_map counters SEC(".maps");
 

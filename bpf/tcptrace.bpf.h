@@ -94,6 +94,33 @@ struct socks_map {
 };
 
 /*
+ * Who listen()ed on a listener (5.11+, tp_btf): set in process context at
+ * CLOSE -> LISTEN, or by the socket scan for a listener that was already
+ * there (from inode_owners). BPF_F_CLONE copies it into every child the
+ * listener makes (sk_clone_lock, before the child's first state change),
+ * so a server connection, born in softirq, knows its owner by its own
+ * socket, not by a port that another process may hold next.
+ */
+struct sk_owners_map {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct flow_info);
+};
+
+/*
+ * The owners of the sockets that were open when the tracer started, by
+ * socket inode, from userspace's walk of /proc/PID/fd. Filled before
+ * attach, read-only after; sized by userspace to what it found.
+ */
+struct inode_owners_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_info);
+};
+
+/*
  * connect() in flight on this CPU: its entry keeps the arguments for its
  * return (see connect.bpf.c), and the state change to SYN_SENT, which
  * runs inside the call, says it reached TCP.
@@ -118,6 +145,8 @@ extern struct flows_map flows SEC(".maps");
 extern struct sk_states_map sk_states SEC(".maps");
 extern struct socks_map socks SEC(".maps");
 extern struct connect_calls_map connect_calls SEC(".maps");
+extern struct sk_owners_map sk_owners SEC(".maps");
+extern struct inode_owners_map inode_owners SEC(".maps");
 
 /*
  * Live sockets that retransmitted data (sock_entry.nic_watch): while there

@@ -72,7 +72,16 @@ struct tt_sock_scan {
 	__u32 rto_max_jiffies;	/* the socket's RTO ceiling (v6.15); 0: the fixed 120 s */
 	__u32 rtx_elapsed_ms;	/* since the oldest unacknowledged retransmitted
 				 * segment first left (retrans_stamp); 0: none */
-	__u32 _pad4;
+	__u32 ino;		/* the socket's inode (socket:[ino] in /proc/PID/fd); 0: none */
+	/*
+	 * Its owner, where known: the process that connect()ed it, the one
+	 * that listen()ed on its listener, or the one holding it in the
+	 * /proc walk at start. pid 0: unknown.
+	 */
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 _pad5;
+	char comm[16];
 };
 
 #endif /* TCPTRACE_SCAN_H */

@@ -66,6 +66,8 @@ expect netns-missing    2 'no-such-ns: No such file'       -- --netns /run/netns
 expect netns-not-netns  2 'not a network namespace'        -- --netns /etc/hostname -d 1
 expect output-unwritable 2 'cannot write /nonexistent/x.json.gz: No such file' -- -o /nonexistent/x.json.gz -d 1
 expect rotate-without-o 2 'need -o FILE'                   -- --rotate 1M
+expect cgroup-missing   2 'not a directory of the cgroup v2 hierarchy' -- --cgroup /nonexistent/x.service -d 1
+expect cgroup-not-cgroup 2 'not a directory of the cgroup v2 hierarchy' -- --cgroup /etc -d 1
 expect record-unwritable 2 'cannot write the recording /nonexistent/x.ttr: No such file' -- -w /nonexistent/x.ttr -d 1
 expect replay-missing   1 'cannot replay /nonexistent/x.ttr: No such file' -- replay /nonexistent/x.ttr
 expect replay-foreign   1 'cannot replay /etc/hostname: it is not a tcptrace-bpf recording' -- replay /etc/hostname

@@ -65,6 +65,7 @@ enum {
 	OPT_OTLP,
 	OPT_OTLP_CONNS,
 	OPT_USER,
+	OPT_CGROUP,
 };
 
 /* Options of the live tracer alone: a recording was made with them. */
@@ -101,7 +102,8 @@ static const struct argp_option options[] = {
 	{ "netns", OPT_NETNS, "PATH", 0, "Trace only this network namespace (e.g. /run/netns/NAME)", 1 },
 	{ "port", 'p', "PORT", 0, "Only flows with this local or remote port", 1 },
 	{ "host", 'H', "ADDR", 0, "Only flows with this local or remote IPv4/IPv6 address", 1 },
-	{ "pid", OPT_PID, "PID", 0, "Only connections opened by this process", 1 },
+	{ "pid", OPT_PID, "PID", 0, "Only connections this process owns: opened, listened for, or held when the tracer started", 1 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only connections whose owner is in this cgroup (v2) directory or below it (e.g. /sys/fs/cgroup/system.slice/nginx.service)", 1 },
 
 	{ NULL, 0, NULL, 0, "Interfaces (packet counting):", 2 },
 	{ "interface", 'i', "IFACE", 0, "Count packets on this interface (repeatable; default: every up, non-loopback one, bridge ports, bond slaves and VLANs left to the device that sees their packets too)", 2 },
@@ -273,6 +275,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PID:
 		o->pid = parse_num(state, "pid", arg, 1, INT_MAX);
+		break;
+	case OPT_CGROUP:
+		o->cgroup = arg;
 		break;
 	case 'j':
 		o->json = true;

@@ -34,6 +34,7 @@ struct options {
 	__u8 host_addr[16];
 	const char *host_str;
 	__u32 pid;		/* --pid: 0 = any */
+	const char *cgroup;	/* --cgroup: as typed; NULL = any */
 	bool json;
 	bool verbose;
 	bool conns;		/* --conns: conn records as text lines (JSON has them always) */

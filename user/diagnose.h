@@ -51,6 +51,8 @@ enum diag_severity {
 #define DIAG_REASON_LEN		48
 
 /* Evidence is a list of named numbers; a name ending in _ms is a duration. */
+struct cgroup_name;
+
 struct diag_evidence_item {
 	const char *name;	/* static string */
 	long long value;
@@ -63,6 +65,9 @@ struct diagnosis {
 	struct flow_key key;	/* the first flow folded into it */
 	__u32 pid;		/* 0 when unknown */
 	char comm[TT_COMM_LEN];	/* "" when unknown */
+	__u64 cgroup_id;	/* the owner's cgroup (v2); 0 when unknown */
+	/* Its name, filled by the pipeline as it goes out (NULL: unknown). */
+	const struct cgroup_name *cgroup;
 	__u64 ts_ns;		/* monotonic time it was made */
 	__u32 connections;	/* flows folded into this diagnosis */
 	int app_error;		/* positive errno the app saw, 0 for none */
@@ -115,6 +120,7 @@ struct conn_record {
 	__u32 pid;
 	char comm[TT_COMM_LEN];
 	__u64 cgroup_id;
+	const struct cgroup_name *cgroup;	/* filled by the pipeline; NULL: unknown */
 	__u64 start_ns;		/* monotonic: the open, or when first seen */
 	__u64 ts_ns;		/* monotonic: the close, or now while open */
 	bool start_known;	/* start_ns is the open itself */

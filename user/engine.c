@@ -185,6 +185,7 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 		d.key = *key;
 		d.pid = f->pid;
 		memcpy(d.comm, f->comm, TT_COMM_LEN);
+		d.cgroup_id = f->cgroup_id;
 		d.side = in.side;
 		d.app_error = f->app_error;
 		if (!judge(&in, &d))
@@ -213,6 +214,9 @@ static void judge_listener(struct engine *e, struct listener *l, __u64 now)
 		d.code = entry->code;
 		d.key = l->key;
 		d.side = TT_SIDE_SERVER;
+		d.pid = l->pid;
+		memcpy(d.comm, l->comm, TT_COMM_LEN);
+		d.cgroup_id = l->cgroup_id;
 		if (!entry->judge_listener(&e->cfg, l, now, &d))
 			continue;
 		/* Drops counted since the queue was last looked at. */
@@ -235,6 +239,7 @@ void engine_judge_event(struct engine *e, const struct tt_event *ev)
 		d.key = ev->key;
 		d.pid = ev->pid;
 		memcpy(d.comm, ev->comm, TT_COMM_LEN - 1);
+		d.cgroup_id = ev->cgroup_id;
 		if (!entry->judge_event(ev, &d))
 			continue;
 		/* One event, whole: only its own moment could have lost it a

@@ -197,6 +197,11 @@ struct listener {
 	__u32 sk_drops;		/* the listener's drop count at the last scan */
 	bool drops_known;
 	bool reported;		/* LISTEN_OVERFLOW raised (once a fold window) */
+	/* Who listens, from the scan; pid 0 when unknown, or when listeners
+	 * of different processes share the port (SO_REUSEPORT). */
+	__u32 pid;
+	char comm[TT_COMM_LEN];
+	__u64 cgroup_id;
 	__u64 reported_ns;
 	struct flow_key key;	/* laddr:lport of the listener, for the diagnosis */
 };

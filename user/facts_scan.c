@@ -207,10 +207,24 @@ static void on_listener(struct engine *e, const struct tt_sock_scan *s)
 	struct listen_key lk = { .netns = s->key.netns, .port = s->key.lport };
 	struct listener *l = flowtable_get(e->listeners, &lk, NULL);
 
+	bool again;
+
 	if (!l)
 		return;
+	again = l->scan_gen == e->scan_gen;
 	l->scan_gen = e->scan_gen;
 	l->key = s->key;
+	if (!again) {
+		l->pid = s->pid;
+		memcpy(l->comm, s->comm, TT_COMM_LEN);
+		l->comm[TT_COMM_LEN - 1] = '\0';
+		l->cgroup_id = s->cgroup_id;
+	} else if (l->pid != s->pid) {
+		l->pid = 0;
+		l->comm[0] = '\0';
+	}
+	if (again && l->cgroup_id != s->cgroup_id)
+		l->cgroup_id = 0;
 	/* Drops counted since the last scan, while the queue was full:
 	 * handshakes the accept queue had no room for. */
 	if (l->drops_known && s->sk_drops > l->sk_drops &&
@@ -260,6 +274,16 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		return;
 	if (created)
 		f->start_ns = now_ns;
+	/* The kernel side knows the socket's owner (connect, listen, the
+	 * /proc walk at start): a flow met only by scans has it too. */
+	if (s->pid && (!f->pid || !(f->flags & FF_PID_PROC))) {
+		f->pid = s->pid;
+		memcpy(f->comm, s->comm, TT_COMM_LEN);
+		f->comm[TT_COMM_LEN - 1] = '\0';
+		f->flags |= FF_PID_PROC;
+	}
+	if (s->cgroup_id && !f->cgroup_id)
+		f->cgroup_id = s->cgroup_id;
 	fin_before = state_fin_received(f->state);
 	if (state_synchronized(s->state))
 		f->flags |= FF_ESTABLISHED;

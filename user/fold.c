@@ -10,8 +10,13 @@
 #include "catalogue.h"
 #include "engine.h"
 
-/* Repeats of one problem at one endpoint fold into one diagnosis. */
+/*
+ * Repeats of one problem at one endpoint, by one container or unit, fold
+ * into one diagnosis: two services' troubles are told apart, as in the
+ * metrics; a service's many processes (workers, cron runs) are not.
+ */
 struct fold_key {
+	__u64 cgroup_id;
 	__u32 code;
 	__u32 netns;
 	__u16 family;
@@ -26,6 +31,8 @@ struct fold_group {
 	bool emitted;		/* last_emit_ns is valid */
 	__u8 emitted_severity;	/* of the last one emitted */
 	__u32 pending;		/* occurrences waiting for the fold window */
+	/* Their processes differ: the report names none (the cgroup stays). */
+	bool owners_differ;
 	struct diagnosis first;	/* the most severe of them, the first of those */
 };
 
@@ -48,6 +55,7 @@ static void fold_key_of(const struct diagnosis *d, struct fold_key *fk)
 	bool server = d->side == TT_SIDE_SERVER;
 
 	memset(fk, 0, sizeof(*fk));
+	fk->cgroup_id = d->cgroup_id;
 	fk->code = d->code;
 	fk->netns = d->key.netns;
 	fk->family = d->key.family;
@@ -80,13 +88,29 @@ static void due_push(struct engine *e, const struct diagnosis *first,
 
 /* A full group table gives up its oldest group; what it held is still
  * emitted, at the next tick, without waiting for its fold window. */
+/* What a group says: its gravest member, owned by no one process when
+ * several were. */
+static struct diagnosis group_report(const struct fold_group *g)
+{
+	struct diagnosis d = g->first;
+
+	if (g->owners_differ) {
+		d.pid = 0;
+		d.comm[0] = '\0';
+	}
+	return d;
+}
+
 static void group_evicted(const void *key, void *value, void *ctx)
 {
 	struct fold_group *g = value;
+	struct diagnosis d;
 
 	(void)key;
-	if (g->pending)
-		due_push(ctx, &g->first, g->pending);
+	if (g->pending) {
+		d = group_report(g);
+		due_push(ctx, &d, g->pending);
+	}
 }
 
 bool fold_init(struct engine *e)
@@ -115,6 +139,10 @@ void fold_raise(struct engine *e, const struct diagnosis *d)
 	if (!g)
 		return;
 	lost = g->pending && g->first.events_lost;
+	if (!g->pending)
+		g->owners_differ = false;
+	else if (d->pid != g->first.pid)
+		g->owners_differ = true;
 	/* The group speaks with its gravest member's voice: a client that
 	 * keeps retrying among scanners is what it reports. */
 	if (!g->pending || diag_severity_of(d) > diag_severity_of(&g->first))
@@ -144,6 +172,7 @@ static void emit(struct engine *e, const struct diagnosis *first,
 void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx)
 {
 	struct fold_group *g, *gnext;
+	struct diagnosis report;
 	size_t i;
 
 	for (i = 0; i < e->n_due; i++)
@@ -163,7 +192,8 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx)
 				flowtable_delete(e->groups, g);
 			continue;
 		}
-		emit(e, &g->first, g->pending, now, fn, ctx);
+		report = group_report(g);
+		emit(e, &report, g->pending, now, fn, ctx);
 		g->emitted_severity = diag_severity_of(&g->first);
 		g->pending = 0;
 		g->emitted = true;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "cgroups.h"
 #include "cli.h"
 #include "drop_reason.h"
 #include "kernel_report.h"
@@ -142,6 +143,8 @@ int main(int argc, char **argv)
 	struct options opts;
 	struct output out;
 	char nics[512], note[1024];
+	char cg_root_buf[256], cg_filter[CGROUP_PATH_MAX];
+	const char *cg_root, *why_cg;
 	int err, ret = EXIT_RUNTIME;
 
 	/* The subcommands: recordings, no kernel. Their argv[0] names them
@@ -178,6 +181,13 @@ int main(int argc, char **argv)
 	err = tracer_resolve_netns(&tracer, &opts);
 	if (err)
 		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	cg_root = cgroup2_mount(cg_root_buf, sizeof(cg_root_buf));
+	if (opts.cgroup && !cgroup_filter_resolve(opts.cgroup, cg_root, true, cg_filter,
+						  sizeof(cg_filter), &why_cg)) {
+		report_error("--cgroup %s: %s (hint: a directory under %s)", opts.cgroup, why_cg,
+			     cg_root ? cg_root : "/sys/fs/cgroup");
+		return EXIT_USAGE;
+	}
 	if (opts.output_path) {
 		struct timespec now;
 		char why[512];
@@ -258,6 +268,13 @@ int main(int argc, char **argv)
 		cfg.nic_ingress |= tracer.nic[i].ingress_kind != NIC_HOOK_NONE;
 	cfg.hz = kernel_hz();
 	pipe = pipeline_new(&opts, &cfg, &out);
+	/* Containers named from this host's cgroups, pods from kubelet's files. */
+	if (pipe && cg_root && pipeline_resolve_cgroups(pipe, cg_root, "/var/log/pods")) {
+		report_error("out of memory");
+		goto cleanup;
+	}
+	if (pipe && opts.cgroup)
+		pipeline_set_cgroup_filter(pipe, cg_filter);
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
@@ -294,7 +311,6 @@ cleanup:
 	if (!recorder_close(rec) && ret == EXIT_DONE)
 		ret = EXIT_RUNTIME;
 	live_source_free(src);
-	pipeline_free(pipe);
 	tracer_stop(&tracer);
 	/* After the last records: a gzip file gets its trailer. */
 	if (file_sink_free(file) && ret == EXIT_DONE)
@@ -302,6 +318,8 @@ cleanup:
 	/* The exporter's last metrics read the registry: it goes first. */
 	otlp_sink_free(otlp);
 	metrics_sink_free(metrics);
+	/* Records queued in the sinks point at its cgroup names: it goes last. */
+	pipeline_free(pipe);
 	drop_reason_free();
 	return ret;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flowtable.h"
+#include "cgroups.h"
 #include "metrics.h"
 #include "words.h"
 
@@ -47,6 +48,9 @@ static const double rtt_bounds[] = {
 #define N_CONNECT	(sizeof(connect_bounds) / sizeof(connect_bounds[0]))
 #define N_RTT		(sizeof(rtt_bounds) / sizeof(rtt_bounds[0]))
 
+/* Longer names are cut: a pod's name fits, a label need not hold more. */
+#define METRICS_CONTAINER_MAX	96
+
 struct ep_key {
 	__u8 side;		/* enum tt_side */
 	__u8 family;
@@ -54,6 +58,9 @@ struct ep_key {
 	__u16 lport;		/* ... when it is local, else 0 */
 	__u16 _pad;
 	__u8 raddr[16];
+	/* The owner's container or unit (cgroups.h), "" unknown: one per
+	 * service a host runs, not per process; zero-padded, hashed whole. */
+	char container[METRICS_CONTAINER_MAX];
 };
 
 struct histogram {
@@ -70,6 +77,7 @@ struct endpoint {
 	char side[8];
 	char raddr[TT_ADDR_STRLEN];
 	char rport[8], lport[8];
+	char container[METRICS_CONTAINER_MAX];
 	__u64 diag[DIAG_CODE_MAX][SEVERITIES];
 	__u64 opened;
 	__u64 failed[FAIL_MAX];
@@ -163,9 +171,13 @@ void metrics_free(struct metrics *m)
  * With the side unknown, the lower port stands for the service (an
  * ephemeral one is the higher on every system's default range).
  */
-static void ep_key_of(const struct flow_key *k, enum tt_side side, struct ep_key *ek)
+static void ep_key_of(const struct flow_key *k, enum tt_side side,
+		      const struct cgroup_name *cg, struct ep_key *ek)
 {
 	memset(ek, 0, sizeof(*ek));
+	if (cg)
+		memcpy(ek->container, cg->container,
+		       strnlen(cg->container, sizeof(ek->container) - 1));
 	ek->side = side;
 	ek->family = k->family;
 	memcpy(ek->raddr, k->raddr, sizeof(ek->raddr));
@@ -184,6 +196,7 @@ static void ep_labels(struct endpoint *e, const struct ep_key *k)
 		snprintf(e->rport, sizeof(e->rport), "%u", k->rport);
 	if (k->lport)
 		snprintf(e->lport, sizeof(e->lport), "%u", k->lport);
+	memcpy(e->container, k->container, sizeof(e->container));
 }
 
 static struct endpoint *ep_create(struct metrics *m, const struct ep_key *k, __u64 now_ns)
@@ -246,7 +259,7 @@ void metrics_diagnosis(struct metrics *m, const struct diagnosis *d, __u64 now_n
 
 	if (d->code >= DIAG_CODE_MAX)
 		return;
-	ep_key_of(&d->key, d->side, &k);
+	ep_key_of(&d->key, d->side, d->cgroup, &k);
 	e = endpoint_for(m, &k, now_ns);
 	if (!e)
 		return;
@@ -287,7 +300,7 @@ void metrics_conn(struct metrics *m, const struct conn_record *c, __u64 now_ns)
 	struct ep_key k;
 	__u32 other, other_before;
 
-	ep_key_of(&c->key, c->side, &k);
+	ep_key_of(&c->key, c->side, c->cgroup, &k);
 	e = endpoint_for(m, &k, now_ns);
 	seen = flowtable_get(m->conns, &c->key, NULL);
 	if (!e || !seen)
@@ -422,14 +435,15 @@ struct walker {
 static void ep_point(struct walker *w, const struct endpoint *e, struct metrics_point *p,
 		     const struct metrics_label *extra, int n_extra)
 {
-	struct metrics_label l[6];
+	struct metrics_label l[7];
 	int n = 0;
 
 	l[n++] = (struct metrics_label){ "side", e->side };
 	l[n++] = (struct metrics_label){ "raddr", e->raddr };
 	l[n++] = (struct metrics_label){ "rport", e->rport };
 	l[n++] = (struct metrics_label){ "lport", e->lport };
-	for (int i = 0; i < n_extra && n < 6; i++)
+	l[n++] = (struct metrics_label){ "container", e->container };
+	for (int i = 0; i < n_extra && n < 7; i++)
 		l[n++] = extra[i];
 	p->labels = l;
 	p->n_labels = n;

@@ -239,6 +239,7 @@ static __u64 unix_ns(const struct otlp_exporter *x, __u64 mono)
 /* Up to OTLP_BATCH records off the queue, into one request. */
 static void send_logs(struct otlp_exporter *x)
 {
+	struct otlp_owner owner = {};
 	struct item *batch;
 	size_t n, len = 0;
 	char *body = NULL;
@@ -260,9 +261,18 @@ static void send_logs(struct otlp_exporter *x)
 		return;
 	}
 	json_init(&j, f);
-	otlp_logs_begin(&j, &x->res);
+	/* A resource an owner: records of one process or container together. */
 	for (size_t i = 0; i < n; i++) {
 		__u64 observed = unix_ns(x, mono_ns());
+		struct otlp_owner o = batch[i].kind == ITEM_DIAGNOSIS ?
+			(struct otlp_owner){ batch[i].d.pid, batch[i].d.comm, batch[i].d.cgroup } :
+			(struct otlp_owner){ batch[i].c.pid, batch[i].c.comm, batch[i].c.cgroup };
+
+		if (!i)
+			otlp_logs_begin(&j, &x->res, &o);
+		else if (!otlp_owner_same(&o, &owner))
+			otlp_logs_next_owner(&j, &x->res, &o);
+		owner = o;
 
 		if (batch[i].kind == ITEM_DIAGNOSIS)
 			otlp_log_diagnosis(&j, &batch[i].d, unix_ns(x, batch[i].d.ts_ns), observed);

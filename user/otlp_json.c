@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include "cgroups.h"
 #include "otlp_json.h"
 #include "words.h"
 
@@ -93,7 +94,44 @@ static void attr_strings(struct json *j, const char *k, unsigned int n, const ch
 	json_object_end(j);
 }
 
-static void resource(struct json *j, const struct otlp_resource *r)
+/* A cgroup's names in OpenTelemetry's resource conventions where they exist. */
+static void owner_attrs(struct json *j, const struct otlp_owner *o)
+{
+	const struct cgroup_name *cg = o->cg;
+	char name[TT_COMM_LEN + 1];
+
+	if (o->pid) {
+		attr_int(j, "process.pid", o->pid);
+		snprintf(name, sizeof(name), "%.*s", TT_COMM_LEN, o->comm);
+		attr_string(j, "process.executable.name", name);
+	}
+	if (!cg || !cg->path[0])
+		return;
+	attr_string(j, "tcptrace.cgroup", cg->path);
+	if (cg->container[0])
+		attr_string(j, "tcptrace.container", cg->container);
+	if (cg->container_id[0]) {
+		attr_string(j, "container.id", cg->container_id);
+		attr_string(j, "container.runtime", cg->runtime);
+	}
+	if (cg->pod_uid[0])
+		attr_string(j, "k8s.pod.uid", cg->pod_uid);
+	if (cg->pod[0]) {
+		const char *slash = strchr(cg->pod, '/');
+
+		if (slash) {
+			char ns[CGROUP_NAME_MAX];
+
+			snprintf(ns, sizeof(ns), "%.*s", (int)(slash - cg->pod), cg->pod);
+			attr_string(j, "k8s.namespace.name", ns);
+			attr_string(j, "k8s.pod.name", slash + 1);
+		}
+	}
+	if (cg->unit[0])
+		attr_string(j, "tcptrace.systemd_unit", cg->unit);
+}
+
+static void resource(struct json *j, const struct otlp_resource *r, const struct otlp_owner *o)
 {
 	json_key(j, "resource");
 	json_object_begin(j);
@@ -102,8 +140,16 @@ static void resource(struct json *j, const struct otlp_resource *r)
 	attr_string(j, "host.name", r->host_name);
 	attr_string(j, "service.name", r->service_name);
 	attr_string(j, "service.version", r->service_version);
+	if (o)
+		owner_attrs(j, o);
 	json_array_end(j);
 	json_object_end(j);
+}
+
+bool otlp_owner_same(const struct otlp_owner *a, const struct otlp_owner *b)
+{
+	return a->pid == b->pid && a->cg == b->cg &&
+	       (!a->pid || !strncmp(a->comm, b->comm, TT_COMM_LEN));
 }
 
 static void scope(struct json *j, const struct otlp_resource *r)
@@ -115,13 +161,11 @@ static void scope(struct json *j, const struct otlp_resource *r)
 	json_object_end(j);
 }
 
-void otlp_logs_begin(struct json *j, const struct otlp_resource *r)
+static void resource_logs_begin(struct json *j, const struct otlp_resource *r,
+				const struct otlp_owner *o)
 {
 	json_object_begin(j);
-	json_key(j, "resourceLogs");
-	json_array_begin(j);
-	json_object_begin(j);
-	resource(j, r);
+	resource(j, r, o);
 	json_key(j, "scopeLogs");
 	json_array_begin(j);
 	json_object_begin(j);
@@ -130,12 +174,32 @@ void otlp_logs_begin(struct json *j, const struct otlp_resource *r)
 	json_array_begin(j);
 }
 
-void otlp_logs_end(struct json *j)
+static void resource_logs_end(struct json *j)
 {
 	json_array_end(j);	/* logRecords */
 	json_object_end(j);
 	json_array_end(j);	/* scopeLogs */
 	json_object_end(j);
+}
+
+void otlp_logs_begin(struct json *j, const struct otlp_resource *r, const struct otlp_owner *o)
+{
+	json_object_begin(j);
+	json_key(j, "resourceLogs");
+	json_array_begin(j);
+	resource_logs_begin(j, r, o);
+}
+
+void otlp_logs_next_owner(struct json *j, const struct otlp_resource *r,
+			  const struct otlp_owner *o)
+{
+	resource_logs_end(j);
+	resource_logs_begin(j, r, o);
+}
+
+void otlp_logs_end(struct json *j)
+{
+	resource_logs_end(j);
 	json_array_end(j);	/* resourceLogs */
 	json_object_end(j);
 	json_line_end(j);
@@ -209,6 +273,10 @@ void otlp_log_diagnosis(struct json *j, const struct diagnosis *d, __u64 time_un
 	attr_string(j, "error.type", diag_code_name(d->code));
 	flow_attrs(j, &d->key, d->side);
 	process_attrs(j, d->pid, d->comm);
+	if (d->cgroup_id)
+		attr_int(j, "tcptrace.cgroup_id", d->cgroup_id);
+	if (d->cgroup && d->cgroup->container[0])
+		attr_string(j, "tcptrace.container", d->cgroup->container);
 	attr_string(j, "tcptrace.severity", diag_severity_name(d->severity));
 	attr_int(j, "tcptrace.connections", d->connections);
 	attr_string(j, "tcptrace.app_error", err);
@@ -244,6 +312,8 @@ void otlp_log_conn(struct json *j, const struct conn_record *c, __u64 time_unix_
 	process_attrs(j, c->pid, c->comm);
 	if (c->cgroup_id)
 		attr_int(j, "tcptrace.cgroup_id", c->cgroup_id);
+	if (c->cgroup && c->cgroup->container[0])
+		attr_string(j, "tcptrace.container", c->cgroup->container);
 	attr_bool(j, "tcptrace.open", c->open);
 	attr_int(j, "tcptrace.duration_ms", (c->ts_ns - c->start_ns) / 1000000);
 	for (unsigned int i = 0; i < c->n_states && off < sizeof(path); i++)
@@ -401,7 +471,7 @@ void otlp_metrics(struct json *j, const struct otlp_resource *r, struct metrics 
 	json_key(j, "resourceMetrics");
 	json_array_begin(j);
 	json_object_begin(j);
-	resource(j, r);
+	resource(j, r, NULL);
 	json_key(j, "scopeMetrics");
 	json_array_begin(j);
 	json_object_begin(j);

@@ -28,8 +28,24 @@ struct otlp_resource {
 	const char *service_version;
 };
 
-/* {"resourceLogs":[{"resource":...,"scopeLogs":[{"scope":...,"logRecords":[ */
-void otlp_logs_begin(struct json *j, const struct otlp_resource *r);
+/*
+ * Who owns the connections a resource's log records speak of: the
+ * process (pid 0: unknown) and its cgroup's names (NULL: unknown).
+ */
+struct otlp_owner {
+	__u32 pid;
+	const char *comm;
+	const struct cgroup_name *cg;
+};
+
+/* {"resourceLogs":[{"resource":...,"scopeLogs":[{"scope":...,"logRecords":[
+ * (owner NULL: the tracer's own attributes alone) */
+void otlp_logs_begin(struct json *j, const struct otlp_resource *r, const struct otlp_owner *o);
+/* ]}]}, then a resource of another owner: {"resource":...,"logRecords":[ */
+void otlp_logs_next_owner(struct json *j, const struct otlp_resource *r,
+			  const struct otlp_owner *o);
+/* Whether two owners are the same resource. */
+bool otlp_owner_same(const struct otlp_owner *a, const struct otlp_owner *b);
 void otlp_log_diagnosis(struct json *j, const struct diagnosis *d, __u64 time_unix_ns,
 			__u64 observed_unix_ns);
 void otlp_log_conn(struct json *j, const struct conn_record *c, __u64 time_unix_ns,

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 #include "kernel_report.h"
+#include "cgroups.h"
 #include "output.h"
 #include "term.h"
 #include "words.h"
@@ -22,7 +23,8 @@ void output_init(struct output *o, FILE *out, bool json)
 }
 
 /* The flow's names, shared by every record about one connection. */
-static void json_flow(struct json *j, const struct flow_key *k, __u32 pid, const char *comm)
+static void json_flow(struct json *j, const struct flow_key *k, __u32 pid, const char *comm,
+		      __u64 cgroup_id, const struct cgroup_name *cg)
 {
 	char addr[TT_ADDR_STRLEN];
 
@@ -38,6 +40,13 @@ static void json_flow(struct json *j, const struct flow_key *k, __u32 pid, const
 	else
 		json_null(j);
 	json_kv_string(j, "comm", comm[0] ? comm : NULL);
+	json_kv_uint(j, "cgroup_id", cgroup_id);
+	/* What the cgroup's path says; null where it says nothing. */
+	json_kv_string(j, "cgroup", cg && cg->path[0] ? cg->path : NULL);
+	json_kv_string(j, "container", cg && cg->container[0] ? cg->container : NULL);
+	json_kv_string(j, "container_id", cg && cg->container_id[0] ? cg->container_id : NULL);
+	json_kv_string(j, "pod_uid", cg && cg->pod_uid[0] ? cg->pod_uid : NULL);
+	json_kv_string(j, "pod", cg && cg->pod[0] ? cg->pod : NULL);
 }
 
 /* RFC 3339, UTC, milliseconds. */
@@ -82,7 +91,7 @@ static void diagnosis_json(struct output *o, const struct diagnosis *d,
 	json_kv_string(j, "code", diag_code_name(d->code));
 	json_kv_string(j, "severity", diag_severity_name(d->severity));
 	json_kv_string(j, "side", tt_side_name(d->side));
-	json_flow(j, &d->key, d->pid, d->comm);
+	json_flow(j, &d->key, d->pid, d->comm, d->cgroup_id, d->cgroup);
 	json_kv_string(j, "summary", w->summary);
 	json_key(j, "evidence");
 	json_object_begin(j);
@@ -112,6 +121,7 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d,
 {
 	char la[TT_ADDR_STRLEN], ra[TT_ADDR_STRLEN], ts[64];
 	bool v6 = d->key.family == TT_AF_INET6;
+	const char *container = d->cgroup && d->cgroup->container[0] ? d->cgroup->container : NULL;
 	FILE *f = o->out;
 
 	rfc3339(o, d->ts_ns, ts, sizeof(ts));
@@ -120,11 +130,13 @@ static void diagnosis_text(struct output *o, const struct diagnosis *d,
 	term_printf(f, "%s %-16s %s%s%s:%u -> %s%s%s:%u  %s\n", ts + 11,
 		diag_code_name(d->code), v6 ? "[" : "", la, v6 ? "]" : "", d->key.lport,
 		v6 ? "[" : "", ra, v6 ? "]" : "", d->key.rport, w->summary);
-	if (d->connections > 1 || d->pid)
+	if (d->connections > 1 || d->pid || container)
 		term_printf(f, "  %u connection%s", d->connections, d->connections == 1 ? "" : "s");
 	if (d->pid)
 		term_printf(f, ", process %u (%s)", d->pid, d->comm);
-	if (d->connections > 1 || d->pid)
+	if (container)
+		term_printf(f, " in %s", container);
+	if (d->connections > 1 || d->pid || container)
 		term_printf(f, "\n");
 	if (d->app_error)
 		term_printf(f, "  the application saw: %s (%s)\n", errno_name(d->app_error),
@@ -188,6 +200,8 @@ static void conn_text(struct output *o, const struct conn_record *c)
 		    c->min_rtt_us / 1000.0, c->rst_rx, c->rst_tx);
 	if (c->pid)
 		term_printf(o->out, " process %u (%s)", c->pid, c->comm);
+	if (c->cgroup && c->cgroup->container[0])
+		term_printf(o->out, " in %s", c->cgroup->container);
 	term_printf(o->out, "%s\n", codes);
 }
 
@@ -203,8 +217,7 @@ void output_conn(struct output *o, const struct conn_record *c, bool text_lines)
 	}
 	record_begin(o, "conn", c->ts_ns);
 	json_kv_string(j, "side", tt_side_name(c->side));
-	json_flow(j, &c->key, c->pid, c->comm);
-	json_kv_uint(j, "cgroup_id", c->cgroup_id);
+	json_flow(j, &c->key, c->pid, c->comm, c->cgroup_id, c->cgroup);
 	rfc3339(o, c->start_ns, ts, sizeof(ts));
 	/* A flow met mid-life has no known start: say so rather than guess. */
 	json_kv_string(j, "start", c->start_known ? ts : NULL);

@@ -9,6 +9,7 @@
 #include "pipeline.h"
 #include "record.h"
 #include "report.h"
+#include "cgroups.h"
 
 struct pipeline {
 	struct engine *engine;
@@ -22,6 +23,10 @@ struct pipeline {
 	__u64 last_stats_ns;
 	bool stats_sent;	/* the first stats record also says what the kernel lacks */
 	struct recorder *rec;	/* -w, or NULL */
+	/* Owners' cgroups by id: resolved live, or learned from a recording. */
+	struct cgroup_names *cgroups;
+	__u64 last_cgroup;	/* the id the last record had: most repeat it */
+	const char *cgroup_filter;	/* --cgroup, under the mount; NULL: all */
 };
 
 void pipeline_engine_config(const struct options *o, struct engine_config *cfg)
@@ -35,24 +40,81 @@ void pipeline_engine_config(const struct options *o, struct engine_config *cfg)
 	cfg->max_flows = o->max_flows;
 }
 
-static void on_diagnosis(const struct diagnosis *d, void *ctx)
+/* --cgroup: an owner in that cgroup or below it; an unknown one is not. */
+static bool cgroup_wanted(const struct pipeline *p, const struct cgroup_name *cg)
 {
-	struct pipeline *p = ctx;
-
-	output_diagnosis(p->out, d);
-	for (struct sink *s = p->sinks; s; s = s->next)
-		if (s->ops->diagnosis)
-			s->ops->diagnosis(s, d);
+	return !p->cgroup_filter || (cg && cg->path[0] && cgroup_path_under(cg->path,
+									   p->cgroup_filter));
 }
 
-static void on_conn(const struct conn_record *c, void *ctx)
+static void on_diagnosis(const struct diagnosis *dg, void *ctx)
 {
 	struct pipeline *p = ctx;
+	struct diagnosis d = *dg;
 
-	output_conn(p->out, c, p->conn_lines);
+	d.cgroup = cgroup_names_get(p->cgroups, d.cgroup_id);
+	if (!cgroup_wanted(p, d.cgroup))
+		return;
+	output_diagnosis(p->out, &d);
+	for (struct sink *s = p->sinks; s; s = s->next)
+		if (s->ops->diagnosis)
+			s->ops->diagnosis(s, &d);
+}
+
+static void on_conn(const struct conn_record *cr, void *ctx)
+{
+	struct pipeline *p = ctx;
+	struct conn_record c = *cr;
+
+	c.cgroup = cgroup_names_get(p->cgroups, c.cgroup_id);
+	if (!cgroup_wanted(p, c.cgroup))
+		return;
+	output_conn(p->out, &c, p->conn_lines);
 	for (struct sink *s = p->sinks; s; s = s->next)
 		if (s->ops->conn)
-			s->ops->conn(s, c);
+			s->ops->conn(s, &c);
+}
+
+/*
+ * A cgroup id on its way into the engine: named now, live, and the name
+ * recorded before the record that carries it, so that a replay knows it
+ * by the time the live run used it.
+ */
+static void learn_cgroup(struct pipeline *p, __u64 id, __u64 now_ns)
+{
+	const struct cgroup_name *cg;
+	bool learned;
+
+	if (!id || id == p->last_cgroup)
+		return;
+	cg = cgroup_names_resolve(p->cgroups, id, now_ns, &learned);
+	/* One not found yet is tried again as its records come. */
+	p->last_cgroup = cg && cg->path[0] ? id : 0;
+	if (learned && cg && p->rec)
+		recorder_cgroup(p->rec, now_ns, cg->id, cg->path, cg->pod);
+}
+
+int pipeline_resolve_cgroups(struct pipeline *p, const char *root, const char *pods_dir)
+{
+	struct cgroup_names *cn = cgroup_names_new(root, pods_dir);
+
+	if (!cn)
+		return -1;
+	cgroup_names_free(p->cgroups);
+	p->cgroups = cn;
+	return 0;
+}
+
+void pipeline_set_cgroup_filter(struct pipeline *p, const char *path)
+{
+	p->cgroup_filter = path;
+}
+
+void pipeline_cgroup(struct pipeline *p, __u64 id, const char *path, const char *pod)
+{
+	if (p->rec)
+		recorder_cgroup(p->rec, 0, id, path, pod);
+	cgroup_names_set(p->cgroups, id, path, pod);
 }
 
 void pipeline_add_sink(struct pipeline *p, struct sink *s)
@@ -73,10 +135,14 @@ struct pipeline *pipeline_new(const struct options *o, const struct engine_confi
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 
-	if (p)
+	if (p) {
 		p->engine = engine_new(cfg);
-	if (!p || !p->engine) {
+		p->cgroups = cgroup_names_new(NULL, NULL);
+	}
+	if (!p || !p->engine || !p->cgroups) {
 		report_error("out of memory for the flow table");
+		if (p)
+			engine_free(p->engine);
 		free(p);
 		return NULL;
 	}
@@ -96,6 +162,7 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	engine_free(p->engine);
+	cgroup_names_free(p->cgroups);
 	free(p);
 }
 
@@ -106,6 +173,7 @@ void pipeline_set_recorder(struct pipeline *p, struct recorder *rec)
 
 void pipeline_event(struct pipeline *p, const struct tt_event *ev)
 {
+	learn_cgroup(p, ev->cgroup_id, ev->ts_ns);
 	if (p->rec)
 		recorder_event(p->rec, ev);
 	engine_on_event(p->engine, ev);
@@ -113,6 +181,7 @@ void pipeline_event(struct pipeline *p, const struct tt_event *ev)
 
 void pipeline_socket(struct pipeline *p, const struct tt_sock_scan *s, __u64 now_ns)
 {
+	learn_cgroup(p, s->cgroup_id, now_ns);
 	if (p->rec)
 		recorder_socket(p->rec, s, now_ns);
 	engine_on_scan(p->engine, s, now_ns);

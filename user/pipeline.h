@@ -90,6 +90,16 @@ void pipeline_add_sink(struct pipeline *p, struct sink *s);
 void pipeline_set_recorder(struct pipeline *p, struct recorder *rec);
 
 /* What a source feeds. */
+/*
+ * Name owners' cgroups live: ids resolved under root (the cgroup2 mount),
+ * pods named from pods_dir (kubelet's logs; NULL: none). Without it the
+ * names are those a recording carries. -1: out of memory.
+ */
+int pipeline_resolve_cgroups(struct pipeline *p, const char *root, const char *pods_dir);
+/* --cgroup: only owners in this cgroup (a path under the mount) or below. */
+void pipeline_set_cgroup_filter(struct pipeline *p, const char *path);
+/* A recording's REC_CGROUP: the name of an id. */
+void pipeline_cgroup(struct pipeline *p, __u64 id, const char *path, const char *pod);
 void pipeline_event(struct pipeline *p, const struct tt_event *ev);
 void pipeline_socket(struct pipeline *p, const struct tt_sock_scan *s, __u64 now_ns);
 void pipeline_nic(struct pipeline *p, const struct flow_key *key,

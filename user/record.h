@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "cgroups.h"
 #include "cli.h"
 #include "diagnose.h"
 #include "health.h"
@@ -54,6 +55,12 @@ enum rec_type {
 	REC_CHECK,	/* struct rec_check: ends a chunk */
 	REC_REPEAT,	/* struct rec_repeat: records the previous sample had */
 	REC_HEALTH,	/* struct rec_health: the live source's own counts, each tick */
+	/*
+	 * struct rec_cgroup, then the path and the pod name: what the live
+	 * run named a cgroup id (path length 0: not found), before the first
+	 * record that needs it. A reader older than it skips it.
+	 */
+	REC_CGROUP,
 	REC_TYPE_MAX,
 };
 
@@ -85,6 +92,12 @@ struct rec_repeat {
 	__u32 start;
 	__u32 count;
 	__u32 now_jiffies;	/* REC_SOCKET: tt_sock_scan.now_jiffies of each */
+};
+
+struct rec_cgroup {
+	__u64 id;
+	__u16 path_len, pod_len;
+	__u32 _pad;
 };
 
 struct rec_check {
@@ -183,6 +196,9 @@ void recorder_nic(struct recorder *r, const struct flow_key *key,
 void recorder_mark(struct recorder *r, enum rec_type type, __u64 now_ns);
 /* The source's own counts at this tick (before its sample ends). */
 void recorder_health(struct recorder *r, __u64 now_ns, const struct health_report *h);
+/* The name of a cgroup id (path "": not found; pod "": none). */
+void recorder_cgroup(struct recorder *r, __u64 now_ns, __u64 id, const char *path,
+		     const char *pod);
 /* The sample is over with this many events lost so far: the chunk is
  * checked and the stream flushed to the file. */
 void recorder_lost(struct recorder *r, __u64 now_ns, __u64 lost);
@@ -204,6 +220,11 @@ struct rec_item {
 		} nic;
 		__u64 lost;
 		struct rec_health health;
+		struct {
+			__u64 id;
+			char path[CGROUP_PATH_MAX];
+			char pod[CGROUP_NAME_MAX];
+		} cgroup;
 	};
 };
 

@@ -354,6 +354,20 @@ static int take_frame(struct rec_reader *r, const struct frame *fr, const unsign
 	case REC_HEALTH:
 		copy_payload(&it->health, sizeof(it->health), p, fr->len);
 		return 1;
+	case REC_CGROUP: {
+		struct rec_cgroup c;
+
+		if (fr->len < sizeof(c))
+			return damage(r, REC_CORRUPT, "a cgroup record is short") - 1;
+		memcpy(&c, p, sizeof(c));
+		if (c.path_len >= sizeof(it->cgroup.path) || c.pod_len >= sizeof(it->cgroup.pod) ||
+		    fr->len != sizeof(c) + c.path_len + c.pod_len)
+			return damage(r, REC_CORRUPT, "a cgroup record's lengths disagree") - 1;
+		it->cgroup.id = c.id;
+		memcpy(it->cgroup.path, p + sizeof(c), c.path_len);
+		memcpy(it->cgroup.pod, p + sizeof(c) + c.path_len, c.pod_len);
+		return 1;
+	}
 	case REC_REPEAT: {
 		struct rec_repeat rep;
 		const struct sample *s;

@@ -357,6 +357,21 @@ void recorder_mark(struct recorder *r, enum rec_type type, __u64 now_ns)
 		end_chunk(r, Z_SYNC_FLUSH);
 }
 
+void recorder_cgroup(struct recorder *r, __u64 now_ns, __u64 id, const char *path,
+		     const char *pod)
+{
+	struct rec_cgroup c = { .id = id };
+	char buf[CGROUP_PATH_MAX + CGROUP_NAME_MAX];
+
+	c.path_len = strnlen(path, CGROUP_PATH_MAX - 1);
+	c.pod_len = strnlen(pod, CGROUP_NAME_MAX - 1);
+	memcpy(buf, path, c.path_len);
+	memcpy(buf + c.path_len, pod, c.pod_len);
+	flush_runs(r);
+	put_frame(r, REC_CGROUP, now_ns, &c, sizeof(c), buf, c.path_len + c.pod_len);
+	maybe_compress(r);
+}
+
 void recorder_health(struct recorder *r, __u64 now_ns, const struct health_report *h)
 {
 	struct rec_health rh = {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "cgroups.h"
 #include "output.h"
 #include "report.h"
 #include "sink_file.h"
@@ -74,11 +75,18 @@ int replay_main(int argc, char **argv)
 	struct engine_config cfg;
 	struct options o;
 	struct output out;
-	char why[512], when[64];
+	char why[512], when[64], cg_filter[CGROUP_PATH_MAX], cg_root[256];
+	const char *why_cg;
 	int ret = EXIT_RUNTIME;
 
 	cli_parse_mode(argc, argv, &o, CLI_REPLAY);
 	signal(SIGPIPE, on_sigpipe);
+	/* The recording names the cgroups: any path is one it may hold. */
+	if (o.cgroup && !cgroup_filter_resolve(o.cgroup, cgroup2_mount(cg_root, sizeof(cg_root)),
+					       false, cg_filter, sizeof(cg_filter), &why_cg)) {
+		report_error("--cgroup %s: %s", o.cgroup, why_cg);
+		return EXIT_USAGE;
+	}
 	rd = rec_open(o.files[0], why, sizeof(why));
 	if (!rd) {
 		report_error("cannot replay %s: %s", o.files[0], why);
@@ -107,6 +115,8 @@ int replay_main(int argc, char **argv)
 		file_sink_set_clock(file, h->mono_to_real_ns);
 	}
 	pipe = pipeline_new(&o, &cfg, &out);
+	if (pipe && o.cgroup)
+		pipeline_set_cgroup_filter(pipe, cg_filter);
 	src = pipe ? file_source_new(rd, pipe) : NULL;
 	if (src) {
 		if (file)

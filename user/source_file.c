@@ -56,6 +56,9 @@ static void feed(struct file_source *fs, const struct rec_item *it)
 		fs->health = it->health;
 		fs->has_health = true;
 		break;
+	case REC_CGROUP:
+		pipeline_cgroup(fs->pipe, it->cgroup.id, it->cgroup.path, it->cgroup.pod);
+		break;
 	default:
 		break;
 	}

@@ -171,7 +171,14 @@ static void scan_worked(struct live_source *ls)
 	ls->scan_backoff_ns = 0;
 }
 
-static void scan_sockets(struct live_source *ls)
+/* The start's scan: what it meets is for the kernel side alone. */
+static void on_socket_primed(const struct tt_sock_scan *sock, void *ctx)
+{
+	(void)sock;
+	(void)ctx;
+}
+
+static void scan_sockets_with(struct live_source *ls, scan_fn fn, bool primed)
 {
 	struct netns_set *ns = &ls->netns;
 	const struct tracer *t = ls->tracer;
@@ -179,7 +186,9 @@ static void scan_sockets(struct live_source *ls)
 
 	if (ls->now_ns < ls->scan_retry_ns)
 		return;
-	n = scanner_read(tracer_scan_iter(t), on_socket, ls);
+	n = scanner_read(tracer_scan_iter(t), fn, ls);
+	if (n < 0 && primed)
+		return;
 	if (n < 0) {
 		scan_failed(ls, n);
 		return;
@@ -192,8 +201,10 @@ static void scan_sockets(struct live_source *ls)
 
 			if (fd < 0)
 				continue;
-			n = scanner_run(link, fd, t->self_netns_fd, on_socket, ls);
+			n = scanner_run(link, fd, t->self_netns_fd, fn, ls);
 			close(fd);
+			if (primed)
+				continue;
 			/* One namespace's failure is that namespace's: it backs
 			 * off (counted as unresolved meanwhile), the others go on,
 			 * and its flows miss this scan like an unscanned one's. */
@@ -205,7 +216,13 @@ static void scan_sockets(struct live_source *ls)
 			}
 		}
 	}
-	pipeline_scan_end(ls->pipe, ls->now_ns);
+	if (!primed)
+		pipeline_scan_end(ls->pipe, ls->now_ns);
+}
+
+static void scan_sockets(struct live_source *ls)
+{
+	scan_sockets_with(ls, on_socket, false);
 }
 
 static void on_nic_record(const struct flow_key *key, const struct nic_flow *nf, void *ctx)
@@ -313,6 +330,13 @@ struct source *live_source_new(struct tracer *t, struct pipeline *p)
 		live_source_free(&ls->base);
 		return NULL;
 	}
+	/*
+	 * A listener that predates us gets its owner (the /proc walk's) into
+	 * its storage when a scan meets it: scan once now, before tracing is
+	 * said to start, so that the children it makes from here on are
+	 * born knowing their owner. Nothing of this scan reaches the engine.
+	 */
+	scan_sockets_with(ls, on_socket_primed, true);
 	return &ls->base;
 }
 

@@ -28,6 +28,7 @@
 #include "privs.h"
 #include "report.h"
 #include "tracer.h"
+#include "cgroups.h"
 #include "tcptrace.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -202,6 +203,7 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	s->rodata->use_sk_storage = hook_plan_sock_storage(&t->plan);
 	if (s->rodata->use_sk_storage)
 		bpf_map__set_max_entries(s->maps.socks, 1);
+	bpf_map__set_max_entries(s->maps.inode_owners, t->owners.n ? t->owners.n : 1);
 	/* TC and XDP cannot read a packet's namespace: it is the one we hook. */
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();
 	configure_drops(s, t);
@@ -643,6 +645,44 @@ static int attach_hooks(struct tracer *t)
 	return 0;
 }
 
+/*
+ * The owners of the sockets already open, found before the load (the
+ * map is sized to them) and handed to the kernel side before any hook
+ * runs. A socket opened between the walk and the attach has no owner:
+ * said as unknown, never guessed.
+ */
+static void find_owners(struct tracer *t, const struct options *o)
+{
+	char root[256];
+	const char *cg = cgroup2_mount(root, sizeof(root));
+	int err = proc_owners_walk(&t->owners, "/proc", cg);
+
+	if (err) {
+		report_error("cannot walk /proc for the owners of open sockets: %s "
+			     "(their pid will say null)", strerror(-err));
+		return;
+	}
+	if (o->verbose)
+		report_note("note: /proc walk: %zu TCP sockets owned (%u socket links, "
+			    "%u processes, %u namespaces) in %.1f ms", t->owners.n,
+			    t->owners.sockets, t->owners.procs, t->owners.netns, t->owners.ms);
+}
+
+static void give_owners(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.inode_owners);
+
+	for (size_t i = 0; i < t->owners.n; i++) {
+		const struct proc_owner *po = &t->owners.v[i];
+		struct flow_info info = { .pid = po->pid, .cgroup_id = po->cgroup_id };
+
+		memcpy(info.comm, po->comm, sizeof(info.comm));
+		bpf_map_update_elem(fd, &po->ino, &info, BPF_ANY);
+	}
+	free(t->owners.v);
+	t->owners.v = NULL;
+}
+
 int tracer_start(struct tracer *t, const struct options *o)
 {
 	double t0 = mono_ms();
@@ -652,12 +692,15 @@ int tracer_start(struct tracer *t, const struct options *o)
 	double t1 = 0, t2 = 0, t3 = 0;
 
 	t->stats_fd = -1;
+	if (!o->check)
+		find_owners(t, o);
 	err = plan_hooks(t, o);
 	if (!err) {
 		t1 = mono_ms();
 		err = load_as_planned(t, o);
 	}
 	if (!err) {
+		give_owners(t);
 		t2 = mono_ms();
 		err = attach_hooks(t);
 	}
@@ -721,6 +764,7 @@ void tracer_stop(struct tracer *t)
 	t->scan_link = NULL;
 	tcptrace_bpf__destroy(t->skel);
 	t->skel = NULL;
+	proc_owners_free(&t->owners);
 	if (t->stats_fd >= 0)
 		close(t->stats_fd);
 	if (t->netns_fd >= 0)

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "health.h"
 #include "hook_plan.h"
+#include "proc_owners.h"
 #include "nic.h"
 #include "nic_attach.h"
 
@@ -46,6 +47,7 @@ struct tracer {
 	bool netns_own;		/* --netns names the namespace we are in: no setns */
 	struct ns_thread *ns_thread;	/* --netns elsewhere: a thread inside it */
 	bool scan_own_netns_only;	/* host-wide, other namespaces cannot be entered */
+	struct proc_owners owners;	/* who held the sockets open at start */
 };
 
 struct tracer_health {

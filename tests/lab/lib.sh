@@ -67,6 +67,7 @@ lab_cleanup() {
 		sleep 0.1
 	done
 	lab_alive && lab_signal KILL
+	lab_cgroups_rm "$LAB_DIR/cgroups"
 	for ns in "$NS_A" "$NS_R" "$NS_B"; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -76,6 +77,45 @@ lab_cleanup() {
 		lab_log "kept $LAB_DIR"
 	fi
 	exit "$rc"
+}
+
+# ---------------------------------------------------------------- cgroups
+
+# The cgroup v2 mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
+# hybrid host), or nothing.
+lab_cgroup_root() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+}
+
+# lab_cgroup DIR [LIST]: make a cgroup v2 directory (its parent first,
+# with lab_cgroup too) that lab_cgroups_rm removes, deepest first: the
+# lab's cleanup all of them, a test those in its own LIST file.
+lab_cgroup() {
+	mkdir "$1" || return 1
+	echo "$1" >>"$LAB_DIR/cgroups"
+	[ -z "${2:-}" ] || echo "$1" >>"$2"
+}
+
+# lab_cgroups_rm LIST: remove the cgroups a LIST file names, once their
+# processes are gone (a killed one takes a moment to leave).
+lab_cgroups_rm() {
+	local list=$1 d i
+
+	[ -n "$LAB_DIR" ] && [ -f "$list" ] || return 0
+	for d in $(tac "$list"); do
+		for i in $(seq 20); do
+			[ -d "$d" ] || break
+			rmdir "$d" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+}
+
+# lab_in_cgroup DIR CMD... &: run CMD inside cgroup DIR, in the background
+# only: it execs all the way (the job's shell, sh, ip netns exec), so $!
+# is CMD's own pid.
+lab_in_cgroup() {
+	exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$@"
 }
 
 # lab_signal SIG: every process the lab recorded, and every process that
@@ -570,18 +610,30 @@ expect_conn() {
 	return 1
 }
 
+# lab_sk_storage FILE: did the tracer that wrote FILE keep sockets' state
+# in their own storage (5.11 on, tp_btf)? Only there does a server
+# connection inherit its listener's owner; elsewhere its pid is null.
+lab_sk_storage() {
+	local v
+	v=$(uname -r | awk -F. '{ printf "%d%03d", $1, $2 }')
+	[ "$v" -ge 5011 ] &&
+		lab_any "$1" 'any(inputs; .type == "stats" and .tracepoints == "tp_btf")'
+}
+
 # expect_conn_complete FILE SIDE PORT SENT RECEIVED: the flow on PORT has
 # a periodic conn record while open and a final one at its close, with
 # every field of the README's table, and values that fit the exchange:
 # the bytes each way, the handshake in the state path, an RTT, a FIN
-# close, the owner and cgroup where this end opened it (the client), no
-# diagnosis codes.
-CONN_FIELDS='["type","ts","side","family","laddr","lport","raddr","rport","netns","pid","comm","cgroup_id","start","duration_ms","open","state_path","connect_ms","bytes_sent","bytes_received","segs_out","segs_in","data_segs_out","data_segs_in","retransmits","retransmits_rto","retransmits_fast","syn_retransmits","srtt_us","min_rtt_us","resets_received","resets_sent","close_reason","app_error","codes","events_lost"]'
+# close, the owner and cgroup at both ends (the client's from connect(),
+# the server's from its listener, which predates the tracer: the /proc
+# walk's), no diagnosis codes.
+CONN_FIELDS='["type","ts","side","family","laddr","lport","raddr","rport","netns","pid","comm","cgroup_id","cgroup","container","container_id","pod_uid","pod","start","duration_ms","open","state_path","connect_ms","bytes_sent","bytes_received","segs_out","segs_in","data_segs_out","data_segs_in","retransmits","retransmits_rto","retransmits_fast","syn_retransmits","srtt_us","min_rtt_us","resets_received","resets_sent","close_reason","app_error","codes","events_lost"]'
 expect_conn_complete() {
-	local file=$1 side=$2 port=$3 sent=$4 received=$5 why
+	local file=$1 side=$2 port=$3 sent=$4 received=$5 why owned=false
 
 	lab_json_ok "$file" || return 1
-	why=$(jq -rs --argjson fields "$CONN_FIELDS" --arg side "$side" \
+	lab_sk_storage "$file" && owned=true
+	why=$(jq -rs --argjson fields "$CONN_FIELDS" --arg side "$side" --argjson owned "$owned" \
 		--argjson port "$port" --argjson sent "$sent" --argjson received "$received" '
 		[.[] | select(.type == "conn" and .side == $side and
 			      (.lport == $port or .rport == $port))] as $c |
@@ -608,6 +660,8 @@ expect_conn_complete() {
 			  (if $side == "client" and ($r.pid == null or $r.comm != "peer" or $r.cgroup_id == 0 or
 						     $r.start == null or $r.connect_ms == null)
 			   then "client owner/start: pid \($r.pid) comm \($r.comm) cgroup \($r.cgroup_id) start \($r.start) connect_ms \($r.connect_ms)" else empty end),
+			  (if $side == "server" and $owned and ($r.pid == null or $r.comm != "peer" or $r.cgroup_id == 0)
+			   then "server owner: pid \($r.pid) comm \($r.comm) cgroup \($r.cgroup_id)" else empty end),
 			  (if $live[0].close_reason != "open" or $live[0].state_path == [] then "periodic record: \($live[0] | tostring)" else empty end)
 			] | join("; ")
 		end' "$file" 2>&1)

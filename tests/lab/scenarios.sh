@@ -46,6 +46,8 @@ SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
 SCENARIOS+=(file-output metrics metrics-storm otlp)
 # Both ends recorded at once and joined by correlate (issue 10).
 SCENARIOS+=(two-ends)
+# Who owns each connection: pid, comm and container (issue 11).
+SCENARIOS+=(owner-reuse owner-before)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -1675,6 +1677,253 @@ sc_san_report() {
 		echo "FAIL san/$test: ${report#*: }"
 	else
 		echo "PASS san/$test"
+	fi
+}
+
+# ------------------------------------------------------------ owners
+#
+# Who owns a connection (issue 11): its pid, comm and the container or
+# unit of its cgroup, at both ends, on diagnoses and conn records. The
+# lab's processes run in cgroup v2 directories of the variant's own
+# (ttlab-<id>-<variant>/...), named like systemd units and a docker
+# scope, removed at the end whatever happened.
+
+# sc_owner_cgroups N: the variant's cgroup root (in CG_ROOT, its list of
+# directories in CG_LIST); 1 (a lab failure said) without cgroup v2.
+sc_owner_cgroups() {
+	local n=$1 mnt
+
+	mnt=$(lab_cgroup_root)
+	if [ -z "$mnt" ]; then
+		lab_fail "lab: no cgroup v2 hierarchy mounted"
+		return 1
+	fi
+	CG_ROOT=$mnt/ttlab-$LAB_ID-$n
+	CG_LIST=$LAB_DIR/$n.cgroups
+	: >"$CG_LIST"
+	lab_cgroup "$CG_ROOT" "$CG_LIST" || { lab_fail "lab: cannot make $CG_ROOT"; return 1; }
+}
+
+# sc_owner_cgroup LEAF: a cgroup under the variant's root; its path.
+sc_owner_cgroup() {
+	lab_cgroup "$CG_ROOT/$1" "$CG_LIST" >/dev/null || return 1
+	echo "$CG_ROOT/$1"
+}
+
+# sc_owner_server N CGROUP ADDR PORT MODE [options]: lab_server in a
+# cgroup; its pid in SERVER_PID.
+sc_owner_server() {
+	local n=$1 cg=$2 addr=$3 port=$4 mode=$5 ready i
+	shift 5
+
+	ready=$LAB_DIR/$n.server.ready
+	rm -f "$ready"
+	lab_in_cgroup "$cg" ip netns exec "$NS_B" "$PEER" server -l "$addr" -p "$port" \
+		-m "$mode" --ready-file "$ready" "$@" 2>>"$LAB_DIR/$n.peer.log" &
+	SERVER_PID=$!
+	lab_track "$SERVER_PID"
+	for i in $(seq 50); do
+		[ -f "$ready" ] && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	lab_fail "lab: the $n peer server did not start listening"
+	return 1
+}
+
+# sc_owner_client N CGROUP ADDR PORT MODE [options]: a client in a cgroup,
+# in the background: its pid in CLIENT_PID (sc_owner_client_wait reaps it).
+sc_owner_client() {
+	local n=$1 cg=$2 addr=$3 port=$4 mode=$5
+	shift 5
+
+	lab_in_cgroup "$cg" ip netns exec "$NS_A" "$PEER" client -c "$addr" -p "$port" \
+		-m "$mode" "$@" 2>>"$LAB_DIR/$n.peer.log" &
+	CLIENT_PID=$!
+	lab_track "$CLIENT_PID"
+}
+
+sc_owner_client_wait() {
+	if ! wait "$CLIENT_PID"; then
+		lab_fail "lab: client $CLIENT_PID did not see the expected outcome ($(grep outcome \
+			"$LAB_DIR/$1.peer.log" 2>/dev/null | tail -n 1))"
+	fi
+}
+
+# expect_owner FILE WHAT PORT PID COMM CONTAINER: a record (WHAT: a
+# diagnosis code, or "conn") of the port names that owner whole: pid,
+# comm, its container and the cgroup it is named from.
+expect_owner() {
+	local file=$1 what=$2 port=$3 pid=$4 comm=$5 container=$6 got
+
+	lab_json_ok "$file" || return 1
+	if lab_any "$file" --arg w "$what" --argjson port "$port" --argjson pid "$pid" \
+		--arg comm "$comm" --arg ct "$container" '
+		any(inputs; (if $w == "conn" then .type == "conn" else
+			     .type == "diagnosis" and .code == $w end) and
+			(.lport == $port or .rport == $port) and .pid == $pid and
+			.comm == $comm and .container == $ct and .cgroup_id > 0 and
+			(.cgroup | type) == "string")'; then
+		return 0
+	fi
+	got=$(jq -rc --arg w "$what" 'select(if $w == "conn" then .type == "conn" else
+		.type == "diagnosis" and .code == $w end) |
+		"\(.pid)/\(.comm)/\(.container)"' "$file" | sort -u | paste -sd, -)
+	echo "$(basename "$file" .json): no $what of pid $pid ($comm) in $container (got: ${got:-none})"
+	return 1
+}
+
+# expect_pids_only FILE PORT PID...: every diagnosis and conn record of the
+# port that names a process names one of these: never a wrong one.
+expect_pids_only() {
+	local file=$1 port=$2 got
+	shift 2
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -r --argjson port "$port" --argjson ok "[$(IFS=,; echo "$*")]" '
+		select((.type == "diagnosis" or .type == "conn") and
+		       (.lport == $port or .rport == $port) and .pid != null and
+		       (.pid as $p | $ok | index($p) | not)) | "\(.type) \(.code // "") pid \(.pid)"' \
+		"$file" | sort -u | paste -sd, -)
+	[ -z "$got" ] && return 0
+	echo "$(basename "$file" .json): a wrong owner: $got (the owners: $*)"
+	return 1
+}
+
+# expect_replay_cgroup TTR CGROUP PORT PID: the recording replayed with
+# --cgroup CGROUP keeps that owner's records, and only those.
+expect_replay_cgroup() {
+	local ttr=$1 cg=$2 port=$3 pid=$4 got
+
+	got=$("$TCPTRACE" replay -j --cgroup "$cg" "$ttr" 2>/dev/null | jq -r --argjson port "$port" '
+		select((.type == "diagnosis" or .type == "conn") and
+		       (.lport == $port or .rport == $port)) | .pid' | sort -u | paste -sd, -)
+	[ "$got" = "$pid" ] && return 0
+	echo "$(basename "$ttr") replayed with --cgroup $cg: owners ${got:-none}, want $pid"
+	return 1
+}
+
+# A port reused by another process, at both ends. Process A serves the
+# port and crashes with a request unread; client X connects to it from a
+# fixed local port and is reset. Then process B serves the same port and
+# client Y connects from the same local port: the same 4-tuple, new
+# sockets. Every diagnosis and conn record names the process of its own
+# socket (A and X, then B and Y), with the container each runs in:
+# units srv-a.service, srv-b.service, cli-y.service and a docker scope
+# for X. The listeners and clients all start after the tracers: listen()
+# and connect() are seen.
+sc_owner-reuse() {
+	local fam=$1 port=$2 n=$3 b lport=$(($2 + 5)) cga cgb cgx cgy id pa pb px py i
+
+	b=$(lab_addr "$fam" b)
+	id=$(printf '%s' "$LAB_ID-$n" | sha256sum | cut -c 1-64)
+	sc_owner_cgroups "$n" || return
+	cga=$(sc_owner_cgroup srv-a.service) && cgb=$(sc_owner_cgroup srv-b.service) &&
+		cgx=$(sc_owner_cgroup "docker-$id.scope") &&
+		cgy=$(sc_owner_cgroup cli-y.service) ||
+		{ lab_fail "lab: cannot make cgroups"; sc_owner_end "$n"; return; }
+	sc_tracers "$n" "$port" a b || { sc_owner_end "$n"; return; }
+	sc_owner_server "$n" "$cga" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" &&
+		pa=$SERVER_PID &&
+		sc_owner_client "$n" "$cgx" "$b" "$port" request --lport "$lport" \
+			--timeout-ms 5000 --expect ECONNRESET &&
+		px=$CLIENT_PID && sc_owner_client_wait "$n"
+	wait "$pa" 2>/dev/null	# A has crashed: its port is free
+	# X's reset judged before Y's SYN starts the tuple's NIC record afresh
+	# (judged after it, the reset would find no RST arrived at the NIC)
+	for i in $(seq 50); do
+		[ -n "$NO_TRACER" ] || [ -z "${px:-}" ] && break
+		lab_any "$LAB_DIR/$n.a.json" --argjson p "$px" \
+			'any(inputs; .type == "diagnosis" and .pid == $p)' && break
+		sleep 0.1
+	done
+	sc_owner_server "$n" "$cgb" "$b" "$port" crash --delay-ms 300 -d "$SERVER_MS" &&
+		pb=$SERVER_PID &&
+		sc_owner_client "$n" "$cgy" "$b" "$port" request --lport "$lport" \
+			--timeout-ms 5000 --expect ECONNRESET &&
+		py=$CLIENT_PID && sc_owner_client_wait "$n"
+	wait "$pb" 2>/dev/null
+	sc_stop "$n" a b
+	if [ -n "${pa:-}" ] && [ -n "${pb:-}" ] && [ -n "${px:-}" ] && [ -n "${py:-}" ]; then
+		sc_check expect_owner "$LAB_DIR/$n.a.json" PEER_RESET "$port" "$px" peer "docker:${id:0:12}"
+		sc_check expect_owner "$LAB_DIR/$n.a.json" PEER_RESET "$port" "$py" peer cli-y.service
+		sc_check expect_owner "$LAB_DIR/$n.a.json" conn "$port" "$px" peer "docker:${id:0:12}"
+		sc_check expect_owner "$LAB_DIR/$n.a.json" conn "$port" "$py" peer cli-y.service
+		sc_check expect_pids_only "$LAB_DIR/$n.a.json" "$port" "$px" "$py"
+		if [ -n "$NO_TRACER" ]; then
+			:
+		elif lab_sk_storage "$LAB_DIR/$n.b.json"; then
+			sc_check expect_owner "$LAB_DIR/$n.b.json" LOCAL_RESET "$port" "$pa" peer srv-a.service
+			sc_check expect_owner "$LAB_DIR/$n.b.json" LOCAL_RESET "$port" "$pb" peer srv-b.service
+			sc_check expect_owner "$LAB_DIR/$n.b.json" conn "$port" "$pa" peer srv-a.service
+			sc_check expect_owner "$LAB_DIR/$n.b.json" conn "$port" "$pb" peer srv-b.service
+			sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port" "$pa" "$pb"
+			[ "${LAB_REPLAY:-1}" != 0 ] &&
+				sc_check expect_replay_cgroup "$LAB_DIR/$n.b.ttr" "$cgb" "$port" "$pb"
+		else
+			# no socket storage: a server connection's owner is unknown, and said so
+			sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port"
+		fi
+	fi
+	sc_owner_end "$n"
+}
+
+# A connection that was open before the tracers started, at both ends:
+# client X (a docker scope) sent a request that server S (unit
+# web.service) reads and never answers. Only the /proc walk at start
+# knows their owners. The client's end is traced with --pid X (a filter
+# that must keep a connection X opened before it), the server's without.
+sc_owner-before() {
+	local fam=$1 port=$2 n=$3 b cgs cgx id ps px i
+
+	b=$(lab_addr "$fam" b)
+	id=$(printf '%s' "$LAB_ID-$n" | sha256sum | cut -c 1-64)
+	sc_owner_cgroups "$n" || return
+	cgs=$(sc_owner_cgroup web.service) && cgx=$(sc_owner_cgroup "docker-$id.scope") ||
+		{ lab_fail "lab: cannot make cgroups"; sc_owner_end "$n"; return; }
+	sc_owner_server "$n" "$cgs" "$b" "$port" hang -d "$SERVER_MS" ||
+		{ sc_owner_end "$n"; return; }
+	ps=$SERVER_PID
+	sc_owner_client "$n" "$cgx" "$b" "$port" request --timeout-ms 60000 --expect timeout
+	px=$CLIENT_PID
+	# the request is out and read before the tracers start
+	for i in $(seq 50); do
+		grep -q 'request arrived\|read [0-9]' "$LAB_DIR/$n.peer.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	if [ -z "$NO_TRACER" ]; then
+		lab_tracer_start "$n.a" a "$port" "$TRACER_SECS" --pid "$px" --conn-interval 1
+		lab_tracer_start "$n.b" b "$port" "$TRACER_SECS" --conn-interval 1
+		lab_tracer_wait "$n.a" && lab_tracer_wait "$n.b" || { sc_owner_end "$n"; return; }
+		# the stall is judged --stall-ms after the tracers see it
+		for i in $(seq 100); do
+			lab_any "$LAB_DIR/$n.a.json" 'any(inputs; .code == "PEER_APP_STALL")' &&
+				lab_any "$LAB_DIR/$n.b.json" 'any(inputs; .code == "LOCAL_APP_STALL")' &&
+				break
+			sleep 0.1
+		done
+		sleep 1.2	# a periodic conn record (--conn-interval 1) at each end
+		lab_tracer_stop "$n.a"
+		lab_tracer_stop "$n.b"
+	fi
+	kill -TERM "$px" 2>/dev/null
+	wait "$px" 2>/dev/null
+	lab_server_stop
+	sc_check expect_owner "$LAB_DIR/$n.a.json" PEER_APP_STALL "$port" "$px" peer "docker:${id:0:12}"
+	sc_check expect_owner "$LAB_DIR/$n.a.json" conn "$port" "$px" peer "docker:${id:0:12}"
+	sc_check expect_owner "$LAB_DIR/$n.b.json" LOCAL_APP_STALL "$port" "$ps" peer web.service
+	sc_check expect_owner "$LAB_DIR/$n.b.json" conn "$port" "$ps" peer web.service
+	sc_check expect_pids_only "$LAB_DIR/$n.a.json" "$port" "$px"
+	sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port" "$ps"
+	sc_owner_end "$n"
+}
+
+# The variant's processes are gone: its cgroups go.
+sc_owner_end() {
+	lab_server_stop
+	lab_cgroups_rm "$LAB_DIR/$1.cgroups"
+	if [ -d "$CG_ROOT" ]; then
+		lab_fail "lab: cgroup $CG_ROOT could not be removed"
 	fi
 }
 

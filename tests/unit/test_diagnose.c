@@ -1242,6 +1242,64 @@ out:
 	engine_free(e);
 }
 
+/* A refused connect by a given owner. */
+static void feed_refused_by(struct engine *e, __u64 ts, const struct flow_key *k, __u32 pid,
+			    __u64 cgroup_id)
+{
+	struct tt_event ev = mkev(EV_STATE, ts, k);
+
+	ev.old_state = TT_TCP_CLOSE;
+	ev.state = TT_TCP_SYN_SENT;
+	ev.side = TT_SIDE_CLIENT;
+	ev.flags = EVF_PROC;
+	ev.pid = pid;
+	ev.cgroup_id = cgroup_id;
+	snprintf(ev.comm, sizeof(ev.comm), "p%u", pid);
+	engine_on_event(e, &ev);
+	feed_rst_rx(e, ts + 1 * MSEC, k, TT_TCP_SYN_SENT);
+	feed_state(e, ts + 1 * MSEC, k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, TT_SIDE_CLIENT);
+}
+
+/*
+ * One endpoint refusing two services: a diagnosis each, named after its
+ * own owner. One service's several processes fold into one diagnosis
+ * that names no process (never one of them for all), its cgroup kept.
+ */
+static void test_fold_by_owner(struct test *t)
+{
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	struct flow_key k;
+	int i, web = -1, cron = -1;
+
+	k = client_key(30000);
+	feed_refused_by(e, T0, &k, 100, 7);
+	k = client_key(30001);
+	feed_refused_by(e, T0 + MSEC, &k, 100, 7);
+	for (i = 0; i < 3; i++) {
+		k = client_key(31000 + i);
+		feed_refused_by(e, T0 + (10 + i) * MSEC, &k, 200 + i, 9);
+	}
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 2, "got %s", sink_str(&s));
+	for (i = 0; i < 2; i++) {
+		if (s.d[i].cgroup_id == 7)
+			web = i;
+		if (s.d[i].cgroup_id == 9)
+			cron = i;
+	}
+	EXPECT(web >= 0 && cron >= 0, "a diagnosis per cgroup: %s", sink_str(&s));
+	EXPECT_EQ(s.d[web].connections, 2);
+	EXPECT_EQ(s.d[web].pid, 100);
+	EXPECT_STR(s.d[web].comm, "p100");
+	EXPECT_EQ(s.d[cron].connections, 3);
+	EXPECT_EQ(s.d[cron].pid, 0);
+	EXPECT_STR(s.d[cron].comm, "");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 /* A refused-connect storm larger than the flow table: flows are evicted
  * and counted, and the evicted ones are still diagnosed. */
 static void test_flow_table_eviction(struct test *t)
@@ -3778,6 +3836,7 @@ static const struct test_case tests[] = {
 	TEST(test_healthy_fin_close),
 	TEST(test_synack_retrans_silent),
 	TEST(test_fold_refused),
+		TEST(test_fold_by_owner),
 	TEST(test_flow_table_eviction),
 	TEST(test_seq_wraparound),
 	TEST(test_unknown_flow),

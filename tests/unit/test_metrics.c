@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include "cgroups.h"
 #include "http_server.h"
 #include "metrics.h"
 #include "harness.h"
@@ -77,6 +78,7 @@ static int count_lines(const char *text, const char *prefix)
 
 static void test_diagnosis_series(struct test *t)
 {
+	static struct cgroup_name cg;
 	struct metrics *m = registry(500, 300 * SEC);
 	struct diagnosis d;
 	struct capture c = {0};
@@ -93,13 +95,27 @@ static void test_diagnosis_series(struct test *t)
 	metrics_diagnosis(m, &d, SEC);
 	text = render(m, &c);
 	EXPECT(strstr(text, "tcptrace_diagnoses_total{side=\"client\",raddr=\"10.0.2.10\","
-			    "rport=\"8080\",lport=\"\",code=\"CONNECTION_REFUSED\","
+			    "rport=\"8080\",lport=\"\",container=\"\",code=\"CONNECTION_REFUSED\","
 			    "severity=\"error\"} 3\n"), "%s", text);
 	EXPECT(strstr(text, "tcptrace_diagnoses_total{side=\"server\",raddr=\"10.0.1.7\","
-			    "rport=\"\",lport=\"9999\",code=\"PORT_CLOSED\",severity=\"info\"} 1\n"),
-	       "%s", text);
+			    "rport=\"\",lport=\"9999\",container=\"\",code=\"PORT_CLOSED\","
+			    "severity=\"info\"} 1\n"), "%s", text);
+	/* The owner's container is a label, its pid never: the same endpoint
+	 * from another unit is a series of its own. */
+	cgroup_name_parse(&cg, "/system.slice/web.service", NULL);
+	d = diag(DIAG_PORT_CLOSED, TT_SIDE_SERVER, key4("10.0.2.10", 9999, "10.0.1.7", 51515), 1);
+	d.severity = SEV_INFO;
+	d.pid = 4242;
+	d.cgroup = &cg;
+	metrics_diagnosis(m, &d, SEC);
+	capture_close(&c);
+	text = render(m, &c);
+	EXPECT(strstr(text, "tcptrace_diagnoses_total{side=\"server\",raddr=\"10.0.1.7\","
+			    "rport=\"\",lport=\"9999\",container=\"web.service\",code=\"PORT_CLOSED\","
+			    "severity=\"info\"} 1\n"), "%s", text);
+	EXPECT(!strstr(text, "4242"), "%s", text);
 	EXPECT(strstr(text, "tcptrace_connections_failed_total{side=\"client\",raddr=\"10.0.2.10\","
-			    "rport=\"8080\",lport=\"\",reason=\"refused\"} 3\n"), "%s", text);
+			    "rport=\"8080\",lport=\"\",container=\"\",reason=\"refused\"} 3\n"), "%s", text);
 	/* The clients' ephemeral ports are nowhere. */
 	EXPECT(!strstr(text, "43122") && !strstr(text, "51515"), "ephemeral port in %s", text);
 	EXPECT(strstr(text, "# TYPE tcptrace_diagnoses_total counter\n"), "%s", text);
@@ -153,7 +169,7 @@ static void test_conn_deltas(struct test *t)
 	r.srtt_us = 1500;			/* 1.5 ms: the 0.0025 bucket */
 	metrics_conn(m, &r, 2 * SEC);
 	text = render(m, &c);
-#define EP "side=\"client\",raddr=\"10.0.2.10\",rport=\"8080\",lport=\"\""
+#define EP "side=\"client\",raddr=\"10.0.2.10\",rport=\"8080\",lport=\"\",container=\"\""
 	EXPECT(strstr(text, "tcptrace_connections_opened_total{" EP "} 1\n"), "%s", text);
 	EXPECT(strstr(text, "tcptrace_bytes_sent_total{" EP "} 250\n"), "%s", text);
 	EXPECT(strstr(text, "tcptrace_bytes_received_total{" EP "} 1500\n"), "%s", text);
@@ -202,7 +218,7 @@ static void test_cardinality_cap(struct test *t)
 	EXPECT_EQ(count_lines(text, "tcptrace_diagnoses_total{"), 51);
 	EXPECT_EQ(count_lines(text, "tcptrace_connections_failed_total{"), 51);
 	snprintf(other, sizeof(other), "tcptrace_diagnoses_total{side=\"\",raddr=\"other\","
-		 "rport=\"\",lport=\"\",code=\"CONNECTION_REFUSED\",severity=\"error\"} 1950\n");
+		 "rport=\"\",lport=\"\",container=\"\",code=\"CONNECTION_REFUSED\",severity=\"error\"} 1950\n");
 	EXPECT(strstr(text, other), "no '%s' in the text", other);
 out:
 	capture_close(&c);
@@ -234,9 +250,9 @@ static void test_busiest_kept(struct test *t)
 	metrics_diagnosis(m, &d, 4 * SEC);
 	text = render(m, &c);
 	/* Its own series from its promotion on; what came before is in "other". */
-	EXPECT(strstr(text, "raddr=\"10.9.9.9\",rport=\"443\",lport=\"\",code=\"PACKET_LOSS\","
+	EXPECT(strstr(text, "raddr=\"10.9.9.9\",rport=\"443\",lport=\"\",container=\"\",code=\"PACKET_LOSS\","
 			    "severity=\"error\"} 1\n"), "%s", text);
-	EXPECT(strstr(text, "raddr=\"other\",rport=\"\",lport=\"\",code=\"PACKET_LOSS\","
+	EXPECT(strstr(text, "raddr=\"other\",rport=\"\",lport=\"\",container=\"\",code=\"PACKET_LOSS\","
 			    "severity=\"error\"} 50\n"), "%s", text);
 	EXPECT_EQ(count_lines(text, "tcptrace_diagnoses_total{side=\"client\""), 5);
 out:

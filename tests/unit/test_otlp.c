@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include "cgroups.h"
 #include "otlp_json.h"
 #include "otlp_url.h"
 #include "harness.h"
@@ -86,7 +87,7 @@ static void test_log_diagnosis(struct test *t)
 	d.evidence[0].value = 1;
 	d.n_evidence = 1;
 	json_init(&j, capture_open(&c));
-	otlp_logs_begin(&j, &res);
+	otlp_logs_begin(&j, &res, NULL);
 	otlp_log_diagnosis(&j, &d, 1704164645678000000ULL, 1704164645679000000ULL);
 	otlp_logs_end(&j);
 	s = capture_text(&c);
@@ -122,6 +123,54 @@ out:
 	capture_close(&c);
 }
 
+/*
+ * Records grouped by owner: each owner a resource of its own with the
+ * process and the container in OpenTelemetry's resource names.
+ */
+static void test_logs_by_owner(struct test *t)
+{
+	static struct cgroup_name web, pod;
+	struct otlp_owner a, b;
+	struct conn_record r;
+	struct capture c;
+	struct json j;
+	const char *s, *second;
+
+	cgroup_name_parse(&web, "/system.slice/docker-0123456789abcdef0123456789abcdef"
+			  "0123456789abcdef0123456789abcdef.scope", NULL);
+	cgroup_name_parse(&pod, "/kubepods.slice/kubepods-pod5f2b3c4d_1111_2222_3333_"
+			  "444455556666.slice", "shop/cart-7d9f");
+	a = (struct otlp_owner){ 4242, "web", &web };
+	b = (struct otlp_owner){ 0, "", &pod };
+	EXPECT(otlp_owner_same(&a, &a) && !otlp_owner_same(&a, &b), "same/differ");
+	memset(&r, 0, sizeof(r));
+	r.key = key4("10.0.2.10", 8080, "10.0.1.5", 43122);
+	r.side = TT_SIDE_SERVER;
+	r.close_reason = "fin";
+	json_init(&j, capture_open(&c));
+	otlp_logs_begin(&j, &res, &a);
+	otlp_log_conn(&j, &r, 5, 6);
+	otlp_logs_next_owner(&j, &res, &b);
+	otlp_log_conn(&j, &r, 5, 6);
+	otlp_logs_end(&j);
+	s = capture_text(&c);
+	second = strstr(s, "]}]},{\"resource\":{\"attributes\":[");
+	EXPECT(second, "two resources: %s", s);
+	EXPECT(strstr(s, ATTR("process.pid", "{\"intValue\":\"4242\"}")) < second, "%s", s);
+	EXPECT(strstr(s, ATTR("container.id", "{\"stringValue\":\"0123456789abcdef0123456789abcdef"
+				"0123456789abcdef0123456789abcdef\"}")) < second, "%s", s);
+	EXPECT(strstr(s, ATTR("container.runtime", "{\"stringValue\":\"docker\"}")), "%s", s);
+	EXPECT(strstr(second, ATTR("k8s.pod.uid",
+				   "{\"stringValue\":\"5f2b3c4d-1111-2222-3333-444455556666\"}")),
+	       "%s", s);
+	EXPECT(strstr(second, ATTR("k8s.namespace.name", "{\"stringValue\":\"shop\"}")), "%s", s);
+	EXPECT(strstr(second, ATTR("k8s.pod.name", "{\"stringValue\":\"cart-7d9f\"}")), "%s", s);
+	EXPECT(!strstr(second, "process.pid"), "an unknown pid is no attribute: %s", s);
+	EXPECT(!strcmp(s + strlen(s) - 7, "]}]}]}\n"), "tail: %s", s + strlen(s) - 20);
+out:
+	capture_close(&c);
+}
+
 /* At the server end, server.* is the local end; no owner: no process.*. */
 static void test_log_conn_server(struct test *t)
 {
@@ -141,7 +190,7 @@ static void test_log_conn_server(struct test *t)
 	r.bytes_received = 1000;
 	r.close_reason = "fin";
 	json_init(&j, capture_open(&c));
-	otlp_logs_begin(&j, &res);
+	otlp_logs_begin(&j, &res, NULL);
 	otlp_log_conn(&j, &r, 5, 6);
 	otlp_logs_end(&j);
 	s = capture_text(&c);
@@ -216,7 +265,8 @@ out:
 static const struct test_case tests[] = {
 	TEST(test_urls),
 	TEST(test_log_diagnosis),
-	TEST(test_log_conn_server),
+	TEST(test_logs_by_owner),
+		TEST(test_log_conn_server),
 	TEST(test_metrics),
 };
 

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include "cgroups.h"
 #include "output.h"
 #include "harness.h"
 #include "capture.h"
@@ -108,6 +109,32 @@ out:
 	capture_close(&c);
 }
 
+/* The owner's container or unit follows its process; with no process, alone. */
+static void test_diagnosis_text_container(struct test *t)
+{
+	static struct cgroup_name cg;
+	struct diagnosis d;
+	struct capture c;
+	struct output o;
+
+	output_open(&o, &c, false);
+	peer_reset(&d);
+	cgroup_name_parse(&cg, "/system.slice/web.service", NULL);
+	d.cgroup = &cg;
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), "\n  1 connection, process 7657 (peer) in web.service\n"),
+	       "%s", capture_text(&c));
+	capture_close(&c);
+	output_open(&o, &c, false);
+	d.pid = 0;
+	d.comm[0] = '\0';
+	output_diagnosis(&o, &d);
+	EXPECT(strstr(capture_text(&c), "\n  1 connection in web.service\n"), "%s",
+	       capture_text(&c));
+out:
+	capture_close(&c);
+}
+
 /* IPv6 endpoints in brackets, the fold count, the caveat of lost events. */
 static void test_diagnosis_text_folded_v6(struct test *t)
 {
@@ -152,7 +179,8 @@ static void test_diagnosis_json(struct test *t)
 		"\"code\":\"PEER_RESET\",\"severity\":\"error\",\"side\":\"client\","
 		"\"family\":\"ipv4\",\"laddr\":\"10.0.1.5\",\"lport\":43122,"
 		"\"raddr\":\"10.0.2.10\",\"rport\":8080,\"netns\":4026531840,"
-		"\"pid\":7657,\"comm\":\"peer\","
+		"\"pid\":7657,\"comm\":\"peer\",\"cgroup_id\":0,"
+		"\"cgroup\":null,\"container\":null,\"container_id\":null,\"pod_uid\":null,\"pod\":null,"
 		"\"summary\":\"10.0.2.10:8080 reset the connection after 301ms "
 		"(64 bytes sent, 0 received), cutting off a pending request\","
 		"\"evidence\":{\"bytes_sent\":64,\"bytes_received\":0,\"unsent_bytes\":0,"
@@ -186,7 +214,8 @@ static void test_diagnosis_json_nulls(struct test *t)
 		"\"code\":\"SYN_UNANSWERED\",\"severity\":\"error\",\"side\":\"client\","
 		"\"family\":\"ipv6\",\"laddr\":\"fd00:1::5\",\"lport\":43122,"
 		"\"raddr\":\"fd00:2::10\",\"rport\":8080,\"netns\":4026531840,"
-		"\"pid\":null,\"comm\":null,"
+		"\"pid\":null,\"comm\":null,\"cgroup_id\":0,"
+		"\"cgroup\":null,\"container\":null,\"container_id\":null,\"pod_uid\":null,\"pod\":null,"
 		"\"summary\":\"4 SYNs left this host over 3.8s, nothing came back (no "
 		"SYN-ACK or RST reached the socket) (3 connections)\","
 		"\"evidence\":{\"syns_sent\":4,\"syn_retrans\":3,\"waited_ms\":3800},"
@@ -289,18 +318,26 @@ static void conn_closed(struct conn_record *c)
 
 static void test_conn_json(struct test *t)
 {
+	static struct cgroup_name cg;
 	struct conn_record r;
 	struct capture c;
 	struct output o;
 
 	output_open(&o, &c, true);
 	conn_closed(&r);
+	cgroup_name_parse(&cg, "/system.slice/docker-0123456789abcdef0123456789abcdef"
+			  "0123456789abcdef0123456789abcdef.scope", NULL);
+	r.cgroup = &cg;
 	output_conn(&o, &r, false);
 	EXPECT_STR(capture_text(&c),
 		"{\"type\":\"conn\",\"ts\":\"2024-01-02T03:04:05.678Z\",\"side\":\"client\","
 		"\"family\":\"ipv4\",\"laddr\":\"10.0.1.5\",\"lport\":43122,"
 		"\"raddr\":\"10.0.2.10\",\"rport\":8080,\"netns\":4026531840,"
 		"\"pid\":4242,\"comm\":\"svc-a\",\"cgroup_id\":77,"
+		"\"cgroup\":\"/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\","
+		"\"container\":\"docker:0123456789ab\","
+		"\"container_id\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+		"\"pod_uid\":null,\"pod\":null,"
 		"\"start\":\"2024-01-02T03:04:03.178Z\",\"duration_ms\":2500,\"open\":false,"
 		"\"state_path\":[\"SYN_SENT\",\"ESTABLISHED\",\"FIN_WAIT1\",\"CLOSE\"],"
 		"\"connect_ms\":1,\"bytes_sent\":120,\"bytes_received\":4000,"
@@ -339,6 +376,7 @@ static void test_conn_json_open(struct test *t)
 		"\"family\":\"ipv6\",\"laddr\":\"fd00:1::5\",\"lport\":43122,"
 		"\"raddr\":\"fd00:2::10\",\"rport\":8080,\"netns\":4026531840,"
 		"\"pid\":null,\"comm\":null,\"cgroup_id\":77,"
+		"\"cgroup\":null,\"container\":null,\"container_id\":null,\"pod_uid\":null,\"pod\":null,"
 		"\"start\":null,\"duration_ms\":2500,\"open\":true,"
 		"\"state_path\":[\"SYN_SENT\",\"ESTABLISHED\",\"FIN_WAIT1\",\"CLOSE\"],"
 		"\"connect_ms\":null,\"bytes_sent\":120,\"bytes_received\":4000,"
@@ -511,6 +549,7 @@ out:
 static const struct test_case tests[] = {
 	TEST(test_diagnosis_text),
 	TEST(test_diagnosis_text_folded_v6),
+	TEST(test_diagnosis_text_container),
 	TEST(test_diagnosis_json),
 	TEST(test_diagnosis_json_nulls),
 	TEST(test_diagnosis_json_comm_escaped),

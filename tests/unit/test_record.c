@@ -134,6 +134,9 @@ static bool item_eq(const struct rec_item *a, const struct rec_item *b)
 		return !memcmp(&a->nic, &b->nic, sizeof(a->nic));
 	case REC_LOST:
 		return a->lost == b->lost;
+	case REC_CGROUP:
+		return a->cgroup.id == b->cgroup.id && !strcmp(a->cgroup.path, b->cgroup.path) &&
+		       !strcmp(a->cgroup.pod, b->cgroup.pod);
 	default:
 		return true;
 	}
@@ -200,6 +203,20 @@ static void write_items(const char *path, int ticks, int n_sock, int n_nic, stru
 		for (int i = 0; i <= n_sock; i++) {
 			if ((i == n_sock && t < 2) || (i == 1 && t >= 3))
 				continue;
+			/*
+			 * A cgroup named as a socket that needs it arrives: a
+			 * frame in the middle of a sample, between repeats.
+			 */
+			if (i == 5 && (t == 1 || t == 4)) {
+				it = item(REC_CGROUP, now);
+				it.cgroup.id = 100 + t;
+				snprintf(it.cgroup.path, sizeof(it.cgroup.path),
+					 "/kubepods.slice/web-%d.scope", t);
+				snprintf(it.cgroup.pod, sizeof(it.cgroup.pod), "%s",
+					 t == 4 ? "shop/cart" : "");
+				recorder_cgroup(r, now, it.cgroup.id, it.cgroup.path, it.cgroup.pod);
+				items_push(x, &it);
+			}
 			it = item(REC_SOCKET, now);
 			it.sock = sock_of(i, t);
 			recorder_socket(r, &it.sock, now);
