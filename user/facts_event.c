@@ -498,6 +498,10 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 	case EV_CONNECT_ERR:
 		engine_judge_event(e, ev);
 		return;
+	case EV_PROC_EXIT:
+	case EV_OOM_VICTIM:
+		facts_on_proc_event(e, ev);
+		return;
 	case EV_DROP:
 		on_drop(e, ev);
 		return;
@@ -512,6 +516,7 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 	case EV_SYNACK_RETRANS:
 	case EV_RST_RX:
 	case EV_SK_ERROR:
+	case EV_EXIT_CLOSE:
 		break;
 	default:
 		return;	/* a newer recording's type: skip, never misread */
@@ -535,6 +540,9 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 		break;
 	case EV_RST_TX:
 		on_rst_tx(f, ev);
+		break;
+	case EV_EXIT_CLOSE:
+		facts_exit_closed(e, f, ev);
 		break;
 	case EV_SK_ERROR:
 		if (ev->err > 0) {
