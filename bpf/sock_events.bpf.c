@@ -280,6 +280,15 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 	ev = event_new(&k, EV_RETRANS, &info);
 	if (!ev)
 		return 0;
+	/*
+	 * The probe timer's event stays in icsk_pending while its handler
+	 * runs (tcp_write_timer_handler clears it only for the RTO and the
+	 * zero-window probe): a retransmit then, outside recovery, is a tail
+	 * loss probe. RTOs run in CA_LOSS, fast retransmits in CA_RECOVERY.
+	 */
+	if (ca_state < 3 /* TCP_CA_Recovery */ &&
+	    KREAD(btf, icsk, icsk_pending) == 5 /* ICSK_TIME_LOSS_PROBE */)
+		ev->flags |= EVF_TLP;
 	ev->state = state;
 	ev->ca_state = ca_state;
 	ev->srtt_us = KREAD(btf, tp, srtt_us) >> 3;

@@ -82,6 +82,12 @@ enum tt_event_flags {
 	 * stands for (see source_live.c).
 	 */
 	EVF_SUMMARY	= 1 << 4,
+	/*
+	 * EV_RETRANS: a tail loss probe (the probe timer sent it, outside
+	 * recovery): the last segment sent again to draw an ACK, not a
+	 * segment known lost.
+	 */
+	EVF_TLP		= 1 << 5,
 };
 
 /*

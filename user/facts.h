@@ -96,6 +96,9 @@ struct flow {
 	__u32 retrans;		/* non-SYN retransmits seen as events */
 	__u32 rto_retrans;	/* ... sent in CA_LOSS: a timeout fired */
 	__u32 fast_retrans;	/* ... sent in CA_RECOVERY: duplicate ACKs/SACK */
+	__u32 tlp_retrans;	/* ... tail loss probes (EVF_TLP) */
+	__u32 dsack_dups;	/* retransmits the peer already had (DSACK): spurious */
+	__u32 srtt_peak_us;	/* the highest srtt a snapshot showed */
 	__u32 ev_srtt_us;	/* srtt at the latest event */
 
 	/* The latest snapshot. */

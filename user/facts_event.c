@@ -262,9 +262,11 @@ static void on_retrans(struct flow *f, const struct tt_event *ev)
 	}
 	f->retrans++;
 	/* CA_LOSS: the retransmit timer fired. CA_RECOVERY: duplicate ACKs or
-	 * SACK triggered a fast retransmit. Tail loss probes and the like in
-	 * the other states are neither. */
-	if (ev->ca_state == TT_CA_LOSS)
+	 * SACK triggered a fast retransmit. A tail loss probe the kernel side
+	 * tells (EVF_TLP); other retransmits outside both are neither. */
+	if (ev->flags & EVF_TLP)
+		f->tlp_retrans++;
+	else if (ev->ca_state == TT_CA_LOSS)
 		f->rto_retrans++;
 	else if (ev->ca_state == TT_CA_RECOVERY)
 		f->fast_retrans++;

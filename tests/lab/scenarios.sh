@@ -46,6 +46,8 @@ SCENARIOS+=(pool-hang pool-idle blackhole giveup syn-giveup null-route loss-in)
 SCENARIOS+=(file-output metrics metrics-storm otlp)
 # Both ends recorded at once and joined by correlate (issue 10).
 SCENARIOS+=(two-ends)
+# Who and why (issue 11): processes killed with connections open.
+SCENARIOS+=(oom-kill killed)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -1655,6 +1657,121 @@ sc_two-ends() {
 		lab_fail "correlate of the late recording failed"
 	lab_any "$LAB_DIR/$n.clock.json" 'any(inputs; .type == "verdict" and .code == "CLOCK")' ||
 		lab_fail "correlate: recordings at different times: no CLOCK verdict"
+}
+
+# ------------------------------------------------------------ who and why
+
+# sc_wait_for SECS CMD...: until CMD succeeds, or SECS pass (false then).
+sc_wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# sc_server_unread PORT N: N or more of service-b's established
+# connections on PORT hold unread data.
+sc_server_unread() {
+	[ "$(ip netns exec "$NS_B" ss -tnH state established "( sport = :$1 )" |
+		awk '$1 > 0' | wc -l)" -ge "$2" ]
+}
+
+# sc_log_has FILE TEXT: the peer log says TEXT.
+sc_log_has() {
+	grep -q -- "$2" "$1" 2>/dev/null
+}
+
+# The server leaks memory in a cgroup limited to 40 MiB (no swap): each
+# request takes 16 MiB. Two clients hold connections open (their
+# exchanges took 32 MiB); a third request takes it past the limit and the
+# OOM killer kills it. One PROCESS_KILLED on service-b names the server
+# (pid, comm, the cgroup), the OOM killer and the three connections it
+# closed, with FINs: the requests had been read.
+sc_oom-kill() {
+	local fam=$1 port=$2 n=$3 b cg pid i pids=()
+
+	b=$(lab_addr "$fam" b)
+	cg=$(lab_memcg "$n" $((40 << 20))) ||
+		{ lab_fail "lab: cannot make a memory-limited cgroup"; return; }
+	lab_server "$n" "$b" "$port" answer --hog-mb 16 -d "$SERVER_MS" || return
+	pid=$SERVER_PID
+	echo "$pid" >"$cg/cgroup.procs" ||
+		{ lab_fail "lab: cannot move the server into $cg"; return; }
+	sc_tracers "$n" "$port" a b || return
+	for i in 1 2; do
+		lab_client "$n" "$b" "$port" idle -d 20000 --expect EOF,ECONNRESET &
+		pids+=($!)
+		lab_track $!
+		sc_wait_for 10 sc_log_has "$LAB_DIR/$n.peer.log" "holding $((16 * i)) MiB" ||
+			{ lab_fail "lab: the server did not take $((16 * i)) MiB"; return; }
+	done
+	sc_client "$n" "$b" "$port" request --timeout-ms 5000 --expect EOF,ECONNRESET
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: an idle client did not see the server go"
+	done
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+	grep -qs '^oom_kill [1-9]' "$cg/memory.events" "$cg/memory.oom_control" ||
+		lab_fail "lab: the OOM killer did not kill the server"
+	sc_stop "$n" a b
+	lab_memcg_del "$cg"
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PROCESS_KILLED || return
+	sc_check expect_only "$LAB_DIR/$n.b.json" PROCESS_KILLED
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED pid "$pid"
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED comm peer
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED side server
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED severity error
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED oom_killed == 1
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED signal == 9
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED connections_closed == 3
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED cgroup_id '>' 0
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PROCESS_KILLED "OOM killer"
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PROCESS_KILLED "$(lab_addr "$fam" a) (3)"
+}
+
+# A server that never reads is killed with SIGKILL while two requests
+# wait unread in its sockets: its kernel resets both. One PROCESS_KILLED
+# on service-b (SIGKILL, 2 connections, 2 resets); the LOCAL_RESETs there
+# point at it (killed_pid) instead of telling it again; service-a sees
+# the resets (PEER_RESET).
+sc_killed() {
+	local fam=$1 port=$2 n=$3 b pid i pids=()
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" noread -d "$SERVER_MS" || return
+	pid=$SERVER_PID
+	sc_tracers "$n" "$port" a b || return
+	for i in 1 2; do
+		lab_client "$n" "$b" "$port" request --timeout-ms 10000 --expect ECONNRESET &
+		pids+=($!)
+		lab_track $!
+	done
+	sc_wait_for 10 sc_server_unread "$port" 2 ||
+		{ lab_fail "lab: the requests did not reach the server"; return; }
+	kill -KILL "$pid"
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: a client did not see its connection reset"
+	done
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+	sc_stop "$n" a b
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PROCESS_KILLED || return
+	sc_check expect_only "$LAB_DIR/$n.b.json" PROCESS_KILLED LOCAL_RESET
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED pid "$pid"
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED comm peer
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED signal == 9
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED oom_killed == 0
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED connections_closed == 2
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED resets_sent == 2
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PROCESS_KILLED SIGKILL
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_RESET killed_pid == "$pid"
+	sc_check expect_summary "$LAB_DIR/$n.b.json" LOCAL_RESET "see PROCESS_KILLED"
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET pid "$pid"
+	sc_check expect_diag "$LAB_DIR/$n.a.json" PEER_RESET
+	sc_check expect_only "$LAB_DIR/$n.a.json" PEER_RESET
 }
 
 # ------------------------------------------------------------ runner
