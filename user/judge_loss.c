@@ -21,8 +21,9 @@
  * retransmits without progress are a black hole. */
 #define PMTU_STUCK_NS	NSEC_PER_SEC
 
-/* Queueing that says congestion: srtt this far above the minimum (and twice it). */
-#define QUEUE_MIN_US	2000
+/* Queueing that says congestion: srtt this far above the minimum (and twice
+ * it); a bottleneck's queue adds tens of milliseconds. */
+#define QUEUE_MIN_US	5000
 
 /*
  * Full-size segments are retransmitted and never acknowledged while the
@@ -152,8 +153,8 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 	 * srtt far above the path's minimum, at its worst in a snapshot:
 	 * packets wait in a queue that overflows, the mark of congestion. A
 	 * flat RTT with loss is a lossy link or a policer: random loss. On a
-	 * sub-millisecond path a scheduling hiccup doubles the RTT too: the
-	 * queue must add QUEUE_MIN_US as well.
+	 * sub-millisecond path a scheduling hiccup (a busy host) multiplies
+	 * the RTT too: the queue must add QUEUE_MIN_US as well.
 	 */
 	if (f->srtt_peak_us > srtt_us)
 		peak_us = f->srtt_peak_us;

@@ -47,7 +47,7 @@ SCENARIOS+=(file-output metrics metrics-storm otlp)
 # Both ends recorded at once and joined by correlate (issue 10).
 SCENARIOS+=(two-ends)
 # Who and why (issue 11): processes killed with connections open.
-SCENARIOS+=(oom-kill killed)
+SCENARIOS+=(oom-kill killed congestion)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -324,6 +324,10 @@ sc_loss() {
 	sc_client "$n" "$b" "$port" push -d 3000
 	sc_stop "$n" a
 	sc_check_flow "$n" PACKET_LOSS "$b" "$port"
+	# random drops, no queue: told apart from congestion (see congestion)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS rtt_inflated == 0
+	sc_check expect_summary "$LAB_DIR/$n.a.json" PACKET_LOSS "RTT flat"
+	sc_check expect_summary "$LAB_DIR/$n.a.json" PACKET_LOSS "random loss"
 }
 
 # 6. The request is delivered (and ACKed by service-b's TCP), the
@@ -1772,6 +1776,53 @@ sc_killed() {
 	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET pid "$pid"
 	sc_check expect_diag "$LAB_DIR/$n.a.json" PEER_RESET
 	sc_check expect_only "$LAB_DIR/$n.a.json" PEER_RESET
+}
+
+# A bottleneck with a small queue on the router: service-b streams to
+# service-a through a token bucket (tbf, 8 Mbit/s, a 24 kB queue: ~24 ms)
+# on the router's egress towards service-a, on a link of the variant's
+# own (tt<id>c4 / tt<id>c6 to the router, towards an address of
+# service-b's of its own, 10.0.2.205 / fd00:2::205, so no other traffic
+# meets the shaper). The queue fills and overflows: PACKET_LOSS at the
+# sender with an inflated RTT, told as congestion, where the loss
+# scenario's random drops keep it flat.
+sc_congestion() {
+	local fam=$1 port=$2 n=$3 dst ifa ifr dropped
+
+	ifa=tt${LAB_ID}c${fam#v} ifr=tt${LAB_ID}C${fam#v}
+	ip link add "$ifa" netns "$NS_A" type veth peer name "$ifr" netns "$NS_R" &&
+		ip -n "$NS_A" link set "$ifa" up && ip -n "$NS_R" link set "$ifr" up ||
+		{ lab_fail "lab: cannot add the bottleneck link"; return; }
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.205
+		ip -n "$NS_A" addr add 10.0.7.5/24 dev "$ifa" &&
+			ip -n "$NS_R" addr add 10.0.7.1/24 dev "$ifr" &&
+			ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_A" route add "$dst/32" via 10.0.7.1 dev "$ifa"
+	else
+		dst=fd00:2::205
+		ip netns exec "$NS_R" sysctl -qw "net.ipv6.conf.$ifr.forwarding=1" &&
+			ip -n "$NS_A" addr add fd00:7::5/64 dev "$ifa" nodad &&
+			ip -n "$NS_R" addr add fd00:7::1/64 dev "$ifr" nodad &&
+			ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_A" -6 route add "$dst/128" via fd00:7::1 dev "$ifa"
+	fi || { lab_fail "lab: cannot address the bottleneck link"; return; }
+	ip netns exec "$NS_R" tc qdisc add dev "$ifr" root tbf rate 8mbit burst 8kb \
+		limit 24kb || { lab_fail "lab: cannot add the tbf qdisc"; return; }
+	lab_server "$n" "$dst" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" b || return
+	sc_client "$n" "$dst" "$port" recv -d 3000
+	sc_stop "$n" b
+	dropped=$(ip netns exec "$NS_R" tc -s qdisc show dev "$ifr" |
+		grep -o 'dropped [0-9]*' | head -n 1 | cut -d' ' -f2)
+	[ "${dropped:-0}" -gt 0 ] || { lab_fail "lab: the tbf dropped nothing"; return; }
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PACKET_LOSS || return
+	sc_check expect_only "$LAB_DIR/$n.b.json" PACKET_LOSS
+	sc_check expect_field "$LAB_DIR/$n.b.json" PACKET_LOSS side server
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PACKET_LOSS rtt_inflated == 1
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PACKET_LOSS "RTT inflated"
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PACKET_LOSS "congestion"
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PACKET_LOSS srtt_peak_ms '>=' 5
 }
 
 # ------------------------------------------------------------ runner
