@@ -1704,7 +1704,7 @@ sc_oom-kill() {
 	pid=$SERVER_PID
 	echo "$pid" >"$cg/cgroup.procs" ||
 		{ lab_fail "lab: cannot move the server into $cg"; return; }
-	sc_tracers "$n" "$port" a b || return
+	sc_tracers "$n" "$port" b || return
 	for i in 1 2; do
 		lab_client "$n" "$b" "$port" idle -d 20000 --expect EOF,ECONNRESET &
 		pids+=($!)
@@ -1720,7 +1720,7 @@ sc_oom-kill() {
 	SERVER_PID=
 	grep -qs '^oom_kill [1-9]' "$cg/memory.events" "$cg/memory.oom_control" ||
 		lab_fail "lab: the OOM killer did not kill the server"
-	sc_stop "$n" a b
+	sc_stop "$n" b
 	lab_memcg_del "$cg"
 	sc_check expect_diag "$LAB_DIR/$n.b.json" PROCESS_KILLED || return
 	sc_check expect_only "$LAB_DIR/$n.b.json" PROCESS_KILLED
