@@ -19,11 +19,13 @@ static __always_inline __u32 task_netns(const struct task_struct *task)
 
 /*
  * The end of a thread group by a signal. sched_process_exit runs in the
- * exiting task (current), after exit_code is set and before its files
- * are closed on every kernel from 5.10 to 6.18; userspace does not rely
- * on the order. exit(n) leaves the signal bits zero: no record. Only the
- * group's last thread counts (signal->live has reached 0): the process,
- * not each of its threads.
+ * exiting task (current), right after do_exit() sets exit_code and before
+ * exit_files() (the sockets' close comes later still, from
+ * exit_task_work()): in 5.10 as in 6.18, where a 2025 change moved it
+ * before exit_mm() and gave it group_dead. Userspace does not rely on the
+ * order. exit(n) leaves the signal bits zero: no record. Only the group's
+ * last thread counts (signal->live has reached 0): the process, not each
+ * of its threads.
  */
 static __always_inline int handle_proc_exit(void)
 {
@@ -56,7 +58,7 @@ static __always_inline int handle_proc_exit(void)
 	return 0;
 }
 
-/* The task is current: its arguments are not read (6.16 added group_dead). */
+/* The task is current: its arguments are not read (group_dead came in 2025). */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit_btf)
 {
