@@ -1716,7 +1716,8 @@ sc_oom-kill() {
 	for i in "${pids[@]}"; do
 		wait "$i" || lab_fail "lab: an idle client did not see the server go"
 	done
-	wait "$SERVER_PID" 2>/dev/null
+	# killed, or still running if the OOM killer did not come: ended now
+	{ kill -KILL "$SERVER_PID"; wait "$SERVER_PID"; } 2>/dev/null
 	SERVER_PID=
 	grep -qs '^oom_kill [1-9]' "$cg/memory.events" "$cg/memory.oom_control" ||
 		lab_fail "lab: the OOM killer did not kill the server"
@@ -1755,11 +1756,10 @@ sc_killed() {
 	done
 	sc_wait_for 10 sc_server_unread "$port" 2 ||
 		{ lab_fail "lab: the requests did not reach the server"; return; }
-	kill -KILL "$pid"
+	{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
 	for i in "${pids[@]}"; do
 		wait "$i" || lab_fail "lab: a client did not see its connection reset"
 	done
-	wait "$SERVER_PID" 2>/dev/null
 	SERVER_PID=
 	sc_stop "$n" a b
 	sc_check expect_diag "$LAB_DIR/$n.b.json" PROCESS_KILLED || return
