@@ -60,9 +60,11 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 	if (rto)
 		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld after timeouts (RTO)", rto);
 	if (fast && k < sizeof(kinds))
-		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld fast retransmits", fast);
+		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld fast retransmit%s", fast,
+			      fast == 1 ? "" : "s");
 	if (tlp && k < sizeof(kinds))
-		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld tail loss probes", tlp);
+		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld tail loss probe%s", tlp,
+			      tlp == 1 ? "" : "s");
 	if (spurious && k < sizeof(kinds))
 		snprintf(kinds + k, sizeof(kinds) - k, ", %lld spurious (the peer had them: DSACK)",
 			 spurious);
