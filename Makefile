@@ -205,6 +205,7 @@ $(OUTPUT)/test_nic: tests/unit/test_nic.c $(OUTPUT)/tcptrace.skel.h Makefile | $
 $(OUTPUT)/test_diagnose: $(CORE_OBJS)
 $(OUTPUT)/test_alarms: $(CORE_OBJS)
 $(OUTPUT)/test_misses: $(CORE_OBJS)
+$(OUTPUT)/test_killed: $(CORE_OBJS)
 $(OUTPUT)/test_interplay: $(CORE_OBJS)
 $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o

@@ -76,11 +76,59 @@ static __always_inline void sock_closed(const struct sock *sk, const struct flow
 		bpf_map_delete_elem(&socks, &id);
 }
 
+static __always_inline void read_cut_off(const struct tcp_sock *tp, struct tt_event *ev,
+					 bool btf);
+
+#define PF_EXITING	0x00000004	/* the task is in do_exit() */
+
+/*
+ * The application's close of a connection (a FIN, or an abort with
+ * unread data), seen in the state change it makes: synchronized to
+ * FIN_WAIT1, LAST_ACK or CLOSE with the socket locked by its user
+ * (lock_sock: tcp_close in process context; softirq never changes the
+ * state of a socket a task holds). When that task is exiting, its files
+ * are being closed for it: the record names it, so a death by a signal
+ * can be joined with the connections it took down, even those of a
+ * server whose owner no connect() named.
+ */
+static __always_inline void exit_close_check(const struct sock *sk, const struct flow_key *k,
+					     const struct flow_info *info, int oldstate,
+					     int newstate, bool btf)
+{
+	const struct tcp_sock *tp;
+	struct task_struct *task;
+	struct tt_event *ev;
+
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return;
+	if (oldstate != TCP_ESTABLISHED && oldstate != TCP_CLOSE_WAIT)
+		return;
+	if (!KREAD(btf, sk, sk_lock.owned))
+		return;
+	task = (struct task_struct *)bpf_get_current_task();
+	if (!(BPF_CORE_READ(task, flags) & PF_EXITING))
+		return;
+	ev = event_new(k, EV_EXIT_CLOSE, info);
+	if (!ev)
+		return;
+	ev->pid = bpf_get_current_pid_tgid() >> 32;
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->flags = EVF_PROC;
+	ev->old_state = oldstate;
+	ev->state = newstate;
+	tp = tcp_sk_of(sk, btf);
+	if (tp)
+		read_cut_off(tp, ev, btf);
+	event_submit(ev);
+}
+
 /* A tracked socket changed state: its path, its handshake, its close. */
 static __always_inline void sock_moved(const struct sock *sk, const struct flow_key *k,
 				       const struct flow_info *info, struct sock_entry *se,
 				       int oldstate, int newstate, bool btf)
 {
+	exit_close_check(sk, k, info, oldstate, newstate, btf);
 	path_push(se, newstate);
 	if (newstate == TCP_ESTABLISHED && !se->established_ns) {
 		se->established_ns = bpf_ktime_get_ns();
@@ -266,6 +314,15 @@ static __always_inline int handle_retransmit(const struct sock *sk,
 	ev = event_new(&k, EV_RETRANS, &info);
 	if (!ev)
 		return 0;
+	/*
+	 * The probe timer's event stays in icsk_pending while its handler
+	 * runs (tcp_write_timer_handler clears it only for the RTO and the
+	 * zero-window probe): a retransmit then, outside recovery, is a tail
+	 * loss probe. RTOs run in CA_LOSS, fast retransmits in CA_RECOVERY.
+	 */
+	if (ca_state < 3 /* TCP_CA_Recovery */ &&
+	    KREAD(btf, icsk, icsk_pending) == 5 /* ICSK_TIME_LOSS_PROBE */)
+		ev->flags |= EVF_TLP;
 	ev->state = state;
 	ev->ca_state = ca_state;
 	ev->srtt_us = KREAD(btf, tp, srtt_us) >> 3;

@@ -202,7 +202,9 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.rto_jiffies = icsk->icsk_rto;
 	rec.retransmits = icsk->icsk_retransmits;
 	rec.rcv_ooopack = tp->rcv_ooopack;
-	rec.dsack_dups = tp->dsack_dups;
+	/* DSACKs the peer sent: retransmits it already had (spurious). */
+	if (bpf_core_field_exists(tp->dsack_dups))
+		rec.dsack_dups = tp->dsack_dups;
 	rec.delivered = tp->delivered;
 	rec.bytes_retrans = tp->bytes_retrans;
 	rec.snd_wl1 = tp->snd_wl1;

@@ -16,6 +16,20 @@ enum tt_event_type {
 	EV_SK_ERROR,		/* inet_sk_error_report: the error the app sees */
 	EV_CONNECT_ERR,		/* connect() failed before TCP's state machine ran */
 	EV_DROP,		/* this host's stack dropped a segment of the flow: reason */
+	/*
+	 * A process's death, for PROCESS_KILLED. No flow: key holds the
+	 * process's network namespace alone (0: not known); pid, comm and
+	 * cgroup_id name the process.
+	 */
+	EV_PROC_EXIT,		/* a thread group ended by a signal: err the signal, reason the exit code */
+	EV_OOM_VICTIM,		/* the OOM killer chose this process (oom:mark_victim) */
+	/*
+	 * A connection closed (FIN or abort) by a task that is exiting: its
+	 * files are being closed for it (do_exit). pid, comm and cgroup_id
+	 * are that task's, not the flow's recorded owner; unsent and unread
+	 * what the close found in its queues.
+	 */
+	EV_EXIT_CLOSE,
 	EV_TYPE_MAX,
 };
 
@@ -68,6 +82,12 @@ enum tt_event_flags {
 	 * stands for (see source_live.c).
 	 */
 	EVF_SUMMARY	= 1 << 4,
+	/*
+	 * EV_RETRANS: a tail loss probe (the probe timer sent it, outside
+	 * recovery): the last segment sent again to draw an ACK, not a
+	 * segment known lost.
+	 */
+	EVF_TLP		= 1 << 5,
 };
 
 /*

@@ -63,6 +63,7 @@ struct opts {
 	const char *gaps;	/* client ship: ms before each further write */
 	bool shutdown;		/* client idle: shutdown(SHUT_RDWR) first, close later */
 	long notify_ms;		/* server notify: an unsolicited line this long after an answer */
+	long hog_mb;		/* server answer: MiB each request leaks (the OOM killer's prey) */
 };
 
 static struct opts o = {
@@ -298,6 +299,31 @@ static void conn_close(int i, const char *why)
 	conns[i] = conns[--nconns];
 }
 
+/*
+ * A leak: each request takes --hog-mb MiB more and writes every page, so
+ * the memory is charged at once (to a cgroup's limit: the OOM killer).
+ */
+/* What hog() holds, where the compiler must keep it: a leak it may not elide. */
+char *peer_hog_held[64];
+
+static void hog(void)
+{
+	static long total_mb;
+	static int n_held;
+	size_t n = (size_t)o.hog_mb << 20;
+	char *p = malloc(n);
+
+	if (!p) {
+		say("cannot take %ld MiB more", o.hog_mb);
+		return;
+	}
+	for (size_t i = 0; i < n; i += 4096)
+		((volatile char *)p)[i] = 'h';
+	peer_hog_held[n_held++ % 64] = p;
+	total_mb += o.hog_mb;
+	say("holding %ld MiB", total_mb);
+}
+
 /* Read what is there; answer and hang count requests, sink and bulk discard. */
 static int conn_read(int i, long long now)
 {
@@ -321,6 +347,8 @@ static int conn_read(int i, long long now)
 					c->mute = true;
 				} else if (strcmp(o.mode, "answer") == 0 ||
 					   strcmp(o.mode, "notify") == 0) {
+					if (o.hog_mb)
+						hog();
 					if (c->pending++ == 0)
 						c->due = now + o.delay_ms;
 				} else if (strcmp(o.mode, "hang") == 0 && c->requests == 1) {
@@ -1338,6 +1366,8 @@ static void usage(FILE *f)
 "      --ready-file FILE  server: created once listening\n"
 "      --user-timeout-ms MS  client: TCP_USER_TIMEOUT\n"
 "      --answer-ms MS     server answer: stop answering MS after the accept\n"
+"      --hog-mb N         server answer: each request leaks N MiB, written at once\n"
+"                         (in a memory-limited cgroup: the OOM killer's victim)\n"
 "      --think-ms MS      client pool: pause between exchanges\n"
 "      --idle-ms MS       client pool: idle after the last exchange, then close\n"
 "      --ready-file FILE  server: created once listening; client pool: once the\n"
@@ -1355,7 +1385,7 @@ int main(int argc, char **argv)
 {
 	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT,
 	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY, O_SHUTDOWN,
-	       O_USER_TIMEOUT, O_ANSWER_MS, O_THINK_MS, O_IDLE_MS };
+	       O_USER_TIMEOUT, O_ANSWER_MS, O_THINK_MS, O_IDLE_MS, O_HOG_MB };
 	static const struct option lopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
@@ -1382,6 +1412,7 @@ int main(int argc, char **argv)
 		{ "answer-ms", required_argument, NULL, O_ANSWER_MS },
 		{ "think-ms", required_argument, NULL, O_THINK_MS },
 		{ "idle-ms", required_argument, NULL, O_IDLE_MS },
+		{ "hog-mb", required_argument, NULL, O_HOG_MB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1470,6 +1501,9 @@ int main(int argc, char **argv)
 			break;
 		case O_IDLE_MS:
 			o.idle_ms = parse_num("idle-ms", optarg, 0, 3600000);
+			break;
+		case O_HOG_MB:
+			o.hog_mb = parse_num("hog-mb", optarg, 1, 4096);
 			break;
 		case 'h':
 			usage(stdout);

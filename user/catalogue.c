@@ -84,6 +84,11 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 		.judge = judge_local_reset,
 		.words = words_local_reset,
 	}, {
+		/* Raised per death, not per flow (judge_killed.c). */
+		.code = DIAG_PROCESS_KILLED, .name = "PROCESS_KILLED",
+		.severity = SEV_ERROR,
+		.words = words_process_killed,
+	}, {
 		.code = DIAG_PACKET_LOSS, .name = "PACKET_LOSS",
 		.severity = SEV_WARNING,
 		.judge = judge_packet_loss,

@@ -102,8 +102,12 @@ static void view_drop(struct chost *h, struct cflow *f, const struct tt_event *e
 
 static void view_event(struct view_ctx *v, const struct tt_event *ev)
 {
-	struct cflow *f = lookup(v, &ev->key, true);
+	struct cflow *f;
 
+	/* A process's death names no flow. */
+	if (ev->type == EV_PROC_EXIT || ev->type == EV_OOM_VICTIM)
+		return;
+	f = lookup(v, &ev->key, true);
 	if (!f)
 		return;
 	seen(f, ev->ts_ns);

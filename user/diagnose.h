@@ -38,6 +38,7 @@ enum diag_code {
 	DIAG_PEER_RESET,
 	DIAG_LOCAL_RESET,
 	DIAG_CONNECTION_TIMEOUT,
+	DIAG_PROCESS_KILLED,
 	DIAG_CODE_MAX,
 };
 
@@ -47,8 +48,16 @@ enum diag_severity {
 	SEV_ERROR,		/* the connection failed or broke */
 };
 
-#define DIAG_MAX_EVIDENCE	12
+#define DIAG_MAX_EVIDENCE	16
 #define DIAG_REASON_LEN		48
+#define DIAG_MAX_PEERS		4
+
+/* A peer a diagnosis names by address, and how many of its connections. */
+struct diag_peer {
+	__u16 family;
+	__u8 addr[16];
+	__u32 connections;
+};
 
 /* Evidence is a list of named numbers; a name ending in _ms is a duration. */
 struct cgroup_name;
@@ -87,6 +96,11 @@ struct diagnosis {
 	bool has_responder;
 	__u8 responder[16];
 	__u16 responder_port;	/* 0: an address alone */
+	/* PROCESS_KILLED: the peers of the connections it took down (the
+	 * first DIAG_MAX_PEERS addresses), and the connections to the rest. */
+	unsigned int n_peers;
+	struct diag_peer peers[DIAG_MAX_PEERS];
+	__u32 peers_other;
 };
 
 struct engine_config {

@@ -23,6 +23,8 @@
 /* A flow absent from this many consecutive scans is gone from the kernel
  * (one miss can be a socket created after the iterator passed its bucket). */
 #define SCANS_MISSED_GONE	2
+/* Dying processes remembered at once (facts_proc.c). */
+#define DEATHS_MAX	1024
 
 void engine_config_default(struct engine_config *cfg)
 {
@@ -168,6 +170,7 @@ static void judge_flow(struct engine *e, const struct flow_key *key,
 
 	facts_endpoint_key(key, in.side, &ek);
 	in.endpoint = flowtable_lookup(e->endpoints, &ek);
+	in.death = f->exit_pid ? facts_death(e, f->exit_pid) : NULL;
 
 	for (size_t i = 0; i < DIAG_CODE_MAX; i++) {
 		const struct diag_entry *entry = &diag_catalogue[i];
@@ -293,7 +296,10 @@ struct engine *engine_new(const struct engine_config *cfg)
 	e->refusals = flowtable_new(sizeof(struct refusal_key),
 				    sizeof(struct refusal), e->cfg.max_flows,
 				    NULL, NULL);
-	if (!e->flows || !e->listeners || !e->endpoints || !e->refusals ||
+	/* Deaths with connections are rare; a storm of them keeps the latest. */
+	e->deaths = flowtable_new(sizeof(__u32), sizeof(struct death), DEATHS_MAX,
+				  NULL, NULL);
+	if (!e->flows || !e->listeners || !e->endpoints || !e->refusals || !e->deaths ||
 	    !fold_init(e)) {
 		engine_free(e);
 		return NULL;
@@ -309,6 +315,7 @@ void engine_free(struct engine *e)
 	flowtable_free(e->listeners);
 	flowtable_free(e->endpoints);
 	flowtable_free(e->refusals);
+	flowtable_free(e->deaths);
 	fold_free(e);
 	free(e);
 }
@@ -353,6 +360,7 @@ void engine_tick(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 	struct listener *l;
 
 	loss_span_close(e, now_ns);
+	judge_deaths(e, now_ns, false);
 	judge_all(e, now_ns, false);
 
 	/* Judged above: the flows whose story is over can go now. */
@@ -388,6 +396,7 @@ void engine_finish(struct engine *e, __u64 now_ns, diag_fn fn, void *ctx)
 	struct flow *f;
 
 	loss_span_close(e, now_ns);
+	judge_deaths(e, now_ns, true);
 	judge_all(e, now_ns, true);
 	/* Every flow still held gets its record: closed ones as they ended,
 	 * open ones as they stand. */

@@ -34,6 +34,7 @@ struct engine {
 	size_t n_due, cap_due;
 	struct flowtable *endpoints;	/* endpoint_key -> struct endpoint */
 	struct flowtable *refusals;	/* refusal_key -> struct refusal */
+	struct flowtable *deaths;	/* pid -> struct death (facts_proc.c) */
 	__u32 scan_gen;
 	/* The socket clocks' tick rate: cfg.hz, or learned from two scans
 	 * (hz_ref_*) far enough apart; 0 until known. */
@@ -82,6 +83,17 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx);
 
 void conn_emit(struct engine *e, const struct flow_key *key,
 	       const struct flow *f, __u64 now);
+
+/* Processes that died (facts_proc.c): the death of pid, or NULL. */
+struct death *facts_death(const struct engine *e, __u32 pid);
+void facts_on_proc_event(struct engine *e, const struct tt_event *ev);
+/* An exiting process closed flow f (EV_EXIT_CLOSE): its death, its link. */
+void facts_exit_closed(struct engine *e, struct flow *f, const struct tt_event *ev);
+/* One occurrence that stands for n connections (PROCESS_KILLED's damage). */
+void fold_raise_n(struct engine *e, const struct diagnosis *d, __u32 n);
+/* PROCESS_KILLED for the deaths whose story is in (judge_killed.c); the
+ * deaths too old to matter go. */
+void judge_deaths(struct engine *e, __u64 now, bool finish);
 
 /* The socket clocks (facts_clock.c). The tick rate, from the config or
  * learned from the scans; known, for this snapshot. */

@@ -32,6 +32,10 @@ enum flow_flag {
 	FF_RST_CUT	= 1 << 11, /* rst_unsent/unread/last_data were read as the reset happened */
 	FF_ONE_WAY_OUT	= 1 << 12, /* we write again without waiting for an answer */
 	FF_ONE_WAY_IN	= 1 << 13, /* the peer writes again without waiting for ours */
+	/* Closed by an exiting process (exit_pid): its files closed for it. */
+	FF_EXIT_CLOSED	= 1 << 14,
+	/* The other end, on this host too, was closed so (exit_pid is its). */
+	FF_PEER_EXIT_CLOSED = 1 << 15,
 };
 
 /*
@@ -92,6 +96,9 @@ struct flow {
 	__u32 retrans;		/* non-SYN retransmits seen as events */
 	__u32 rto_retrans;	/* ... sent in CA_LOSS: a timeout fired */
 	__u32 fast_retrans;	/* ... sent in CA_RECOVERY: duplicate ACKs/SACK */
+	__u32 tlp_retrans;	/* ... tail loss probes (EVF_TLP) */
+	__u32 dsack_dups;	/* retransmits the peer already had (DSACK): spurious */
+	__u32 srtt_peak_us;	/* the highest srtt a snapshot showed */
 	__u32 ev_srtt_us;	/* srtt at the latest event */
 
 	/* The latest snapshot. */
@@ -177,7 +184,54 @@ struct flow {
 	__u32 stuck_rto_full, stuck_small;
 	__u32 mss;
 	__u64 una_stuck_since_ns;	/* data in flight and snd_una still since */
+
+	/* The process whose exit closed it (FF_EXIT_CLOSED), or closed the
+	 * other end (FF_PEER_EXIT_CLOSED), and when: PROCESS_KILLED's link. */
+	__u32 exit_pid;
+	__u64 exit_close_ns;
 };
+
+/*
+ * A process that closed connections as it exited, or died by a signal,
+ * or was chosen by the OOM killer: what PROCESS_KILLED is made of. The
+ * records of one death may come in either order (the kernel closes the
+ * files after the exit tracepoint, but that is not relied on).
+ */
+#define DEATH_PEERS	4
+
+struct death_peer {
+	__u16 family;
+	__u8 addr[16];
+	__u32 conns;
+};
+
+struct death {
+	__u32 pid;
+	char comm[TT_COMM_LEN];
+	__u64 cgroup_id;
+	__u32 netns;
+	__u64 first_ns, last_ns;	/* its first and latest record */
+	__u64 exit_ns;		/* the signalled exit; 0: none seen */
+	__u64 oom_ns;		/* the OOM killer chose it; 0: not */
+	__s32 signal;		/* what ended it; 0: no signal seen */
+	__u32 exit_code;
+	__u32 conns;		/* connections its exit closed */
+	__u32 resets;		/* ... with an abort (data unread: RST) */
+	__u32 unread_bytes, unsent_bytes;
+	__u32 servers;		/* ... of them server ends */
+	struct flow_key first_key;	/* the first one, to name the diagnosis by */
+	__u8 first_side;
+	bool raised;		/* PROCESS_KILLED said */
+	unsigned int n_peers;
+	struct death_peer peers[DEATH_PEERS];
+	__u32 peers_other;	/* connections to peers beyond the list */
+};
+
+/* The death ended by a signal (OOM included), and is known to have. */
+static inline bool death_killed(const struct death *dd)
+{
+	return dd && dd->exit_ns && dd->signal;
+}
 
 /* A listening port in a network namespace: tells the server end of a flow
  * whose open we did not see. Wildcard and specific binds alike. */

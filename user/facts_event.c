@@ -262,9 +262,11 @@ static void on_retrans(struct flow *f, const struct tt_event *ev)
 	}
 	f->retrans++;
 	/* CA_LOSS: the retransmit timer fired. CA_RECOVERY: duplicate ACKs or
-	 * SACK triggered a fast retransmit. Tail loss probes and the like in
-	 * the other states are neither. */
-	if (ev->ca_state == TT_CA_LOSS)
+	 * SACK triggered a fast retransmit. A tail loss probe the kernel side
+	 * tells (EVF_TLP); other retransmits outside both are neither. */
+	if (ev->flags & EVF_TLP)
+		f->tlp_retrans++;
+	else if (ev->ca_state == TT_CA_LOSS)
 		f->rto_retrans++;
 	else if (ev->ca_state == TT_CA_RECOVERY)
 		f->fast_retrans++;
@@ -498,6 +500,10 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 	case EV_CONNECT_ERR:
 		engine_judge_event(e, ev);
 		return;
+	case EV_PROC_EXIT:
+	case EV_OOM_VICTIM:
+		facts_on_proc_event(e, ev);
+		return;
 	case EV_DROP:
 		on_drop(e, ev);
 		return;
@@ -512,6 +518,7 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 	case EV_SYNACK_RETRANS:
 	case EV_RST_RX:
 	case EV_SK_ERROR:
+	case EV_EXIT_CLOSE:
 		break;
 	default:
 		return;	/* a newer recording's type: skip, never misread */
@@ -535,6 +542,9 @@ void engine_on_event(struct engine *e, const struct tt_event *ev)
 		break;
 	case EV_RST_TX:
 		on_rst_tx(f, ev);
+		break;
+	case EV_EXIT_CLOSE:
+		facts_exit_closed(e, f, ev);
 		break;
 	case EV_SK_ERROR:
 		if (ev->err > 0) {

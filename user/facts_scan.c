@@ -347,6 +347,9 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->bytes_received = s->bytes_received;
 	f->probes_out = s->probes_out;
 	f->rcv_ooopack = s->rcv_ooopack;
+	f->dsack_dups = s->dsack_dups;
+	if (s->srtt_us > f->srtt_peak_us)
+		f->srtt_peak_us = s->srtt_us;
 
 	f->flags |= FF_SCANNED;
 	f->last_scan_ns = now_ns;

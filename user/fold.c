@@ -129,6 +129,11 @@ void fold_free(struct engine *e)
 
 void fold_raise(struct engine *e, const struct diagnosis *d)
 {
+	fold_raise_n(e, d, 1);
+}
+
+void fold_raise_n(struct engine *e, const struct diagnosis *d, __u32 n)
+{
 	struct fold_group *g;
 	struct fold_key fk;
 
@@ -148,7 +153,7 @@ void fold_raise(struct engine *e, const struct diagnosis *d)
 	if (!g->pending || diag_severity_of(d) > diag_severity_of(&g->first))
 		g->first = *d;
 	g->first.events_lost |= lost || d->events_lost;
-	g->pending++;
+	g->pending += n ? n : 1;
 }
 
 static void emit(struct engine *e, const struct diagnosis *first,

@@ -81,6 +81,19 @@ static const struct hook_variant nic_tc_in[] = { OTHER("nic_tc_in", "tc ingress"
 static const struct hook_variant nic_tc_out[] = { OTHER("nic_tc_out", "tc egress") };
 static const struct hook_variant nic_xdp[] = { OTHER("nic_xdp_in", "xdp") };
 
+/* The exiting task is current: neither reads the tracepoint's arguments. */
+static const struct hook_variant proc_exit[] = {
+	TP_BTF("proc_exit_btf", "sched_process_exit", 0),
+	TP_CLASSIC("proc_exit_tp", "sched", "sched_process_exit"),
+};
+
+static const struct hook_variant oom_victim[] = {
+	TP_BTF("oom_victim_btf", "mark_victim", 2),
+	TP_CLASSIC("oom_victim_tp", "oom", "mark_victim",
+		   .caveat = "its record names the victim's thread: a thread other than the "
+			     "process's first is told as a kill by SIGKILL"),
+};
+
 #define VARIANTS(v) v, ARRAY_LEN(v)
 
 static const struct hook_desc hooks[HOOK_MAX] = {
@@ -112,6 +125,9 @@ static const struct hook_desc hooks[HOOK_MAX] = {
 		VARIANTS(nic_tc_out) },
 	[HOOK_NIC_INGRESS_XDP] = { "interface ingress (XDP)", "nothing: TC ingress stands in",
 		false, VARIANTS(nic_xdp) },
+	[HOOK_PROC_EXIT] = { "process deaths", "PROCESS_KILLED", false, VARIANTS(proc_exit) },
+	[HOOK_OOM_VICTIM] = { "OOM killer", "PROCESS_KILLED names the OOM killer (else the signal alone)",
+		false, VARIANTS(oom_victim) },
 };
 
 const struct hook_desc *hook_desc(enum hook h)

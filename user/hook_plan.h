@@ -32,6 +32,8 @@ enum hook {
 	HOOK_NIC_INGRESS_TC,	/* TC ingress (tcx or clsact) */
 	HOOK_NIC_EGRESS_TC,	/* TC egress */
 	HOOK_NIC_INGRESS_XDP,	/* XDP */
+	HOOK_PROC_EXIT,		/* sched:sched_process_exit: a death by a signal */
+	HOOK_OOM_VICTIM,	/* oom:mark_victim: the OOM killer's choice */
 	HOOK_MAX,
 };
 

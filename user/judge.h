@@ -38,6 +38,9 @@ struct judge_in {
 	 * and a judge that waits for more of the story decides now.
 	 */
 	bool final;
+	/* The process whose exit closed the flow (or its other end on this
+	 * host), if the flow has one and it is still remembered. */
+	const struct death *death;
 };
 
 /*

@@ -28,6 +28,10 @@
  * retransmits without progress are a black hole. */
 #define PMTU_STUCK_NS	NSEC_PER_SEC
 
+/* Queueing that says congestion: srtt this far above the minimum (and twice
+ * it); a bottleneck's queue adds tens of milliseconds. */
+#define QUEUE_MIN_US	5000
+
 /*
  * Full-size segments are retransmitted and never acknowledged while the
  * small ones got through: a hop with a smaller MTU drops them and the ICMP
@@ -116,7 +120,7 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 {
 	const struct engine_config *cfg = in->cfg;
 	const struct flow *f = in->f;
-	__u32 retrans, ratio_retrans, srtt_us, min_rtt_us = 0;
+	__u32 retrans, ratio_retrans, srtt_us, peak_us, min_rtt_us = 0;
 	bool inflated;
 
 	if (!(f->flags & FF_ESTABLISHED) || maybe_blackhole(cfg, f) || timing_out(f))
@@ -153,9 +157,18 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 			return loss_inbound(in, d);
 		srtt_us = f->ev_srtt_us;
 	}
-	/* srtt far above the path's minimum: packets wait in a queue, the
-	 * mark of congestion rather than of a lossy link. */
-	inflated = min_rtt_us && srtt_us > 2 * min_rtt_us;
+	/*
+	 * srtt far above the path's minimum, at its worst in a snapshot:
+	 * packets wait in a queue that overflows, the mark of congestion. A
+	 * flat RTT with loss is a lossy link or a policer: random loss. On a
+	 * sub-millisecond path a scheduling hiccup (a busy host) multiplies
+	 * the RTT too: the queue must add QUEUE_MIN_US as well.
+	 */
+	if (f->srtt_peak_us > srtt_us)
+		peak_us = f->srtt_peak_us;
+	else
+		peak_us = srtt_us;
+	inflated = min_rtt_us && peak_us > 2 * min_rtt_us && peak_us - min_rtt_us >= QUEUE_MIN_US;
 
 	evidence_add(d, "retransmits", retrans);
 	if ((f->flags & (FF_SCANNED | FF_TOTALS)) && f->data_segs_out) {
@@ -165,8 +178,16 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 	}
 	evidence_add(d, "rto_retrans", f->rto_retrans);
 	evidence_add(d, "fast_retrans", f->fast_retrans);
+	evidence_add(d, "tlp_retrans", f->tlp_retrans);
+	/* The peer's DSACKs: retransmits it had already (reordering, an
+	 * RTO too short): no loss, as many of them. */
+	evidence_add(d, "spurious_retrans", f->dsack_dups < retrans ? f->dsack_dups : retrans);
 	evidence_add(d, "srtt_ms", srtt_us / 1000);
+	evidence_add(d, "srtt_peak_ms", peak_us / 1000);
 	evidence_add(d, "min_rtt_ms", min_rtt_us / 1000);
+	/* Under a millisecond, the microseconds say whether it moved. */
+	evidence_add(d, "srtt_peak_us", peak_us);
+	evidence_add(d, "min_rtt_us", min_rtt_us);
 	evidence_add(d, "rtt_inflated", inflated);
 	if (f->qdisc_drops) {
 		evidence_add(d, "qdisc_drops", f->qdisc_drops);

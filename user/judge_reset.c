@@ -28,6 +28,37 @@ static void evidence_cut_off(const struct judge_in *in, struct diagnosis *d)
 	d->since_ns = f->rst_ns;
 }
 
+/*
+ * A connection an exiting process closed (its own end or, on this host,
+ * the other): its reset is that death's, if the death was a kill. The
+ * exit's record may follow the closes: wait for it, or for the moment
+ * to pass (an exit with no signal sends none).
+ */
+static bool death_settled(const struct judge_in *in)
+{
+	const struct flow *f = in->f;
+
+	if (!(f->flags & (FF_EXIT_CLOSED | FF_PEER_EXIT_CLOSED)))
+		return true;
+	if (in->death && in->death->exit_ns)
+		return true;
+	return judge_settled(in, f->exit_close_ns);
+}
+
+/* Point at PROCESS_KILLED rather than tell the death again. */
+static void evidence_killed(const struct judge_in *in, struct diagnosis *d)
+{
+	const struct death *dd = in->death;
+
+	if (!death_killed(dd) || !(in->f->flags & (FF_EXIT_CLOSED | FF_PEER_EXIT_CLOSED)))
+		return;
+	evidence_add(d, "killed_pid", dd->pid);
+	evidence_add(d, "killed_signal", dd->signal);
+	evidence_add(d, "oom_killed", dd->oom_ns != 0);
+	/* 1: the process here died; 0: the one at the other end (on this host). */
+	evidence_add(d, "killed_here", !!(in->f->flags & FF_EXIT_CLOSED));
+}
+
 bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 {
 	const struct flow *f = in->f;
@@ -37,7 +68,8 @@ bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 		return false;
 	/* tcp_receive_reset fires for this host's own aborts too: the
 	 * reset it sends right after, or the NIC, says whose it was. */
-	if (!judge_settled(in, f->rst_ns) || flow_reset_ours(f, in->cfg->nic_ingress))
+	if (!judge_settled(in, f->rst_ns) || flow_reset_ours(f, in->cfg->nic_ingress) ||
+	    !death_settled(in))
 		return false;
 	/* A connection shorter than a scan has only its close totals. */
 	evidence_add(d, "bytes_sent", (long long)(f->bytes_sent > acked ? f->bytes_sent : acked));
@@ -47,6 +79,7 @@ bool judge_peer_reset(const struct judge_in *in, struct diagnosis *d)
 	if (f->rst_state == TT_TCP_CLOSE_WAIT || f->rst_state == TT_TCP_LAST_ACK ||
 	    f->rst_state == TT_TCP_CLOSING)
 		evidence_add(d, "after_peer_fin", 1);
+	evidence_killed(in, d);
 	/* tcp_reset() reports EPIPE in CLOSE_WAIT, ECONNRESET elsewhere. */
 	d->app_error = f->app_error ? f->app_error : ECONNRESET;
 	return true;
@@ -62,6 +95,8 @@ bool judge_local_reset(const struct judge_in *in, struct diagnosis *d)
 	if (!(f->flags & FF_RST_TX) &&
 	    (!judge_settled(in, f->rst_ns) || !aborted))
 		return false;
+	if (!death_settled(in))
+		return false;
 	/* An abort on data whose own reset we did not see (no reason, or
 	 * the event lost) is still that abort. */
 	evidence_add(d, "rst_reason", f->rst_reason ? f->rst_reason :
@@ -71,6 +106,7 @@ bool judge_local_reset(const struct judge_in *in, struct diagnosis *d)
 	 * ties this reset to the stall it ended (PEER_APP_STALL). */
 	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_RST_TX))
 		evidence_add(d, "gave_up_after_ms", f->gave_up_waited_ms);
+	evidence_killed(in, d);
 	return true;
 }
 

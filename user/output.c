@@ -108,6 +108,23 @@ static void diagnosis_json(struct output *o, const struct diagnosis *d,
 	for (unsigned int i = 0; i < w->n_checks; i++)
 		json_string(j, w->checks[i]);
 	json_array_end(j);
+	if (d->n_peers) {
+		char addr[TT_ADDR_STRLEN];
+
+		/* PROCESS_KILLED: whom it cut off. */
+		json_key(j, "peers");
+		json_array_begin(j);
+		for (unsigned int i = 0; i < d->n_peers && i < DIAG_MAX_PEERS; i++) {
+			json_object_begin(j);
+			json_kv_string(j, "addr", tt_addr_str(d->peers[i].family,
+							      d->peers[i].addr, addr,
+							      sizeof(addr)));
+			json_kv_uint(j, "connections", d->peers[i].connections);
+			json_object_end(j);
+		}
+		json_array_end(j);
+		json_kv_uint(j, "peers_other_connections", d->peers_other);
+	}
 	json_kv_string(j, "app_error", errno_name(d->app_error));
 	json_kv_uint(j, "connections", d->connections);
 	json_key(j, "events_lost");

@@ -222,9 +222,10 @@ void diag_words(const struct diagnosis *d, struct diag_words *w)
 	reason_init(w, d);
 	entry->words(d, &n, w);
 
-	/* The summary tells one flow's story; say how many shared it. */
+	/* The summary tells one flow's story; say how many shared it (a
+	 * death's tells its whole damage itself). */
 	len = strlen(w->summary);
-	if (d->connections > 1 && len < sizeof(w->summary))
+	if (d->connections > 1 && d->code != DIAG_PROCESS_KILLED && len < sizeof(w->summary))
 		snprintf(w->summary + len, sizeof(w->summary) - len,
 			 " (%u connections)", d->connections);
 }

@@ -114,6 +114,11 @@ void words_peer_reset(const struct diagnosis *d, const struct words_names *n,
 void words_local_reset(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w);
 
+void words_process_killed(const struct diagnosis *d, const struct words_names *n,
+			  struct diag_words *w);
+/* "SIGKILL" for a signal number; "signal N" for one without a name here. */
+const char *words_signal(int sig, char *buf, size_t len);
+
 void words_local_drop(const struct diagnosis *d, const struct words_names *n,
 		      struct diag_words *w);
 void words_listen_overflow(const struct diagnosis *d, const struct words_names *n,

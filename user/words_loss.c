@@ -27,32 +27,55 @@ static void packet_loss_inbound(const struct diagnosis *d, const struct words_na
 	words_check(w, "nstat -az TcpExtTCPOFOQueue TcpExtTCPDSACKOldSent");
 }
 
+/* "12ms", or "0.35ms" under 10 ms (the microseconds are in the evidence). */
+static const char *rtt_text(const struct diagnosis *d, const char *ms_key, const char *us_key,
+			    char *buf, size_t len)
+{
+	long long us = words_ev(d, us_key, -1);
+
+	if (us >= 0 && us < 10000)
+		snprintf(buf, len, "%lld.%02lldms", us / 1000, us % 1000 / 10);
+	else
+		snprintf(buf, len, "%lldms", words_ev(d, ms_key, 0));
+	return buf;
+}
+
 void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 		       struct diag_words *w)
 {
 	long long rto = words_ev(d, "rto_retrans", 0), fast = words_ev(d, "fast_retrans", 0);
+	long long tlp = words_ev(d, "tlp_retrans", 0), spurious = words_ev(d, "spurious_retrans", 0);
 	long long segs = words_ev(d, "data_segs_out", 0), pm = words_ev(d, "loss_permille", 0);
-	long long srtt = words_ev(d, "srtt_ms", 0), min_rtt = words_ev(d, "min_rtt_ms", 0);
 	long long qdisc = words_ev(d, "qdisc_drops", 0);
-	const char *how, *queue;
-	char share[64];
+	bool inflated = words_ev(d, "rtt_inflated", 0);
+	char share[64], kinds[160], rtt[128], peak[24], min[24];
+	size_t k = 0;
 
 	if (words_ev(d, "inbound", 0)) {
 		packet_loss_inbound(d, n, w);
 		return;
 	}
-	if (rto > fast)
-		how = "mostly after retransmission timeouts (RTO): whole flights lost";
-	else if (fast > rto)
-		how = "mostly fast retransmits: isolated losses";
-	else if (rto)
-		how = "RTO and fast retransmits alike";
+	/* How the kernel found them lost: each kind it told. */
+	kinds[0] = '\0';
+	if (rto)
+		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld after timeouts (RTO)", rto);
+	if (fast && k < sizeof(kinds))
+		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld fast retransmit%s", fast,
+			      fast == 1 ? "" : "s");
+	if (tlp && k < sizeof(kinds))
+		k += snprintf(kinds + k, sizeof(kinds) - k, ", %lld tail loss probe%s", tlp,
+			      tlp == 1 ? "" : "s");
+	if (spurious && k < sizeof(kinds))
+		snprintf(kinds + k, sizeof(kinds) - k, ", %lld spurious (the peer had them: DSACK)",
+			 spurious);
+	rtt_text(d, "srtt_peak_ms", "srtt_peak_us", peak, sizeof(peak));
+	rtt_text(d, "min_rtt_ms", "min_rtt_us", min, sizeof(min));
+	if (inflated)
+		snprintf(rtt, sizeof(rtt), "RTT inflated (srtt up to %s, min %s): queueing, "
+			 "congestion", peak, min);
 	else
-		how = "by neither RTO nor fast retransmit (tail loss probes)";
-	if (words_ev(d, "rtt_inflated", 0))
-		queue = "RTT inflated above twice its minimum: queueing, a congested path";
-	else
-		queue = "RTT not inflated: loss without queueing";
+		snprintf(rtt, sizeof(rtt), "RTT flat (srtt up to %s, min %s): random loss, "
+			 "no queueing", peak, min);
 	if (segs)
 		snprintf(share, sizeof(share), " (%lld.%lld%% of %lld data segments)",
 			 pm / 10, pm % 10, segs);
@@ -60,24 +83,33 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 		share[0] = '\0';
 	if (qdisc)
 		words_summary(w, "%lld segments to %s lost%s: %lld dropped by this host's "
-			      "own queue (qdisc), %lld retransmits; %s (srtt %lldms, min %lldms)",
+			      "own queue (qdisc), %lld retransmits%s; %s",
 			      words_ev(d, "lost_segments", qdisc), n->rend, share, qdisc,
-			      words_ev(d, "retransmits", 0), queue, srtt, min_rtt);
+			      words_ev(d, "retransmits", 0), kinds, rtt);
 	else
-		words_summary(w, "%lld retransmits to %s%s, %s; %s (srtt %lldms, min %lldms)",
-			      words_ev(d, "retransmits", 0), n->rend, share, how, queue,
-			      srtt, min_rtt);
+		words_summary(w, "%lld retransmits to %s%s%s; %s",
+			      words_ev(d, "retransmits", 0), n->rend, share, kinds, rtt);
+	if (spurious * 2 > words_ev(d, "retransmits", 0))
+		words_cause(w, "most retransmits were not needed: the path reorders "
+			    "segments, or the RTO is too short for its delay");
 	if (qdisc)
 		words_cause(w, "congestion at this host: its own queueing discipline "
 			    "dropped %lld of the connection's segments (a full "
 			    "fq_codel/tbf/fq queue, or a shaper's rate) (5)", qdisc);
-	words_cause(w, "congestion: a router or switch queue on the path to %s "
-		    "overflows (5)", n->raddr);
-	words_cause(w, "a lossy link: errors on a NIC, cable or radio hop (5)");
-	words_cause(w, "a shaper or policer (tbf, QoS, a cloud bandwidth limit) "
-		    "drops above its rate (5)");
-	words_cause(w, "the receiver drops: %s's NIC ring or backlog overflows",
-		    n->raddr);
+	/* The RTT says which comes first: a queue that fills, or loss that
+	 * is there whatever the load. */
+	if (inflated) {
+		words_cause(w, "congestion: a bottleneck on the path to %s (a router "
+			    "or switch queue, a shaper with a queue) fills and overflows (5)",
+			    n->raddr);
+		words_cause(w, "this flow, or others sharing the bottleneck, send faster "
+			    "than it drains: bufferbloat");
+	} else {
+		words_cause(w, "a lossy link: errors on a NIC, cable or radio hop, or a "
+			    "policer dropping above its rate without queueing (5)");
+		words_cause(w, "a firewall or overloaded middlebox dropping at random, "
+			    "or the receiver's NIC ring or backlog overflowing");
+	}
 	words_check(w, "mtr -T -P %u -c 100 %s", n->rport, n->raddr);
 	words_check(w, "ip -s link");
 	words_check(w, "tc -s qdisc");

@@ -25,11 +25,118 @@ static const char *cut_off(const struct diagnosis *d, char *buf, size_t len)
 	return buf;
 }
 
+const char *words_signal(int sig, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL",
+		[5] = "SIGTRAP", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
+		[9] = "SIGKILL", [10] = "SIGUSR1", [11] = "SIGSEGV", [12] = "SIGUSR2",
+		[13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM", [24] = "SIGXCPU",
+		[25] = "SIGXFSZ", [31] = "SIGSYS",
+	};
+
+	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig])
+		return names[sig];
+	snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+/* "the OOM killer (SIGKILL)" or "SIGTERM", for a death's evidence. */
+static const char *how_killed(const struct diagnosis *d, const char *sig_key,
+			      char *buf, size_t len)
+{
+	char sb[24];
+	const char *sig = words_signal((int)words_ev(d, sig_key, 0), sb, sizeof(sb));
+
+	if (words_ev(d, "oom_killed", 0))
+		snprintf(buf, len, "the OOM killer (%s)", sig);
+	else
+		snprintf(buf, len, "%s", sig);
+	return buf;
+}
+
+/*
+ * A reset that a killed process's death made, said short: the death is
+ * PROCESS_KILLED's to tell. True when d is one.
+ */
+static bool reset_of_killed(const struct diagnosis *d, const struct words_names *n,
+			    struct diag_words *w, bool local)
+{
+	long long pid = words_ev(d, "killed_pid", 0);
+	char how[48], cut[128];
+
+	if (!pid)
+		return false;
+	cut_off(d, cut, sizeof(cut));
+	how_killed(d, "killed_signal", how, sizeof(how));
+	if (words_ev(d, "killed_here", 0) && local)
+		words_summary(w, "this host reset its connection with %s: process %lld "
+			      "here was killed by %s (see PROCESS_KILLED)%s",
+			      n->rend, pid, how, cut);
+	else if (words_ev(d, "killed_here", 0))
+		words_summary(w, "%s reset the connection after process %lld here was "
+			      "killed by %s (see PROCESS_KILLED)%s", n->rend, pid, how, cut);
+	else
+		words_summary(w, "the connection with %s went down: its process %lld on "
+			      "this host was killed by %s (see PROCESS_KILLED)%s",
+			      n->rend, pid, how, cut);
+	words_cause(w, "the process was killed with connections open; its kernel "
+		    "closed them (7)");
+	words_check(w, "journalctl -k --since -15min | grep -i -e oom -e 'killed process'");
+	return true;
+}
+
+void words_process_killed(const struct diagnosis *d, const struct words_names *n,
+			  struct diag_words *w)
+{
+	long long conns = words_ev(d, "connections_closed", 0);
+	long long resets = words_ev(d, "resets_sent", 0);
+	char how[48], sb[24], peers[160], addr[TT_ADDR_STRLEN];
+	size_t off = 0;
+	int sig = (int)words_ev(d, "signal", 0);
+
+	how_killed(d, "signal", how, sizeof(how));
+	peers[0] = '\0';
+	for (unsigned int i = 0; i < d->n_peers && i < DIAG_MAX_PEERS && off < sizeof(peers); i++)
+		off += snprintf(peers + off, sizeof(peers) - off, "%s%s (%u)", i ? ", " : "",
+				tt_addr_str(d->peers[i].family, d->peers[i].addr, addr,
+					    sizeof(addr)),
+				d->peers[i].connections);
+	if (d->peers_other && off < sizeof(peers))
+		snprintf(peers + off, sizeof(peers) - off, ", %u more", d->peers_other);
+	words_summary(w, "process %s was killed by %s and took down %lld connection%s "
+		      "(%lld reset, %lld closed with FIN) with %s",
+		      n->proc[0] ? n->proc : "(unknown)", how, conns, conns == 1 ? "" : "s",
+		      resets, conns - resets, peers);
+	if (words_ev(d, "oom_killed", 0)) {
+		words_cause(w, "it ran out of memory: its cgroup's limit (a container's "
+			    "memory limit, memory.max) or the host's memory (7)");
+		words_cause(w, "a memory leak, or a load that needs more than the limit");
+		words_check(w, "journalctl -k --since -15min | grep -i -e 'out of memory' "
+			    "-e oom-kill -e 'killed process %u'", d->pid);
+		words_check(w, "grep -e oom -e max /sys/fs/cgroup/<its cgroup>/memory.events");
+	} else if (sig == 9 || sig == 15 || sig == 1 || sig == 2) {
+		words_cause(w, "something killed it with %s: an operator, a deploy or "
+			    "orchestrator stopping it (SIGKILL after a stop timeout), a "
+			    "watchdog or health check (7)", words_signal(sig, sb, sizeof(sb)));
+		words_check(w, "journalctl --since -15min | grep -w %u", d->pid);
+	} else {
+		words_cause(w, "it crashed (%s): a bug in the application or a library (7)",
+			    words_signal(sig, sb, sizeof(sb)));
+		words_check(w, "coredumpctl list %u", d->pid);
+		words_check(w, "journalctl --since -15min | grep -w %u", d->pid);
+	}
+	words_cause(w, "its peers saw %s", resets ? "their connections reset (ECONNRESET)" :
+		    "their connections closed (EOF) mid-use");
+}
+
 void words_peer_reset(const struct diagnosis *d, const struct words_names *n,
 		      struct diag_words *w)
 {
 	char t[32], cut[128];
 
+	if (reset_of_killed(d, n, w, false))
+		return;
 	cut_off(d, cut, sizeof(cut));
 	if (diag_evidence_get(d, "age_ms", NULL))
 		words_summary(w, "%s reset the connection after %s (%lld bytes sent, "
@@ -77,6 +184,8 @@ void words_local_reset(const struct diagnosis *d, const struct words_names *n,
 	long long reason = words_ev(d, "rst_reason", 0);
 	char t[32], cut[128];
 
+	if (reset_of_killed(d, n, w, true))
+		return;
 	cut_off(d, cut, sizeof(cut));
 	if (diag_evidence_get(d, "age_ms", NULL))
 		words_summary(w, "this host reset its connection with %s after %s: %s%s",

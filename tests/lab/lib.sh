@@ -71,6 +71,12 @@ lab_cleanup() {
 	for ns in "$NS_A" "$NS_R" "$NS_B"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	# the memory cgroups the lab made (their processes are gone now)
+	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/cgroups" ]; then
+		while read -r cg; do
+			rmdir "$cg" 2>/dev/null
+		done <"$LAB_DIR/cgroups"
+	fi
 	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then
 		rm -rf "$LAB_DIR"
 	elif [ -n "$LAB_DIR" ]; then
@@ -262,6 +268,41 @@ lab_server() {
 	done
 	lab_fail "lab: the $name peer server did not start listening"
 	return 1
+}
+
+# lab_memcg NAME BYTES: a memory cgroup of the run limited to BYTES with
+# no swap; prints its directory (a process joins by writing its pid to
+# cgroup.procs). cgroup v2 where the memory controller is there (memory.max,
+# memory.swap.max), else v1's memory hierarchy (a hybrid host). Removed by
+# lab_memcg_del, and by the cleanup whatever happens.
+lab_memcg() {
+	local name=tcptrace-lab-$LAB_ID-$1 bytes=$2 root=/sys/fs/cgroup cg
+
+	if grep -qw memory "$root/cgroup.controllers" 2>/dev/null; then
+		cg=$root/$name
+		grep -qw memory "$root/cgroup.subtree_control" ||
+			echo +memory >"$root/cgroup.subtree_control" || return 1
+		mkdir "$cg" || return 1
+		echo "$cg" >>"$LAB_DIR/cgroups"
+		echo "$bytes" >"$cg/memory.max" &&
+			{ [ ! -e "$cg/memory.swap.max" ] || echo 0 >"$cg/memory.swap.max"; } ||
+			return 1
+	elif [ -e "$root/memory/memory.limit_in_bytes" ]; then
+		cg=$root/memory/$name
+		mkdir "$cg" || return 1
+		echo "$cg" >>"$LAB_DIR/cgroups"
+		echo "$bytes" >"$cg/memory.limit_in_bytes" || return 1
+		[ ! -e "$cg/memory.memsw.limit_in_bytes" ] ||
+			echo "$bytes" >"$cg/memory.memsw.limit_in_bytes" || return 1
+		echo 0 >"$cg/memory.swappiness" 2>/dev/null
+	else
+		return 1
+	fi
+	echo "$cg"
+}
+
+lab_memcg_del() {
+	rmdir "$1" 2>/dev/null
 }
 
 # lab_server_stop: end the server (after the tracers, so its exit is unseen).

@@ -48,6 +48,8 @@ SCENARIOS+=(file-output metrics metrics-storm otlp)
 SCENARIOS+=(two-ends)
 # Who owns each connection: pid, comm and container (issue 11).
 SCENARIOS+=(owner-reuse owner-before)
+# Who and why (issue 11): processes killed with connections open.
+SCENARIOS+=(oom-kill killed congestion)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -324,6 +326,10 @@ sc_loss() {
 	sc_client "$n" "$b" "$port" push -d 3000
 	sc_stop "$n" a
 	sc_check_flow "$n" PACKET_LOSS "$b" "$port"
+	# random drops, no queue: told apart from congestion (see congestion)
+	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS rtt_inflated == 0
+	sc_check expect_summary "$LAB_DIR/$n.a.json" PACKET_LOSS "RTT flat"
+	sc_check expect_summary "$LAB_DIR/$n.a.json" PACKET_LOSS "random loss"
 }
 
 # 6. The request is delivered (and ACKed by service-b's TCP), the
@@ -1657,6 +1663,168 @@ sc_two-ends() {
 		lab_fail "correlate of the late recording failed"
 	lab_any "$LAB_DIR/$n.clock.json" 'any(inputs; .type == "verdict" and .code == "CLOCK")' ||
 		lab_fail "correlate: recordings at different times: no CLOCK verdict"
+}
+
+# ------------------------------------------------------------ who and why
+
+# sc_wait_for SECS CMD...: until CMD succeeds, or SECS pass (false then).
+sc_wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# sc_server_unread PORT N: N or more of service-b's established
+# connections on PORT hold unread data.
+sc_server_unread() {
+	[ "$(ip netns exec "$NS_B" ss -tnH state established "( sport = :$1 )" |
+		awk '$1 > 0' | wc -l)" -ge "$2" ]
+}
+
+# sc_log_has FILE TEXT: the peer log says TEXT.
+sc_log_has() {
+	grep -q -- "$2" "$1" 2>/dev/null
+}
+
+# The server leaks memory in a cgroup limited to 40 MiB (no swap): each
+# request takes 16 MiB. Two clients hold connections open (their
+# exchanges took 32 MiB); a third request takes it past the limit and the
+# OOM killer kills it. One PROCESS_KILLED on service-b names the server
+# (pid, comm, the cgroup), the OOM killer and the three connections it
+# closed, with FINs: the requests had been read.
+sc_oom-kill() {
+	local fam=$1 port=$2 n=$3 b cg pid i pids=()
+
+	b=$(lab_addr "$fam" b)
+	cg=$(lab_memcg "$n" $((40 << 20))) ||
+		{ lab_fail "lab: cannot make a memory-limited cgroup"; return; }
+	lab_server "$n" "$b" "$port" answer --hog-mb 16 -d "$SERVER_MS" || return
+	pid=$SERVER_PID
+	echo "$pid" >"$cg/cgroup.procs" ||
+		{ lab_fail "lab: cannot move the server into $cg"; return; }
+	sc_tracers "$n" "$port" b || return
+	for i in 1 2; do
+		lab_client "$n" "$b" "$port" idle -d 20000 --expect EOF,ECONNRESET &
+		pids+=($!)
+		lab_track $!
+		sc_wait_for 10 sc_log_has "$LAB_DIR/$n.peer.log" "holding $((16 * i)) MiB" ||
+			{ lab_fail "lab: the server did not take $((16 * i)) MiB"; return; }
+	done
+	sc_client "$n" "$b" "$port" request --timeout-ms 5000 --expect EOF,ECONNRESET
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: an idle client did not see the server go"
+	done
+	# killed, or still running if the OOM killer did not come: ended now
+	{ kill -KILL "$SERVER_PID"; wait "$SERVER_PID"; } 2>/dev/null
+	SERVER_PID=
+	grep -qs '^oom_kill [1-9]' "$cg/memory.events" "$cg/memory.oom_control" ||
+		lab_fail "lab: the OOM killer did not kill the server"
+	sc_stop "$n" b
+	lab_memcg_del "$cg"
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PROCESS_KILLED || return
+	sc_check expect_only "$LAB_DIR/$n.b.json" PROCESS_KILLED
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED pid "$pid"
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED comm peer
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED side server
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED severity error
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED oom_killed == 1
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED signal == 9
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED connections_closed == 3
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED cgroup_id '>' 0
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PROCESS_KILLED "OOM killer"
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PROCESS_KILLED "$(lab_addr "$fam" a) (3)"
+}
+
+# A server that never reads is killed with SIGKILL while two requests
+# wait unread in its sockets: its kernel resets both. One PROCESS_KILLED
+# on service-b (SIGKILL, 2 connections, 2 resets); the LOCAL_RESETs there
+# point at it (killed_pid) instead of telling it again; service-a sees
+# the resets (PEER_RESET).
+sc_killed() {
+	local fam=$1 port=$2 n=$3 b pid i pids=()
+
+	b=$(lab_addr "$fam" b)
+	lab_server "$n" "$b" "$port" noread -d "$SERVER_MS" || return
+	pid=$SERVER_PID
+	sc_tracers "$n" "$port" a b || return
+	for i in 1 2; do
+		lab_client "$n" "$b" "$port" request --timeout-ms 10000 --expect ECONNRESET &
+		pids+=($!)
+		lab_track $!
+	done
+	sc_wait_for 10 sc_server_unread "$port" 2 ||
+		{ lab_fail "lab: the requests did not reach the server"; return; }
+	{ kill -KILL "$pid"; wait "$pid"; } 2>/dev/null
+	for i in "${pids[@]}"; do
+		wait "$i" || lab_fail "lab: a client did not see its connection reset"
+	done
+	SERVER_PID=
+	sc_stop "$n" a b
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PROCESS_KILLED || return
+	sc_check expect_only "$LAB_DIR/$n.b.json" PROCESS_KILLED LOCAL_RESET
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED pid "$pid"
+	sc_check expect_field "$LAB_DIR/$n.b.json" PROCESS_KILLED comm peer
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED signal == 9
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED oom_killed == 0
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED connections_closed == 2
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PROCESS_KILLED resets_sent == 2
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PROCESS_KILLED SIGKILL
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" LOCAL_RESET killed_pid == "$pid"
+	sc_check expect_summary "$LAB_DIR/$n.b.json" LOCAL_RESET "see PROCESS_KILLED"
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET pid "$pid"
+	sc_check expect_diag "$LAB_DIR/$n.a.json" PEER_RESET
+	sc_check expect_only "$LAB_DIR/$n.a.json" PEER_RESET
+}
+
+# A bottleneck with a small queue on the router: service-b streams to
+# service-a through a token bucket (tbf, 8 Mbit/s, a 24 kB queue: ~24 ms)
+# on the router's egress towards service-a, on a link of the variant's
+# own (tt<id>c4 / tt<id>c6 to the router, towards an address of
+# service-b's of its own, 10.0.2.205 / fd00:2::205, so no other traffic
+# meets the shaper). The queue fills and overflows: PACKET_LOSS at the
+# sender with an inflated RTT, told as congestion, where the loss
+# scenario's random drops keep it flat.
+sc_congestion() {
+	local fam=$1 port=$2 n=$3 dst ifa ifr dropped
+
+	ifa=tt${LAB_ID}c${fam#v} ifr=tt${LAB_ID}C${fam#v}
+	ip link add "$ifa" netns "$NS_A" type veth peer name "$ifr" netns "$NS_R" &&
+		ip -n "$NS_A" link set "$ifa" up && ip -n "$NS_R" link set "$ifr" up ||
+		{ lab_fail "lab: cannot add the bottleneck link"; return; }
+	if [ "$fam" = v4 ]; then
+		dst=10.0.2.205
+		ip -n "$NS_A" addr add 10.0.7.5/24 dev "$ifa" &&
+			ip -n "$NS_R" addr add 10.0.7.1/24 dev "$ifr" &&
+			ip -n "$NS_B" addr add "$dst/24" dev "$IF_B" &&
+			ip -n "$NS_A" route add "$dst/32" via 10.0.7.1 dev "$ifa"
+	else
+		dst=fd00:2::205
+		ip netns exec "$NS_R" sysctl -qw "net.ipv6.conf.$ifr.forwarding=1" &&
+			ip -n "$NS_A" addr add fd00:7::5/64 dev "$ifa" nodad &&
+			ip -n "$NS_R" addr add fd00:7::1/64 dev "$ifr" nodad &&
+			ip -n "$NS_B" addr add "$dst/64" dev "$IF_B" nodad &&
+			ip -n "$NS_A" -6 route add "$dst/128" via fd00:7::1 dev "$ifa"
+	fi || { lab_fail "lab: cannot address the bottleneck link"; return; }
+	ip netns exec "$NS_R" tc qdisc add dev "$ifr" root tbf rate 8mbit burst 8kb \
+		limit 24kb || { lab_fail "lab: cannot add the tbf qdisc"; return; }
+	lab_server "$n" "$dst" "$port" bulk -d "$SERVER_MS" || return
+	sc_tracers "$n" "$port" b || return
+	sc_client "$n" "$dst" "$port" recv -d 3000
+	sc_stop "$n" b
+	dropped=$(ip netns exec "$NS_R" tc -s qdisc show dev "$ifr" |
+		grep -o 'dropped [0-9]*' | head -n 1 | cut -d' ' -f2)
+	[ "${dropped:-0}" -gt 0 ] || { lab_fail "lab: the tbf dropped nothing"; return; }
+	sc_check expect_diag "$LAB_DIR/$n.b.json" PACKET_LOSS || return
+	sc_check expect_only "$LAB_DIR/$n.b.json" PACKET_LOSS
+	sc_check expect_field "$LAB_DIR/$n.b.json" PACKET_LOSS side server
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PACKET_LOSS rtt_inflated == 1
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PACKET_LOSS "RTT inflated"
+	sc_check expect_summary "$LAB_DIR/$n.b.json" PACKET_LOSS "congestion"
+	sc_check expect_evidence "$LAB_DIR/$n.b.json" PACKET_LOSS srtt_peak_ms '>=' 5
 }
 
 # ------------------------------------------------------------ runner

@@ -310,6 +310,7 @@ struct sockview {
 	__u32 srtt_us, min_rtt_us;
 	__u32 total_retrans, data_segs_out;
 	__u8 probes;
+	__u32 dsack_dups;	/* DSACKs the peer sent */
 };
 
 static void feed_scan(struct engine *e, __u64 now, const struct flow_key *k,
@@ -338,6 +339,7 @@ static void feed_scan(struct engine *e, __u64 now, const struct flow_key *k,
 	s.bytes_acked = v->sent - v->unacked + 1;
 	s.bytes_received = v->rcvd;
 	s.probes_out = v->probes;
+	s.dsack_dups = v->dsack_dups;
 	s.mss = 1448;
 	engine_on_scan(e, &s, now);
 }
@@ -736,10 +738,101 @@ static void test_packet_loss(struct test *t)
 	EXPECT(ev_is(d, "fast_retrans", 2), "fast_retrans");
 	EXPECT(ev_is(d, "srtt_ms", 30), "srtt_ms");
 	EXPECT(ev_is(d, "min_rtt_ms", 10), "min_rtt_ms");
-	EXPECT(strstr(w->summary, "retransmission timeouts (RTO)"), "summary: %s",
-	       w->summary);
-	EXPECT(strstr(w->summary, "congested"), "summary: %s", w->summary);
+	EXPECT(strstr(w->summary, "3 after timeouts (RTO), 2 fast retransmits"),
+	       "summary: %s", w->summary);
+	EXPECT(ev_is(d, "rtt_inflated", 1), "rtt_inflated");
+	EXPECT(strstr(w->summary, "RTT inflated") && strstr(w->summary, "congestion"),
+	       "summary: %s", w->summary);
+	EXPECT(strstr(w->causes[0], "congestion"), "first cause: %s", w->causes[0]);
 	EXPECT(any_check_has(w, "10.0.2.10"), "checks");
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * Loss on a sub-millisecond path whose RTT stays flat: random loss, told
+ * as such; tail loss probes and DSACK-spurious retransmits counted apart.
+ * srtt at nine times a 100 us minimum is still no queue (under 2 ms more).
+ */
+static void test_packet_loss_kinds_random(struct test *t)
+{
+	struct flow_key k = client_key(43134);
+	struct sockview v = { .sent = 1448 * 200, .data_segs_out = 200,
+			      .total_retrans = 12, .srtt_us = 900, .min_rtt_us = 100,
+			      .dsack_dups = 2 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+	const struct diag_words *w;
+	struct tt_event ev;
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 0; i < 8; i++)
+		feed_retrans(e, T0 + (100 + i) * MSEC, &k, TT_TCP_ESTABLISHED, TT_CA_RECOVERY);
+	feed_retrans(e, T0 + 300 * MSEC, &k, TT_TCP_ESTABLISHED, TT_CA_LOSS);
+	for (i = 0; i < 3; i++) {
+		ev = mkev(EV_RETRANS, T0 + (400 + i) * MSEC, &k);
+		ev.state = TT_TCP_ESTABLISHED;
+		ev.ca_state = TT_CA_OPEN;
+		ev.flags = EVF_TLP;
+		ev.seg_len = 100;
+		ev.mss = 1448;
+		engine_on_event(e, &ev);
+	}
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	w = words_of(&s, d);
+	EXPECT_EQ(d->code, DIAG_PACKET_LOSS);
+	EXPECT(ev_is(d, "fast_retrans", 8), "fast %lld", ev_val(d, "fast_retrans"));
+	EXPECT(ev_is(d, "rto_retrans", 1), "rto %lld", ev_val(d, "rto_retrans"));
+	EXPECT(ev_is(d, "tlp_retrans", 3), "tlp %lld", ev_val(d, "tlp_retrans"));
+	EXPECT(ev_is(d, "spurious_retrans", 2), "spurious %lld", ev_val(d, "spurious_retrans"));
+	EXPECT(ev_is(d, "rtt_inflated", 0), "rtt_inflated");
+	EXPECT(ev_is(d, "srtt_peak_us", 900), "srtt_peak_us %lld", ev_val(d, "srtt_peak_us"));
+	EXPECT(strstr(w->summary, "3 tail loss probes") && strstr(w->summary, "2 spurious") &&
+	       strstr(w->summary, "RTT flat") && strstr(w->summary, "random loss") &&
+	       strstr(w->summary, "0.90ms"), "summary: %s", w->summary);
+	EXPECT(strstr(w->causes[0], "lossy link"), "first cause: %s", w->causes[0]);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/* A queue that filled for a while: the worst snapshot's srtt says so even
+ * when the latest one, after the queue drained, is back near the minimum. */
+static void test_packet_loss_peak_rtt(struct test *t)
+{
+	struct flow_key k = client_key(43135);
+	struct sockview v = { .sent = 1448 * 100, .data_segs_out = 100,
+			      .srtt_us = 40000, .min_rtt_us = 200 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	const struct diagnosis *d;
+
+	feed_client_open(e, T0, &k);
+	feed_scan(e, T0 + 1 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 1 * SEC);
+	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	for (int i = 0; i < 10; i++)
+		feed_retrans(e, T0 + 1500 * MSEC + i * MSEC, &k, TT_TCP_ESTABLISHED,
+			     TT_CA_RECOVERY);
+	v.sent = 1448 * 200;
+	v.data_segs_out = 200;
+	v.total_retrans = 10;
+	v.srtt_us = 300;
+	feed_scan(e, T0 + 2 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 2 * SEC);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 1, "got %s", sink_str(&s));
+	d = &s.d[0];
+	EXPECT(ev_is(d, "rtt_inflated", 1), "rtt_inflated");
+	EXPECT(ev_is(d, "srtt_peak_ms", 40), "peak %lld", ev_val(d, "srtt_peak_ms"));
+	EXPECT(ev_is(d, "srtt_ms", 0), "srtt %lld", ev_val(d, "srtt_ms"));
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -1568,8 +1661,9 @@ static void test_catalogue(struct test *t)
 		EXPECT(en->code < DIAG_CODE_MAX, "entry %zu: code %d", i, en->code);
 		entries[en->code]++;
 		EXPECT(en->name && en->words, "entry %zu: no name or words", i);
-		EXPECT(en->judge || en->judge_listener || en->judge_event,
-		       "%s: no judge", en->name);
+		/* PROCESS_KILLED is judged per death (judge_deaths), not by entry. */
+		EXPECT(en->judge || en->judge_listener || en->judge_event ||
+		       en->code == DIAG_PROCESS_KILLED, "%s: no judge", en->name);
 		EXPECT(diag_entry_of(en->code) == en, "%s: not found by code", en->name);
 		for (size_t j = 0; j < i; j++)
 			EXPECT(strcmp(en->name, diag_catalogue[j].name),
@@ -3820,6 +3914,8 @@ static const struct test_case tests[] = {
 	TEST(test_no_route),
 	TEST(test_peer_reset),
 	TEST(test_local_reset),
+	TEST(test_packet_loss_kinds_random),
+	TEST(test_packet_loss_peak_rtt),
 	TEST(test_packet_loss),
 	TEST(test_packet_loss_waits_for_a_snapshot_with_data),
 	TEST(test_packet_loss_low_rate),

@@ -26,7 +26,8 @@ struct kernel {
 /* The tracepoints every supported kernel has, as 5.10 has them. */
 #define TPS_COMMON							\
 	{ "inet_sock_set_state", 3 }, { "tcp_retransmit_synack", 2 },	\
-	{ "tcp_receive_reset", 1 }, { "sys_enter", 2 }, { "sys_exit", 2 }
+	{ "tcp_receive_reset", 1 }, { "sys_enter", 2 }, { "sys_exit", 2 },	\
+	{ "sched_process_exit", 1 }, { "mark_victim", 2 }
 
 static const struct tp tps_5_10[] = {
 	TPS_COMMON, { "tcp_retransmit_skb", 2 }, { "tcp_send_reset", 2 }, { "kfree_skb", 2 }, {}
@@ -107,6 +108,8 @@ static void test_plan_6_18_richest_variants(struct test *t)
 	EXPECT_STR(prog_of(&p, HOOK_DROP), "kfree_skb_btf");
 	EXPECT_STR(prog_of(&p, HOOK_SK_ERROR), "sk_error_btf");
 	EXPECT_STR(prog_of(&p, HOOK_CONNECT_RETURN), "connect_enter_tp");
+	EXPECT_STR(prog_of(&p, HOOK_PROC_EXIT), "proc_exit_btf");
+	EXPECT_STR(prog_of(&p, HOOK_OOM_VICTIM), "oom_victim_btf");
 	EXPECT(p.has_tcx && p.has_coarse_clock && p.has_drop_reasons, "features misread");
 	EXPECT(kernel_report_complete(&p), "6.18 should lack nothing");
 out:;
@@ -226,6 +229,34 @@ static void test_plan_sock_storage(struct test *t)
 out:;
 }
 
+/*
+ * A kernel without the exit tracepoint loses PROCESS_KILLED alone, and
+ * says so; one whose mark_victim passes the pid alone (before its 2023
+ * change) has the classic record serve it.
+ */
+static void test_plan_no_process_exit(struct test *t)
+{
+	static const struct tp tps[] = {
+		{ "inet_sock_set_state", 3 }, { "tcp_retransmit_synack", 2 },
+		{ "tcp_receive_reset", 1 }, { "sys_enter", 2 }, { "sys_exit", 2 },
+		{ "tcp_retransmit_skb", 2 }, { "tcp_send_reset", 2 }, { "kfree_skb", 3 },
+		{ "inet_sk_error_report", 1 }, { "mark_victim", 1 }, {}
+	};
+	struct kernel k = { tps, true, true, false, true, true, true };
+	struct hook_plan p;
+	char note[1024];
+
+	EXPECT(plan(&k, false, &p), "cannot be traced");
+	EXPECT_STR(prog_of(&p, HOOK_PROC_EXIT), "-");
+	EXPECT_STR(prog_of(&p, HOOK_OOM_VICTIM), "oom_victim_tp");
+	EXPECT_STR(prog_of(&p, HOOK_SET_STATE), "set_state_btf");
+	EXPECT(!kernel_report_complete(&p), "a missing hook went unsaid");
+	kernel_report_note(&p, note, sizeof(note));
+	EXPECT(strstr(note, "process deaths missing") && strstr(note, "PROCESS_KILLED"),
+	       "the note does not name the loss: '%s'", note);
+out:;
+}
+
 static void test_plan_no_core(struct test *t)
 {
 	static const struct tp tps[] = { { "tcp_receive_reset", 1 }, {} };
@@ -257,6 +288,7 @@ static const struct test_case tests[] = {
 	TEST(test_plan_6_18_richest_variants),
 	TEST(test_plan_6_1_no_reset_reason),
 	TEST(test_plan_5_10_degrades),
+	TEST(test_plan_no_process_exit),
 	TEST(test_plan_classic_twins),
 	TEST(test_plan_refused_steps_down),
 	TEST(test_plan_connect_standby),
