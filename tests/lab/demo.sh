@@ -58,60 +58,64 @@ demo_expect() {
 # demo_fault SCENARIO FAMILY PORT: what the scenario does, in plain words
 # (the addresses are those its sc_ function uses).
 demo_fault() {
-	local scn=$1 fam=$2 port=$3 b
+	local scn=$1 fam=$2 port=$3 b bp
 
 	b=$(lab_addr "$fam" b)
+	bp=$(demo_ep "$fam" "$b" "$port")
 	case "$scn" in
 	refused)
-		echo "no program listens on port $port of service-b; service-a connects to $b:$port" ;;
+		echo "no program listens on port $port of service-b; service-a connects to $bp" ;;
 	syn-drop)
-		echo "the router silently drops SYNs to $b:$port (an nftables drop on its" \
-		     "forward path); service-a connects to it" ;;
+		echo "the router silently drops SYNs to $bp (an nftables drop on its forward" \
+		     "path); service-a connects to it" ;;
 	firewall-reject)
 		echo "the router rejects tcp/$port with ICMP administratively prohibited" \
-		     "(an nftables reject); service-a connects to $b:$port" ;;
+		     "(an nftables reject); service-a connects to $bp" ;;
 	no-route)
 		echo "service-a's routing table says unreachable for" \
 		     "$(demo_fam "$fam" 10.0.3.0/24 fd00:3::/64); service-a connects to" \
-		     "$(lab_addr "$fam" noroute):$port" ;;
+		     "$(demo_ep "$fam" "$(lab_addr "$fam" noroute)" "$port")" ;;
 	host-unreachable)
-		echo "service-a connects to $(demo_fam "$fam" 10.0.2.99 fd00:2::99):$port, an address" \
-		     "on service-b's subnet that no host has: the router's" \
-		     "$(demo_fam "$fam" ARP "neighbour discovery") gets no answer" ;;
+		echo "service-a connects to $(demo_ep "$fam" "$(demo_fam "$fam" 10.0.2.99 \
+		     fd00:2::99)" "$port"), an address on service-b's subnet that no host has:" \
+		     "the router's $(demo_fam "$fam" ARP "neighbour discovery") gets no answer" ;;
 	drop-synack)
 		echo "service-a's own INPUT firewall drops the SYN-ACKs service-b sends back;" \
-		     "service-a connects to $b:$port" ;;
+		     "service-a connects to $bp" ;;
 	nat)
-		echo "the router forwards $(demo_fam "$fam" 10.0.2.100 fd00:2::100):$port to service-b" \
+		echo "the router forwards $(demo_fam "$fam" 10.0.2.100 fd00:2::100) to service-b" \
 		     "by DNAT, but the replies skip its connection tracking and come back" \
 		     "from $b untranslated; service-a connects to" \
-		     "$(demo_fam "$fam" 10.0.2.100 "[fd00:2::100]"):$port" ;;
+		     "$(demo_ep "$fam" "$(demo_fam "$fam" 10.0.2.100 fd00:2::100)" "$port")" ;;
 	listen-overflow)
-		echo "service-b's server on $b:$port never accepts and has a backlog of 1;" \
-		     "four clients of service-a connect to it" ;;
+		echo "service-b's server on $bp never accepts and has a backlog of 1; four" \
+		     "clients of service-a connect to it" ;;
 	loss)
-		echo "the router drops about 10% of the data segments to $b:$port while" \
-		     "service-a streams to it for 3 s" ;;
+		echo "the router drops about 10% of the data segments to $bp while service-a" \
+		     "streams to it for 3 s" ;;
 	pmtu)
 		echo "the router's route to $(demo_fam "$fam" 10.0.2.200 fd00:2::200) has MTU" \
 		     "$(demo_fam "$fam" 1000 1280) and it drops its own" \
 		     "$(demo_fam "$fam" fragmentation-needed packet-too-big) errors; service-a" \
 		     "streams to that address, port $port, for 3 s" ;;
 	blackhole)
-		echo "service-a sends requests to $b:$port on one pooled connection; mid-way the" \
+		echo "service-a sends requests to $bp on one pooled connection; mid-way the" \
 		     "router starts dropping its data segments (its ACKs still pass), until the" \
 		     "connection's 4 s TCP_USER_TIMEOUT gives up" ;;
 	hang)
-		echo "service-b's server on $b:$port reads the request and never answers;" \
+		echo "service-b's server on $bp reads the request and never answers;" \
 		     "service-a gives up after 5 s" ;;
 	noread)
-		echo "service-b's server on $b:$port accepts and never reads; service-a keeps" \
+		echo "service-b's server on $bp accepts and never reads; service-a keeps" \
 		     "sending for 5 s" ;;
 	crash)
-		echo "service-b's server on $b:$port exits 300 ms after a request arrives," \
-		     "with the request unread" ;;
+		echo "service-b's server on $bp exits 300 ms after a request arrives, with the" \
+		     "request unread" ;;
 	esac
 }
+
+# demo_ep FAMILY ADDR PORT: ADDR:PORT, [ADDR]:PORT in IPv6.
+demo_ep() { [ "$1" = v4 ] && echo "$2:$3" || echo "[$2]:$3"; }
 
 # demo_fam FAMILY V4_WORD V6_WORD
 demo_fam() { [ "$1" = v4 ] && echo "$2" || echo "$3"; }
@@ -314,6 +318,8 @@ demo_main() {
 	done
 	printf '\ntcptrace-bpf lab: %d of %d faults diagnosed in %d s; removing the lab\n' \
 		"$DEMO_OK" "${#want[@]}" $((SECONDS - t0))
+	[ "$DEMO_RC" -eq 0 ] || [ -n "${LAB_KEEP:-}" ] ||
+		echo "(LAB_KEEP=1 keeps the run directory: each tracer's text, JSON and stderr)"
 	exit "$DEMO_RC"
 }
 
