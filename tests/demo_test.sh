@@ -11,7 +11,8 @@
 #     diagnosed, and nothing is left behind;
 #   demo/sigint: Ctrl-C (SIGINT to the whole process group, as a terminal
 #     sends it) while a scenario's client waits for an answer to its SYNs
-#     that never comes: exit 130 within seconds, nothing left behind;
+#     that never comes, and again 0.2 s later, during the cleanup: exit
+#     130 within seconds, nothing left behind;
 #   demo/sigterm: the same with SIGTERM to the process alone: exit 143.
 # "Nothing left behind": no namespace of the run, no link named after it in
 # the root namespace, no nft table added there, no process that carries
@@ -250,6 +251,11 @@ check_interrupt() {
 	[ "$sig" = INT ] && target=-$pid || target=$pid
 	t0=$SECONDS
 	kill "-$sig" -- "$target"
+	# an impatient user presses Ctrl-C again while the lab is removed
+	if [ "$sig" = INT ]; then
+		sleep 0.2
+		kill -INT -- "$target" 2>/dev/null
+	fi
 	if ! ended "$name" 10; then
 		why+=("still running 10 s after SIG$sig")
 		kill -KILL -- "-$pid" 2>/dev/null

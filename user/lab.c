@@ -113,8 +113,13 @@ int lab_locate(const char *exe, char *driver, size_t driver_len, char *peer, siz
 	/* Installed: $(PREFIX)/sbin/tcptrace-bpf. */
 	snprintf(driver, driver_len, "%s/../share/tcptrace-bpf/lab/demo.sh", dir);
 	snprintf(peer, peer_len, "%s/../libexec/tcptrace-bpf/peer", dir);
-	if (is_file(driver) && is_exec(peer))
-		return 0;
+	if (is_file(driver)) {
+		if (is_exec(peer))
+			return 0;
+		snprintf(why, why_len, "the lab's peer program %s is missing (hint: make install "
+			 "installs it with the scripts)", peer);
+		return -1;
+	}
 
 	/* The build tree: TOP/build/tcptrace-bpf and TOP/build/peer. */
 	snprintf(tree, sizeof(tree), "%s", dir);

@@ -55,7 +55,10 @@ lab_track() { echo "$1" >>"$LAB_DIR/pids"; }
 lab_cleanup() {
 	local rc=$? pid ns i
 
-	trap - EXIT INT TERM
+	trap - EXIT
+	# a second Ctrl-C (an impatient user of the demo) must not cut the
+	# cleanup short: it takes a second or two, bounded below
+	trap '' INT TERM
 	# scenario jobs first (they start the tracers and peers) ...
 	for pid in $(jobs -p); do
 		kill -TERM "$pid" 2>/dev/null

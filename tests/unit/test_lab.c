@@ -133,14 +133,27 @@ out:
 	fixture_close(&f);
 }
 
-/* A binary copied alone (or an install without its peer): said so. */
-static void test_alone(struct test *t)
+/* An install without its peer: the missing file named. */
+static void test_installed_no_peer(struct test *t)
 {
 	struct fixture f;
 
 	EXPECT(!fixture_open(&f), "mkdtemp");
 	EXPECT(!put(&f, "opt/bin/tcptrace-bpf", 0755) &&
 	       !put(&f, "opt/share/tcptrace-bpf/lab/demo.sh", 0644), "layout");
+	EXPECT_EQ(locate(&f, "opt/bin/tcptrace-bpf"), -1);
+	EXPECT(strstr(f.why, "libexec/tcptrace-bpf/peer is missing"), "why: %s", f.why);
+out:
+	fixture_close(&f);
+}
+
+/* A binary copied alone: said so. */
+static void test_alone(struct test *t)
+{
+	struct fixture f;
+
+	EXPECT(!fixture_open(&f), "mkdtemp");
+	EXPECT(!put(&f, "opt/bin/tcptrace-bpf", 0755), "layout");
 	EXPECT_EQ(locate(&f, "opt/bin/tcptrace-bpf"), -1);
 	EXPECT(strstr(f.why, "cannot find the lab beside") && strstr(f.why, "make install"),
 	       "why: %s", f.why);
@@ -156,6 +169,7 @@ static const struct test_case tests[] = {
 	TEST(test_build_tree),
 	TEST(test_san_build),
 	TEST(test_no_peer),
+	TEST(test_installed_no_peer),
 	TEST(test_alone),
 };
 
