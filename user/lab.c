@@ -12,6 +12,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,14 @@ int lab_main(int argc, char **argv)
 	for (int k = 0; k < a.n_names; k++)
 		args[i++] = a.names[k];
 	args[i] = NULL;
+	/*
+	 * Ctrl-C and SIGTERM must reach the driver's traps, which remove the
+	 * lab: a shell cannot trap a signal ignored when it started (as a
+	 * background job of a script is started with SIGINT ignored). The
+	 * tracer itself honours both whatever it inherits.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	/* Output so far goes out before the driver's. */
 	fflush(NULL);
 	execvp("bash", args);

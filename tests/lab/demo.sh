@@ -212,8 +212,9 @@ demo_scenario() {
 		[ -f "$LAB_DIR/$n.$side.log" ] || continue
 		printf '  %s: tcptrace-bpf --netns /run/netns/%s -p %s --stall-ms %s\n' \
 			"$(demo_host "$side")" "$(lab_ns "$side")" "$port" "$LAB_STALL_MS"
-		if [ -s "$LAB_DIR/$n.$side.txt" ]; then
-			sed 's/^/    /' "$LAB_DIR/$n.$side.txt"
+		# its diagnoses, not its closing count of events
+		if grep -q -v '^tcptrace-bpf: ' "$LAB_DIR/$n.$side.txt" 2>/dev/null; then
+			grep -v '^tcptrace-bpf: ' "$LAB_DIR/$n.$side.txt" | sed 's/^/    /'
 		else
 			echo "    (no diagnosis)"
 		fi
