@@ -289,7 +289,7 @@ static __always_inline struct nic_flow_map *flow_get(const struct flow_key *k)
 }
 
 /* An outbound SYN: remember where it went, for a stray SYN-ACK later. */
-static __always_inline void syn_remember(const struct flow_key *k, __u64 now)
+static __always_inline void syn_remember(const struct flow_key *k, __u64 now, __u32 isn)
 {
 	struct nic_syn_key sk = {};
 	struct nic_syn s = {};
@@ -301,25 +301,32 @@ static __always_inline void syn_remember(const struct flow_key *k, __u64 now)
 	s.ts_ns = now;
 	__builtin_memcpy(s.raddr, k->raddr, sizeof(s.raddr));
 	s.rport = k->rport;
+	s.isn = isn;
 	if (bpf_map_update_elem(&nic_syns, &sk, &s, BPF_ANY))
 		count(CNT_NIC_SYNS_FULL);
 }
 
-/* Did a SYN of ours leave from this flow's local address and port? */
-static __noinline bool syn_sent_from(const struct flow_key *k)
+/*
+ * Did a SYN of ours leave from this flow's local address and port, one
+ * that a SYN-ACK acknowledging ack answers? (Another connection from the
+ * same port to another peer is no NAT's doing.)
+ */
+static __noinline bool syn_sent_from(const struct flow_key *k, __u32 ack)
 {
 	struct nic_syn_key sk = {};
+	struct nic_syn *s;
 
 	sk.netns = k->netns;
 	sk.family = k->family;
 	sk.lport = k->lport;
 	__builtin_memcpy(sk.laddr, k->laddr, sizeof(sk.laddr));
-	return bpf_map_lookup_elem(&nic_syns, &sk) != NULL;
+	s = bpf_map_lookup_elem(&nic_syns, &sk);
+	return s && s->isn + 1 == ack;
 }
 
 /* A SYN-ACK came in for a flow no SYN of ours left for (see nic.h). */
 static __always_inline void synack_stray(struct nic_flow_map *f,
-					 const struct flow_key *k)
+					 const struct flow_key *k, __u32 ack)
 {
 	struct nic_syn_key sk = {};
 	struct nic_syn *s;
@@ -330,7 +337,7 @@ static __always_inline void synack_stray(struct nic_flow_map *f,
 	sk.lport = k->lport;
 	__builtin_memcpy(sk.laddr, k->laddr, sizeof(sk.laddr));
 	s = bpf_map_lookup_elem(&nic_syns, &sk);
-	if (s) {
+	if (s && s->isn + 1 == ack) {
 		__builtin_memcpy(f->syn_raddr, s->raddr, sizeof(f->syn_raddr));
 		f->syn_rport = s->rport;
 		flags |= NIC_F_SYN_MATCHED;
@@ -346,6 +353,7 @@ struct seg_info {
 	__u32 payload;		/* TCP payload bytes of the whole packet */
 	__u32 seg;		/* payload of one segment */
 	__be32 seq;		/* the sequence number, as on the wire */
+	__be32 ack_seq;		/* the acknowledgment number, as on the wire */
 	__u8 fl;		/* TCP flags */
 };
 
@@ -390,11 +398,11 @@ static __always_inline void count_into(struct nic_flow_map *f, const struct flow
 		if (fl & TCP_FL_ACK) {
 			__sync_fetch_and_add(&d->synack, 1);
 			if (ingress && !f->dir[NIC_OUT].s.syn)
-				synack_stray(f, k);
+				synack_stray(f, k, bpf_ntohl(s->ack_seq));
 		} else {
 			__sync_fetch_and_add(&d->syn, 1);
 			if (!ingress)
-				syn_remember(k, s->now);
+				syn_remember(k, s->now, bpf_ntohl(s->seq));
 		}
 	}
 	if (fl & TCP_FL_RST)
@@ -463,7 +471,7 @@ static __noinline void count_flagged(struct l3_info *l, void *end, struct tcphdr
 	 */
 	if (!flow_wanted(&k) &&
 	    !(ingress && (s->fl & (TCP_FL_SYN | TCP_FL_ACK)) == (TCP_FL_SYN | TCP_FL_ACK) &&
-	      syn_sent_from(&k)))
+	      syn_sent_from(&k, bpf_ntohl(s->ack_seq))))
 		return;
 	s->now = nic_now();
 	f = bpf_map_lookup_elem(&nic_flows, &k);
@@ -528,6 +536,7 @@ static __always_inline void count_tcp(struct l3_info *l, void *data, void *end,
 		goto bad;
 	s.fl = ((__u8 *)th)[13];
 	s.seq = th->seq;
+	s.ack_seq = th->ack_seq;
 	if (!(s.fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN)) && (ingress || !nic_watching))
 		return;
 	s.payload = ip_len - thlen;

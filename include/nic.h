@@ -147,7 +147,10 @@ struct nic_flow_map {
  * rare: no per-packet cost); the ingress hooks look it up only for a SYN-ACK
  * whose flow has no outbound SYN and copy it into the flow record (flags
  * above). Userspace can read the map too. LRU: old entries go first; a
- * local port reused for another peer simply overwrites its entry.
+ * local port reused for another peer simply overwrites its entry. A local
+ * port may have SYNs out to two peers at once (connect() reuses an
+ * ephemeral port for another destination): the SYN-ACK is traced to the
+ * SYN only if it acknowledges that SYN's sequence number.
  */
 struct nic_syn_key {
 	__u32 netns;		/* nic_netns */
@@ -160,7 +163,8 @@ struct nic_syn {
 	__u64 ts_ns;		/* when the SYN left (bpf_ktime_get_ns: precise) */
 	__u8 raddr[16];		/* where it went */
 	__u16 rport;		/* host order */
-	__u8 _pad[6];
+	__u8 _pad[2];
+	__u32 isn;		/* its sequence number (host order): the SYN-ACK acks isn + 1 */
 };
 
 #ifndef __bpf__

@@ -26,7 +26,7 @@ cleanup() {
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
 	[ -n "${pid:-}" ] && kill -KILL "$pid" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
-	[ -n "${KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
+	if [ -n "${KEEP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -73,9 +73,11 @@ if [ "$maj" -lt 5 ] || { [ "$maj" -eq 5 ] && [ "$min" -lt 11 ]; }; then
 	MEMLOCK=(prlimit --memlock=unlimited:unlimited --)
 fi
 # The three capabilities, as a non-root user gets them.
+# shellcheck disable=SC2054 # commas inside setpriv's values
 AS_NOBODY=(${MEMLOCK[@]+"${MEMLOCK[@]}"} setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups
 	--inh-caps=-all,+bpf,+perfmon,+net_admin --ambient-caps=-all,+bpf,+perfmon,+net_admin)
 # The same three, as root in a container gets them (its bounding set).
+# shellcheck disable=SC2054
 AS_CONTAINER=(${MEMLOCK[@]+"${MEMLOCK[@]}"} setpriv --bounding-set=-all,+bpf,+perfmon,+net_admin --inh-caps=-all)
 
 # ------------------------------------------------------------ missing ones

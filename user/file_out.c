@@ -118,11 +118,14 @@ static int open_file(const char *path)
 
 static int z_begin(struct file_out *f)
 {
-	/* 15 + 16: a gzip header and trailer around the deflate stream. */
+	/* 15 + 16: a gzip header and trailer around the deflate stream.
+	 * Level 1: 85k conn records (56 MB) took 0.21 s of CPU and came to
+	 * 1.7 MB, against 0.30 s and 1.1 MB at zlib's default, the tracer's
+	 * CPU that counts at 10k connections a second. */
 	if (f->z_ready)
 		return deflateReset(&f->z) == Z_OK ? 0 : -EIO;
 	memset(&f->z, 0, sizeof(f->z));
-	if (deflateInit2(&f->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	if (deflateInit2(&f->z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	f->z_ready = true;

@@ -996,22 +996,29 @@ static void test_loss_inbound_ipv6(struct test *t)
 	loss_inbound(t, AF_INET6);
 }
 
-/* A healthy bulk receive reorders a little (veth: 235 of 453891), and a
- * short transfer with one reordering is no loss. */
+/* A healthy bulk receive reorders a little (veth: 235 of 453891), a
+ * short transfer with one reordering is no loss, and a fast stream whose
+ * sender lost 0.43 % in bursts (lab xdp under load: 4797 of 234031 after
+ * a gap at the first snapshot) is below the threshold too. */
 static void test_loss_inbound_healthy(struct test *t)
 {
 	struct engine *e = new_engine();
 	struct flow_key k1 = client_key(AF_INET, 40041), k2 = client_key(AF_INET, 40042);
+	struct flow_key k3 = client_key(AF_INET, 40043);
 	struct sink s = {0};
 	struct sk v1 = { .rcvd = 655885584, .read = 655885584, .segs_in = 453891,
 			 .lrcv = 2900, .rcvts = 2900, .ooo = 235 };
 	struct sk v2 = { .rcvd = 70000, .read = 70000, .segs_in = 50, .lrcv = 2900,
 			 .rcvts = 2900, .ooo = 5 };
+	struct sk v3 = { .rcvd = 331781120, .read = 331781120, .segs_in = 234031,
+			 .lrcv = 2900, .rcvts = 2900, .ooo = 4797 };
 
 	feed_open(e, T0, &k1, true);
 	feed_open(e, T0, &k2, true);
+	feed_open(e, T0, &k3, true);
 	feed_scan(e, T0 + 3 * SEC, &k1, &v1);
 	feed_scan(e, T0 + 3 * SEC, &k2, &v2);
+	feed_scan(e, T0 + 3 * SEC, &k3, &v3);
 	engine_scan_end(e, T0 + 3 * SEC);
 	engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
 	engine_finish(e, T0 + 4 * SEC, sink_fn, &s);

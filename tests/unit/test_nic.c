@@ -340,7 +340,7 @@ static size_t put_tcp(__u8 *b, size_t off, __u16 sport, __u16 dport, __u8 flags,
 	put16(b + off, sport);
 	put16(b + off + 2, dport);
 	put32(b + off + 4, 1000);
-	put32(b + off + 8, (flags & TH_ACK) ? 2000 : 0);
+	put32(b + off + 8, (flags & TH_ACK) ? 1001 : 0);	/* acks a SYN of seq 1000 */
 	b[off + 12] = (hl / 4) << 4;
 	b[off + 13] = flags;
 	put16(b + off + 14, 64240);
@@ -998,9 +998,12 @@ bad:
 /*
  * DNAT with an asymmetric return: our SYN goes to the VIP, the SYN-ACK
  * comes from the real server. The stray SYN-ACK's record names the VIP.
+ * Unless it acknowledges another sequence number (acks_our_syn false):
+ * then it answers another connection from the same local port, to another
+ * peer, and names nothing.
  */
 static void seq_nat(struct env *e, const char *name, const struct tuple *syn,
-		    const struct tuple *reply, const char *in_prog)
+		    const struct tuple *reply, const char *in_prog, bool acks_our_syn)
 {
 	struct flow_key k1 = key_of(syn, false), k2 = key_of(reply, true);
 	struct nic_syn_key sk = {};
@@ -1014,13 +1017,17 @@ static void seq_nat(struct env *e, const char *name, const struct tuple *syn,
 	if (!seq_run(e, "tc-out", &p, 0, 0, why, sizeof(why)))
 		goto bad;
 	build_tcp(&p, reply, TH_SYN | TH_ACK, 0, 0);
+	if (!acks_our_syn)
+		put32(p.b + p.l4 + 8, 5001);
 	if (!seq_run(e, in_prog, &p, 0, 0, why, sizeof(why)))
 		goto bad;
 	expect_seg(&v1, false, TH_SYN, 0);
 	expect_seg(&v2, true, TH_SYN | TH_ACK, 0);
-	v2.flags |= NIC_F_SYN_MATCHED;
-	memcpy(v2.syn_raddr, k1.raddr, 16);
-	v2.syn_rport = k1.rport;
+	if (acks_our_syn) {
+		v2.flags |= NIC_F_SYN_MATCHED;
+		memcpy(v2.syn_raddr, k1.raddr, 16);
+		v2.syn_rport = k1.rport;
+	}
 	if (!check_flow(e, &k1, &v1, why, sizeof(why)) ||
 	    !check_flow(e, &k2, &v2, why, sizeof(why)) ||
 	    !check_counters(e, 2, 0, why, sizeof(why)))
@@ -1030,7 +1037,7 @@ static void seq_nat(struct env *e, const char *name, const struct tuple *syn,
 	sk.lport = k1.lport;
 	memcpy(sk.laddr, k1.laddr, 16);
 	if (bpf_map_lookup_elem(e->syns, &sk, &s) || memcmp(s.raddr, k1.raddr, 16) ||
-	    s.rport != k1.rport || !s.ts_ns) {
+	    s.rport != k1.rport || !s.ts_ns || s.isn != 1000) {
 		snprintf(why, sizeof(why), "nic_syns has no entry for our SYN");
 		goto bad;
 	}
@@ -1261,10 +1268,12 @@ static void run_sequences(struct env *e)
 	seq_handshake(e, "seq/v4-handshake-tc", &Q4, "tc-in");
 	seq_handshake(e, "seq/v6-handshake-xdp", &Q6, "xdp");
 	seq_handshake(e, "seq/v6-handshake-tc", &Q6, "tc-in");
-	seq_nat(e, "seq/v4-nat-stray-syn-ack-xdp", &syn4, &rep4, "xdp");
-	seq_nat(e, "seq/v4-nat-stray-syn-ack-tc", &syn4, &rep4, "tc-in");
-	seq_nat(e, "seq/v6-nat-stray-syn-ack-xdp", &syn6, &rep6, "xdp");
-	seq_nat(e, "seq/v6-nat-stray-syn-ack-tc", &syn6, &rep6, "tc-in");
+	seq_nat(e, "seq/v4-nat-stray-syn-ack-xdp", &syn4, &rep4, "xdp", true);
+	seq_nat(e, "seq/v4-nat-stray-syn-ack-tc", &syn4, &rep4, "tc-in", true);
+	seq_nat(e, "seq/v6-nat-stray-syn-ack-xdp", &syn6, &rep6, "xdp", true);
+	seq_nat(e, "seq/v6-nat-stray-syn-ack-tc", &syn6, &rep6, "tc-in", true);
+	seq_nat(e, "seq/v4-syn-ack-of-another-connection-same-port", &syn4, &rep4, "tc-in", false);
+	seq_nat(e, "seq/v6-syn-ack-of-another-connection-same-port", &syn6, &rep6, "xdp", false);
 	seq_gso(e, "seq/v4-gso-tc-out", &Q4, "tc-out", false);
 	seq_gso(e, "seq/v6-gro-fin-tc-in", &T6, "tc-in", true);
 	seq_max_seg(e, "seq/v4-max-seg-watched", &Q4);
