@@ -212,6 +212,7 @@ $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
 $(OUTPUT)/test_owners: $(patsubst %,$(OUTPUT)/user/%.o,cgroups proc_owners)
+$(OUTPUT)/test_lab: $(patsubst %,$(OUTPUT)/user/%.o,lab report term)
 $(OUTPUT)/test_file_out: $(patsubst %,$(OUTPUT)/user/%.o,file_out report term)
 $(OUTPUT)/test_metrics: $(patsubst %,$(OUTPUT)/user/%.o,metrics http_server cgroups) $(CORE_OBJS)
 $(OUTPUT)/test_otlp: $(patsubst %,$(OUTPUT)/user/%.o,otlp_json otlp_export otlp_url metrics json http_server cgroups) \
@@ -278,12 +279,25 @@ $(OUTPUT)/test_%: tests/unit/test_%.c Makefile | $(OUTPUT) cc-check
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(USER_CFLAGS) -Itests/unit -MMD -MP $< $(filter %.o,$^) $(LDLIBS) -o $@
 
-install: $(OUTPUT)/tcptrace-bpf
+# `tcptrace-bpf lab` runs the test suite's own lab: its scripts and peer
+# go where the binary finds them (user/lab.c), relative to it.
+LAB_SCRIPTS      := tests/lab/lib.sh tests/lab/scenarios.sh tests/lab/demo.sh
+LAB_INSTALL_DIR  := $(PREFIX)/share/tcptrace-bpf/lab
+PEER_INSTALL_DIR := $(PREFIX)/libexec/tcptrace-bpf
+
+install: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf)
 	$(Q)install -D -m 0755 $< $(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf
+	$(call msg,INSTALL,$(DESTDIR)$(LAB_INSTALL_DIR) $(DESTDIR)$(PEER_INSTALL_DIR)/peer)
+	$(Q)install -d $(DESTDIR)$(LAB_INSTALL_DIR)
+	$(Q)install -m 0644 $(LAB_SCRIPTS) $(DESTDIR)$(LAB_INSTALL_DIR)
+	$(Q)install -D -m 0755 $(OUTPUT)/peer $(DESTDIR)$(PEER_INSTALL_DIR)/peer
 
 uninstall:
-	$(Q)rm -f $(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/sbin/tcptrace-bpf $(DESTDIR)$(PEER_INSTALL_DIR)/peer \
+		$(addprefix $(DESTDIR)$(LAB_INSTALL_DIR)/,$(notdir $(LAB_SCRIPTS)))
+	$(Q)rmdir $(DESTDIR)$(LAB_INSTALL_DIR) $(DESTDIR)$(PREFIX)/share/tcptrace-bpf \
+		$(DESTDIR)$(PEER_INSTALL_DIR) 2>/dev/null || true
 
 # The CO-RE check (tests/core): will the object load on the kernels we
 # support? Its checker plans each kernel with the loader's own hook_plan.c.

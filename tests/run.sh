@@ -14,6 +14,7 @@
 #   1d. the arm64 build, tests/arm64_test.sh,
 #   2. the lab, tests/lab/scenarios.sh (tier 3; root only, else skipped),
 #      a few scenarios' tracers the sanitizers' build (LAB_SAN_SCENARIOS),
+#      and beside it the demo, `tcptrace-bpf lab`, tests/demo_test.sh,
 #   3. a cleanup check: the lab left no namespace, link, nft table, process
 #      or run directory behind,
 #   3b. the bench's quick version, tests/bench.sh with BENCH_QUICK=1 (root only),
@@ -141,6 +142,15 @@ run core tests/core/run.sh
 echo "== tests/arm64_test.sh"
 run arm64 tests/arm64_test.sh
 
+# ------------------------------------------------------------ demo
+# `tcptrace-bpf lab`, the lab as a first-run demo (tests/demo_test.sh):
+# two scenarios end to end and two interrupted ones, in namespaces and
+# with ids of their own, beside the lab (its ~30 s hide in the lab's
+# minutes).
+echo "== tests/demo_test.sh (beside the lab)"
+run demo tests/demo_test.sh &
+demo_job=$!
+
 # ------------------------------------------------------------ lab
 echo "== tests/lab/scenarios.sh"
 if [ "$(id -u)" -ne 0 ]; then
@@ -175,6 +185,7 @@ else
 		echo "FAIL lab/cleanup: left behind: ${why%; }" | tee -a "$results"
 	fi
 fi
+wait "$demo_job"
 
 # ------------------------------------------------------------ bench smoke
 # `make bench` in its quick version (~35 s): its sections still measure,

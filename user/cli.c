@@ -20,6 +20,7 @@ static const char doc[] =
 "USAGE: tcptrace-bpf [OPTIONS]\n"
 "       tcptrace-bpf replay FILE [OPTIONS]        diagnose a recording (-w) again\n"
 "       tcptrace-bpf correlate FILE_A FILE_B [-j]  join the recordings of both ends\n"
+"       tcptrace-bpf lab [SCENARIO...]            show each fault diagnosed, in a lab of its own\n"
 "\n"
 "EXAMPLES:\n"
 "    tcptrace-bpf                         # every connection on this host\n"
@@ -36,6 +37,7 @@ static const char doc[] =
 "    tcptrace-bpf -p 8080 -w a.ttr        # trace and record, for replay and correlate\n"
 "    tcptrace-bpf replay a.ttr --stall-ms 500   # what if the threshold were 500 ms\n"
 "    tcptrace-bpf correlate a.ttr b.ttr   # where did the packets stop?\n"
+"    tcptrace-bpf lab                     # first run: faults caused in namespaces, diagnosed\n"
 "    tcptrace-bpf --user nobody           # become nobody once attached\n";
 
 enum {

@@ -20,6 +20,7 @@
 #include "kernel_report.h"
 #include "output.h"
 #include "correlate.h"
+#include "lab.h"
 #include "pipeline.h"
 #include "record.h"
 #include "privs.h"
@@ -160,6 +161,13 @@ int main(int argc, char **argv)
 
 		argv[1] = name;
 		return correlate_main(argc - 1, argv + 1);
+	}
+	/* The lab: tests/'s topology and faults, this binary as their tracer. */
+	if (argc > 1 && !strcmp(argv[1], "lab")) {
+		static char name[] = "tcptrace-bpf lab";
+
+		argv[1] = name;
+		return lab_main(argc - 1, argv + 1);
 	}
 	cli_parse(argc, argv, &opts);
 	verbose = opts.verbose;

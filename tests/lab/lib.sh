@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # shellcheck shell=bash
 #
-# The lab's topology and helpers, sourced by tests/lab/scenarios.sh.
+# The lab's topology and helpers, sourced by tests/lab/scenarios.sh (and,
+# through it, by the demo, tests/lab/demo.sh: `tcptrace-bpf lab`).
 #
 #   service-a                 router                      service-b
 #   10.0.1.5/24   ----  10.0.1.1 | 10.0.2.1   ----   10.0.2.10/24
@@ -54,7 +55,10 @@ lab_track() { echo "$1" >>"$LAB_DIR/pids"; }
 lab_cleanup() {
 	local rc=$? pid ns i
 
-	trap - EXIT INT TERM
+	trap - EXIT
+	# a second Ctrl-C (an impatient user of the demo) must not cut the
+	# cleanup short: it takes a second or two, bounded below
+	trap '' INT TERM
 	# scenario jobs first (they start the tracers and peers) ...
 	for pid in $(jobs -p); do
 		kill -TERM "$pid" 2>/dev/null
@@ -350,13 +354,21 @@ lab_tracer() {
 # lab_tracer_start: the same, without waiting (lab_tracer_wait NAME does),
 # so the tracers of both hosts load side by side.
 lab_tracer_start() {
-	local name=$1 side=$2 port=$3 secs=$4 pid rec=()
+	local name=$1 side=$2 port=$3 secs=$4 pid rec=() out=(--json) stdout
 	shift 4
 
 	[ "${LAB_REPLAY:-1}" = 0 ] || rec=(-w "$LAB_DIR/$name.ttr")
-	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
+	stdout=$LAB_DIR/$name.json
+	# LAB_TEXT (the demo, tcptrace-bpf lab): what a user would see, the
+	# text, in NAME.txt, and the same records as JSON lines (-o) for the
+	# checks.
+	if [ -n "${LAB_TEXT:-}" ]; then
+		out=(-o "$LAB_DIR/$name.json")
+		stdout=$LAB_DIR/$name.txt
+	fi
+	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" -p "$port" "${out[@]}" \
 		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
-		>"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.log" &
+		>"$stdout" 2>"$LAB_DIR/$name.log" &
 	pid=$!
 	lab_track "$pid"
 	eval "TRACER_PID_${name//[^A-Za-z0-9_]/_}=$pid"

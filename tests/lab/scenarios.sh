@@ -2197,4 +2197,8 @@ main() {
 	return "$rc"
 }
 
-main "$@"
+# Sourced (tests/lab/demo.sh, the demo `tcptrace-bpf lab` runs), the
+# scenarios are there to be called and nothing runs.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi
