@@ -88,10 +88,11 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # the comparison arm of `make bench` (tcpdump), what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
 # zstd, binutils' objcopy), the privilege tests' setpriv (util-linux) and
-# the manifest test's YAML parser (python3-yaml).
+# the manifest test's YAML parser (python3-yaml), the lab's payload search
+# (python3: gzip, zlib, bpftool's JSON).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils \
-	util-linux python3-yaml libclang-rt-14-dev
+	util-linux python3 python3-yaml libclang-rt-14-dev
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
