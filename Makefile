@@ -77,7 +77,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz san
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz san soak
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
@@ -332,7 +332,7 @@ san: $(OUTPUT)/tcptrace.skel.h
 
 # Tests, the benchmark and the CO-RE check run what was built on this machine.
 ifneq ($(ARCH),$(HOST_ARCH))
-test bench corecheck:
+test bench corecheck soak:
 	@echo "make: $@ runs on the build host; ARCH=$(ARCH) binaries are for an $(ARCH) machine" >&2; exit 2
 else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
@@ -344,6 +344,12 @@ test: all $(CORE_TEST) san $(COEXIST_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/f
 
 bench: all $(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)tests/bench.sh
+
+# The lab for SOAK_SECONDS (600) with faults and healthy traffic, both ends
+# traced, every export on: memory, fds and maps flat, nothing lost, every
+# fault told (tests/soak.sh). Not part of `make test`.
+soak: all
+	$(Q)tests/soak.sh
 endif
 
 # The tracer and the lab on Debian's 6.1 kernel (VM_KERNEL=5.10: Debian 11's)

@@ -267,13 +267,15 @@ lab_tracer() {
 }
 
 # lab_tracer_start: the same, without waiting (lab_tracer_wait NAME does),
-# so the tracers of both hosts load side by side.
+# so the tracers of both hosts load side by side. PORT "-": every port of
+# the namespace (the soak's tracers).
 lab_tracer_start() {
-	local name=$1 side=$2 port=$3 secs=$4 pid rec=()
+	local name=$1 side=$2 port=$3 secs=$4 pid rec=() filter=(-p "$3")
 	shift 4
 
+	[ "$port" = - ] && filter=()
 	[ "${LAB_REPLAY:-1}" = 0 ] || rec=(-w "$LAB_DIR/$name.ttr")
-	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" -p "$port" --json \
+	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" ${filter[@]+"${filter[@]}"} --json \
 		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
 		>"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.log" &
 	pid=$!
