@@ -1680,7 +1680,8 @@ sc_nft_rule_counts() {
 # expect_no_payload then searches all of it, as every scenario's. Here the
 # search must not be empty-handed for want of data: the router counts
 # segments whose payload starts with the marker, each way; the maps hold
-# the flow; each output has records.
+# the flow (the NIC's per-flow counts at both ends, service-b's socket
+# state); each output has records.
 sc_privacy() {
 	local fam=$1 port=$2 n=$3 b hex rpid rport side got i
 	local dir="$LAB_DIR/$n.otlp" ma=$(($2 + 10000)) mb=$(($2 + 12000))
@@ -1709,7 +1710,7 @@ sc_privacy() {
 		lab_tracer_wait "$n.a" && lab_tracer_wait "$n.b" || { kill "$rpid"; return; }
 	fi
 	rm -f "$LAB_DIR/$n.pool.ready"
-	lab_client "$n" "$b" "$port" pool --size 32768 -d 2500 --think-ms 20 \
+	lab_client "$n" "$b" "$port" pool --size 32768 -d 5000 --think-ms 20 \
 		--ready-file "$LAB_DIR/$n.pool.ready" &
 	i=$!
 	sc_wait_log "$LAB_DIR/$n.pool.ready" "" 10 ||
@@ -1742,9 +1743,9 @@ sc_privacy() {
 	esac
 	# and each output had something to hold it
 	for side in a b; do
-		got=$(awk '$4 != "-" && $3 == "flows" { print $4 }' "$LAB_DIR/$n.$side.maplist")
+		got=$(awk '$4 != "-" && $3 == "nic_flows" { print $4 }' "$LAB_DIR/$n.$side.maplist")
 		[ "${got:-0}" -ge 1 ] ||
-			lab_fail "$side: the flows map was not dumped with the flow in it ($(paste -sd, "$LAB_DIR/$n.$side.maplist"))"
+			lab_fail "$side: the nic_flows map was not dumped with the flow in it ($(paste -sd, "$LAB_DIR/$n.$side.maplist"))"
 		[ "$side" = b ] && { got=$(awk '$3 == "socks" { print $4 }' "$LAB_DIR/$n.b.maplist")
 			[ "${got:--}" != - ] && [ "$got" -ge 1 ] ||
 				lab_fail "b: the socks map (--classic) was not dumped with a socket in it"; }
