@@ -547,7 +547,6 @@ main() {
 	# the last diagnoses (a stall is told --stall-ms after it began)
 	sleep 3
 	soak_sample end
-	cp "$LAB_DIR/soak-a.scrape.txt" "$LAB_DIR/soak-a.scrape-end.txt" 2>/dev/null
 	for side in a b; do
 		LAB_FAILS=()
 		lab_tracer_stop "soak-$side"
