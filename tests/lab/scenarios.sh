@@ -1674,7 +1674,7 @@ sc_nft_rule_counts() {
 # stdout, stderr, -o gzip files rotated every second, the recording,
 # /metrics, OTLP logs (conn records too) and metrics to the stand-in
 # collector, conn records every second. While the pooled connection is
-# open, every map of both tracers is dumped with bpftool (service-b's
+# open, every map of both tracers is dumped with bpftool (service-a's
 # tracer with --classic: its sockets' state is in the socks map, which
 # bpftool can walk, not in socket storage, which it cannot). run_variant's
 # expect_no_payload then searches all of it, as every scenario's. Here the
@@ -1701,7 +1701,7 @@ sc_privacy() {
 		rport=$(cat "$dir/port")
 		for side in a b; do
 			local extra=()
-			[ "$side" = b ] && extra=(--classic)
+			[ "$side" = a ] && extra=(--classic)
 			lab_tracer_start "$n.$side" "$side" "$port" "$TRACER_SECS" --conns \
 				--conn-interval 1 -o "$LAB_DIR/$n.$side.files/conns.json.gz" --rotate-s 1 \
 				--metrics "127.0.0.1:$([ "$side" = a ] && echo "$ma" || echo "$mb")" \
@@ -1746,9 +1746,9 @@ sc_privacy() {
 		got=$(awk '$4 != "-" && $3 == "nic_flows" { print $4 }' "$LAB_DIR/$n.$side.maplist")
 		[ "${got:-0}" -ge 1 ] ||
 			lab_fail "$side: the nic_flows map was not dumped with the flow in it ($(paste -sd, "$LAB_DIR/$n.$side.maplist"))"
-		[ "$side" = b ] && { got=$(awk '$3 == "socks" { print $4 }' "$LAB_DIR/$n.b.maplist")
+		[ "$side" = a ] && { got=$(awk '$3 == "socks" { print $4 }' "$LAB_DIR/$n.a.maplist")
 			[ "${got:--}" != - ] && [ "$got" -ge 1 ] ||
-				lab_fail "b: the socks map (--classic) was not dumped with a socket in it"; }
+				lab_fail "a: the socks map (--classic) was not dumped with a socket in it"; }
 		got=$(for f in "$LAB_DIR/$n.$side.files"/*.gz; do zcat "$f" 2>/dev/null; done |
 			jq -s '[.[] | select(.type == "conn" and .bytes_sent > 0)] | length' 2>/dev/null)
 		[ "${got:-0}" -ge 1 ] || lab_fail "$side: no conn record with bytes in the -o files"
