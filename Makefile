@@ -77,7 +77,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz san
+.PHONY: all bpf deps install uninstall test bench corecheck vmtest vmlinux clean cc-check fuzz san soak
 
 all: $(OUTPUT)/tcptrace-bpf $(OUTPUT)/peer $(OUTPUT)/otlp_receiver $(UNIT_BINS)
 
@@ -88,10 +88,11 @@ bpf: $(OUTPUT)/tcptrace.skel.h
 # the comparison arm of `make bench` (tcpdump), what the CO-RE check
 # and vmlinux/gen-arm64.sh unpack kernel packages with (curl, xz-utils,
 # zstd, binutils' objcopy), the privilege tests' setpriv (util-linux) and
-# the manifest test's YAML parser (python3-yaml).
+# the manifest test's YAML parser (python3-yaml), the lab's payload search
+# (python3: gzip, zlib, bpftool's JSON).
 DEPS := make clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcurl4-openssl-dev pkg-config \
 	iproute2 nftables jq tcpdump procps curl xz-utils zstd binutils \
-	util-linux python3-yaml libclang-rt-14-dev
+	util-linux python3 python3-yaml libclang-rt-14-dev
 # `make vmtest`: qemu (TCG), a static busybox for the guest's initramfs, kmod
 # (depmod, modprobe) for the guest kernel's modules. Without recommends:
 # qemu's would bring a GUI.
@@ -347,7 +348,7 @@ san: $(OUTPUT)/tcptrace.skel.h
 
 # Tests, the benchmark and the CO-RE check run what was built on this machine.
 ifneq ($(ARCH),$(HOST_ARCH))
-test bench corecheck:
+test bench corecheck soak:
 	@echo "make: $@ runs on the build host; ARCH=$(ARCH) binaries are for an $(ARCH) machine" >&2; exit 2
 else
 corecheck: $(CORE_TEST) $(OUTPUT)/tcptrace.bpf.o
@@ -359,6 +360,12 @@ test: all $(CORE_TEST) san $(COEXIST_TEST) $(OUTPUT)/test_record_san $(OUTPUT)/f
 
 bench: all $(OUTPUT)/load $(OUTPUT)/noop
 	$(Q)tests/bench.sh
+
+# The lab for SOAK_SECONDS (600) with faults and healthy traffic, both ends
+# traced, every export on: memory, fds and maps flat, nothing lost, every
+# fault told (tests/soak.sh). Not part of `make test`.
+soak: all
+	$(Q)tests/soak.sh
 endif
 
 # The tracer and the lab on Debian's 6.1 kernel (VM_KERNEL=5.10: Debian 11's)

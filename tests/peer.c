@@ -36,6 +36,14 @@
 
 #define MAX_CONNS	256
 #define CHUNK		65536
+/*
+ * Every byte of payload either end sends is this token, repeated (requests,
+ * responses, pushed and streamed data, lines), so the lab can prove that no
+ * output of the tracer holds a payload byte: none may contain it
+ * (tests/lab/lib.sh's LAB_MARKER is the same string). Random-looking, so it
+ * cannot occur in an output by chance; no newline, which ends a message.
+ */
+#define PAYLOAD_MARKER	"kQ7vZr2XwP9mTb4L"
 
 struct opts {
 	bool server;
@@ -235,8 +243,17 @@ static void set_bufs(int fd)
 	}
 }
 
-/* A request or a response: size-1 filler bytes and a newline. */
-static char *make_message(char fill)
+/* Payload: the marker over and over, the last one cut short. */
+static void fill_payload(char *p, size_t len)
+{
+	static const char marker[] = PAYLOAD_MARKER;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = marker[i % (sizeof(marker) - 1)];
+}
+
+/* A request or a response: size-1 payload bytes and a newline. */
+static char *make_message(void)
 {
 	char *m = malloc((size_t)o.size);
 
@@ -244,7 +261,7 @@ static char *make_message(char fill)
 		fprintf(stderr, "peer: out of memory\n");
 		exit(1);
 	}
-	memset(m, fill, (size_t)o.size - 1);
+	fill_payload(m, (size_t)o.size - 1);
 	m[o.size - 1] = '\n';
 	return m;
 }
@@ -395,7 +412,7 @@ static int conn_write(int i, long long now)
 
 		if (strcmp(o.mode, "bulk") == 0) {
 			if (!stream[0])
-				memset(stream, 'b', sizeof(stream));
+				fill_payload(stream, sizeof(stream));
 			p = stream;
 			len = sizeof(stream);
 		} else {
@@ -440,7 +457,7 @@ static int conn_write(int i, long long now)
 static int notify(int i)
 {
 	struct conn *c = &conns[i];
-	static const char line[] = "notice\n";
+	static const char line[] = PAYLOAD_MARKER "\n";
 	ssize_t n = write(c->fd, line, sizeof(line) - 1);
 
 	c->notify_due = -1;
@@ -526,7 +543,7 @@ static int run_server(void)
 		say("cannot listen on %s: %s", addr_str(&ss, name, sizeof(name)), strerror(errno));
 		return 1;
 	}
-	response = make_message('r');
+	response = make_message();
 
 	snprintf(name, sizeof(name), "listening on ");
 	addr_str(&ss, name + strlen(name), sizeof(name) - strlen(name));
@@ -1012,7 +1029,7 @@ static int client_push(void)
 	char detail[200];
 	int fd;
 
-	memset(chunk, 'p', sizeof(chunk));
+	fill_payload(chunk, sizeof(chunk));
 	r.outcome = "ok";
 	fd = do_connect(&r, t0 + o.timeout_ms);
 	if (fd < 0)
@@ -1239,7 +1256,7 @@ static int client_ship(void)
 {
 	long long t0 = now_ms();
 	const char *g = o.gaps ? o.gaps : "";
-	char *line = make_message('l');
+	char *line = make_message();
 	char detail[200], buf[512];
 	struct result r = { .outcome = "ok" };
 	long lines = 0;
@@ -1292,7 +1309,7 @@ static int run_client(void)
 {
 	char *request;
 
-	request = make_message('q');
+	request = make_message();
 	if (strcmp(o.mode, "request") == 0)
 		return client_request(request);
 	if (strcmp(o.mode, "many") == 0)

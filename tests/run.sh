@@ -5,7 +5,9 @@
 #   1. every unit test binary build/test_* (tier 1 and 2), and again as
 #      built with the sanitizers (build/san/test_*, tests/san_run.sh),
 #   1a. a short fuzzing pass over the recording reader, tests/fuzz/fuzz.sh,
-#   1b. the CLI's fault handling, tests/cli_test.sh, least privilege,
+#   1b. the lab's privacy check against files that hold the payload
+#       marker, tests/privacy_test.sh, the CLI's fault handling,
+#       tests/cli_test.sh, least privilege,
 #       tests/privs_test.sh, coexistence with other tools' programs and
 #       a second tracer, tests/coexist_test.sh, and the fleet manifests,
 #       tests/deploy_test.sh and tests/deploy_caps_test.sh,
@@ -104,6 +106,12 @@ if [ -x build/san/tcptrace-bpf ]; then
 	export LAB_SAN_TRACER=${LAB_SAN_TRACER:-$top/build/san/tcptrace-bpf}
 	export LAB_SAN_SCENARIOS=${LAB_SAN_SCENARIOS:-crash hang drop-synack conn-record}
 fi
+
+# ------------------------------------------------------------ privacy check
+# The lab's check that no output holds a payload byte must be able to
+# fail: it is shown files that hold the peers' marker, in every spelling.
+echo "== tests/privacy_test.sh"
+run privacy tests/privacy_test.sh
 
 # ------------------------------------------------------------ CLI faults
 # Before the lab: it checks that nothing of ours stays attached, which

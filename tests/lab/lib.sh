@@ -352,11 +352,13 @@ lab_tracer() {
 }
 
 # lab_tracer_start: the same, without waiting (lab_tracer_wait NAME does),
-# so the tracers of both hosts load side by side.
+# so the tracers of both hosts load side by side. PORT "-": every port of
+# the namespace (the soak's tracers).
 lab_tracer_start() {
-	local name=$1 side=$2 port=$3 secs=$4 pid rec=() out=(--json) stdout
+	local name=$1 side=$2 port=$3 secs=$4 pid rec=() out=(--json) stdout filter=(-p "$3")
 	shift 4
 
+	[ "$port" = - ] && filter=()
 	[ "${LAB_REPLAY:-1}" = 0 ] || rec=(-w "$LAB_DIR/$name.ttr")
 	stdout=$LAB_DIR/$name.json
 	# LAB_TEXT (the demo, tcptrace-bpf lab): what a user would see, the
@@ -366,7 +368,7 @@ lab_tracer_start() {
 		out=(-o "$LAB_DIR/$name.json")
 		stdout=$LAB_DIR/$name.txt
 	fi
-	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" -p "$port" "${out[@]}" \
+	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" ${filter[@]+"${filter[@]}"} "${out[@]}" \
 		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
 		>"$stdout" 2>"$LAB_DIR/$name.log" &
 	pid=$!
@@ -789,6 +791,78 @@ expect_seen() {
 	got=$(jq -r 'select(.type == "stats") | .events' "$file" | tail -n 1)
 	echo "$(basename "$file" .json): saw no event on the port (stats events: ${got:-no stats record})"
 	return 1
+}
+
+# Every payload byte the peers send, both ways, is this token repeated
+# (tests/peer.c's PAYLOAD_MARKER): no output of the tracer may hold it.
+LAB_MARKER=kQ7vZr2XwP9mTb4L
+
+# lab_marker_scan PATH...: the marker in any spelling, in any file, also
+# decompressed (tests/lab/marker_scan.py); its findings on stdout.
+lab_marker_scan() {
+	python3 "$LAB_ROOT/tests/lab/marker_scan.py" --marker "$LAB_MARKER" "$@"
+}
+
+# expect_no_payload NAME: nothing the test NAME's tracers wrote holds a
+# payload byte: their JSON, stderr, recordings, -o files, scrapes, OTLP
+# bodies and map dumps ($LAB_DIR/NAME.*, directories walked). The peers'
+# own logs and the run's bookkeeping are not the tracer's output.
+expect_no_payload() {
+	local n=$1 paths=() out
+
+	# Prometheus' own database (lab/metrics) holds what it scraped: the
+	# scrape itself is checked
+	mapfile -t paths < <(find "$LAB_DIR" -mindepth 1 -path "$LAB_DIR/$n.prom/data" -prune -o \
+		-path "$LAB_DIR/$n.*" -type f ! -name '*.peer.log' ! -name '*.ready' \
+		! -name '*.result' ! -name '*.tmp' -print)
+	[ "${#paths[@]}" -gt 0 ] || return 0
+	out=$(lab_marker_scan "${paths[@]}") && return 0
+	echo "payload left the kernel: $(echo "$out" | head -n 3 |
+		sed "s|$LAB_DIR/||" | cut -c 1-200 | paste -sd ';' -)"
+	return 1
+}
+
+# lab_tracer_maps PID: "ID TYPE NAME" of every BPF map the process holds:
+# those it has an fd of, and those its programs use (bpftool prog show's
+# map_ids), found through /proc/PID/fdinfo (bpftool's own pid lookup
+# needs a bpftool built with BPF iterators).
+lab_tracer_maps() {
+	local pid=$1 ids
+
+	ids=$( {
+		awk '$1 == "map_id:" { print $2 }' /proc/"$pid"/fdinfo/* 2>/dev/null
+		for prog in $(awk '$1 == "prog_id:" { print $2 }' /proc/"$pid"/fdinfo/* 2>/dev/null | sort -un); do
+			bpftool -j prog show id "$prog" 2>/dev/null | jq -r '.map_ids[]?'
+		done
+	} | sort -un)
+	for id in $ids; do
+		bpftool -j map show id "$id" 2>/dev/null |
+			jq -r '"\(.id) \(.type) \(.name)"'
+	done
+}
+
+# lab_map_dump PID DIR: `bpftool -j map dump` of every map of the process
+# into DIR/ID.NAME.bpftool.json; prints "ID TYPE NAME ENTRIES" a map
+# (ENTRIES "-" for one bpftool cannot dump: a ring buffer, socket storage).
+lab_map_dump() {
+	local pid=$1 dir=$2 id type name out
+
+	mkdir -p "$dir"
+	lab_tracer_maps "$pid" | while read -r id type name; do
+		out=$dir/$id.$name.bpftool.json
+		# no key to walk: bpftool has no dump of these (the ring's
+		# records are the recording's events; socket storage holds
+		# what the socks map holds with --classic)
+		case "$type" in
+		ringbuf | sk_storage | user_ringbuf) echo "$id $type $name -"; continue ;;
+		esac
+		if bpftool -j map dump id "$id" >"$out" 2>/dev/null && jq -e 'type == "array"' "$out" >/dev/null 2>&1; then
+			echo "$id $type $name $(jq length "$out")"
+		else
+			rm -f "$out"
+			echo "$id $type $name -"
+		fi
+	done
 }
 
 # lab_check CMD...: run a check, remember its complaint.

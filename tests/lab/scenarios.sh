@@ -50,6 +50,8 @@ SCENARIOS+=(two-ends)
 SCENARIOS+=(owner-reuse owner-before)
 # Who and why (issue 11): processes killed with connections open.
 SCENARIOS+=(oom-kill killed congestion)
+# No payload byte in any output or kernel map (issue 12).
+SCENARIOS+=(privacy)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -1827,6 +1829,112 @@ sc_congestion() {
 	sc_check expect_evidence "$LAB_DIR/$n.b.json" PACKET_LOSS srtt_peak_ms '>=' 5
 }
 
+# ------------------------------------------------------------ privacy
+
+# sc_nft_rule_counts a|r|b PORT HOOK: the packets each rule of the
+# variant's table matched, one count a line, in the rules' order.
+sc_nft_rule_counts() {
+	ip netns exec "$(lab_ns "$1")" nft list table inet "lab_${2}_$3" 2>/dev/null |
+		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# Every output at once, at both ends, while the marker (LAB_MARKER, every
+# payload byte) crosses both ways in 32 KiB requests and answers on a
+# pooled connection, a pushed stream and short connections: JSON on
+# stdout, stderr, -o gzip files rotated every second, the recording,
+# /metrics, OTLP logs (conn records too) and metrics to the stand-in
+# collector, conn records every second. While the pooled connection is
+# open, every map of both tracers is dumped with bpftool (service-a's
+# tracer with --classic: its sockets' state is in the socks map, which
+# bpftool can walk, not in socket storage, which it cannot). run_variant's
+# expect_no_payload then searches all of it, as every scenario's. Here the
+# search must not be empty-handed for want of data: the router counts
+# segments whose payload starts with the marker, each way; the maps hold
+# the flow (the NIC's per-flow counts at both ends, service-b's socket
+# state); each output has records.
+sc_privacy() {
+	local fam=$1 port=$2 n=$3 b hex rpid rport side got i
+	local dir="$LAB_DIR/$n.otlp" ma=$(($2 + 10000)) mb=$(($2 + 12000))
+
+	b=$(lab_addr "$fam" b)
+	hex=$(printf '%s' "$LAB_MARKER" | od -An -tx1 | tr -d ' \n')
+	sc_nft_at r forward "$port" \
+		"tcp dport $port @ih,0,128 0x$hex counter" \
+		"tcp sport $port @ih,0,128 0x$hex counter" || return
+	mkdir -p "$dir" "$LAB_DIR/$n.a.files" "$LAB_DIR/$n.b.files"
+	lab_server "$n" "$b" "$port" answer --size 32768 -d "$SERVER_MS" || return
+	if [ -z "$NO_TRACER" ]; then
+		"$LAB_ROOT/build/otlp_receiver" -d "$dir" >"$dir/port" 2>"$dir/err" &
+		rpid=$!
+		lab_track "$rpid"
+		for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+		rport=$(cat "$dir/port")
+		for side in a b; do
+			local extra=()
+			[ "$side" = a ] && extra=(--classic)
+			lab_tracer_start "$n.$side" "$side" "$port" "$TRACER_SECS" --conns \
+				--conn-interval 1 -o "$LAB_DIR/$n.$side.files/conns.json.gz" --rotate-s 1 \
+				--metrics "127.0.0.1:$([ "$side" = a ] && echo "$ma" || echo "$mb")" \
+				--otlp "http://127.0.0.1:$rport" --otlp-conns "${extra[@]}"
+		done
+		lab_tracer_wait "$n.a" && lab_tracer_wait "$n.b" || { kill "$rpid"; return; }
+	fi
+	rm -f "$LAB_DIR/$n.pool.ready"
+	lab_client "$n" "$b" "$port" pool --size 32768 -d 5000 --think-ms 20 \
+		--ready-file "$LAB_DIR/$n.pool.ready" &
+	i=$!
+	sc_wait_log "$LAB_DIR/$n.pool.ready" "" 10 ||
+		lab_fail "lab: the pooled client never completed an exchange"
+	if [ -z "$NO_TRACER" ]; then
+		# past the first snapshots: the flow is in the maps
+		sleep 0.5
+		for side in a b; do
+			local var="TRACER_PID_${n//[^A-Za-z0-9_]/_}_$side"
+			lab_map_dump "${!var}" "$LAB_DIR/$n.$side.maps" >"$LAB_DIR/$n.$side.maplist"
+		done
+	fi
+	wait "$i" || lab_fail "lab: the pooled client failed (see $n.peer.log)"
+	sc_client "$n" "$b" "$port" push -d 1000
+	sc_client "$n" "$b" "$port" many -n 5 --size 32768
+	if [ -n "$NO_TRACER" ]; then
+		lab_server_stop
+		return
+	fi
+	curl -s --max-time 2 "http://127.0.0.1:$ma/metrics" >"$LAB_DIR/$n.a.scrape.txt"
+	curl -s --max-time 2 "http://127.0.0.1:$mb/metrics" >"$LAB_DIR/$n.b.scrape.txt"
+	sc_stop "$n" a b
+	kill "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null
+
+	# the marker did cross, each way
+	got=$(sc_nft_rule_counts r "$port" forward | paste -sd' ' -)
+	case "$got" in
+	0\ * | *\ 0 | '' | *\ *\ *) lab_fail "lab: segments starting with the marker (to b, from b): '$got', want both > 0" ;;
+	esac
+	# and each output had something to hold it
+	for side in a b; do
+		got=$(awk '$4 != "-" && $3 == "nic_flows" { print $4 }' "$LAB_DIR/$n.$side.maplist")
+		[ "${got:-0}" -ge 1 ] ||
+			lab_fail "$side: the nic_flows map was not dumped with the flow in it ($(paste -sd, "$LAB_DIR/$n.$side.maplist"))"
+		[ "$side" = a ] && { got=$(awk '$3 == "socks" { print $4 }' "$LAB_DIR/$n.a.maplist")
+			[ "${got:--}" != - ] && [ "$got" -ge 1 ] ||
+				lab_fail "a: the socks map (--classic) was not dumped with a socket in it"; }
+		got=$(for f in "$LAB_DIR/$n.$side.files"/*.gz; do zcat "$f" 2>/dev/null; done |
+			jq -s '[.[] | select(.type == "conn" and .bytes_sent > 0)] | length' 2>/dev/null)
+		[ "${got:-0}" -ge 1 ] || lab_fail "$side: no conn record with bytes in the -o files"
+		grep -q '^tcptrace_bytes_sent_total{' "$LAB_DIR/$n.$side.scrape.txt" ||
+			lab_fail "$side: the scrape has no byte counts"
+		lab_any "$LAB_DIR/$n.$side.json" 'any(inputs; .type == "conn" and .bytes_received > 0)' ||
+			lab_fail "$side: no conn record with bytes received on stdout"
+	done
+	ls "$dir"/*-logs.json >/dev/null 2>&1 && ls "$dir"/*-metrics.json >/dev/null 2>&1 ||
+		lab_fail "otlp: the collector saw no logs or no metrics: $(tr '\n' ';' <"$dir/requests.log" 2>/dev/null)"
+	echo "# $n: marker segments $(sc_nft_rule_counts r "$port" forward | paste -sd/ -) (to/from b);" \
+		"maps dumped: a $(awk '$4 != "-" { printf "%s%s=%s", (n++ ? "," : ""), $3, $4 }' "$LAB_DIR/$n.a.maplist")," \
+		"b $(awk '$4 != "-" { printf "%s%s=%s", (n++ ? "," : ""), $3, $4 }' "$LAB_DIR/$n.b.maplist");" \
+		"not dumpable: $(awk '$4 == "-" { print $3 "(" $2 ")" }' "$LAB_DIR/$n".[ab].maplist | sort -u | paste -sd, -)"
+}
+
 # ------------------------------------------------------------ runner
 
 # sc_san_report TEST NAME: the variant ran the sanitizers' tracer build
@@ -2104,6 +2212,9 @@ run_variant() {
 		SERVER_PID=
 		t0=$SECONDS
 		"sc_$scn" "$fam" "$port" "$n"
+		# every scenario's payloads carry the marker, both ways: no
+		# output of its tracers may hold it
+		[ -z "$NO_TRACER" ] && lab_check expect_no_payload "$n"
 		if [ -n "$NO_TRACER" ] && [ "${#LAB_FAILS[@]}" -eq 0 ]; then
 			echo "SKIP lab/$scn/$fam: $SKIP_WHY (the peers behaved as expected)"
 		else
@@ -2138,7 +2249,7 @@ main() {
 		done
 		return 0
 	fi
-	for tool in jq nft ip; do
+	for tool in jq nft ip python3; do
 		if ! command -v "$tool" >/dev/null; then
 			echo "FAIL lab: $tool is not installed (make deps)"
 			return 1
