@@ -137,6 +137,9 @@ bool judge_packet_loss(const struct judge_in *in, struct diagnosis *d)
 		ratio_retrans = f->total_retrans > handshake ?
 				f->total_retrans - handshake : 0;
 		retrans = f->retrans > ratio_retrans ? f->retrans : ratio_retrans;
+		/* A retransmit the peer's DSACK says it already had lost
+		 * nothing: a delay (a slow host, an RTT spike) fired it. */
+		ratio_retrans -= f->dsack_dups < ratio_retrans ? f->dsack_dups : ratio_retrans;
 		/* A segment a queue here dropped was lost as surely, and the
 		 * sender may not retransmit it (it saw the drop: no loss). */
 		if (f->qdisc_drops > ratio_retrans)
