@@ -536,9 +536,9 @@ static __always_inline void count_tcp(struct l3_info *l, void *data, void *end,
 		goto bad;
 	s.fl = ((__u8 *)th)[13];
 	s.seq = th->seq;
-	s.ack_seq = th->ack_seq;
 	if (!(s.fl & (TCP_FL_SYN | TCP_FL_RST | TCP_FL_FIN)) && (ingress || !nic_watching))
 		return;
+	s.ack_seq = th->ack_seq;	/* read past the data path's exit */
 	s.payload = ip_len - thlen;
 	s.seg = s.payload;
 	if (skb && skb->gso_segs > 1) {
