@@ -364,6 +364,32 @@ if [ -x "$RECV" ]; then
 	else
 		echo "FAIL cli-otlp-collector-down: exit $rc after $ms ms: $(head -c 300 "$TMP/err")"
 	fi
+	# a collector that takes the connection and never answers: a send in
+	# flight at SIGTERM gets the stop budget (1 s), not its 10 s timeout
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/silent.port" &
+	silent=$!
+	for _ in $(seq 50); do [ -s "$TMP/silent.port" ] && break; sleep 0.05; done
+	"$BIN" --no-nic -p 9 --otlp "http://127.0.0.1:$(cat "$TMP/silent.port")" --otlp-conns \
+		>"$TMP/out" 2>"$TMP/err" &
+	tracer=$!
+	for _ in $(seq 200); do grep -q 'Ctrl-C to stop' "$TMP/err" && break; sleep 0.05; done
+	# a refused connect: a diagnosis and a conn record, sent within 1 s
+	(exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null
+	sleep 2.5
+	start=$(date +%s%N)
+	kill -TERM "$tracer"
+	rc=0
+	wait "$tracer" || rc=$?
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	kill "$silent" 2>/dev/null; wait "$silent" 2>/dev/null
+	if [ "$rc" -eq 0 ] && [ "$ms" -lt 2500 ] && grep -q 'CONNECTION_REFUSED' "$TMP/out"; then
+		echo "# silent collector: stopped $ms ms after SIGTERM"
+		echo "PASS cli-otlp-collector-silent"
+	else
+		echo "FAIL cli-otlp-collector-silent: exit $rc, $ms ms after SIGTERM: $(head -c 300 "$TMP/err")"
+	fi
 else
 	echo "SKIP cli-otlp: $RECV not built"
 fi

@@ -14,7 +14,9 @@
 #define URL_MAX			1024
 #define RETRY_MAX_NS		(30 * 1000000000ULL)	/* backoff's ceiling */
 #define RETRY_AFTER_MAX_S	60			/* a Retry-After past this is capped */
-#define STOP_BUDGET_NS		(3 * 1000000000ULL)	/* the last sends at exit */
+/* The last sends at exit. Under a service manager's stop timeout (systemd
+ * 90 s, Kubernetes 30 s) with room left for detaching the programs. */
+#define STOP_BUDGET_NS		1000000000ULL
 #define LOG_FLUSH_NS		1000000000ULL
 
 enum item_kind { ITEM_DIAGNOSIS, ITEM_CONN };
@@ -111,6 +113,22 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 	(void)p;
 	(void)ctx;
 	return size * n;
+}
+
+/* curl's progress callback: a request in flight when the tracer is told to
+ * stop gets only the stop budget, not the rest of its 10 s timeout (a
+ * collector that accepted the connection and went quiet held the exit). */
+static int abort_past_budget(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+			     curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct otlp_exporter *x = ctx;
+	bool late;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	pthread_mutex_lock(&x->lock);
+	late = x->stop && mono_ns() >= x->stop_deadline_ns;
+	pthread_mutex_unlock(&x->lock);
+	return late;
 }
 
 /* Waits until deadline, or until stop (then only within the stop budget). */
@@ -380,6 +398,9 @@ struct otlp_exporter *otlp_exporter_new(const struct otlp_exporter_config *c,
 	}
 	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, abort_past_budget);
+	curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "tcptrace-bpf/" TCPTRACE_VERSION);
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->wake, NULL);

@@ -812,10 +812,15 @@ expect_no_payload() {
 
 	# Prometheus' own database (lab/metrics) holds what it scraped: the
 	# scrape itself is checked
-	mapfile -t paths < <(find "$LAB_DIR" -mindepth 1 -path "$LAB_DIR/$n.prom/data" -prune -o \
+	# a here-string, not a process substitution: a failed find is seen
+	out=$(find "$LAB_DIR" -mindepth 1 -path "$LAB_DIR/$n.prom/data" -prune -o \
 		-path "$LAB_DIR/$n.*" -type f ! -name '*.peer.log' ! -name '*.ready' \
-		! -name '*.result' ! -name '*.tmp' -print)
-	[ "${#paths[@]}" -gt 0 ] || return 0
+		! -name '*.result' ! -name '*.tmp' -print) || {
+		echo "cannot list what $n wrote in $LAB_DIR"
+		return 1
+	}
+	[ -n "$out" ] || return 0
+	mapfile -t paths <<<"$out"
 	out=$(lab_marker_scan "${paths[@]}") && return 0
 	echo "payload left the kernel: $(echo "$out" | head -n 3 |
 		sed "s|$LAB_DIR/||" | cut -c 1-200 | paste -sd ';' -)"
