@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 #define HEAD_MAX	16384
 #define BODY_MAX	(64 << 20)
+#define CONNS_MAX	64
 
 static const char *dir = ".";
 static int answers[64], n_answers;
@@ -99,12 +101,15 @@ static bool gunzip(const unsigned char *in, size_t len, unsigned char **out, siz
 	return ret == Z_STREAM_END;
 }
 
-/* One connection: requests until the client closes (curl keeps it alive). */
-static void serve(int fd, int *nth, FILE *log)
+/* One request off a connection that has bytes to read; false when the
+ * client closed it or broke the protocol. Connections are served side by
+ * side (curl keeps each alive): two tracers pushing to one collector, as
+ * the lab's two ends do, must not queue behind each other. */
+static bool serve(int fd, int *nth, FILE *log)
 {
 	static char head[HEAD_MAX + 1];
 
-	for (;;) {
+	{
 		size_t have = 0, clen, body_have;
 		unsigned char *body, *plain = NULL;
 		const char *cl, *ct, *ce, *end;
@@ -118,26 +123,26 @@ static void serve(int fd, int *nth, FILE *log)
 			ssize_t n = read(fd, head + have, HEAD_MAX - have);
 
 			if (n <= 0)
-				return;
+				return false;
 			have += n;
 			head[have] = '\0';
 			/* Headers that fill the buffer and never end: not HTTP. */
 			if (have == HEAD_MAX && !strstr(head, "\r\n\r\n"))
-				return;
+				return false;
 		}
 		end += 4;
 		if (sscanf(head, "%7s %127s", method, path) != 2)
-			return;
+			return false;
 		/* A client that asks first is told to go on, as servers do. */
 		if ((cl = header(head, "Expect")) && !strncasecmp(cl, "100-continue", 12) &&
 		    write(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
-			return;
+			return false;
 		cl = header(head, "Content-Length");
 		ct = header(head, "Content-Type");
 		ce = header(head, "Content-Encoding");
 		clen = cl ? strtoul(cl, NULL, 10) : 0;
 		if (clen > BODY_MAX)
-			return;
+			return false;
 		body = malloc(clen + 1);
 		body_have = have - (end - head);
 		if (body_have > clen)
@@ -148,7 +153,7 @@ static void serve(int fd, int *nth, FILE *log)
 
 			if (n <= 0) {
 				free(body);
-				return;
+				return false;
 			}
 			body_have += n;
 		}
@@ -177,6 +182,7 @@ static void serve(int fd, int *nth, FILE *log)
 		/* Bytes of a next request past this one's body: not expected
 		 * from curl without pipelining; start the next read afresh. */
 	}
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -184,6 +190,8 @@ int main(int argc, char **argv)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(a);
 	int port = 0, s, one = 1, nth = 0, opt;
+	struct pollfd fds[CONNS_MAX];
+	nfds_t nfds = 1;
 	char path[600];
 	FILE *log;
 
@@ -217,15 +225,28 @@ int main(int argc, char **argv)
 	}
 	printf("%u\n", ntohs(a.sin_port));
 	fflush(stdout);
+	fds[0] = (struct pollfd){ .fd = s, .events = POLLIN };
 	for (;;) {
-		int fd = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
+		if (poll(fds, nfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
-		serve(fd, &nth, log);
-		close(fd);
+		for (nfds_t i = nfds; i-- > 1;) {
+			if (!fds[i].revents || serve(fds[i].fd, &nth, log))
+				continue;
+			close(fds[i].fd);
+			fds[i] = fds[--nfds];
+		}
+		if (fds[0].revents & POLLIN) {
+			int fd = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+
+			if (fd < 0 && errno != EINTR)
+				return 1;
+			if (fd >= 0 && nfds == CONNS_MAX)
+				close(fd);
+			else if (fd >= 0)
+				fds[nfds++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		}
 	}
 }
