@@ -1028,6 +1028,30 @@ out:
 	engine_free(e);
 }
 
+/* A bulk stream's slow start overshoots the queue once: its first
+ * snapshot (lab stream under make test: 687 of 14494 out of order at
+ * 118 ms, 4.7 %) is that burst alone. A second in, the share is the
+ * stream's (0.8 %): no loss to tell. */
+static void test_loss_inbound_slow_start(struct test *t)
+{
+	struct engine *e = new_engine();
+	struct flow_key k = client_key(AF_INET, 40044);
+	struct sink s = {0};
+	struct sk v = { .rcvd = 20791984, .read = 20791984, .segs_in = 14494,
+			.lrcv = 118, .rcvts = 118, .ooo = 687 };
+
+	feed_open(e, T0, &k, true);
+	scan_tick(e, T0 + 118 * MSEC, &k, &v, &s);
+	v = (struct sk){ .rcvd = 130000000, .read = 130000000, .segs_in = 90000,
+			 .lrcv = 1118, .rcvts = 1118, .ooo = 700 };
+	scan_tick(e, T0 + 1118 * MSEC, &k, &v, &s);
+	engine_finish(e, T0 + 2 * SEC, sink_fn, &s);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 /* ---- ICMP host unreachable: at once, or after ARP -------------------- */
 
 static void icmp_case(struct test *t, int family, long after_ms, bool nic,
@@ -1127,6 +1151,7 @@ static const struct test_case tests[] = {
 	TEST(test_loss_inbound),
 	TEST(test_loss_inbound_ipv6),
 	TEST(test_loss_inbound_healthy),
+	TEST(test_loss_inbound_slow_start),
 	TEST(test_icmp_host_unreach_at_once),
 	TEST(test_icmp_host_unreach_at_once_ipv6),
 	TEST(test_icmp_host_unreach_after_arp),
