@@ -191,14 +191,39 @@ static __always_inline __u16 sock_lport(const struct sock *sk, bool btf)
 }
 
 /*
+ * A listener's child is told of (LISTEN -> SYN_RECV) before its peer's
+ * address and port are set: inet_csk_clone_lock() sets the state first,
+ * up to 6.x (6.1, and 5.10's socks map alike); later kernels set them
+ * first. Its state holds the listener's half of the key until then.
+ */
+static __always_inline bool key_awaits_peer(const struct flow_key *k)
+{
+	return !k->rport;
+}
+
+/*
  * The key of a state completed by the socket's port, now that it has one,
- * and the filters applied to the whole key. False: not traced.
+ * or by its peer, now that it has one, and the filters applied to the
+ * whole key. False: not traced.
  */
 static __always_inline bool state_key_complete(const struct sock *sk, struct sock_entry *se,
 					       bool btf)
 {
 	if (se->unwanted)
 		return false;
+	if (key_awaits_peer(&se->key)) {
+		struct flow_key k;
+
+		if (flow_key_from_common(&sk->__sk_common, &k, btf) && k.rport) {
+			if (!k.lport)
+				k.lport = se->key.lport;
+			se->key = k;
+			if (!flow_wanted(&k)) {
+				se->unwanted = 1;
+				return false;
+			}
+		}
+	}
 	if (!se->key.lport) {
 		se->key.lport = sock_lport(sk, btf);
 		if (se->key.lport && !flow_wanted(&se->key)) {
@@ -245,7 +270,9 @@ static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flo
 	 * it still has.
 	 */
 	if (se && (key_complete(k) && key_complete(&se->key) ? !key_eq(k, &se->key) :
-							       !key_same_peer(k, &se->key)))
+		   key_awaits_peer(&se->key) && se->info.side == TT_SIDE_SERVER ?
+		   se->key.lport != k->lport || se->key.netns != k->netns :
+		   !key_same_peer(k, &se->key)))
 		se = NULL;
 	if (!se) {
 		__u8 state = KREAD(btf, sk, __sk_common.skc_state);
