@@ -555,6 +555,8 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 		read_cut_off(tp, ev, btf);
 	if (syn)
 		ev->flags |= EVF_SYN;
+	if (skb)
+		ev->flags |= EVF_RST_REPLY;
 	event_submit(ev);
 	return 0;
 }
