@@ -100,12 +100,68 @@ static __always_inline const struct flow_info *listener_owner(const struct sock 
 	return io;
 }
 
+/*
+ * Userspace numbers its scan rounds (every namespace's walk in one round
+ * has the same number) and reads how many sockets each round left out.
+ */
+volatile __u32 scan_round = 0;
+volatile __u64 scan_unchanged = 0;
+
+/*
+ * A digest of what a record says, less what changes without the socket
+ * doing anything: the tick count it was read at, and the time since its
+ * retransmit (its start, retrans_stamp, is in the record's other fields
+ * through retransmits and total_retrans, and userspace keeps that start).
+ * FNV-1a over 32-bit words.
+ */
+static __always_inline __u64 scan_digest(const struct tt_sock_scan *rec)
+{
+	const __u32 *w = (const __u32 *)rec;
+	__u64 h = 0xcbf29ce484222325ULL;
+	__u32 skip1 = offsetof(struct tt_sock_scan, now_jiffies) / 4;
+	__u32 skip2 = offsetof(struct tt_sock_scan, rtx_elapsed_ms) / 4;
+
+#pragma unroll
+	for (__u32 i = 0; i < sizeof(*rec) / 4; i++) {
+		if (i == skip1 || i == skip2)
+			continue;
+		h ^= w[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Most sockets of a busy host sit idle (pools, keep-alive): a record of
+ * one that says what its last one said teaches userspace nothing, and
+ * 100k of them a second cost more than all else the tracer does. Such a
+ * socket is left out, and counted, unless SCAN_QUIET_ROUNDS rounds went
+ * by since its last record. Sockets the kernel side keeps no state for
+ * (there before the tracer, and not yet met by an event) always go out.
+ */
+static __always_inline bool scan_unchanged_since(struct sock_entry *se,
+						 const struct tt_sock_scan *rec)
+{
+	__u64 d = scan_digest(rec);
+	__u32 round = scan_round;
+
+	if (se->scan_digest == d && se->scan_round &&
+	    round - se->scan_round < SCAN_QUIET_ROUNDS) {
+		__sync_fetch_and_add(&scan_unchanged, 1);
+		return true;
+	}
+	se->scan_digest = d;
+	se->scan_round = round;
+	return false;
+}
+
 SEC("iter/tcp")
 int sock_scan(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct seq_file *seq = ctx->meta->seq;
 	struct tt_sock_scan rec = {};
+	struct sock_entry *se = NULL;
 	const struct inet_connection_sock *icsk;
 	struct tcp_sock *tp;
 	__u8 state;
@@ -123,8 +179,9 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (state != TCP_LISTEN) {
 		const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-		struct sock_entry *se = state_of(sk, true);
 		const struct flow_info *o;
+
+		se = state_of(sk, true);
 
 		/* By address, an entry of another socket once at this address. */
 		if (se && !use_sk_storage && !key_eq(&se->key, &rec.key))
@@ -210,6 +267,8 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.snd_wl1 = tp->snd_wl1;
 	rec.rcv_mss = icsk->icsk_ack.rcv_mss;
 	read_give_up(skc, tp, &rec);
+	if (se && scan_unchanged_since(se, &rec))
+		return 0;
 out:
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

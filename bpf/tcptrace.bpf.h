@@ -75,6 +75,11 @@ struct sock_entry {
 	__u8 n_path;
 	__u8 _pad[2];
 	__u8 path[8];		/* states so far, for the CLOSE record */
+	/* The socket scan's last record of it: a digest of what it said,
+	 * and the scan round it went out in (sock_scan.bpf.c). */
+	__u64 scan_digest;
+	__u32 scan_round;
+	__u32 _pad2;
 };
 
 /* 5.11+, tp_btf: the socket's own storage. */

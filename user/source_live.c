@@ -33,6 +33,7 @@ struct live_source {
 	__u64 scan_backoff_ns;
 	__u64 scan_retry_ns;	/* no main scan before this */
 	__u64 scan_errors;	/* scans that failed, any namespace */
+	__u32 scan_round;	/* the kernel's number for the latest round (never 0) */
 	bool nic_failed;
 	struct prog_stat progs[MAX_PROGS];
 };
@@ -186,6 +187,15 @@ static void scan_sockets_with(struct live_source *ls, scan_fn fn, bool primed)
 
 	if (ls->now_ns < ls->scan_retry_ns)
 		return;
+	/*
+	 * The start's scan is round 0, which leaves nothing out and marks
+	 * nothing as told: the first real round reports every socket. Each
+	 * later attempt is a round, whether it works or not: the kernel
+	 * counts SCAN_QUIET_ROUNDS no slower than the engine's scans.
+	 */
+	if (!primed && !++ls->scan_round)
+		ls->scan_round = 1;
+	tracer_scan_round(ls->tracer, primed ? 0 : ls->scan_round);
 	n = scanner_read(tracer_scan_iter(t), fn, ls);
 	if (n < 0 && primed)
 		return;
@@ -289,6 +299,7 @@ static void live_health(struct source *src, struct health_report *r)
 		r->flows_evicted_nic = r->nic_flows_opened - ls->nic_records;
 	r->flows_evicted_kernel = th.flows_evicted;
 	r->sockets_scanned = ls->sockets_scanned;
+	r->sockets_unchanged = tracer_scan_unchanged(ls->tracer);
 	r->scan_errors = ls->scan_errors;
 	r->netns_scanned = ls->netns.n - netns_unresolved(&ls->netns);
 	r->netns_unresolved = netns_unresolved(&ls->netns);
