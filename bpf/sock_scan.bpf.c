@@ -119,9 +119,10 @@ volatile __u64 scan_unchanged = 0;
  * doing anything: the tick count it was read at, and the time since its
  * retransmit (its start, retrans_stamp, is in the record's other fields
  * through retransmits and total_retrans, and userspace keeps that start).
- * FNV-1a over 32-bit words.
+ * FNV-1a over 32-bit words, folded to 32 bits: a change it misses (one in
+ * 2^32) is seen SCAN_QUIET_ROUNDS rounds later at most.
  */
-static __always_inline __u64 scan_digest(const struct tt_sock_scan *rec)
+static __always_inline __u32 scan_digest(const struct tt_sock_scan *rec)
 {
 	const __u32 *w = (const __u32 *)rec;
 	__u64 h = 0xcbf29ce484222325ULL;
@@ -135,7 +136,7 @@ static __always_inline __u64 scan_digest(const struct tt_sock_scan *rec)
 		h ^= w[i];
 		h *= 0x100000001b3ULL;
 	}
-	return h;
+	return (__u32)(h ^ (h >> 32));
 }
 
 /*
@@ -149,11 +150,11 @@ static __always_inline __u64 scan_digest(const struct tt_sock_scan *rec)
 static __always_inline bool scan_unchanged_since(struct sock_entry *se,
 						 const struct tt_sock_scan *rec)
 {
-	__u64 d = scan_digest(rec);
-	__u32 round = scan_round;
+	__u32 d = scan_digest(rec);
+	__u16 round = scan_round;
 
 	if (se->scan_digest == d && se->scan_round &&
-	    round - se->scan_round < SCAN_QUIET_ROUNDS) {
+	    (__u16)(round - se->scan_round) < SCAN_QUIET_ROUNDS) {
 		__sync_fetch_and_add(&scan_unchanged, 1);
 		return true;
 	}
