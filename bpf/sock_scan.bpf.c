@@ -116,9 +116,10 @@ volatile __u64 scan_unchanged = 0;
 
 /*
  * A digest of what a record says, less what changes without the socket
- * doing anything: the tick count it was read at, and the time since its
- * retransmit (its start, retrans_stamp, is in the record's other fields
- * through retransmits and total_retrans, and userspace keeps that start).
+ * doing anything: the tick count it was read at (and the time since its
+ * retransmit, read after the digest with the rest of read_give_up(): its
+ * start, retrans_stamp, moves with retransmits and total_retrans, which
+ * are in the digest, and userspace keeps that start).
  * FNV-1a over 32-bit words, folded to 32 bits: a change it misses (one in
  * 2^32) is seen SCAN_QUIET_ROUNDS rounds later at most.
  */
@@ -211,8 +212,6 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		if (o)
 			scan_owner(&rec, o);
 	}
-	rec.ino = sock_ino(&tp->inet_conn.icsk_inet.sk);
-
 	icsk = &tp->inet_conn;
 	rec.state = state;
 	rec.uid = ctx->uid;
@@ -233,6 +232,7 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 				rec.sk_drops += BPF_CORE_READ(nd, drops0.counter) +
 						BPF_CORE_READ(nd, drops1.counter);
 		}
+		rec.ino = sock_ino(sk);
 		goto out;
 	}
 	rec.ca_state = BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state);
@@ -274,9 +274,18 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.bytes_retrans = tp->bytes_retrans;
 	rec.snd_wl1 = tp->snd_wl1;
 	rec.rcv_mss = icsk->icsk_ack.rcv_mss;
-	read_give_up(skc, tp, &rec);
+	/*
+	 * What follows is read through pointer chains (the inode: socket,
+	 * file, inode, three cache misses; the namespace's sysctl) and
+	 * changes only when someone configures it: it stays out of the
+	 * digest, and an idle socket is spared reading it. A change there
+	 * alone goes out with the next record, SCAN_QUIET_ROUNDS rounds
+	 * later at most.
+	 */
 	if (se && scan_unchanged_since(se, &rec))
 		return 0;
+	rec.ino = sock_ino(&tp->inet_conn.icsk_inet.sk);
+	read_give_up(skc, tp, &rec);
 out:
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
