@@ -112,6 +112,9 @@ static __always_inline const struct flow_info *listener_owner(const struct sock 
  * has the same number) and reads how many sockets each round left out.
  */
 volatile __u32 scan_round = 0;
+/* Report every socket of this walk: userspace could not hold the flows
+ * the last round left out (its walk failed, or it did not walk there). */
+volatile __u32 scan_full = 0;
 volatile __u64 scan_unchanged = 0;
 
 /*
@@ -154,7 +157,13 @@ static __always_inline bool scan_unchanged_since(struct sock_entry *se,
 	__u32 d = scan_digest(rec);
 	__u16 round = scan_round;
 
-	if (se->scan_digest == d && se->scan_round &&
+	/*
+	 * Met again in the same round: a record that did not fit the read's
+	 * buffer can be dropped and its socket shown again at the next
+	 * read() (bpf_seq_read): the second record must go out too.
+	 */
+	if (!scan_full && se->scan_digest == d && se->scan_round &&
+	    se->scan_round != round &&
 	    (__u16)(round - se->scan_round) < SCAN_QUIET_ROUNDS) {
 		__sync_fetch_and_add(&scan_unchanged, 1);
 		return true;

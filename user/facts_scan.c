@@ -413,10 +413,15 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 static bool scan_left_out_unchanged(const struct engine *e, const struct flow *f,
 				    __u64 now_ns)
 {
-	return (f->flags & FF_SCANNED) && !f->scans_missed &&
+	return !e->scan_partial && (f->flags & FF_SCANNED) && !f->scans_missed &&
 	       f->scan_gen + 1 == e->scan_gen &&
 	       e->scan_gen - f->report_gen < SCAN_QUIET_ROUNDS &&
 	       !e->loss_pending && !engine_lost_between(e, f->last_scan_ns, now_ns);
+}
+
+void engine_scan_partial(struct engine *e)
+{
+	e->scan_partial = true;
 }
 
 void engine_scan_end(struct engine *e, __u64 now_ns)
@@ -441,5 +446,6 @@ void engine_scan_end(struct engine *e, __u64 now_ns)
 			flowtable_delete(e->listeners, l);
 	}
 	e->scan_gen++;
+	e->scan_partial = false;
 }
 

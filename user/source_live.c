@@ -40,6 +40,7 @@ struct live_source {
 	__u64 scan_gap_max_ns;	/* 0: a scan every tick */
 	__u64 scan_next_ns;	/* no scan before this (its cost's share) */
 	__u64 scan_gap_ns;	/* between the latest scan and the next */
+	bool scan_partial;	/* a namespace's walk failed in the latest round */
 	bool nic_failed;
 	struct prog_stat progs[MAX_PROGS];
 };
@@ -202,35 +203,58 @@ static void scan_sockets_with(struct live_source *ls, scan_fn fn, bool primed)
 	if (!primed && !++ls->scan_round)
 		ls->scan_round = 1;
 	tracer_scan_round(ls->tracer, primed ? 0 : ls->scan_round);
+	/* A round after a partial one reports everything: the engine held
+	 * nothing then, and what the kernel leaves out now would be missed. */
+	tracer_scan_full(ls->tracer, ls->scan_partial);
 	n = scanner_read(tracer_scan_iter(t), fn, ls);
 	if (n < 0 && primed)
 		return;
 	if (n < 0) {
+		/* Records it wrote may not have reached us: the kernel counts
+		 * them as told. */
+		ls->scan_partial = true;
 		scan_failed(ls, n);
 		return;
 	}
 	scan_worked(ls);
 	if (t->netns_fd < 0 && !t->scan_own_netns_only) {
+		bool full = ls->scan_partial;
+
+		if (!primed)
+			ls->scan_partial = false;
 		netns_resolve(ns, ls->now_ns);
+		for (int i = 0; i < ns->n; i++)
+			if (ns->e[i].state != NETNS_RESOLVED)
+				ns->e[i].walked = false;
 		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
 			int fd = netns_open(ns, i);
 
 			if (fd < 0)
 				continue;
+			/* A namespace the last round did not walk whole (new, or
+			 * back after a failure) is reported whole. */
+			tracer_scan_full(ls->tracer, full || !ns->e[i].walked);
 			n = scanner_run(link, fd, t->self_netns_fd, fn, ls);
 			close(fd);
+			ns->e[i].walked = n >= 0 && !primed;
 			if (primed)
 				continue;
 			/* One namespace's failure is that namespace's: it backs
 			 * off (counted as unresolved meanwhile), the others go on,
-			 * and its flows miss this scan like an unscanned one's. */
+			 * and its flows miss this scan like an unscanned one's
+			 * (none is held as unchanged, and the next round reports
+			 * every socket). */
 			if (n < 0) {
 				ls->scan_errors++;
 				netns_scan_failed(ns, i, ls->now_ns);
+				pipeline_scan_partial(ls->pipe);
+				ls->scan_partial = true;
 			} else {
 				netns_scan_ok(ns, i);
 			}
 		}
+	} else if (!primed) {
+		ls->scan_partial = false;
 	}
 	if (!primed)
 		pipeline_scan_end(ls->pipe, ls->now_ns);

@@ -804,6 +804,12 @@ void tracer_scan_round(struct tracer *t, __u32 round)
 		t->skel->bss->scan_round = round;
 }
 
+void tracer_scan_full(struct tracer *t, bool full)
+{
+	if (t->skel->bss)
+		t->skel->bss->scan_full = full;
+}
+
 __u64 tracer_scan_unchanged(const struct tracer *t)
 {
 	return t->skel->bss ? t->skel->bss->scan_unchanged : 0;

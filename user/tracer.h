@@ -77,6 +77,8 @@ int tracer_scan_iter(const struct tracer *t);
  * up to SCAN_QUIET_ROUNDS rounds (include/scan.h). Rounds start at 1.
  */
 void tracer_scan_round(struct tracer *t, __u32 round);
+/* The next walks report every socket, changed or not (true) or not. */
+void tracer_scan_full(struct tracer *t, bool full);
 /* Sockets the scans left out so far as unchanged. */
 __u64 tracer_scan_unchanged(const struct tracer *t);
 int tracer_ringbuf_fd(const struct tracer *t);
