@@ -1672,6 +1672,34 @@ out:
 }
 
 /*
+ * A scan whose walk failed somewhere (engine_scan_partial) holds nothing
+ * as unchanged: the request of test_scan_left_out_unchanged, reported
+ * once, then only partial scans: no verdict on what nobody saw.
+ */
+static void test_scan_partial_holds_nothing(struct test *t)
+{
+	struct flow_key k = client_key(43196);
+	struct sockview v = { .isn_tx = 1000, .isn_rx = 5000, .sent = 120 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= 8; i++) {
+		if (i == 1)
+			feed_scan(e, T0 + i * SEC, &k, &v);
+		else
+			engine_scan_partial(e);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
  * The kernel reports an unchanged socket every SCAN_QUIET_ROUNDS rounds:
  * one missing longer vanished (a close nobody saw), and is retired
  * without a verdict after that; before, it is held as it was.
@@ -4035,6 +4063,7 @@ static const struct test_case tests[] = {
 	TEST(test_flow_gone_without_close),
 	TEST(test_scan_left_out_unchanged),
 	TEST(test_scan_quiet_bound),
+	TEST(test_scan_partial_holds_nothing),
 	TEST(test_once_per_flow),
 	TEST(test_names),
 	TEST(test_catalogue),
