@@ -14,9 +14,9 @@
 
 #define POLL_MAX_MS	100	/* upper bound on how late a signal or tick is seen */
 #define MAX_PROGS	32
-/* A failed socket scan is tried again after this, doubling... */
 /* The socket scan's CPU, as a share of the time between two scans. */
 #define SCAN_CPU_PCT		5
+/* A failed socket scan is tried again after this, doubling... */
 #define SCAN_RETRY_NS		1000000000ULL
 /* ...up to this. */
 #define SCAN_RETRY_MAX_NS	(60 * 1000000000ULL)
