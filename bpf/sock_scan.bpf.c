@@ -30,8 +30,15 @@ static __always_inline void announce(const struct sock *sk, struct sock_entry *s
 		return;
 	ev = summary_new(&se->key, se, se->n_path > 1 ? se->path[(se->n_path - 2) & 7] : 0,
 			 state);
-	if (ev)
-		event_submit(ev);
+	if (!ev)
+		return;
+	/*
+	 * No wakeup: the reader takes the ring right after the scan, and a
+	 * forced wakeup a record (event_submit's, past 1/16 full) is an
+	 * interrupt each, 100k of them when the scan meets 100k new flows.
+	 */
+	count(CNT_EVENTS);
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
 /*
@@ -100,12 +107,79 @@ static __always_inline const struct flow_info *listener_owner(const struct sock 
 	return io;
 }
 
+/*
+ * Userspace numbers its scan rounds (every namespace's walk in one round
+ * has the same number) and reads how many sockets each round left out.
+ */
+volatile __u32 scan_round = 0;
+/* Report every socket of this walk: userspace could not hold the flows
+ * the last round left out (its walk failed, or it did not walk there). */
+volatile __u32 scan_full = 0;
+volatile __u64 scan_unchanged = 0;
+
+/*
+ * A digest of what a record says, less what changes without the socket
+ * doing anything: the tick count it was read at (and the time since its
+ * retransmit, read after the digest with the rest of read_give_up(): its
+ * start, retrans_stamp, moves with retransmits and total_retrans, which
+ * are in the digest, and userspace keeps that start).
+ * FNV-1a over 32-bit words, folded to 32 bits: a change it misses (one in
+ * 2^32) is seen SCAN_QUIET_ROUNDS rounds later at most.
+ */
+static __always_inline __u32 scan_digest(const struct tt_sock_scan *rec)
+{
+	const __u32 *w = (const __u32 *)rec;
+	__u64 h = 0xcbf29ce484222325ULL;
+	__u32 skip1 = offsetof(struct tt_sock_scan, now_jiffies) / 4;
+	__u32 skip2 = offsetof(struct tt_sock_scan, rtx_elapsed_ms) / 4;
+
+#pragma unroll
+	for (__u32 i = 0; i < sizeof(*rec) / 4; i++) {
+		if (i == skip1 || i == skip2)
+			continue;
+		h ^= w[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (__u32)(h ^ (h >> 32));
+}
+
+/*
+ * Most sockets of a busy host sit idle (pools, keep-alive): a record of
+ * one that says what its last one said teaches userspace nothing, and
+ * 100k of them a second cost more than all else the tracer does. Such a
+ * socket is left out, and counted, unless SCAN_QUIET_ROUNDS rounds went
+ * by since its last record. Sockets the kernel side keeps no state for
+ * (there before the tracer, and not yet met by an event) always go out.
+ */
+static __always_inline bool scan_unchanged_since(struct sock_entry *se,
+						 const struct tt_sock_scan *rec)
+{
+	__u32 d = scan_digest(rec);
+	__u16 round = scan_round;
+
+	/*
+	 * Met again in the same round: a record that did not fit the read's
+	 * buffer can be dropped and its socket shown again at the next
+	 * read() (bpf_seq_read): the second record must go out too.
+	 */
+	if (!scan_full && se->scan_digest == d && se->scan_round &&
+	    se->scan_round != round &&
+	    (__u16)(round - se->scan_round) < SCAN_QUIET_ROUNDS) {
+		__sync_fetch_and_add(&scan_unchanged, 1);
+		return true;
+	}
+	se->scan_digest = d;
+	se->scan_round = round;
+	return false;
+}
+
 SEC("iter/tcp")
 int sock_scan(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct seq_file *seq = ctx->meta->seq;
 	struct tt_sock_scan rec = {};
+	struct sock_entry *se = NULL;
 	const struct inet_connection_sock *icsk;
 	struct tcp_sock *tp;
 	__u8 state;
@@ -123,8 +197,9 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (state != TCP_LISTEN) {
 		const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-		struct sock_entry *se = state_of(sk, true);
 		const struct flow_info *o;
+
+		se = state_of(sk, true);
 
 		/* By address, an entry of another socket once at this address. */
 		if (se && !use_sk_storage && !key_eq(&se->key, &rec.key))
@@ -146,8 +221,6 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		if (o)
 			scan_owner(&rec, o);
 	}
-	rec.ino = sock_ino(&tp->inet_conn.icsk_inet.sk);
-
 	icsk = &tp->inet_conn;
 	rec.state = state;
 	rec.uid = ctx->uid;
@@ -168,6 +241,7 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 				rec.sk_drops += BPF_CORE_READ(nd, drops0.counter) +
 						BPF_CORE_READ(nd, drops1.counter);
 		}
+		rec.ino = sock_ino(sk);
 		goto out;
 	}
 	rec.ca_state = BPF_CORE_READ_BITFIELD(icsk, icsk_ca_state);
@@ -209,6 +283,17 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 	rec.bytes_retrans = tp->bytes_retrans;
 	rec.snd_wl1 = tp->snd_wl1;
 	rec.rcv_mss = icsk->icsk_ack.rcv_mss;
+	/*
+	 * What follows is read through pointer chains (the inode: socket,
+	 * file, inode, three cache misses; the namespace's sysctl) and
+	 * changes only when someone configures it: it stays out of the
+	 * digest, and an idle socket is spared reading it. A change there
+	 * alone goes out with the next record, SCAN_QUIET_ROUNDS rounds
+	 * later at most.
+	 */
+	if (se && scan_unchanged_since(se, &rec))
+		return 0;
+	rec.ino = sock_ino(&tp->inet_conn.icsk_inet.sk);
 	read_give_up(skc, tp, &rec);
 out:
 	bpf_seq_write(seq, &rec, sizeof(rec));

@@ -65,6 +65,10 @@ struct counters_map {
  */
 struct sock_entry {
 	struct flow_key key;	/* lport 0 until the socket has its port */
+	/* The socket scan's last record of it (sock_scan.bpf.c): a digest of
+	 * what it said, and the low bits of the round it went out in. Both in
+	 * room the layout had spare: a socket's storage stays 112 bytes. */
+	__u32 scan_digest;
 	struct flow_info info;
 	__u64 established_ns;	/* the handshake's end; 0: not (yet) */
 	__u8 told;		/* the socket scan announced it (a summary so far went out) */
@@ -73,7 +77,7 @@ struct sock_entry {
 	__u8 nic_watch;		/* counted in nic_watching: it retransmitted data */
 	__u8 owner_proc;	/* info names the process that connect()ed */
 	__u8 n_path;
-	__u8 _pad[2];
+	__u16 scan_round;
 	__u8 path[8];		/* states so far, for the CLOSE record */
 };
 

@@ -6,6 +6,13 @@
 #include "flow.h"
 
 /*
+ * A socket whose record would say what its last one said goes out only
+ * every this many scan rounds (sock_scan.bpf.c); userspace holds such a
+ * flow current meanwhile, and takes one missing longer for gone.
+ */
+#define SCAN_QUIET_ROUNDS	8
+
+/*
  * Absence (a request nobody answers, a window that stays shut) leaves no
  * event behind; it is seen by comparing these snapshots over time.
  * Sequence numbers are raw 32-bit values: compare them with wrap-around.

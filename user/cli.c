@@ -134,7 +134,7 @@ static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0, "Verbose: libbpf's messages on stderr", 3 },
 
 	{ NULL, 0, NULL, 0, "Thresholds:", 4 },
-	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default " DEFAULT_STR(DEFAULT_INTERVAL_MS) ")", 4 },
+	{ "interval", OPT_INTERVAL, "MS", 0, "Socket scan and diagnosis interval (default " DEFAULT_STR(DEFAULT_INTERVAL_MS) "); a scan costing over 5 % of it puts the next off, up to half of --stall-ms", 4 },
 	{ "stall-ms", OPT_STALL, "MS", 0, "Unanswered request / unread data / zero window for this long is a stall (default " DEFAULT_STR(DEFAULT_STALL_MS) ")", 4 },
 	{ "loss-pct", OPT_LOSS, "PCT", 0, "Retransmitted share of data segments that is loss (default " DEFAULT_STR(DEFAULT_LOSS_PCT) ")", 4 },
 	{ "syn-retrans", OPT_SYN_RETRANS, "N", 0, "SYN retransmits without reply that make SYN_UNANSWERED (default " DEFAULT_STR(DEFAULT_SYN_RETRANS) ")", 4 },

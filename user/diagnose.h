@@ -184,7 +184,10 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s, __u64 now_ns
 /* Feed the NIC's counters of one flow (a nic_flows record), read at now_ns. */
 void engine_on_nic(struct engine *e, const struct flow_key *key,
 		   const struct nic_flow *nf, __u64 now_ns);
-/* ... and close the scan: flows it did not report are gone from the kernel. */
+/* A namespace's walk failed in the scan under way (host-wide scans). */
+void engine_scan_partial(struct engine *e);
+/* ... and close the scan: flows it did not report are gone from the kernel,
+ * or were left out as unchanged (sock_scan.bpf.c) when the scan was whole. */
 void engine_scan_end(struct engine *e, __u64 now_ns);
 /* The tracer has lost this many events in total so far: the diagnoses whose
  * evidence reaches back before the next tick carry the caveat. */

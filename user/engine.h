@@ -36,6 +36,9 @@ struct engine {
 	struct flowtable *refusals;	/* refusal_key -> struct refusal */
 	struct flowtable *deaths;	/* pid -> struct death (facts_proc.c) */
 	__u32 scan_gen;
+	/* A namespace's walk failed in the scan under way: what it did not
+	 * report may have changed, so nothing is held as unchanged. */
+	bool scan_partial;
 	/* The socket clocks' tick rate: cfg.hz, or learned from two scans
 	 * (hz_ref_*) far enough apart; 0 until known. */
 	__u32 hz;

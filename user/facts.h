@@ -66,7 +66,8 @@ struct flow {
 	__u32 flags;		/* enum flow_flag */
 	__u32 reported;		/* one bit per diag_code already raised */
 	__u32 reported_final;	/* ... and raised again at its end (judge_final) */
-	__u32 scan_gen;		/* the scan that last reported it */
+	__u32 scan_gen;		/* the scan that last reported it, or vouched for it */
+	__u32 report_gen;	/* the scan whose record of it is the latest */
 	__u8 side;		/* enum tt_side; UNKNOWN: judged from listeners */
 	__u8 state;		/* latest known TCP state */
 	__u8 close_from;	/* the state it closed from */

@@ -354,6 +354,7 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 	f->flags |= FF_SCANNED;
 	f->last_scan_ns = now_ns;
 	f->scan_gen = e->scan_gen;
+	f->report_gen = e->scan_gen;
 	f->scans_missed = 0;
 	f->updated_ns = now_ns;
 }
@@ -401,16 +402,42 @@ void engine_on_nic(struct engine *e, const struct flow_key *key,
 	memcpy(f->icmp_from, nf->icmp.from, sizeof(f->icmp_from));
 }
 
+/*
+ * A flow this scan did not report, which the kernel left out because its
+ * record would have said what the last one did (sock_scan.bpf.c): it is
+ * as the latest record says, as of now. The kernel reports every socket
+ * at least every SCAN_QUIET_ROUNDS rounds; one missing longer is gone.
+ * Events lost since the last scan may have been its close: then it is
+ * not vouched for, and a scan it really missed counts as missed.
+ */
+static bool scan_left_out_unchanged(const struct engine *e, const struct flow *f,
+				    __u64 now_ns)
+{
+	return !e->scan_partial && (f->flags & FF_SCANNED) && !f->scans_missed &&
+	       f->scan_gen + 1 == e->scan_gen &&
+	       e->scan_gen - f->report_gen < SCAN_QUIET_ROUNDS &&
+	       !e->loss_pending && !engine_lost_between(e, f->last_scan_ns, now_ns);
+}
+
+void engine_scan_partial(struct engine *e)
+{
+	e->scan_partial = true;
+}
+
 void engine_scan_end(struct engine *e, __u64 now_ns)
 {
 	struct listener *l, *lnext;
 	struct flow *f;
 
-	(void)now_ns;
 	for (f = flowtable_first(e->flows); f; f = flowtable_next(e->flows, f)) {
-		if (f->flags & FF_CLOSED)
+		if ((f->flags & FF_CLOSED) || f->scan_gen == e->scan_gen)
 			continue;
-		if (f->scan_gen != e->scan_gen && f->scans_missed < 255)
+		if (scan_left_out_unchanged(e, f, now_ns)) {
+			f->scan_gen = e->scan_gen;
+			f->last_scan_ns = now_ns;
+			continue;
+		}
+		if (f->scans_missed < 255)
 			f->scans_missed++;
 	}
 	for (l = flowtable_first(e->listeners); l; l = lnext) {
@@ -419,5 +446,6 @@ void engine_scan_end(struct engine *e, __u64 now_ns)
 			flowtable_delete(e->listeners, l);
 	}
 	e->scan_gen++;
+	e->scan_partial = false;
 }
 

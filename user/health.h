@@ -33,6 +33,8 @@ struct health_report {
 	__u64 flows_evicted_nic;	/* NIC records the LRU map evicted */
 	__u64 nic_unparsed;		/* frames the NIC hooks could not parse */
 	__u64 sockets_scanned;
+	__u64 sockets_unchanged;	/* ... left out by the kernel: as their last record said */
+	__u64 scan_gap_ms;		/* between the latest scan and the next (its cost's share) */
 	__u64 scan_errors;		/* socket scans that failed (retried with backoff) */
 	__u64 netns_scanned;		/* host-wide: other namespaces the scan enters */
 	__u64 netns_unresolved;		/* ... seen in events, no way in found (yet) */

@@ -286,6 +286,7 @@ int main(int argc, char **argv)
 	src = pipe ? live_source_new(&tracer, pipe) : NULL;
 	if (!src)
 		goto cleanup;
+	live_source_scan_budget(src, opts.interval_ms * 1000000ULL, cfg.stall_ns / 2);
 	if (file)
 		pipeline_add_sink(pipe, file);
 	if (metrics)

@@ -628,6 +628,9 @@ static void health_points(struct walker *w)
 	       'c', h->flow_map_full, NULL, NULL);
 	scalar(w, "tcptrace_sockets_scanned_total", "Sockets read by the socket scans.", "",
 	       'c', h->sockets_scanned, NULL, NULL);
+	scalar(w, "tcptrace_sockets_unchanged_total",
+	       "Sockets the scans left out because nothing changed since their last record.",
+	       "", 'c', h->sockets_unchanged, NULL, NULL);
 	scalar(w, "tcptrace_sockets_untracked_total",
 	       "Socket snapshots a full flow table did not take.", "", 'c', h->scan_untracked,
 	       NULL, NULL);

@@ -42,6 +42,9 @@ struct netns_entry {
 	__u64 last_ns;		/* its last event (or when it was first seen) */
 	__u64 retry_ns;		/* unresolved: when to look again */
 	__u64 backoff_ns;
+	/* The previous scan round walked it whole: the kernel may leave its
+	 * unchanged sockets out of this one (source_live.c). */
+	bool walked;
 	char path[NETNS_PATH_MAX];
 };
 

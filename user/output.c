@@ -323,6 +323,8 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "flows_evicted_nic", h->flows_evicted_nic);
 	json_kv_uint(j, "nic_unparsed", h->nic_unparsed);
 	json_kv_uint(j, "sockets_scanned", h->sockets_scanned);
+	json_kv_uint(j, "sockets_unchanged", h->sockets_unchanged);
+	json_kv_uint(j, "scan_gap_ms", h->scan_gap_ms);
 	json_kv_uint(j, "sockets_untracked", h->scan_untracked);
 	json_kv_uint(j, "scan_errors", h->scan_errors);
 	json_kv_uint(j, "netns_scanned", h->netns_scanned);

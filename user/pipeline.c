@@ -195,6 +195,11 @@ void pipeline_nic(struct pipeline *p, const struct flow_key *key,
 	engine_on_nic(p->engine, key, nf, now_ns);
 }
 
+void pipeline_scan_partial(struct pipeline *p)
+{
+	engine_scan_partial(p->engine);
+}
+
 void pipeline_scan_end(struct pipeline *p, __u64 now_ns)
 {
 	if (p->rec)

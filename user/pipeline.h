@@ -106,6 +106,9 @@ void pipeline_nic(struct pipeline *p, const struct flow_key *key,
 		  const struct nic_flow *nf, __u64 now_ns);
 /* A scan is over: flows it did not report are gone from the kernel. */
 void pipeline_scan_end(struct pipeline *p, __u64 now_ns);
+/* A namespace's walk failed in this scan: nothing is held as unchanged.
+ * Not recorded: a replay holds the flows a live run let go. */
+void pipeline_scan_partial(struct pipeline *p);
 
 /*
  * Runs until *stop, the duration, or the end of the source: judges every

@@ -14,6 +14,8 @@
 
 #define POLL_MAX_MS	100	/* upper bound on how late a signal or tick is seen */
 #define MAX_PROGS	32
+/* The socket scan's CPU, as a share of the time between two scans. */
+#define SCAN_CPU_PCT		5
 /* A failed socket scan is tried again after this, doubling... */
 #define SCAN_RETRY_NS		1000000000ULL
 /* ...up to this. */
@@ -33,6 +35,12 @@ struct live_source {
 	__u64 scan_backoff_ns;
 	__u64 scan_retry_ns;	/* no main scan before this */
 	__u64 scan_errors;	/* scans that failed, any namespace */
+	__u32 scan_round;	/* the kernel's number for the latest round (never 0) */
+	__u64 scan_interval_ns;	/* the ticks' interval: scans come on ticks */
+	__u64 scan_gap_max_ns;	/* 0: a scan every tick */
+	__u64 scan_next_ns;	/* no scan before this (its cost's share) */
+	__u64 scan_gap_ns;	/* between the latest scan and the next */
+	bool scan_partial;	/* a namespace's walk failed in the latest round */
 	bool nic_failed;
 	struct prog_stat progs[MAX_PROGS];
 };
@@ -186,43 +194,117 @@ static void scan_sockets_with(struct live_source *ls, scan_fn fn, bool primed)
 
 	if (ls->now_ns < ls->scan_retry_ns)
 		return;
+	/*
+	 * The start's scan is round 0, which leaves nothing out and marks
+	 * nothing as told: the first real round reports every socket. Each
+	 * later attempt is a round, whether it works or not: the kernel
+	 * counts SCAN_QUIET_ROUNDS no slower than the engine's scans.
+	 */
+	if (!primed && !++ls->scan_round)
+		ls->scan_round = 1;
+	tracer_scan_round(ls->tracer, primed ? 0 : ls->scan_round);
+	/* A round after a partial one reports everything: the engine held
+	 * nothing then, and what the kernel leaves out now would be missed. */
+	tracer_scan_full(ls->tracer, ls->scan_partial);
 	n = scanner_read(tracer_scan_iter(t), fn, ls);
 	if (n < 0 && primed)
 		return;
 	if (n < 0) {
+		/* Records it wrote may not have reached us: the kernel counts
+		 * them as told. */
+		ls->scan_partial = true;
 		scan_failed(ls, n);
 		return;
 	}
 	scan_worked(ls);
 	if (t->netns_fd < 0 && !t->scan_own_netns_only) {
+		bool full = ls->scan_partial;
+
+		if (!primed)
+			ls->scan_partial = false;
 		netns_resolve(ns, ls->now_ns);
+		for (int i = 0; i < ns->n; i++)
+			if (ns->e[i].state != NETNS_RESOLVED)
+				ns->e[i].walked = false;
 		for (int i = ns->n - 1; i >= 0; i--) {	/* downwards: netns_open may forget i */
 			int fd = netns_open(ns, i);
 
 			if (fd < 0)
 				continue;
+			/* A namespace the last round did not walk whole (new, or
+			 * back after a failure) is reported whole. */
+			tracer_scan_full(ls->tracer, full || !ns->e[i].walked);
 			n = scanner_run(link, fd, t->self_netns_fd, fn, ls);
 			close(fd);
+			ns->e[i].walked = n >= 0 && !primed;
 			if (primed)
 				continue;
 			/* One namespace's failure is that namespace's: it backs
 			 * off (counted as unresolved meanwhile), the others go on,
-			 * and its flows miss this scan like an unscanned one's. */
+			 * and its flows miss this scan like an unscanned one's
+			 * (none is held as unchanged, and the next round reports
+			 * every socket). */
 			if (n < 0) {
 				ls->scan_errors++;
 				netns_scan_failed(ns, i, ls->now_ns);
+				pipeline_scan_partial(ls->pipe);
+				ls->scan_partial = true;
 			} else {
 				netns_scan_ok(ns, i);
 			}
 		}
+	} else if (!primed) {
+		ls->scan_partial = false;
 	}
 	if (!primed)
 		pipeline_scan_end(ls->pipe, ls->now_ns);
 }
 
+static __u64 thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * The walk costs the kernel a visit to every socket of the namespace,
+ * changed or not (sock_scan.bpf.c leaves the unchanged out of what it
+ * reports, not out of the walk): ~1-2 us each, 100k sockets a fifth of a
+ * core at a scan a second. A scan that cost more than SCAN_CPU_PCT % of
+ * the interval pushes the next one out until it is that share, never
+ * past scan_gap_max_ns: the judges measure from the scans, and a verdict
+ * then comes up to that much later than its threshold. The gap follows
+ * each scan's own cost, so it shrinks again with the sockets.
+ */
 static void scan_sockets(struct live_source *ls)
 {
+	__u64 cpu0, cost, gap;
+
+	if (ls->now_ns < ls->scan_next_ns)
+		return;
+	cpu0 = thread_cpu_ns();
 	scan_sockets_with(ls, on_socket, false);
+	cost = thread_cpu_ns() - cpu0;
+	gap = cost * (100 / SCAN_CPU_PCT);
+	if (gap > ls->scan_gap_max_ns)
+		gap = ls->scan_gap_max_ns;
+	if (gap < ls->scan_interval_ns)
+		gap = ls->scan_interval_ns;
+	ls->scan_gap_ns = gap;
+	/* Scans come on ticks: the first tick from half an interval early. */
+	ls->scan_next_ns = gap > ls->scan_interval_ns ?
+			   ls->now_ns + gap - ls->scan_interval_ns / 2 : 0;
+}
+
+void live_source_scan_budget(struct source *src, __u64 interval_ns, __u64 max_gap_ns)
+{
+	struct live_source *ls = live(src);
+
+	ls->scan_interval_ns = interval_ns;
+	ls->scan_gap_max_ns = max_gap_ns > interval_ns ? max_gap_ns : 0;
 }
 
 static void on_nic_record(const struct flow_key *key, const struct nic_flow *nf, void *ctx)
@@ -289,6 +371,8 @@ static void live_health(struct source *src, struct health_report *r)
 		r->flows_evicted_nic = r->nic_flows_opened - ls->nic_records;
 	r->flows_evicted_kernel = th.flows_evicted;
 	r->sockets_scanned = ls->sockets_scanned;
+	r->sockets_unchanged = tracer_scan_unchanged(ls->tracer);
+	r->scan_gap_ms = ls->scan_gap_ns / 1000000;
 	r->scan_errors = ls->scan_errors;
 	r->netns_scanned = ls->netns.n - netns_unresolved(&ls->netns);
 	r->netns_unresolved = netns_unresolved(&ls->netns);

@@ -798,6 +798,23 @@ int tracer_scan_iter(const struct tracer *t)
 	return iter_create(&link);
 }
 
+void tracer_scan_round(struct tracer *t, __u32 round)
+{
+	if (t->skel->bss)
+		t->skel->bss->scan_round = round;
+}
+
+void tracer_scan_full(struct tracer *t, bool full)
+{
+	if (t->skel->bss)
+		t->skel->bss->scan_full = full;
+}
+
+__u64 tracer_scan_unchanged(const struct tracer *t)
+{
+	return t->skel->bss ? t->skel->bss->scan_unchanged : 0;
+}
+
 int tracer_ringbuf_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);

@@ -71,6 +71,16 @@ int tracer_scan_link_fd(const struct tracer *t);
  * inside it; host-wide, over our own), or a negative errno.
  */
 int tracer_scan_iter(const struct tracer *t);
+/*
+ * Numbers the scan round about to start (every namespace walked in it):
+ * the kernel leaves out a socket whose record would repeat its last one,
+ * up to SCAN_QUIET_ROUNDS rounds (include/scan.h). Rounds start at 1.
+ */
+void tracer_scan_round(struct tracer *t, __u32 round);
+/* The next walks report every socket, changed or not (true) or not. */
+void tracer_scan_full(struct tracer *t, bool full);
+/* Sockets the scans left out so far as unchanged. */
+__u64 tracer_scan_unchanged(const struct tracer *t);
 int tracer_ringbuf_fd(const struct tracer *t);
 void tracer_health(const struct tracer *t, struct tracer_health *h);
 

@@ -346,6 +346,16 @@ sc_hang() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_APP_STALL "$b" "$port"
 	sc_check_server "$n" LOCAL_APP_STALL "$b" "$port"
+	# The stall was seen while the scans left the unchanged socket out.
+	sc_check expect_scan_left_out "$LAB_DIR/$n.a.json"
+}
+
+# expect_scan_left_out FILE: the tracer's scans left unchanged sockets out
+# (sock_scan.bpf.c): a waiting socket is judged from its last record.
+expect_scan_left_out() {
+	lab_any "$1" 'any(inputs; .type == "stats" and .sockets_unchanged > 0)' && return 0
+	echo "$(basename "$1" .json): no stats record with sockets_unchanged > 0"
+	return 1
 }
 
 # 7. The server accepts and never reads: its small receive buffer fills and

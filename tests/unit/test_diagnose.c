@@ -1627,12 +1627,107 @@ static void test_flow_gone_without_close(struct test *t)
 	for (i = 1; i <= 12; i++) {
 		if (i <= 3)
 			feed_scan(e, T0 + i * SEC, &k, &v);
+		/* its close was among the events lost */
+		if (i == 4)
+			engine_note_lost(e, 1);
 		engine_scan_end(e, T0 + i * SEC);
 		engine_tick(e, T0 + i * SEC, sink_fn, &s);
 	}
 	EXPECT(s.n == 0, "judged a vanished socket: %s", sink_str(&s));
 	engine_get_stats(e, &st);
 	EXPECT_EQ(st.flows, 0);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * The kernel leaves out of a scan a socket whose record would repeat its
+ * last one (sock_scan.bpf.c): such a flow is as its last record said, as
+ * of each scan, and a request nobody answers is still seen. The record of
+ * test_peer_app_stall, sent once: the same verdict at the same time.
+ */
+static void test_scan_left_out_unchanged(struct test *t)
+{
+	struct flow_key k = client_key(43193);
+	struct sockview v = { .isn_tx = 1000, .isn_rx = 5000, .sent = 120 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= 8; i++) {
+		if (i == 1)
+			feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+		if (i < 6)
+			EXPECT(s.n == 0, "at %ds: %s", i, sink_str(&s));
+	}
+	EXPECT(s.n == 1 && s.d[0].code == DIAG_PEER_APP_STALL, "got %s", sink_str(&s));
+	EXPECT(ev_is(&s.d[0], "waited_ms", 5000), "waited_ms %lld", ev_val(&s.d[0], "waited_ms"));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * A scan whose walk failed somewhere (engine_scan_partial) holds nothing
+ * as unchanged: the request of test_scan_left_out_unchanged, reported
+ * once, then only partial scans: no verdict on what nobody saw.
+ */
+static void test_scan_partial_holds_nothing(struct test *t)
+{
+	struct flow_key k = client_key(43196);
+	struct sockview v = { .isn_tx = 1000, .isn_rx = 5000, .sent = 120 };
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= 8; i++) {
+		if (i == 1)
+			feed_scan(e, T0 + i * SEC, &k, &v);
+		else
+			engine_scan_partial(e);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+	}
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
+/*
+ * The kernel reports an unchanged socket every SCAN_QUIET_ROUNDS rounds:
+ * one missing longer vanished (a close nobody saw), and is retired
+ * without a verdict after that; before, it is held as it was.
+ */
+static void test_scan_quiet_bound(struct test *t)
+{
+	struct flow_key k = client_key(43194);
+	struct sockview v = { .isn_tx = 1000, .isn_rx = 5000, .sent = 120, .rcvd = 300,
+			      .read = 300 };
+	struct engine_stats st;
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	int i, held = 0;
+
+	feed_client_open(e, T0, &k);
+	for (i = 1; i <= SCAN_QUIET_ROUNDS + 8; i++) {
+		if (i == 1)
+			feed_scan(e, T0 + i * SEC, &k, &v);
+		engine_scan_end(e, T0 + i * SEC);
+		engine_tick(e, T0 + i * SEC, sink_fn, &s);
+		engine_get_stats(e, &st);
+		if (st.flows)
+			held = i;
+	}
+	/* held through round SCAN_QUIET_ROUNDS, missed after, retired after
+	 * two missed scans and the linger */
+	EXPECT(held >= SCAN_QUIET_ROUNDS && held < SCAN_QUIET_ROUNDS + 6, "held until %d s", held);
+	EXPECT(s.n == 0, "got %s", sink_str(&s));
 out:
 	sink_free(&s);
 	engine_free(e);
@@ -3966,6 +4061,9 @@ static const struct test_case tests[] = {
 	TEST(test_events_lost),
 	TEST(test_tuple_reuse),
 	TEST(test_flow_gone_without_close),
+	TEST(test_scan_left_out_unchanged),
+	TEST(test_scan_quiet_bound),
+	TEST(test_scan_partial_holds_nothing),
 	TEST(test_once_per_flow),
 	TEST(test_names),
 	TEST(test_catalogue),

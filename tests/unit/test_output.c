@@ -473,7 +473,7 @@ static void test_stats_json(struct test *t)
 		"\"events_lost\":1,\"events_read\":12,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
-		"\"sockets_scanned\":9,\"sockets_untracked\":0,\"scan_errors\":15,"
+		"\"sockets_scanned\":9,\"sockets_unchanged\":0,\"scan_gap_ms\":0,\"sockets_untracked\":0,\"scan_errors\":15,"
 		"\"netns_scanned\":12,"
 		"\"netns_unresolved\":13,\"netns_evicted\":14,\"diagnoses\":2,"
 		"\"attach_us\":180500,\"tracepoints\":\"tp_btf\",\"programs\":["
@@ -483,7 +483,7 @@ static void test_stats_json(struct test *t)
 		"\"events_lost\":1,\"events_read\":12,\"flows_opened\":2,\"flows_tracked\":1,\"flows_evicted\":14,"
 		"\"flows_evicted_kernel\":3,\"flows_evicted_table\":4,\"flow_map_full\":5,"
 		"\"nic_flows_opened\":6,\"flows_evicted_nic\":7,\"nic_unparsed\":8,"
-		"\"sockets_scanned\":9,\"sockets_untracked\":11,\"scan_errors\":15,"
+		"\"sockets_scanned\":9,\"sockets_unchanged\":0,\"scan_gap_ms\":0,\"sockets_untracked\":11,\"scan_errors\":15,"
 		"\"netns_scanned\":12,"
 		"\"netns_unresolved\":13,\"netns_evicted\":14,\"diagnoses\":2,"
 		"\"attach_us\":180500,\"tracepoints\":\"classic\",\"programs\":[]}\n");
