@@ -334,6 +334,31 @@ else
 	echo "FAIL cli-scan-retried-after-failure: the tracer did not start: $(head -c 200 "$TMP/err")"
 fi
 
+# Host-wide, a namespace no event came from is scanned too: there, a
+# client's request made before the tracer started waits unanswered (the
+# server read it and never answers). No hook fires for it; only the scan
+# of that namespace sees it, found by a walk of /proc and /run/netns.
+ip netns exec "$NS" python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 7)); s.listen(4)
+c = socket.create_connection(("127.0.0.1", 7)); a, _ = s.accept()
+c.sendall(b"x" * 64); a.recv(64)
+open(sys.argv[1], "w").close(); time.sleep(20)' "$TMP/quiet.ready" 2>/dev/null &
+quiet=$!
+for _ in $(seq 100); do [ -e "$TMP/quiet.ready" ] && break; sleep 0.05; done
+rc=0
+timeout 30 "$BIN" -p 7 -d 4 --stall-ms 1000 --interval 200 -j --no-nic \
+	>"$TMP/out" 2>"$TMP/err" || rc=$?
+kill "$quiet" 2>/dev/null; wait "$quiet" 2>/dev/null
+got=$(jq -r 'select(.type == "diagnosis" and (.rport == 7 or .lport == 7)) | .code' \
+	"$TMP/out" 2>/dev/null | sort -u | paste -sd, -)
+case "$rc,$got" in
+0,*PEER_APP_STALL*)
+	echo "# a namespace no event named: $got"
+	echo "PASS cli-hostwide-quiet-namespace" ;;
+*)
+	echo "FAIL cli-hostwide-quiet-namespace: exit $rc, diagnoses '${got}' (want PEER_APP_STALL); stderr: $(head -c 300 "$TMP/err")" ;;
+esac
+
 # --otlp: a collector that answers 400 is never asked again with the same
 # request; one that is down costs nothing but its retries, counted, and
 # the tracer still stops cleanly (its last sends have a few seconds).

@@ -162,6 +162,54 @@ static void resolve_dir(struct netns_set *s, const char *dir, const char *suffix
 	closedir(d);
 }
 
+/* Every namespace named in dir (or a process's, numeric: dir/PID/suffix)
+ * that the table lacks, while it has room. */
+static void discover_dir(struct netns_set *s, const char *dir, const char *suffix,
+			 bool numeric, __u64 now_ns)
+{
+	char path[NETNS_PATH_MAX];
+	__u32 last = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return;
+	while (s->n < NETNS_MAX && (de = readdir(d))) {
+		struct netns_entry *e;
+		bool known = false;
+
+		if (de->d_name[0] == '.' || (numeric && !isdigit((unsigned char)de->d_name[0])))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix) >=
+		    (int)sizeof(path) || stat(path, &st))
+			continue;
+		/* Processes of one namespace come in runs (a container's). */
+		if (st.st_ino == last || st.st_ino == s->self_inum)
+			continue;
+		last = st.st_ino;
+		for (int i = 0; i < s->n && !known; i++)
+			known = s->e[i].inum == st.st_ino;
+		if (known)
+			continue;
+		e = &s->e[s->n++];
+		memset(e, 0, sizeof(*e));
+		e->inum = st.st_ino;
+		e->state = NETNS_RESOLVED;
+		e->last_ns = now_ns;
+		memcpy(e->path, path, sizeof(path));
+		s->discovered++;
+	}
+	closedir(d);
+}
+
+void netns_discover(struct netns_set *s, __u64 now_ns)
+{
+	discover_dir(s, s->named_dir, "", false, now_ns);
+	discover_dir(s, s->proc_dir, "/ns/net", true, now_ns);
+}
+
 void netns_resolve(struct netns_set *s, __u64 now_ns)
 {
 	char proc_suffix[] = "/ns/net";

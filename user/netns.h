@@ -27,6 +27,8 @@
 #define NETNS_RETRY_NS		(5ULL * 1000000000ULL)
 /* ...up to this. */
 #define NETNS_RETRY_MAX_NS	(300ULL * 1000000000ULL)
+/* How often a host-wide tracer looks for namespaces no event named yet. */
+#define NETNS_DISCOVER_NS	(10ULL * 1000000000ULL)
 /* An unresolved namespace with no event for this long is forgotten. */
 #define NETNS_IDLE_NS		(120ULL * 1000000000ULL)
 
@@ -59,6 +61,7 @@ struct netns_set {
 	const char *proc_dir;
 	__u64 resolve_failed;	/* lookups that found nobody (each retry counts) */
 	__u64 evicted;		/* entries dropped to make room in a full table */
+	__u64 discovered;	/* entries netns_discover added */
 	__u64 gone;		/* resolved namespaces whose path stopped opening them */
 };
 
@@ -72,6 +75,15 @@ void netns_note(struct netns_set *s, __u32 inum, __u64 now_ns);
  * interval.
  */
 void netns_resolve(struct netns_set *s, __u64 now_ns);
+/*
+ * Every namespace that exists now (named in /run/netns, or a process's),
+ * added while the table has room: connections opened before the tracer
+ * started, or that send nothing an event sees (a request never answered),
+ * are scanned though no event came from their namespace. Events keep
+ * precedence: a full table makes room for their namespaces, not these.
+ * One walk of /run/netns and /proc; call at start and now and then.
+ */
+void netns_discover(struct netns_set *s, __u64 now_ns);
 /*
  * An fd for entry i, or -1 when it has no path or is gone (then it is
  * forgotten, and entry i now holds what was the last one: walk downwards).

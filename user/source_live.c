@@ -39,6 +39,7 @@ struct live_source {
 	__u64 scan_interval_ns;	/* the ticks' interval: scans come on ticks */
 	__u64 scan_gap_max_ns;	/* 0: a scan every tick */
 	__u64 scan_next_ns;	/* no scan before this (its cost's share) */
+	__u64 discover_next_ns;	/* host-wide: look for new namespaces then */
 	__u64 scan_gap_ns;	/* between the latest scan and the next */
 	bool scan_partial;	/* a namespace's walk failed in the latest round */
 	bool nic_failed;
@@ -222,6 +223,10 @@ static void scan_sockets_with(struct live_source *ls, scan_fn fn, bool primed)
 
 		if (!primed)
 			ls->scan_partial = false;
+		if (ls->now_ns >= ls->discover_next_ns) {
+			netns_discover(ns, ls->now_ns);
+			ls->discover_next_ns = ls->now_ns + NETNS_DISCOVER_NS;
+		}
 		netns_resolve(ns, ls->now_ns);
 		for (int i = 0; i < ns->n; i++)
 			if (ns->e[i].state != NETNS_RESOLVED)

@@ -119,6 +119,53 @@ out:
 	fixture_close(&f);
 }
 
+/* Namespaces no event named (connections older than the tracer, or
+ * quiet ones) are found where they live: each once, however many
+ * processes share it, ours never; a table filled by discovery still
+ * takes an event's namespace. */
+static void test_discover(struct test *t)
+{
+	struct netns_set s;
+	struct fixture f;
+	char path[160], path2[160];
+	__u32 a, b, c, live;
+
+	EXPECT(!fixture_open(&f, &s), "fixture");
+	snprintf(path, sizeof(path), "%s/svc-a", f.named);
+	a = make_ns(path);
+	b = make_proc_ns(&f, 4242);
+	c = make_proc_ns(&f, 4343);
+	/* a second process in b's namespace */
+	snprintf(path, sizeof(path), "%s/4244", f.proc);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/4244/ns", f.proc);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/4244/ns/net", f.proc);
+	snprintf(path2, sizeof(path2), "%s/4242/ns/net", f.proc);
+	EXPECT(a && b && c && !link(path2, path), "files");
+	netns_note(&s, c, SEC);
+	netns_discover(&s, 2 * SEC);
+	EXPECT_EQ(s.n, 3);
+	EXPECT_EQ(s.discovered, 2);
+	EXPECT(opens(&s, a), "the named namespace was not found");
+	EXPECT(opens(&s, b), "the process's namespace was not found");
+	netns_discover(&s, 3 * SEC);
+	EXPECT_EQ(s.n, 3);
+	/* Full of discovered ones: an event's namespace still gets in. */
+	for (int pid = 5000; pid < 5000 + NETNS_MAX - 3; pid++)
+		EXPECT(make_proc_ns(&f, pid), "file");
+	netns_discover(&s, 4 * SEC);
+	EXPECT_EQ(s.n, NETNS_MAX);
+	live = make_proc_ns(&f, 9999);
+	netns_discover(&s, 5 * SEC);
+	EXPECT(find(&s, live) < 0, "discovery went past a full table");
+	netns_note(&s, live, 6 * SEC);
+	netns_resolve(&s, 6 * SEC);
+	EXPECT(opens(&s, live), "an event's namespace lost to discovered ones");
+out:
+	fixture_close(&f);
+}
+
 /* Containers that die before the tracer looks, thousands of them: the
  * table stays bounded, and a live namespace seen afterwards still gets
  * scanned. What could not be resolved is counted. */
@@ -298,6 +345,7 @@ out:
 
 static const struct test_case tests[] = {
 	TEST(test_resolve_named_and_proc),
+	TEST(test_discover),
 	TEST(test_dead_never_fill),
 	TEST(test_evicts_unresolved_first),
 	TEST(test_retry_backoff),
