@@ -215,7 +215,11 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 		if (use_sk_storage && btf)
 			o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
 		if ((filter_tgid && (!o || o->pid != filter_tgid)) || !is_tcp(sk, btf) ||
-		    !flow_key_from_common(&sk->__sk_common, &k, btf) || !flow_wanted(&k))
+		    !flow_key_from_common(&sk->__sk_common, &k, btf))
+			return 0;
+		/* Before 6.18 the child has no peer yet: filtered once it has
+		 * (state_key_complete). */
+		if (key_complete(&k) && !flow_wanted(&k))
 			return 0;
 		se = sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false, btf);
 		if (se && o)
