@@ -286,6 +286,8 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+	# the peer too: before 6.18 a server child has none at its SYN_RECV
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET raddr "$(lab_addr "$fam" a)"
 	# a request cut off, unread: an error at both ends, never a note
 	sc_check expect_field "$LAB_DIR/$n.a.json" PEER_RESET severity error
 	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET severity error
