@@ -27,8 +27,14 @@ static __always_inline int accept_exit(long fd)
 		return 0;
 	if (filter_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != filter_netns)
 		return 0;
-	/* Only a traced flow's taker is ever read: keep the map for those. */
-	if (filter_port || filter_family) {
+	/*
+	 * Only a traced flow's taker is ever read: keep the map for those.
+	 * The port filter by its two reads; the host filter needs the key.
+	 */
+	if (filter_port && BPF_CORE_READ(sk, __sk_common.skc_num) != filter_port &&
+	    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) != filter_port)
+		return 0;
+	if (filter_family) {
 		struct flow_key k;
 
 		if (!flow_key_from_common(&sk->__sk_common, &k, false) || !flow_wanted(&k))

@@ -307,13 +307,15 @@ static __always_inline bool is_tcp(const struct sock *sk, bool btf)
 static __always_inline struct sock *fd_to_sock(int fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt;
 	struct file **fds;
 	struct file *file;
 	struct socket *sock;
 	unsigned int max;
 
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	fdt = BPF_CORE_READ(task, files, fdt);
+	fds = BPF_CORE_READ(fdt, fd);
+	max = BPF_CORE_READ(fdt, max_fds);
 	if (fd < 0 || (unsigned int)fd >= max)
 		return NULL;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
