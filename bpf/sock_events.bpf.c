@@ -214,12 +214,11 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 
 		if (use_sk_storage && btf)
 			o = bpf_sk_storage_get(&sk_owners, (void *)sk, 0, 0);
+		/* The filters wait for the peer's half of the key where it comes
+		 * later (key_awaits_peer). */
 		if ((filter_tgid && (!o || o->pid != filter_tgid)) || !is_tcp(sk, btf) ||
-		    !flow_key_from_common(&sk->__sk_common, &k, btf))
-			return 0;
-		/* Before 6.18 the child has no peer yet: filtered once it has
-		 * (state_key_complete). */
-		if (key_complete(&k) && !flow_wanted(&k))
+		    !flow_key_from_common(&sk->__sk_common, &k, btf) ||
+		    (!key_awaits_peer(&k) && !flow_wanted(&k)))
 			return 0;
 		se = sock_track(sk, &k, TT_SIDE_SERVER, TCP_SYN_RECV, false, btf);
 		if (se && o)
@@ -557,6 +556,8 @@ static __always_inline int handle_send_reset(const struct sock *sk,
 		read_cut_off(tp, ev, btf);
 	if (syn)
 		ev->flags |= EVF_SYN;
+	if (skb)
+		ev->flags |= EVF_RST_REPLY;
 	event_submit(ev);
 	return 0;
 }

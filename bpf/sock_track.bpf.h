@@ -212,16 +212,6 @@ static __always_inline bool key_same_peer(const struct flow_key *a,
 	return true;
 }
 
-/*
- * A server child's key before its peer was set (see state_key_complete):
- * the listener's port in the listener's namespace is all it has.
- */
-static __always_inline bool key_same_local(const struct flow_key *a,
-					   const struct flow_key *b)
-{
-	return a->netns == b->netns && a->lport == b->lport;
-}
-
 static __always_inline bool key_eq(const struct flow_key *a, const struct flow_key *b)
 {
 	const __u32 *x = (const void *)a, *y = (const void *)b;
@@ -249,32 +239,38 @@ static __always_inline __u16 sock_lport(const struct sock *sk, bool btf)
 }
 
 /*
+ * A listener's child is told of (LISTEN -> SYN_RECV) before its peer's
+ * address and port are set: inet_csk_clone_lock() sets the state first,
+ * up to 6.x (6.1, and 5.10's socks map alike); later kernels set them
+ * first. Its state holds the listener's half of the key until then.
+ */
+static __always_inline bool key_awaits_peer(const struct flow_key *k)
+{
+	return !k->rport;
+}
+
+/*
  * The key of a state completed by the socket's port, now that it has one,
- * and the filters applied to the whole key. False: not traced.
+ * or by its peer, now that it has one, and the filters applied to the
+ * whole key. False: not traced.
  */
 static __always_inline bool state_key_complete(const struct sock *sk, struct sock_entry *se,
 					       bool btf)
 {
 	if (se->unwanted)
 		return false;
-	/*
-	 * A server child whose SYN_RECV came before its peer was set: until
-	 * a 2025 change (in 6.18, not in 6.1), inet_csk_clone_lock() sets the
-	 * state first, with the listener's addresses and no remote port, and
-	 * tcp_v4/v6_syn_recv_sock() fill them in after. Named from the socket
-	 * at the first hook after (its ESTABLISHED), and filtered then.
-	 */
-	if (!se->key.rport) {
+	if (key_awaits_peer(&se->key)) {
 		struct flow_key k;
 
 		if (flow_key_from_common(&sk->__sk_common, &k, btf) && k.rport) {
+			if (!k.lport)
+				k.lport = se->key.lport;
 			se->key = k;
 			if (!flow_wanted(&k)) {
 				se->unwanted = 1;
 				return false;
 			}
 		}
-		return true;
 	}
 	if (!se->key.lport) {
 		se->key.lport = sock_lport(sk, btf);
@@ -319,11 +315,13 @@ static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flo
 	 * By address, an entry that disagrees with what the socket still says
 	 * is a stale one: a socket address is recycled, maybe in another
 	 * namespace by a socket we never tracked. A complete key must match
-	 * whole; a partial one (the local port gone or not yet chosen, or a
-	 * server child's peer not yet set) in what it still has.
+	 * whole; a partial one (the local port gone or not yet chosen) in what
+	 * it still has.
 	 */
 	if (se && (key_complete(k) && key_complete(&se->key) ? !key_eq(k, &se->key) :
-		   se->key.rport ? !key_same_peer(k, &se->key) : !key_same_local(k, &se->key)))
+		   key_awaits_peer(&se->key) && se->info.side == TT_SIDE_SERVER ?
+		   se->key.lport != k->lport || se->key.netns != k->netns :
+		   !key_same_peer(k, &se->key)))
 		se = NULL;
 	if (!se) {
 		__u8 state = KREAD(btf, sk, __sk_common.skc_state);

@@ -88,6 +88,13 @@ enum tt_event_flags {
 	 * segment known lost.
 	 */
 	EVF_TLP		= 1 << 5,
+	/*
+	 * EV_RST_TX: the reset answers a segment that arrived (the stack's
+	 * reply, tcp_v{4,6}_send_reset); without it the socket sent its own
+	 * (tcp_send_active_reset: a close with data unread or SO_LINGER 0,
+	 * an abort). What the reason says from 6.10, on every kernel.
+	 */
+	EVF_RST_REPLY	= 1 << 6,
 };
 
 /*

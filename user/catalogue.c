@@ -86,7 +86,7 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 	}, {
 		/* Raised per death, not per flow (judge_killed.c). */
 		.code = DIAG_PROCESS_KILLED, .name = "PROCESS_KILLED",
-		.severity = SEV_ERROR,
+		.severity = SEV_ERROR, .severity_of = severity_of_killed,
 		.words = words_process_killed,
 	}, {
 		.code = DIAG_PACKET_LOSS, .name = "PACKET_LOSS",

@@ -459,10 +459,6 @@ static void on_rst_rx(struct flow *f, const struct tt_event *ev)
 	rst_cut(f, ev);
 }
 
-/* A reset this close sends itself follows the CLOSE by microseconds; a
- * late answer's takes a round trip and the peer's writing. */
-#define CLOSE_OWN_RESET_NS	NSEC_PER_MSEC
-
 static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 {
 	/*
@@ -470,14 +466,15 @@ static void on_rst_tx(struct flow *f, const struct tt_event *ev)
 	 * this host answered it with a reset (from the TIME_WAIT socket, or
 	 * the orphan): the late answer, not an abort of a live connection.
 	 * Unless the reset is that close itself: SO_LINGER 0 sets CLOSE,
-	 * then sends it (TCP_STATE, or no reason before 6.10, microseconds
-	 * after), and no answer came at all. After a close by FIN, any
-	 * reset of ours is the late answer's.
+	 * then sends it (TCP_STATE; before 6.10 no reason, but a reset the
+	 * socket sent of its own carries no arriving segment), and no answer
+	 * came at all (the time between the two, microseconds on a quiet
+	 * host, is no guide on a busy one). After a close by FIN, any reset
+	 * of ours is the late answer's.
 	 */
 	if (f->gave_up == GAVE_UP_LOCAL && (f->flags & FF_CLOSED) &&
 	    (flow_closed_by_fin(f) || ev->reason == TT_RST_ABORT_ON_DATA ||
-	     (ev->reason == TT_RST_NOT_GIVEN &&
-	      elapsed(f->closed_ns, ev->ts_ns) >= CLOSE_OWN_RESET_NS))) {
+	     (ev->reason == TT_RST_NOT_GIVEN && (ev->flags & EVF_RST_REPLY)))) {
 		if (!f->late_answer_ns)
 			f->late_answer_ns = ev->ts_ns;
 		f->rst_tx++;

@@ -112,6 +112,7 @@ bool judge_local_reset(const struct judge_in *in, struct diagnosis *d);
  * the evidence (beside their judges). */
 enum diag_severity severity_of_reset(const struct diagnosis *d);
 enum diag_severity severity_of_port_closed(const struct diagnosis *d);
+enum diag_severity severity_of_killed(const struct diagnosis *d);
 enum diag_severity severity_of_local_drop(const struct diagnosis *d);
 
 /* Drops and listen queues (judge_drop.c). */

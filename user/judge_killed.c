@@ -9,6 +9,7 @@
  * A process that exits by itself (exit(n), a SIGTERM it handles) closes
  * its connections the same way, and is no fault: only the signal tells.
  */
+#include <signal.h>
 #include <string.h>
 #include "engine.h"
 #include "judge.h"
@@ -19,6 +20,28 @@
  * and that reset still points at it.
  */
 #define DEATH_KEEP_NS	(120 * NSEC_PER_SEC)
+
+/*
+ * A stop request (SIGTERM from a deploy or an orchestrator, SIGINT, SIGHUP)
+ * the program did not handle, whose connections all closed with a FIN and
+ * nothing unsent or unread: its peers saw an orderly end, early. Worth
+ * knowing, not a page. The OOM killer, SIGKILL, a crash, or data cut off
+ * by resets are faults.
+ */
+enum diag_severity severity_of_killed(const struct diagnosis *d)
+{
+	long long sig = 0, oom = 0, resets = 0, unsent = 0, unread = 0;
+
+	diag_evidence_get(d, "signal", &sig);
+	diag_evidence_get(d, "oom_killed", &oom);
+	diag_evidence_get(d, "resets_sent", &resets);
+	diag_evidence_get(d, "unsent_bytes", &unsent);
+	diag_evidence_get(d, "unread_bytes", &unread);
+	if (!oom && (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) &&
+	    !resets && !unsent && !unread)
+		return SEV_WARNING;
+	return SEV_ERROR;
+}
 
 static void raise_killed(struct engine *e, const struct death *dd, __u64 now)
 {

@@ -347,6 +347,8 @@ lab_tracer_bin() {
 # host's namespace, JSON to $LAB_DIR/NAME.json, stderr to NAME.log, its
 # recording to NAME.ttr (LAB_REPLAY=0: none), and wait until it says it is
 # tracing. SECS bounds its life; lab_tracer_stop ends it earlier.
+# LAB_TRACER_EXTRA: options for every tracer (--classic: the hooks and maps
+# of a kernel without tp_btf or socket storage, 5.10's, on this one).
 lab_tracer() {
 	lab_tracer_start "$@" && lab_tracer_wait "$1"
 }
@@ -369,7 +371,8 @@ lab_tracer_start() {
 		stdout=$LAB_DIR/$name.txt
 	fi
 	"$(lab_tracer_bin "$name")" --netns "/run/netns/$(lab_ns "$side")" ${filter[@]+"${filter[@]}"} "${out[@]}" \
-		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} "$@" \
+		-d "$secs" --interval 200 --stall-ms "$LAB_STALL_MS" ${rec[@]+"${rec[@]}"} \
+		${LAB_TRACER_EXTRA:-} "$@" \
 		>"$stdout" 2>"$LAB_DIR/$name.log" &
 	pid=$!
 	lab_track "$pid"

@@ -335,6 +335,35 @@ out:
 	engine_free(e);
 }
 
+/* A stop it did not handle (SIGTERM), every connection ended by a FIN:
+ * said, as a warning; with one cut off by a reset, an error. */
+static void test_sigterm_severity(struct test *t)
+{
+	for (int cut = 0; cut < 2; cut++) {
+		struct flow_key a = server_key("10.0.1.5", 40001);
+		struct flow_key b = server_key("10.0.1.6", 40002);
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		const struct diagnosis *d;
+
+		feed_server_open(e, T0, &a);
+		feed_server_open(e, T0, &b);
+		feed_exit(e, T0 + SEC, 15);
+		feed_exit_close(e, T0 + SEC + 10 * USEC, &a, 0);
+		feed_exit_close(e, T0 + SEC + 20 * USEC, &b, cut ? 64 : 0);
+		engine_tick(e, T0 + SEC + 200 * MSEC, sink_fn, &s);
+		d = find(&s, DIAG_PROCESS_KILLED, NULL);
+		EXPECT(d, "no PROCESS_KILLED");
+		EXPECT_EQ(ev(d, "signal"), 15);
+		EXPECT(d->severity == (cut ? SEV_ERROR : SEV_WARNING), "%s with %d cut off",
+		       diag_severity_name(d->severity), cut);
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
 /* Killed with no connection open (a SIGTERM it did not handle): nothing. */
 static void test_killed_without_connections(struct test *t)
 {
@@ -413,6 +442,7 @@ static const struct test_case tests[] = {
 	TEST(test_sigkill_server),
 	TEST(test_closes_before_exit),
 	TEST(test_oom_killed),
+	TEST(test_sigterm_severity),
 	TEST(test_normal_exit),
 	TEST(test_killed_without_connections),
 	TEST(test_peer_reset_linked),

@@ -57,11 +57,12 @@ VM_WATCHDOG=${VM_WATCHDOG:-420}
 VM_TIMEOUT=${VM_TIMEOUT:-$((VM_WATCHDOG + 120))}
 # One scenario per diagnosis family whose hooks differ between kernels
 # (resets, drops by reason or call site, ICMP, NIC counts, listen queue,
-# NAT) and healthy traffic; the rest of the lab shares their code paths and
+# NAT; pending-reset: an abortive close told from a late answer without
+# the reset reason of 6.10) and healthy traffic; the rest of the lab shares their code paths and
 # TCG is ~20x slower than the host (see README: make vmtest). VM_SCENARIOS
 # names others, e.g. "pmtu many slow dualstack".
 VM_SCENARIOS=${VM_SCENARIOS-syn-drop refused no-route crash loss pmtu hang noread listen-overflow
-	drop-synack firewall-reject host-unreachable nat idle xdp}
+	drop-synack firewall-reject host-unreachable nat idle xdp pending-reset}
 [ "$#" -gt 0 ] && VM_SCENARIOS="$*"
 VM_SCENARIOS=$(echo $VM_SCENARIOS)	# one line: it travels in vm.conf
 TCPTRACE=${TCPTRACE:-$top/build/tcptrace-bpf}
