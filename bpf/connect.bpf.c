@@ -26,26 +26,6 @@ const volatile __u32 connect_nr = 0;
  */
 #define CALL_FRESH_NS	(100 * 1000 * 1000ULL)
 
-/* The socket behind a file descriptor of the current task, or NULL. */
-static __always_inline struct sock *fd_to_sock(int fd)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct file **fds;
-	struct file *file;
-	struct socket *sock;
-	unsigned int max;
-
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd < 0 || (unsigned int)fd >= max)
-		return NULL;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return NULL;
-	/* Only a socket file yields ENETUNREACH from connect(): private_data is its socket. */
-	sock = BPF_CORE_READ(file, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
-}
-
 /*
  * The destination the caller asked for, read no further than it said
  * (addrlen) and than the family needs: 8 bytes of a sockaddr_in, 24 of a

@@ -234,6 +234,7 @@ static __always_inline int handle_set_state(const struct sock *sk, int oldstate,
 	if (use_sk_storage && btf) {
 		se = bpf_sk_storage_get(&sk_states, (void *)sk, 0, 0);
 		if (se) {
+			state_accepted(sk, se, btf);
 			if (!state_key_complete(sk, se, btf) ||
 			    (filter_tgid && se->info.pid != filter_tgid))
 				return 0;

@@ -204,6 +204,8 @@ int sock_scan(struct bpf_iter__tcp *ctx)
 		/* By address, an entry of another socket once at this address. */
 		if (se && !use_sk_storage && !key_eq(&se->key, &rec.key))
 			se = NULL;
+		if (se)
+			state_accepted(sk, se, true);
 		o = se && (se->info.pid || se->info.cgroup_id) ? &se->info : inode_owner(sk);
 		/* Sockets carry no owner: keep those we know that process holds. */
 		if (filter_tgid && (!o || o->pid != filter_tgid))

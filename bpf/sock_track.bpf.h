@@ -128,6 +128,54 @@ static __always_inline void state_own(struct sock_entry *se, const struct flow_i
 	se->owner_proc = o->pid != 0;
 }
 
+/*
+ * --pid: a connection whose owner turned out to be another process (a
+ * worker accept()ed it) is no longer traced. What the kernel side holds
+ * for it goes now, since its close will not be seen.
+ */
+static __always_inline void state_unwanted(struct sock_entry *se)
+{
+	if (se->named)
+		bpf_map_delete_elem(&flows, &se->key);
+	if (se->nic_watch)
+		__sync_fetch_and_add(&nic_watching, -1);	/* XADD: no atomic sub before v3 */
+	se->named = se->nic_watch = 0;
+	se->unwanted = 1;
+}
+
+/* The process that accept()ed the connection owns it from now on. */
+static __always_inline void state_accept_own(struct sock_entry *se, const struct flow_info *o)
+{
+	state_own(se, o);
+	se->accepted = 1;
+	if (filter_tgid && o->pid != filter_tgid)
+		state_unwanted(se);
+}
+
+/*
+ * A server connection accept()ed since a hook last met it takes the
+ * accepting process as its owner, left by accept()'s return (see
+ * accept_owners). Until then it is its listener's. Only a socket a file
+ * holds (sk_socket: accept() grafted it; not yet, or closed and orphaned)
+ * costs a lookup; a client's owner is its connect()'s.
+ */
+static __always_inline void state_accepted(const struct sock *sk, struct sock_entry *se,
+					   bool btf)
+{
+	struct accept_owner *a;
+	__u64 id = (unsigned long)sk;
+
+	if (!use_sk_storage || se->accepted || se->info.side == TT_SIDE_CLIENT ||
+	    !KREAD(btf, sk, sk_socket))
+		return;
+	a = bpf_map_lookup_elem(&accept_owners, &id);
+	if (!a)
+		return;
+	if (a->ino == sock_ino(sk))
+		state_accept_own(se, &a->owner);
+	bpf_map_delete_elem(&accept_owners, &id);
+}
+
 static __always_inline struct sock_entry *sock_track(const struct sock *sk,
 						     const struct flow_key *k,
 						     enum tt_side side, __u8 first_state,
@@ -249,6 +297,7 @@ static __always_inline bool flow_of_sock_entry(const struct sock *sk, struct flo
 	__builtin_memset(info, 0, sizeof(*info));
 	if (se && use_sk_storage) {
 		/* The socket's own storage: no other socket's state to mistake. */
+		state_accepted(sk, se, btf);
 		if (!state_key_complete(sk, se, btf))
 			return false;
 		*k = se->key;

@@ -17,6 +17,7 @@ struct socks_map socks SEC(".maps");
 struct connect_calls_map connect_calls SEC(".maps");
 struct sk_owners_map sk_owners SEC(".maps");
 struct inode_owners_map inode_owners SEC(".maps");
+struct accept_owners_map accept_owners SEC(".maps");
 struct events_map events SEC(".maps");
 struct counters_map counters SEC(".maps");
 

@@ -75,7 +75,9 @@ struct sock_entry {
 	__u8 unwanted;		/* its completed key fails the filters: not traced */
 	__u8 named;		/* in the flows map (drops told by the key alone) */
 	__u8 nic_watch;		/* counted in nic_watching: it retransmitted data */
-	__u8 owner_proc;	/* info names the process that connect()ed */
+	/* Two bits of one byte: the layout has no byte spare (scan_round). */
+	__u8 owner_proc:1;	/* info names the process that connect()ed */
+	__u8 accepted:1;	/* info names the process that accept()ed it */
 	__u8 n_path;
 	__u16 scan_round;
 	__u8 path[8];		/* states so far, for the CLOSE record */
@@ -145,12 +147,38 @@ struct connect_calls_map {
 	__type(value, struct connect_call);
 };
 
+/*
+ * Who accept()ed a server connection, left by accept()'s return for the
+ * socket's state (5.11+, socket storage: no program that sees the
+ * descriptor may reach the storage; see accept.bpf.c), by socket address.
+ * The socket's inode, numbered when accept() gave it a file, proves the
+ * taker holds the same socket and not a later one at that address. Taken
+ * (and deleted) by the first hook that meets the socket after accept():
+ * an entry waits microseconds, or, for a socket no hook traces, until the
+ * LRU evicts it.
+ */
+struct accept_owner {
+	struct flow_info owner;	/* pid 0: not to be named (init's) */
+	__u32 ino;
+	__u32 _pad;
+};
+
+#define ACCEPT_PENDING_ENTRIES	1024
+
+struct accept_owners_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ACCEPT_PENDING_ENTRIES);
+	__type(key, __u64);	/* struct sock address */
+	__type(value, struct accept_owner);
+};
+
 extern struct flows_map flows SEC(".maps");
 extern struct sk_states_map sk_states SEC(".maps");
 extern struct socks_map socks SEC(".maps");
 extern struct connect_calls_map connect_calls SEC(".maps");
 extern struct sk_owners_map sk_owners SEC(".maps");
 extern struct inode_owners_map inode_owners SEC(".maps");
+extern struct accept_owners_map accept_owners SEC(".maps");
 
 /*
  * Live sockets that retransmitted data (sock_entry.nic_watch): while there
@@ -274,6 +302,33 @@ static __always_inline bool is_tcp(const struct sock *sk, bool btf)
 {
 	return KREAD(btf, sk, sk_protocol) == IPPROTO_TCP &&
 	       KREAD(btf, sk, sk_type) == 1 /* SOCK_STREAM */;
+}
+
+/*
+ * The socket behind a file descriptor of the current task, or NULL. A
+ * probed pointer: the verifier lets no BTF walk index the task's file
+ * table, so it reaches no socket storage either.
+ */
+static __always_inline struct sock *fd_to_sock(int fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *file;
+	struct socket *sock;
+	unsigned int max;
+
+	fdt = BPF_CORE_READ(task, files, fdt);
+	fds = BPF_CORE_READ(fdt, fd);
+	max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	/* Callers ask of descriptors that connect() or accept() took: sockets,
+	 * whose private_data is their struct socket. */
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
 }
 
 /* Reserve an event with the key and the flow's owner (info may be NULL). */

@@ -69,16 +69,16 @@ out=$("$BIN" lab --list 2>&1)
 rc=$?
 missing=
 for scn in refused syn-drop firewall-reject no-route host-unreachable drop-synack nat \
-	listen-overflow loss pmtu blackhole hang noread crash; do
+	listen-overflow loss pmtu blackhole hang noread crash killed; do
 	grep -q "^  $scn\$" <<<"$out" || missing+=" $scn"
 done
 if [ "$rc" -ne 0 ]; then
 	echo "FAIL demo/list: exit $rc: $(head -c 300 <<<"$out")"
 elif [ -n "$missing" ]; then
 	echo "FAIL demo/list: does not name:$missing"
-elif [ "$(grep -c '^      fault: ' <<<"$out")" -ne 14 ] ||
-	[ "$(grep -c '^      expected: [A-Z_]' <<<"$out")" -ne 14 ]; then
-	echo "FAIL demo/list: not a fault and an expected line for each of 14 scenarios"
+elif [ "$(grep -c '^      fault: ' <<<"$out")" -ne 15 ] ||
+	[ "$(grep -c '^      expected: [A-Z_]' <<<"$out")" -ne 15 ]; then
+	echo "FAIL demo/list: not a fault and an expected line for each of 15 scenarios"
 else
 	echo "PASS demo/list"
 fi

@@ -30,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +72,7 @@ struct opts {
 	long lport;		/* client: source port, 0 = the kernel's choice */
 	const char *gaps;	/* client ship: ms before each further write */
 	bool shutdown;		/* client idle: shutdown(SHUT_RDWR) first, close later */
+	bool fork_accept;	/* server: listen, then a forked worker accepts and serves */
 	long notify_ms;		/* server notify: an unsolicited line this long after an answer */
 	long hog_mb;		/* server answer: MiB each request leaks (the OOM killer's prey) */
 };
@@ -548,6 +551,29 @@ static int run_server(void)
 	snprintf(name, sizeof(name), "listening on ");
 	addr_str(&ss, name + strlen(name), sizeof(name) - strlen(name));
 	write_ready(name);
+	if (o.fork_accept) {
+		pid_t master = getpid(), worker = fork();
+		int status;
+
+		if (worker < 0) {
+			say("fork: %s", strerror(errno));
+			return 1;
+		}
+		if (worker > 0) {
+			/* The pre-fork server's master: it listened, it accepts nothing. */
+			say("worker %d accepting", (int)worker);
+			while (waitpid(worker, &status, 0) < 0)
+				if (errno != EINTR)
+					return 1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+		}
+		/* The worker goes with its master (the lab stops the master), and
+		 * has a name of its own to be told apart by. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != master)
+			_exit(1);
+		prctl(PR_SET_NAME, "peer-worker");
+	}
 
 	start = now_ms();
 	deadline = start + o.duration_ms;
@@ -1385,6 +1411,8 @@ static void usage(FILE *f)
 "      --answer-ms MS     server answer: stop answering MS after the accept\n"
 "      --hog-mb N         server answer: each request leaks N MiB, written at once\n"
 "                         (in a memory-limited cgroup: the OOM killer's victim)\n"
+"      --fork-accept      server: listen, then fork a worker (comm peer-worker) that\n"
+"                         accepts and serves; the master only waits for it\n"
 "      --think-ms MS      client pool: pause between exchanges\n"
 "      --idle-ms MS       client pool: idle after the last exchange, then close\n"
 "      --ready-file FILE  server: created once listening; client pool: once the\n"
@@ -1402,7 +1430,7 @@ int main(int argc, char **argv)
 {
 	enum { O_DELAY = 256, O_RCVBUF, O_SNDBUF, O_BACKLOG, O_READY, O_EXPECT,
 	       O_SYNCNT, O_LINGER0, O_BIND, O_LPORT, O_GAPS, O_NOTIFY, O_SHUTDOWN,
-	       O_USER_TIMEOUT, O_ANSWER_MS, O_THINK_MS, O_IDLE_MS, O_HOG_MB };
+	       O_USER_TIMEOUT, O_ANSWER_MS, O_THINK_MS, O_IDLE_MS, O_HOG_MB, O_FORK_ACCEPT };
 	static const struct option lopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
@@ -1430,6 +1458,7 @@ int main(int argc, char **argv)
 		{ "think-ms", required_argument, NULL, O_THINK_MS },
 		{ "idle-ms", required_argument, NULL, O_IDLE_MS },
 		{ "hog-mb", required_argument, NULL, O_HOG_MB },
+		{ "fork-accept", no_argument, NULL, O_FORK_ACCEPT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1500,6 +1529,9 @@ int main(int argc, char **argv)
 			break;
 		case O_GAPS:
 			o.gaps = optarg;
+			break;
+		case O_FORK_ACCEPT:
+			o.fork_accept = true;
 			break;
 		case O_SHUTDOWN:
 			o.shutdown = true;

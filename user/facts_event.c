@@ -33,6 +33,13 @@ static void flow_take_owner(struct flow *f, const struct tt_event *ev)
 		return;
 	if (f->pid && !proc)
 		return;
+	/*
+	 * A process-context owner that differs from the one held (the
+	 * listener's, then the worker that accept()ed the connection) brings
+	 * its own cgroup: pid, comm and container name one process.
+	 */
+	if (proc && ev->cgroup_id && f->pid != ev->pid)
+		f->cgroup_id = ev->cgroup_id;
 	f->pid = ev->pid;
 	memcpy(f->comm, ev->comm, TT_COMM_LEN);
 	f->comm[TT_COMM_LEN - 1] = '\0';

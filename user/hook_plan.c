@@ -94,6 +94,19 @@ static const struct hook_variant oom_victim[] = {
 			     "process's first is told as a kill by SIGKILL"),
 };
 
+/*
+ * accept4() and accept() each have a return tracepoint; the raw syscall
+ * exit stands by as for connect().
+ */
+static const struct hook_variant accept_return[] = {
+	{ .progs = { "accept4_exit_tp", "accept_exit_tp" },
+	  .attach = "tracepoint/syscalls/sys_exit_accept{4,}", .tracepoint = "sys_exit",
+	  .classic = true, .standby_next = true },
+	{ .progs = { "accept_exit_raw" }, .attach = "tp_btf/sys_exit",
+	  .tracepoint = "sys_exit", .min_args = 2,
+	  .caveat = "the raw syscall exit: it runs on every system call of the host" },
+};
+
 #define VARIANTS(v) v, ARRAY_LEN(v)
 
 static const struct hook_desc hooks[HOOK_MAX] = {
@@ -128,6 +141,9 @@ static const struct hook_desc hooks[HOOK_MAX] = {
 	[HOOK_PROC_EXIT] = { "process deaths", "PROCESS_KILLED", false, VARIANTS(proc_exit) },
 	[HOOK_OOM_VICTIM] = { "OOM killer", "PROCESS_KILLED names the OOM killer (else the signal alone)",
 		false, VARIANTS(oom_victim) },
+	[HOOK_ACCEPT_RETURN] = { "accept() returns",
+		"the owner of a server connection accepted by another process than the "
+		"listener's (the listener's is named instead)", false, VARIANTS(accept_return) },
 };
 
 const struct hook_desc *hook_desc(enum hook h)

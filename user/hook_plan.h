@@ -34,6 +34,7 @@ enum hook {
 	HOOK_NIC_INGRESS_XDP,	/* XDP */
 	HOOK_PROC_EXIT,		/* sched:sched_process_exit: a death by a signal */
 	HOOK_OOM_VICTIM,	/* oom:mark_victim: the OOM killer's choice */
+	HOOK_ACCEPT_RETURN,	/* accept()'s return: who serves a server connection */
 	HOOK_MAX,
 };
 

@@ -198,11 +198,15 @@ static int open_and_configure(struct tracer *t, const struct options *o)
 	memcpy((void *)s->rodata->filter_addr, o->host_addr, sizeof(o->host_addr));
 	s->rodata->filter_tgid = o->pid;
 	s->rodata->connect_nr = __NR_connect;
+	s->rodata->accept_nr = __NR_accept;
+	s->rodata->accept4_nr = __NR_accept4;
 	/* Each socket's state in its own storage, or by address in socks: the
 	 * map not used takes no room. */
 	s->rodata->use_sk_storage = hook_plan_sock_storage(&t->plan);
 	if (s->rodata->use_sk_storage)
 		bpf_map__set_max_entries(s->maps.socks, 1);
+	else	/* accept()'s return reaches the state by address itself */
+		bpf_map__set_max_entries(s->maps.accept_owners, 1);
 	bpf_map__set_max_entries(s->maps.inode_owners, t->owners.n ? t->owners.n : 1);
 	/* TC and XDP cannot read a packet's namespace: it is the one we hook. */
 	s->rodata->nic_netns = t->netns_inum ? t->netns_inum : own_netns_inum();

@@ -29,9 +29,10 @@ LAB_FAMILIES=v4
 . "$(dirname "${BASH_SOURCE[0]}")/scenarios.sh"
 
 # One scenario a diagnosis the lab can cause, in the order a connection
-# meets them: the handshake, the path under the data, the applications.
+# meets them: the handshake, the path under the data, the applications,
+# the processes behind them.
 DEMO_SCENARIOS=(refused syn-drop firewall-reject no-route host-unreachable drop-synack nat
-		listen-overflow loss pmtu blackhole hang noread crash)
+		listen-overflow loss pmtu blackhole hang noread crash killed)
 
 # demo_expect SCENARIO: the codes the scenario must produce, as HOST:CODE
 # (a: service-a, b: service-b): the codes the suite's checks of the same
@@ -52,6 +53,7 @@ demo_expect() {
 	hang)			echo a:PEER_APP_STALL b:LOCAL_APP_STALL ;;
 	noread)			echo a:ZERO_WINDOW b:LOCAL_APP_STALL ;;
 	crash)			echo a:PEER_RESET b:LOCAL_RESET ;;
+	killed)			echo a:PEER_RESET b:PROCESS_KILLED ;;
 	esac
 }
 
@@ -111,6 +113,10 @@ demo_fault() {
 	crash)
 		echo "service-b's server on $bp exits 300 ms after a request arrives, with the" \
 		     "request unread" ;;
+	killed)
+		echo "service-b's server on $bp never reads; two clients of service-a send it" \
+		     "a request each, and it is killed with SIGKILL (kill -9) while both wait" \
+		     "unread" ;;
 	esac
 }
 

@@ -52,6 +52,8 @@ SCENARIOS+=(owner-reuse owner-before)
 SCENARIOS+=(oom-kill killed congestion)
 # No payload byte in any output or kernel map (issue 12).
 SCENARIOS+=(privacy)
+# Who serves a connection: the process that accept()ed it (issue 11).
+SCENARIOS+=(accept-worker)
 LAB_FAMILIES=${LAB_FAMILIES:-v4 v6}
 # Variants at once (0: all). Each runs one or two tracers, and the kernel
 # takes at most 64 BPF programs on one classic tracepoint (the tracer's
@@ -284,6 +286,8 @@ sc_crash() {
 	sc_stop "$n" a b
 	sc_check_flow "$n" PEER_RESET "$b" "$port"
 	sc_check_server "$n" LOCAL_RESET "$b" "$port"
+	# the peer too: before 6.18 a server child has none at its SYN_RECV
+	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET raddr "$(lab_addr "$fam" a)"
 	# a request cut off, unread: an error at both ends, never a note
 	sc_check expect_field "$LAB_DIR/$n.a.json" PEER_RESET severity error
 	sc_check expect_field "$LAB_DIR/$n.b.json" LOCAL_RESET severity error
@@ -2149,8 +2153,9 @@ sc_owner-reuse() {
 			[ "${LAB_REPLAY:-1}" != 0 ] &&
 				sc_check expect_replay_cgroup "$LAB_DIR/$n.b.ttr" "$cgb" "$port" "$pb"
 		else
-			# no socket storage: a server connection's owner is unknown, and said so
-			sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port"
+			# no socket storage: no listener's owner for the children, but
+			# accept() names each connection's server, never another
+			sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port" "$pa" "$pb"
 		fi
 	fi
 	sc_owner_end "$n"
@@ -2203,6 +2208,38 @@ sc_owner-before() {
 	sc_check expect_owner "$LAB_DIR/$n.b.json" conn "$port" "$ps" peer web.service
 	sc_check expect_pids_only "$LAB_DIR/$n.a.json" "$port" "$px"
 	sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port" "$ps"
+	sc_owner_end "$n"
+}
+
+# A pre-forked server: the master listens and forks a worker that
+# accept()s and serves, each in a unit of its own (master.service,
+# worker.service; the worker is moved before any connection). The worker
+# crashes with a request unread: the LOCAL_RESET and the conn record on
+# service-b name the worker (its pid, comm peer-worker, its unit), never
+# the master whose listen() the connection's socket was cloned from.
+sc_accept-worker() {
+	local fam=$1 port=$2 n=$3 b cgm cgw pm pw
+
+	b=$(lab_addr "$fam" b)
+	sc_owner_cgroups "$n" || return
+	cgm=$(sc_owner_cgroup master.service) && cgw=$(sc_owner_cgroup worker.service) ||
+		{ lab_fail "lab: cannot make cgroups"; sc_owner_end "$n"; return; }
+	sc_tracers "$n" "$port" b || { sc_owner_end "$n"; return; }
+	sc_owner_server "$n" "$cgm" "$b" "$port" crash --fork-accept --delay-ms 300 \
+		-d "$SERVER_MS" || { sc_owner_end "$n"; return; }
+	pm=$SERVER_PID
+	sc_wait_for 10 sc_log_has "$LAB_DIR/$n.peer.log" "worker [0-9]* accepting" ||
+		{ lab_fail "lab: the server forked no worker"; sc_owner_end "$n"; return; }
+	pw=$(sed -n 's/.*worker \([0-9]*\) accepting.*/\1/p' "$LAB_DIR/$n.peer.log" | head -n 1)
+	echo "$pw" >"$cgw/cgroup.procs" ||
+		{ lab_fail "lab: cannot move the worker into $cgw"; sc_owner_end "$n"; return; }
+	sc_client "$n" "$b" "$port" request --timeout-ms 5000 --expect ECONNRESET
+	wait "$pm" 2>/dev/null	# the worker crashed; its master went with it
+	SERVER_PID=
+	sc_stop "$n" b
+	sc_check expect_owner "$LAB_DIR/$n.b.json" LOCAL_RESET "$port" "$pw" peer-worker worker.service
+	sc_check expect_owner "$LAB_DIR/$n.b.json" conn "$port" "$pw" peer-worker worker.service
+	sc_check expect_pids_only "$LAB_DIR/$n.b.json" "$port" "$pw"
 	sc_owner_end "$n"
 }
 

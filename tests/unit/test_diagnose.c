@@ -700,6 +700,56 @@ out:
 	engine_free(e);
 }
 
+/*
+ * A pre-forked server: the listener's owner (pid 100, cgroup 7) is the
+ * connection's until a worker (pid 200, cgroup 9) accept()s it; the
+ * close and its reset then name the worker, its comm and its cgroup,
+ * never a mix of the two.
+ */
+static void test_local_reset_accepted_by_worker(struct test *t)
+{
+	struct flow_key k = server_key(43133);
+	struct engine *e = new_engine();
+	struct sink s = {0};
+	struct tt_event ev;
+	const struct diagnosis *d;
+
+	ev = mkev(EV_STATE, T0, &k);
+	ev.old_state = TT_TCP_SYN_RECV;
+	ev.state = TT_TCP_ESTABLISHED;
+	ev.side = TT_SIDE_SERVER;
+	ev.flags = EVF_PROC | EVF_SUMMARY;
+	ev.pid = 100;
+	ev.cgroup_id = 7;
+	snprintf(ev.comm, sizeof(ev.comm), "master");
+	engine_on_event(e, &ev);
+	ev = mkev(EV_STATE, T0 + 1500 * MSEC, &k);
+	ev.old_state = TT_TCP_ESTABLISHED;
+	ev.state = TT_TCP_CLOSE;
+	ev.side = TT_SIDE_SERVER;
+	ev.flags = EVF_PROC | EVF_SUMMARY;
+	ev.pid = 200;
+	ev.cgroup_id = 9;
+	snprintf(ev.comm, sizeof(ev.comm), "worker");
+	engine_on_event(e, &ev);
+	ev = mkev(EV_RST_TX, T0 + 1500 * MSEC, &k);
+	ev.state = TT_TCP_CLOSE;
+	ev.reason = 11;
+	ev.unread = 500;
+	ev.pid = 200;
+	ev.cgroup_id = 9;
+	engine_on_event(e, &ev);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+	d = find_code(&s, DIAG_LOCAL_RESET);
+	EXPECT(d, "no LOCAL_RESET: %s", sink_str(&s));
+	EXPECT_EQ(d->pid, 200);
+	EXPECT_STR(d->comm, "worker");
+	EXPECT_EQ(d->cgroup_id, 9);
+out:
+	sink_free(&s);
+	engine_free(e);
+}
+
 static void test_packet_loss(struct test *t)
 {
 	struct flow_key k = client_key(43132);
@@ -4033,6 +4083,7 @@ static const struct test_case tests[] = {
 	TEST(test_no_route),
 	TEST(test_peer_reset),
 	TEST(test_local_reset),
+	TEST(test_local_reset_accepted_by_worker),
 	TEST(test_packet_loss_kinds_random),
 	TEST(test_packet_loss_all_spurious),
 	TEST(test_packet_loss_peak_rtt),

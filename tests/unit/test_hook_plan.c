@@ -110,6 +110,7 @@ static void test_plan_6_18_richest_variants(struct test *t)
 	EXPECT_STR(prog_of(&p, HOOK_CONNECT_RETURN), "connect_enter_tp");
 	EXPECT_STR(prog_of(&p, HOOK_PROC_EXIT), "proc_exit_btf");
 	EXPECT_STR(prog_of(&p, HOOK_OOM_VICTIM), "oom_victim_btf");
+	EXPECT_STR(prog_of(&p, HOOK_ACCEPT_RETURN), "accept4_exit_tp");
 	EXPECT(p.has_tcx && p.has_coarse_clock && p.has_drop_reasons, "features misread");
 	EXPECT(kernel_report_complete(&p), "6.18 should lack nothing");
 out:;
@@ -203,6 +204,29 @@ out:;
 }
 
 /*
+ * accept()'s return tracepoints are classic too: the raw syscall exit
+ * stands by, and takes over when they refuse, on every kernel from 5.10.
+ */
+static void test_plan_accept_standby(struct test *t)
+{
+	struct hook_plan p;
+
+	EXPECT(plan(&k5_10, false, &p), "5.10 cannot be traced");
+	EXPECT_STR(prog_of(&p, HOOK_ACCEPT_RETURN), "accept4_exit_tp");
+	EXPECT(plan(&k6_1, false, &p), "6.1 cannot be traced");
+	EXPECT(hook_plan_loads(&p, "accept4_exit_tp") && hook_plan_loads(&p, "accept_exit_tp"),
+	       "the classic pair is not loaded");
+	EXPECT(hook_plan_loads(&p, "accept_exit_raw"), "the raw standby is not loaded");
+	hook_plan_refused(&p, "accept_exit_tp", "Argument list too long");
+	EXPECT_STR(prog_of(&p, HOOK_ACCEPT_RETURN), "accept_exit_raw");
+	EXPECT(!hook_plan_loads(&p, "accept4_exit_tp"), "the refused pair still loads");
+	EXPECT(hook_plan_served(&p, HOOK_ACCEPT_RETURN), "the raw exit does not serve it");
+	/* it keeps no state of its own: storage stays */
+	EXPECT(hook_plan_sock_storage(&p), "6.1: not in storage");
+out:;
+}
+
+/*
  * Socket state in the socket's own storage only where tp_btf may use it
  * and every hook that keeps the state is tp_btf: one state, not two.
  */
@@ -292,6 +316,7 @@ static const struct test_case tests[] = {
 	TEST(test_plan_classic_twins),
 	TEST(test_plan_refused_steps_down),
 	TEST(test_plan_connect_standby),
+	TEST(test_plan_accept_standby),
 	TEST(test_plan_sock_storage),
 	TEST(test_plan_no_core),
 	TEST(test_plan_off_is_not_missing),
