@@ -264,17 +264,28 @@ static void send_logs(struct otlp_exporter *x)
 	struct json j;
 	FILE *f;
 
-	batch = malloc(OTLP_BATCH * sizeof(*batch));
-	if (!batch)
+	/* Only this thread takes from the queue: n records are there. */
+	pthread_mutex_lock(&x->lock);
+	n = x->n < OTLP_BATCH ? x->n : OTLP_BATCH;
+	pthread_mutex_unlock(&x->lock);
+	if (!n || !(batch = malloc(n * sizeof(*batch))))
 		return;
 	pthread_mutex_lock(&x->lock);
-	for (n = 0; n < OTLP_BATCH && x->n; n++) {
-		batch[n] = x->queue[x->head];
+	for (size_t i = 0; i < n; i++) {
+		batch[i] = x->queue[x->head];
 		x->head = (x->head + 1) % OTLP_QUEUE_MAX;
 		x->n--;
 	}
+	/*
+	 * Emptied, the queue starts again at its first slot: the pages in
+	 * use are those of the deepest backlog so far. A ring that went on
+	 * round made its 2.3 MiB of zero pages resident one by one, a
+	 * record at a time, over hours at a steady rate.
+	 */
+	if (!x->n)
+		x->head = 0;
 	pthread_mutex_unlock(&x->lock);
-	if (!n || !(f = open_memstream(&body, &len))) {
+	if (!(f = open_memstream(&body, &len))) {
 		free(batch);
 		return;
 	}
