@@ -654,6 +654,12 @@ report() {
 	echo "healthy: $(grep -c '^ok' "$LAB_DIR/healthy-short.tsv") rounds of 2 short connections, 2 pooled connections; warnings or errors on them: ${HEALTHY_ALARMS:-?}; unexplained warnings or errors: ${UNEXPLAINED:-?}"
 	echo "otlp: ${OTLP_INFO:-?}"
 	[ "${#GROWTH[@]}" -eq 0 ] || printf 'LRU-only map %s\n' "${GROWTH[@]}"
+	# a plateau and a slow leak end alike at one minute: the whole curve
+	for side in a b; do
+		echo "RSS by minute, service-$side (KiB): $(awk -v side="$side" '
+			$1 == "run" && $3 == side && $2 >= 60 * (m + 1) { printf "%s%d:%s", sep, ++m, $4; sep = " " }
+			$1 == "end" && $3 == side { printf "%send:%s", sep, $4 }' "$LAB_DIR/samples.tsv")"
+	done
 	echo
 	printf '%s\n' "${RESULTS[@]}"
 	if [ "$FAILS" -eq 0 ]; then

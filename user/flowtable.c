@@ -9,7 +9,7 @@
  * became resident one by one as new keys hashed into them: RSS that grew
  * for hours at a steady load (the soak, service-a's tracer after 6
  * minutes: six such arrays 2.2 MiB resident, ~0.7 MiB of it since minute
- * 1, and half of three of them still to come; each held under 70 entries).
+ * 1, and half of three of them still to come; each held ten entries or fewer).
  */
 #include <stdint.h>
 #include <stdlib.h>
