@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -389,6 +390,15 @@ static void *run(void *arg)
 		if (mono_ns() >= next_metrics) {
 			send_metrics(x);
 			next_metrics = mono_ns() + every;
+			/*
+			 * A request's bodies, the collector's answers and
+			 * curl's buffers come and go in this thread's heap,
+			 * each a size of its own: the holes they leave are
+			 * not at the heap's top, which alone is given back.
+			 * Every metrics request (OTLP_METRICS_S) the free
+			 * pages go back to the system, wherever they are.
+			 */
+			malloc_trim(0);
 		}
 	}
 	/* The last records and the final counts, within the stop budget. */
