@@ -210,6 +210,7 @@ $(OUTPUT)/test_killed: $(CORE_OBJS)
 $(OUTPUT)/test_interplay: $(CORE_OBJS)
 $(OUTPUT)/test_cli: $(OUTPUT)/user/cli.o $(OUTPUT)/user/otlp_url.o
 $(OUTPUT)/test_json: $(OUTPUT)/user/json.o
+$(OUTPUT)/test_flowtable: $(OUTPUT)/user/flowtable.o
 $(OUTPUT)/test_term: $(OUTPUT)/user/term.o
 $(OUTPUT)/test_netns: $(OUTPUT)/user/netns.o
 $(OUTPUT)/test_owners: $(patsubst %,$(OUTPUT)/user/%.o,cgroups proc_owners)

@@ -2,13 +2,22 @@
 /*
  * Chained hash table plus a doubly linked recency list: the list head is the
  * least-recently-updated entry, the one a full table gives up. Entries are
- * allocated one by one, so memory follows the number of live flows rather
- * than the bound.
+ * allocated one by one and the bucket array follows their number (doubled
+ * past one entry a bucket, halved under one in eight), so memory follows
+ * the number of live flows rather than the bound. A bucket array sized for
+ * the bound (512 KiB at 65,536) was untouched zero pages at the start that
+ * became resident one by one as new keys hashed into them: RSS that grew
+ * for hours at a steady load (the soak, service-a's tracer after 6
+ * minutes: six such arrays 2.2 MiB resident, ~0.7 MiB of it since minute
+ * 1, and half of three of them still to come; each held ten entries or fewer).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "flowtable.h"
+
+/* The smallest bucket array: a table of a few entries costs 128 bytes. */
+#define MIN_BUCKETS	16
 
 struct ft_entry {
 	struct ft_entry *chain;		/* next in the same bucket */
@@ -26,7 +35,8 @@ struct flowtable {
 	__u32 max_entries;
 	__u32 count;
 	__u64 evictions;
-	size_t nbuckets;		/* power of two */
+	size_t nbuckets;		/* power of two, MIN_BUCKETS..max_buckets */
+	size_t max_buckets;		/* the power of two at or above max_entries */
 	struct ft_entry **buckets;
 	struct ft_entry *oldest;
 	struct ft_entry *newest;
@@ -93,12 +103,13 @@ struct flowtable *flowtable_new(size_t key_size, size_t value_size,
 	/* One bucket per entry at most: chains stay short at the bound. */
 	while (n < max_entries && n < ((size_t)1 << 30))
 		n <<= 1;
-	t->buckets = calloc(n, sizeof(*t->buckets));
+	t->max_buckets = n;
+	t->nbuckets = MIN_BUCKETS;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {
 		free(t);
 		return NULL;
 	}
-	t->nbuckets = n;
 	t->key_size = key_size;
 	t->key_span = (key_size + 7) & ~(size_t)7;
 	t->value_size = value_size;
@@ -157,6 +168,28 @@ static void list_append(struct flowtable *t, struct ft_entry *en)
 	t->newest = en;
 }
 
+/*
+ * Every entry into a bucket array of n: the recency list holds them all,
+ * and it is not touched (a walk under way goes on). Without memory for
+ * the new array the old one stays: longer chains, nothing lost.
+ */
+static void rehash(struct flowtable *t, size_t n)
+{
+	struct ft_entry **b = calloc(n, sizeof(*b)), *en;
+
+	if (!b)
+		return;
+	for (en = t->oldest; en; en = en->newer) {
+		size_t i = en->hash & (n - 1);
+
+		en->chain = b[i];
+		b[i] = en;
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
 static void remove_entry(struct flowtable *t, struct ft_entry *en)
 {
 	struct ft_entry **pp = &t->buckets[en->hash & (t->nbuckets - 1)];
@@ -168,6 +201,11 @@ static void remove_entry(struct flowtable *t, struct ft_entry *en)
 	list_unlink(t, en);
 	t->count--;
 	free(en);
+	/* Halved under one entry in eight buckets: after a burst the array
+	 * goes back to what is live, and a table near a size does not
+	 * resize back and forth (it doubles again only at four times that). */
+	if (t->nbuckets > MIN_BUCKETS && t->count < t->nbuckets / 8)
+		rehash(t, t->nbuckets / 2);
 }
 
 void *flowtable_lookup(const struct flowtable *t, const void *key)
@@ -205,6 +243,8 @@ void *flowtable_get(struct flowtable *t, const void *key, bool *created)
 	en = calloc(1, sizeof(*en) + t->key_span + t->value_size);
 	if (!en)
 		return NULL;
+	if (t->count >= t->nbuckets && t->nbuckets < t->max_buckets)
+		rehash(t, t->nbuckets * 2);
 	memcpy(entry_key(en), key, t->key_size);
 	en->hash = h;
 	b = h & (t->nbuckets - 1);
@@ -247,4 +287,9 @@ __u32 flowtable_count(const struct flowtable *t)
 __u64 flowtable_evictions(const struct flowtable *t)
 {
 	return t->evictions;
+}
+
+size_t flowtable_buckets(const struct flowtable *t)
+{
+	return t->nbuckets;
 }

@@ -49,5 +49,7 @@ void *flowtable_next(const struct flowtable *t, const void *value);
 
 __u32 flowtable_count(const struct flowtable *t);
 __u64 flowtable_evictions(const struct flowtable *t);
+/* The bucket array's length now: it follows the count, not the bound. */
+size_t flowtable_buckets(const struct flowtable *t);
 
 #endif /* TCPTRACE_FLOWTABLE_H */
