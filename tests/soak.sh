@@ -570,7 +570,10 @@ main() {
 		fi
 		sleep 0.2
 	done
-	for pid in "${inj_pids[@]}"; do wait "$pid"; done
+	# Each injection says its outcome in its own files; the wait is only
+	# for them to end. bash keeps the statuses of so many finished jobs
+	# only up to a limit, and forgets the oldest ("not a child").
+	for pid in "${inj_pids[@]}"; do wait "$pid" 2>/dev/null; done
 	HEALTHY_POOL_FAILS=0
 	for pid in "${healthy_pids[@]}"; do
 		wait "$pid" || HEALTHY_POOL_FAILS=$((HEALTHY_POOL_FAILS + 1))
