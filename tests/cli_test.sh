@@ -176,7 +176,10 @@ fi
 # tracing within 5 s: a tracer that never attached proves nothing below.
 start_tracer() {
 	baseline=$(count_programs)
-	"$BIN" "$@" >"$TMP/out" 2>"$TMP/err" &
+	# emptied before the start: the job's own redirection may come after
+	# the first look, and an earlier run's "tracing" line pass for this one
+	: >"$TMP/err"
+	"$BIN" "$@" >"$TMP/out" 2>>"$TMP/err" &
 	pid=$!
 	for _ in $(seq 100); do
 		grep -q 'tcptrace-bpf: tracing' "$TMP/err" && return 0
@@ -397,8 +400,11 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
 print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/silent.port" &
 	silent=$!
 	for _ in $(seq 50); do [ -s "$TMP/silent.port" ] && break; sleep 0.05; done
+	# emptied here, not by the background job's redirection: an earlier
+	# tracer's "Ctrl-C to stop" would otherwise pass for this one's
+	: >"$TMP/err"
 	"$BIN" --no-nic -p 9 --otlp "http://127.0.0.1:$(cat "$TMP/silent.port")" --otlp-conns \
-		>"$TMP/out" 2>"$TMP/err" &
+		>"$TMP/out" 2>>"$TMP/err" &
 	tracer=$!
 	for _ in $(seq 200); do grep -q 'Ctrl-C to stop' "$TMP/err" && break; sleep 0.05; done
 	# a refused connect: a diagnosis and a conn record, sent within 1 s
