@@ -20,11 +20,14 @@ const volatile __u32 connect_nr = 0;
  * (a blocking connect) may come back elsewhere and find another thread's
  * slot, which it ignores: its outcome reaches TCP's tracepoints anyway. A
  * slot older than a call that did not sleep can be (CALL_FRESH_NS) was
- * left by one that did: it is no evidence. One per-CPU slot costs an array
- * lookup a call, where a map keyed by thread would cost a hash insert and
- * delete.
+ * left by one that did: it is no evidence. A call that does not sleep can
+ * still wait for its CPU: a second, not less (Debian 12's kernel under
+ * qemu, 8 tracers loading beside it, missed a NO_ROUTE at 100 ms); a slot
+ * left by a call that slept is almost always marked as having reached
+ * TCP anyway. One per-CPU slot costs an array lookup a call, where a map
+ * keyed by thread would cost a hash insert and delete.
  */
-#define CALL_FRESH_NS	(100 * 1000 * 1000ULL)
+#define CALL_FRESH_NS	(1000 * 1000 * 1000ULL)
 
 /*
  * The destination the caller asked for, read no further than it said
