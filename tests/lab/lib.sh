@@ -255,13 +255,15 @@ lab_ns() {		# lab_ns a|r|b
 
 # lab_server NAME ADDR PORT MODE [peer options...]: start a peer server in
 # service-b and return once it listens. Its pid is in SERVER_PID.
+# LAB_SERVER_CGROUP: a cgroup directory to start it in (lab_in_cgroup).
 lab_server() {
-	local name=$1 addr=$2 port=$3 mode=$4 ready i
+	local name=$1 addr=$2 port=$3 mode=$4 ready i in_cg=()
 	shift 4
 
+	[ -n "${LAB_SERVER_CGROUP:-}" ] && in_cg=(lab_in_cgroup "$LAB_SERVER_CGROUP")
 	ready=$LAB_DIR/$name.server.ready
 	rm -f "$ready"
-	ip netns exec "$NS_B" "$PEER" server -l "$addr" -p "$port" -m "$mode" \
+	${in_cg[@]+"${in_cg[@]}"} ip netns exec "$NS_B" "$PEER" server -l "$addr" -p "$port" -m "$mode" \
 		--ready-file "$ready" "$@" 2>>"$LAB_DIR/$name.peer.log" &
 	SERVER_PID=$!
 	lab_track "$SERVER_PID"

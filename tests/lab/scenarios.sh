@@ -2005,22 +2005,9 @@ sc_owner_cgroup() {
 # sc_owner_server N CGROUP ADDR PORT MODE [options]: lab_server in a
 # cgroup; its pid in SERVER_PID.
 sc_owner_server() {
-	local n=$1 cg=$2 addr=$3 port=$4 mode=$5 ready i
-	shift 5
-
-	ready=$LAB_DIR/$n.server.ready
-	rm -f "$ready"
-	lab_in_cgroup "$cg" ip netns exec "$NS_B" "$PEER" server -l "$addr" -p "$port" \
-		-m "$mode" --ready-file "$ready" "$@" 2>>"$LAB_DIR/$n.peer.log" &
-	SERVER_PID=$!
-	lab_track "$SERVER_PID"
-	for i in $(seq 50); do
-		[ -f "$ready" ] && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	lab_fail "lab: the $n peer server did not start listening"
-	return 1
+	local n=$1 cg=$2
+	shift 2
+	LAB_SERVER_CGROUP=$cg lab_server "$n" "$@"
 }
 
 # sc_owner_client N CGROUP ADDR PORT MODE [options]: a client in a cgroup,
