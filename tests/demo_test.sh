@@ -168,6 +168,9 @@ start() {
 	until [ -s "$TMP/$name.pid" ]; do sleep 0.05; done
 }
 
+# Milliseconds now.
+now_ms() { local t=${EPOCHREALTIME/./}; echo "${t%???}"; }
+
 # ended NAME SECS: wait for the run's status at most SECS; it is in $rc.
 ended() {
 	local deadline=$((SECONDS + $2))
@@ -232,7 +235,7 @@ check_run() {
 # exit WANT within 5 s. (One tracer: the lab beside holds up to 50 on the
 # kernel's 64 a tracepoint.)
 check_interrupt() {
-	local name=$1 sig=$2 want=$3 pid id rc rest t0 why=() target
+	local name=$1 sig=$2 want=$3 pid id rc rest t0 ms why=() target
 
 	pid=$(cat "$TMP/$name.pid") id=$(cat "$TMP/$name.id")
 	for _ in $(seq 900); do
@@ -249,25 +252,27 @@ check_interrupt() {
 	sleep 0.5
 	# Ctrl-C reaches the terminal's whole foreground group; kill(1) one process
 	[ "$sig" = INT ] && target=-$pid || target=$pid
-	t0=$SECONDS
+	t0=$(now_ms)
 	kill "-$sig" -- "$target"
 	# an impatient user presses Ctrl-C again while the lab is removed
 	if [ "$sig" = INT ]; then
 		sleep 0.2
 		kill -INT -- "$target" 2>/dev/null
 	fi
-	if ! ended "$name" 10; then
+	ended "$name" 10
+	ms=$(($(now_ms) - t0))
+	if [ -z "$rc" ]; then
 		why+=("still running 10 s after SIG$sig")
 		kill -KILL -- "-$pid" 2>/dev/null
 		ended "$name" 10
 	fi
 	[ "$rc" = "$want" ] || why+=("exit ${rc:-unknown}, want $want")
-	[ $((SECONDS - t0)) -le 5 ] || why+=("took $((SECONDS - t0)) s to stop")
+	[ "$ms" -le 5000 ] || why+=("took $ms ms to stop")
 	grep -q '^  result:' "$TMP/$name.out" && why+=("syn-drop had finished: not interrupted mid-run")
 	rest=$(left_behind "$id" "$TMP/$name.tmp")
 	[ -n "$rest" ] && why+=("left behind: ${rest%; }")
 	if [ "${#why[@]}" -eq 0 ]; then
-		echo "PASS demo/$name"
+		echo "PASS demo/$name (stopped in $ms ms)"
 	else
 		echo "FAIL demo/$name: $(printf '%s; ' "${why[@]}")"
 		sed 's/^/    | /' "$TMP/$name.out" | tail -n 30
