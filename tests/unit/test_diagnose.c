@@ -772,9 +772,14 @@ static void test_packet_loss(struct test *t)
 	/* Open and never scanned: the ratio is not known yet, so wait. */
 	engine_tick(e, T0 + 500 * MSEC, sink_fn, &s);
 	EXPECT(s.n == 0, "judged before any snapshot: %s", sink_str(&s));
-	feed_scan(e, T0 + 1 * SEC, &k, &v);
-	engine_scan_end(e, T0 + 1 * SEC);
-	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	/* Under a second of the connection: the sample is a burst yet. */
+	feed_scan(e, T0 + 900 * MSEC, &k, &v);
+	engine_scan_end(e, T0 + 900 * MSEC);
+	engine_tick(e, T0 + 900 * MSEC, sink_fn, &s);
+	EXPECT(s.n == 0, "judged on 0.9 s: %s", sink_str(&s));
+	feed_scan(e, T0 + 2 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 2 * SEC);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
 	w = words_of(&s, d);
@@ -855,9 +860,9 @@ static void test_packet_loss_kinds_random(struct test *t)
 		ev.mss = 1448;
 		engine_on_event(e, &ev);
 	}
-	feed_scan(e, T0 + 1 * SEC, &k, &v);
-	engine_scan_end(e, T0 + 1 * SEC);
-	engine_tick(e, T0 + 1 * SEC, sink_fn, &s);
+	feed_scan(e, T0 + 2 * SEC, &k, &v);
+	engine_scan_end(e, T0 + 2 * SEC);
+	engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
 	EXPECT(s.n == 1, "got %s", sink_str(&s));
 	d = &s.d[0];
 	w = words_of(&s, d);
@@ -3845,10 +3850,11 @@ static void test_pmtu_small_retrans(struct test *t)
 	feed_pmtu_scan(e, T0 + 3 * SEC, &k, &v, &s);
 	engine_finish(e, T0 + 4 * SEC, sink_fn, &s);
 	EXPECT(count_code(&s, DIAG_PMTU_BLACKHOLE) == 0, "got %s", sink_str(&s));
-	/* 4 retransmits of 21 data segments: above the loss thresholds. */
+	/* 4 retransmits of 21 data segments: above the loss thresholds,
+	 * told on a second of the connection (all four by then). */
 	EXPECT(s.n == 1 && s.d[0].code == DIAG_PACKET_LOSS, "got %s",
 	       sink_str(&s));
-	EXPECT(ev_is(&s.d[0], "rto_retrans", 3), "rto_retrans %lld",
+	EXPECT(ev_is(&s.d[0], "rto_retrans", 4), "rto_retrans %lld",
 	       ev_val(&s.d[0], "rto_retrans"));
 out:
 	sink_free(&s);
