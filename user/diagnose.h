@@ -48,7 +48,7 @@ enum diag_severity {
 	SEV_ERROR,		/* the connection failed or broke */
 };
 
-#define DIAG_MAX_EVIDENCE	16
+#define DIAG_MAX_EVIDENCE	20
 #define DIAG_REASON_LEN		48
 #define DIAG_MAX_PEERS		4
 

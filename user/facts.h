@@ -100,6 +100,8 @@ struct flow {
 	__u32 tlp_retrans;	/* ... tail loss probes (EVF_TLP) */
 	__u32 dsack_dups;	/* retransmits the peer already had (DSACK): spurious */
 	__u32 srtt_peak_us;	/* the highest srtt a snapshot showed */
+	__u32 srtt_sends;	/* snapshots that found data sent since the one before */
+	__u64 srtt_sum_us;	/* ... and the sum of their srtt */
 	__u32 ev_srtt_us;	/* srtt at the latest event */
 
 	/* The latest snapshot. */

@@ -328,6 +328,11 @@ void engine_on_scan(struct engine *e, const struct tt_sock_scan *s,
 		f->segs_at_progress = s->data_segs_out;
 	}
 
+	/* srtt moves only with data acknowledged: an idle flow's is old */
+	if (s->data_segs_out != f->data_segs_out) {
+		f->srtt_sends++;
+		f->srtt_sum_us += s->srtt_us;
+	}
 	f->snd_una = s->snd_una;
 	f->snd_nxt = s->snd_nxt;
 	f->write_seq = s->write_seq;

@@ -36,7 +36,7 @@ static const char *rtt_text(const struct diagnosis *d, const char *ms_key, const
 	if (us >= 0 && us < 10000)
 		snprintf(buf, len, "%lld.%02lldms", us / 1000, us % 1000 / 10);
 	else
-		snprintf(buf, len, "%lldms", words_ev(d, ms_key, 0));
+		snprintf(buf, len, "%lldms", words_ev(d, ms_key, us >= 0 ? us / 1000 : 0));
 	return buf;
 }
 
@@ -48,7 +48,7 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 	long long segs = words_ev(d, "data_segs_out", 0), pm = words_ev(d, "loss_permille", 0);
 	long long qdisc = words_ev(d, "qdisc_drops", 0);
 	bool inflated = words_ev(d, "rtt_inflated", 0);
-	char share[64], kinds[160], rtt[128], peak[24], min[24];
+	char share[64], kinds[160], rtt[160], peak[24], mean[24], min[24];
 	size_t k = 0;
 
 	if (words_ev(d, "inbound", 0)) {
@@ -70,12 +70,13 @@ void words_packet_loss(const struct diagnosis *d, const struct words_names *n,
 			 spurious);
 	rtt_text(d, "srtt_peak_ms", "srtt_peak_us", peak, sizeof(peak));
 	rtt_text(d, "min_rtt_ms", "min_rtt_us", min, sizeof(min));
+	rtt_text(d, "srtt_mean_ms", "srtt_mean_us", mean, sizeof(mean));
 	if (inflated)
-		snprintf(rtt, sizeof(rtt), "RTT inflated (srtt up to %s, min %s): queueing, "
-			 "congestion", peak, min);
+		snprintf(rtt, sizeof(rtt), "RTT inflated (srtt %s on average, up to %s, min %s): "
+			 "queueing, congestion", mean, peak, min);
 	else
-		snprintf(rtt, sizeof(rtt), "RTT flat (srtt up to %s, min %s): random loss, "
-			 "no queueing", peak, min);
+		snprintf(rtt, sizeof(rtt), "RTT flat (srtt %s on average, up to %s, min %s): "
+			 "random loss, no queueing", mean, peak, min);
 	if (segs)
 		snprintf(share, sizeof(share), " (%lld.%lld%% of %lld data segments)",
 			 pm / 10, pm % 10, segs);
