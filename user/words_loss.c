@@ -27,13 +27,16 @@ static void packet_loss_inbound(const struct diagnosis *d, const struct words_na
 	words_check(w, "nstat -az TcpExtTCPOFOQueue TcpExtTCPDSACKOldSent");
 }
 
-/* "12ms", or "0.35ms" under 10 ms (the microseconds are in the evidence). */
+/* "12ms", "0.35ms" under 10 ms, "8us" under 0.1 ms (veth, loopback: "0.00ms"
+ * would read as no RTT at all). */
 static const char *rtt_text(const struct diagnosis *d, const char *ms_key, const char *us_key,
 			    char *buf, size_t len)
 {
 	long long us = words_ev(d, us_key, -1);
 
-	if (us >= 0 && us < 10000)
+	if (us >= 0 && us < 100)
+		snprintf(buf, len, "%lldus", us);
+	else if (us >= 0 && us < 10000)
 		snprintf(buf, len, "%lld.%02lldms", us / 1000, us % 1000 / 10);
 	else
 		snprintf(buf, len, "%lldms", words_ev(d, ms_key, us >= 0 ? us / 1000 : 0));
