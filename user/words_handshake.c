@@ -68,9 +68,14 @@ static void words_refused_scan(const struct diagnosis *d, long long ports,
 			       const char *range, const char *span,
 			       const struct words_names *n, struct diag_words *w)
 {
-	words_summary(w, "port scan: %s refused our SYNs on %lld port%s of it (%s) "
-		      "in %s: the host is up, nothing listens on them", n->raddr, ports,
-		      ports == 1 ? "" : "s", range, span);
+	if (ports == 1)
+		words_summary(w, "port scan of %s goes on: one more SYN of ours refused "
+			      "(port %s): the host is up, nothing listens there",
+			      n->raddr, range);
+	else
+		words_summary(w, "port scan: %s refused our SYNs on %lld ports of it (%s) "
+			      "in %s: the host is up, nothing listens on them", n->raddr,
+			      ports, range, span);
 	words_cause(w, "a scanner, service discovery or a health check on this host "
 		    "probes ports of %s, most of them meant to be closed", n->raddr);
 	words_cause(w, "the services on %s are all down while the host is up "
@@ -127,9 +132,15 @@ void words_port_closed(const struct diagnosis *d, const struct words_names *n,
 	char range[16], span[32];
 
 	if (words_scan(d, &ports, range, sizeof(range), span, sizeof(span))) {
-		words_summary(w, "port scan: %lld closed port%s of %s probed by %s in %s "
-			      "(%s): this host answered each SYN with RST", ports,
-			      ports == 1 ? "" : "s", n->laddr, n->raddr, span, range);
+		/* A scan told before goes on: what came since its report. */
+		if (ports == 1)
+			words_summary(w, "port scan by %s goes on: one more SYN to a closed "
+				      "port of %s (%s), answered with RST", n->raddr,
+				      n->laddr, range);
+		else
+			words_summary(w, "port scan: %lld closed ports of %s probed by %s "
+				      "in %s (%s): this host answered each SYN with RST",
+				      ports, n->laddr, n->raddr, span, range);
 		words_cause(w, "a scanner, service discovery or a monitoring system at %s "
 			    "probes this host's ports", n->raddr);
 		words_cause(w, "a client of several services here that are all down: it "
