@@ -84,6 +84,10 @@ struct fold_group {
 	 * pending knocks only when they are all its peer's. */
 	bool peers_differ;
 	__u8 peer[16];
+	/* A knock on a peer's second port of a host waits for the tick after
+	 * this one: a third in the meantime makes it a scan's (fold_scan). */
+	bool held;
+	__u64 held_after_tick_ns;
 	struct diagnosis first;	/* the most severe of them, the first of those */
 	struct scan_state scan;	/* a scan group's */
 };
@@ -244,6 +248,15 @@ static void group_add(struct fold_group *g, const struct diagnosis *d, __u32 n,
 	g->pending += n ? n : 1;
 }
 
+/* A knock and no more: a scan's, or its first ports'. A graver one (a
+ * client retrying one closed port) is told by its port, at once. */
+static bool plain_knock(const struct diagnosis *d)
+{
+	const struct diag_entry *entry = diag_entry_of(d->code);
+
+	return entry && entry->folds_port_scans && diag_severity_of(d) <= entry->severity;
+}
+
 /* The knock on port at t is in the scan's next report. */
 static void scan_count(struct engine *e, struct scan_state *s,
 		       struct scan_probe *p, __u16 port, __u64 t)
@@ -276,7 +289,7 @@ static void scan_count(struct engine *e, struct scan_state *s,
  * retrying it (PORT_CLOSED's error), keep their own report.
  */
 static void scan_take_over(struct engine *e, const struct fold_key *sk,
-			   struct fold_group *g, enum diag_severity knock)
+			   struct fold_group *g)
 {
 	for (unsigned int i = 0; i < SCAN_MIN_PORTS - 1; i++) {
 		struct fold_key ek = *sk, pk = *sk;
@@ -287,8 +300,7 @@ static void scan_take_over(struct engine *e, const struct fold_key *sk,
 		memset(ek.peer, 0, sizeof(ek.peer));
 		eg = flowtable_lookup(e->groups, &ek);
 		if (!eg || !eg->pending || eg->peers_differ ||
-		    memcmp(eg->peer, sk->peer, sizeof(eg->peer)) ||
-		    diag_severity_of(&eg->first) > knock)
+		    memcmp(eg->peer, sk->peer, sizeof(eg->peer)) || !plain_knock(&eg->first))
 			continue;
 		pk.port = ek.port;
 		scan_count(e, &g->scan, flowtable_lookup(e->probes, &pk), ek.port,
@@ -303,11 +315,13 @@ static void scan_take_over(struct engine *e, const struct fold_key *sk,
 /*
  * A knock (d) that is part of a scan joins the scan's group; true when it
  * did. Every knock of a peer counts toward its run, so the third port
- * finds the first two.
+ * finds the first two. *hold: it is not (yet), but its peer knocked on
+ * another port of the host lately: told alone, it waits a tick for a
+ * third. A peer's first port is told at once, the usual case of a
+ * service down; a second is rare enough to cost its report a tick.
  */
-static bool fold_scan(struct engine *e, const struct diagnosis *d, __u32 n)
+static bool fold_scan(struct engine *e, const struct diagnosis *d, __u32 n, bool *hold)
 {
-	const struct diag_entry *entry = diag_entry_of(d->code);
 	/* The knock's time, for the run and the span it reports: its SYN. */
 	__u64 t = d->since_ns ? d->since_ns : e->last_tick_ns;
 	struct fold_key sk, pk;
@@ -317,9 +331,8 @@ static bool fold_scan(struct engine *e, const struct diagnosis *d, __u32 n)
 	bool became_scan = false;
 	__u16 port;
 
-	/* Only a plain knock: a scan never raises a severity, nor hides one
-	 * raised (a client retrying one closed port is told by its port). */
-	if (!entry || !entry->folds_port_scans || diag_severity_of(d) > entry->severity)
+	/* A scan never raises a severity, nor hides one raised. */
+	if (!plain_knock(d))
 		return false;
 	port = scan_key_of(d, &sk);
 	g = flowtable_get(e->groups, &sk, NULL);
@@ -346,10 +359,12 @@ static bool fold_scan(struct engine *e, const struct diagnosis *d, __u32 n)
 			became_scan = s->run_ports == SCAN_MIN_PORTS;
 		}
 	}
-	if (s->run_ports < SCAN_MIN_PORTS)
+	if (s->run_ports < SCAN_MIN_PORTS) {
+		*hold = s->run_ports > 1;
 		return false;
+	}
 	if (became_scan)
-		scan_take_over(e, &sk, g, entry->severity);
+		scan_take_over(e, &sk, g);
 	scan_count(e, s, p, port, t);
 	group_add(g, d, n, false);
 	s->raised_after_tick_ns = e->last_tick_ns;
@@ -360,14 +375,19 @@ void fold_raise_n(struct engine *e, const struct diagnosis *d, __u32 n)
 {
 	struct fold_group *g;
 	struct fold_key fk;
+	bool hold = false;
 
-	if (fold_scan(e, d, n))
+	if (fold_scan(e, d, n, &hold))
 		return;
 	fold_key_of(d, &fk);
 	g = flowtable_get(e->groups, &fk, NULL);
 	if (!g)
 		return;
 	group_add(g, d, n, false);
+	if (hold) {
+		g->held = true;
+		g->held_after_tick_ns = e->last_tick_ns;
+	}
 }
 
 static void emit(struct engine *e, const struct diagnosis *first,
@@ -442,6 +462,10 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx)
 		}
 		if (!finish && fk->scan && scan_waits(e, g, now))
 			continue;
+		if (!finish && g->held && g->held_after_tick_ns == e->last_tick_ns &&
+		    plain_knock(&g->first))
+			continue;
+		g->held = false;
 		report = group_report(fk, g);
 		emit(e, &report, g->pending, now, fn, ctx);
 		g->emitted_severity = diag_severity_of(&g->first);

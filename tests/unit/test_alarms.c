@@ -781,6 +781,43 @@ out:
 	}
 }
 
+/*
+ * A scan whose first ports fall on either side of a tick, after the
+ * scanner knocked on 8080 a while ago (told then): the port before the
+ * tick waits for it, and the scan takes it over; one line for 10 ports.
+ * The lab's scan is timed so.
+ */
+static void test_scan_across_a_tick(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct flow_key k = mkkey(fm, fm->b, 8080, fm->router, 40000);
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		int p;
+
+		refuse(e, T0, &k);
+		engine_tick(e, T0 + SEC, sink_fn, &s);
+		EXPECT(s.n == 1, "%s: the knock on 8080: %s", fm->name, sink_str(&s));
+		for (p = 0; p < 10; p++) {
+			k = mkkey(fm, fm->b, 20 + p, fm->router, 40000);
+			refuse(e, T0 + 3 * SEC - MSEC + p * MSEC, &k);
+			if (!p)
+				engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+		}
+		engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 5 * SEC, sink_fn, &s);
+		EXPECT(s.n == 2, "%s: got %s", fm->name, sink_str(&s));
+		EXPECT(ev_val(&s.d[1], "ports") == 10 && s.d[1].connections == 10 &&
+		       ev_val(&s.d[1], "port_lowest") == 20,
+		       "%s: the scan: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
 /* A connect refused by RST, as the client's kernel reports it. */
 static void connect_refused(struct engine *e, __u64 ts, const struct flow_key *k)
 {
@@ -1131,6 +1168,7 @@ static const struct test_case tests[] = {
 	TEST(test_keepalive_close_info),
 	TEST(test_port_closed_scan_and_retry),
 	TEST(test_port_scan_one_note),
+	TEST(test_scan_across_a_tick),
 	TEST(test_refused_scan_one_error),
 	TEST(test_two_scanners_two_lines),
 	TEST(test_firewalled_syn_needs_listener),
