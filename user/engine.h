@@ -32,8 +32,10 @@ struct engine {
 	struct flowtable *groups;	/* fold.c's: one group per problem endpoint */
 	struct due_batch *due;		/* fold.c's: groups a full table pushed out */
 	/* fold.c's: (peer pair, port) -> struct scan_probe, the ports each
-	 * peer probed lately; and the numbers of scan runs and reports. */
+	 * peer probed lately; peer pair -> struct scan_state, its run and
+	 * what its next report covers; the numbers of runs and reports. */
 	struct flowtable *probes;
+	struct flowtable *scan_runs;
 	__u64 scan_ids;
 	size_t n_due, cap_due;
 	struct flowtable *endpoints;	/* endpoint_key -> struct endpoint */

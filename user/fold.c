@@ -46,7 +46,11 @@ struct fold_key {
  */
 #define SCAN_MIN_PORTS	3
 
-/* One peer's knocks on one host (a scan group's, fold_key.scan). */
+/*
+ * One peer's knocks on one host (engine.scan_runs, by its scan group's key).
+ * Apart from the groups: every peer that knocks has one, and a storm of
+ * clients on one closed port must not push that port's group out.
+ */
 struct scan_state {
 	/* The run: knocks no more than a fold window apart. */
 	__u64 run;		/* its number (engine.scan_ids); 0: none yet */
@@ -89,7 +93,6 @@ struct fold_group {
 	bool held;
 	__u64 held_after_tick_ns;
 	struct diagnosis first;	/* the most severe of them, the first of those */
-	struct scan_state scan;	/* a scan group's */
 };
 
 /* A group pushed out of a full group table: emitted at the next tick. */
@@ -167,21 +170,23 @@ static void due_push(struct engine *e, const struct diagnosis *first,
 
 /* What a group says: its gravest member, owned by no one process when
  * several were; a scan's, with the ports it covers. */
-static struct diagnosis group_report(const struct fold_key *fk,
+static struct diagnosis group_report(struct engine *e, const struct fold_key *fk,
 				     const struct fold_group *g)
 {
+	struct scan_state *s = fk->scan ? flowtable_lookup(e->scan_runs, fk) : NULL;
 	struct diagnosis d = g->first;
 
 	if (g->owners_differ) {
 		d.pid = 0;
 		d.comm[0] = '\0';
 	}
-	if (fk->scan && g->scan.batch) {
-		evidence_add(&d, "ports", g->scan.ports);
-		evidence_add(&d, "port_lowest", g->scan.port_lowest);
-		evidence_add(&d, "port_highest", g->scan.port_highest);
-		evidence_add(&d, "scan_ms", ns_to_ms(elapsed(g->scan.first_ns,
-							      g->scan.last_ns)));
+	if (s && s->batch) {
+		evidence_add(&d, "ports", s->ports);
+		evidence_add(&d, "port_lowest", s->port_lowest);
+		evidence_add(&d, "port_highest", s->port_highest);
+		evidence_add(&d, "scan_ms", ns_to_ms(elapsed(s->first_ns, s->last_ns)));
+		/* Told: the next knocks make the next report. */
+		s->batch = 0;
 	}
 	return d;
 }
@@ -194,7 +199,7 @@ static void group_evicted(const void *key, void *value, void *ctx)
 	struct diagnosis d;
 
 	if (g->pending) {
-		d = group_report(key, g);
+		d = group_report(ctx, key, g);
 		due_push(ctx, &d, g->pending);
 	}
 }
@@ -208,13 +213,18 @@ bool fold_init(struct engine *e)
 	 * evicted costs a port counted twice, nothing more. */
 	e->probes = flowtable_new(sizeof(struct fold_key), sizeof(struct scan_probe),
 				  e->cfg.max_flows, NULL, NULL);
-	return e->groups && e->probes;
+	/* A peer's knocks on a host: no more than there are probes. One
+	 * evicted starts its count anew. */
+	e->scan_runs = flowtable_new(sizeof(struct fold_key), sizeof(struct scan_state),
+				 e->cfg.max_flows, NULL, NULL);
+	return e->groups && e->probes && e->scan_runs;
 }
 
 void fold_free(struct engine *e)
 {
 	flowtable_free(e->groups);
 	flowtable_free(e->probes);
+	flowtable_free(e->scan_runs);
 	free(e->due);
 }
 
@@ -289,21 +299,21 @@ static void scan_count(struct engine *e, struct scan_state *s,
  * retrying it (PORT_CLOSED's error), keep their own report.
  */
 static void scan_take_over(struct engine *e, const struct fold_key *sk,
-			   struct fold_group *g)
+			   struct scan_state *s, struct fold_group *g)
 {
 	for (unsigned int i = 0; i < SCAN_MIN_PORTS - 1; i++) {
 		struct fold_key ek = *sk, pk = *sk;
 		struct fold_group *eg;
 
 		ek.scan = 0;
-		ek.port = g->scan.early[i];
+		ek.port = s->early[i];
 		memset(ek.peer, 0, sizeof(ek.peer));
 		eg = flowtable_lookup(e->groups, &ek);
 		if (!eg || !eg->pending || eg->peers_differ ||
 		    memcmp(eg->peer, sk->peer, sizeof(eg->peer)) || !plain_knock(&eg->first))
 			continue;
 		pk.port = ek.port;
-		scan_count(e, &g->scan, flowtable_lookup(e->probes, &pk), ek.port,
+		scan_count(e, s, flowtable_lookup(e->probes, &pk), ek.port,
 			   eg->first.since_ns ? eg->first.since_ns : e->last_tick_ns);
 		group_add(g, &eg->first, eg->pending, eg->owners_differ);
 		/* Nothing left to tell: a group never told goes at the next
@@ -335,10 +345,9 @@ static bool fold_scan(struct engine *e, const struct diagnosis *d, __u32 n, bool
 	if (!plain_knock(d))
 		return false;
 	port = scan_key_of(d, &sk);
-	g = flowtable_get(e->groups, &sk, NULL);
-	if (!g)
+	s = flowtable_get(e->scan_runs, &sk, NULL);
+	if (!s)
 		return false;
-	s = &g->scan;
 	if (!s->run || elapsed(s->run_last_ns, t) > e->cfg.fold_ns) {
 		s->run = ++e->scan_ids;
 		s->run_ports = 0;
@@ -363,8 +372,11 @@ static bool fold_scan(struct engine *e, const struct diagnosis *d, __u32 n, bool
 		*hold = s->run_ports > 1;
 		return false;
 	}
+	g = flowtable_get(e->groups, &sk, NULL);
+	if (!g)
+		return false;
 	if (became_scan)
-		scan_take_over(e, &sk, g);
+		scan_take_over(e, &sk, s, g);
 	scan_count(e, s, p, port, t);
 	group_add(g, d, n, false);
 	s->raised_after_tick_ns = e->last_tick_ns;
@@ -413,23 +425,33 @@ static void emit(struct engine *e, const struct diagnosis *first,
  * with no knock raised), so that one report covers it whole, or for a
  * window from its first knock, so that one that never ends is still told.
  */
-static bool scan_waits(const struct engine *e, const struct fold_group *g, __u64 now)
+static bool scan_waits(const struct engine *e, const struct fold_key *fk, __u64 now)
 {
-	bool quiet = g->scan.raised_after_tick_ns < e->last_tick_ns;
+	const struct scan_state *s = flowtable_lookup(e->scan_runs, fk);
 
-	return !quiet && elapsed(g->scan.first_ns, now) < e->cfg.fold_ns;
+	return s && s->batch && s->raised_after_tick_ns >= e->last_tick_ns &&
+	       elapsed(s->first_ns, now) < e->cfg.fold_ns;
 }
 
-/* Probes a fold window old are no run's any more (the oldest first). */
-static void probes_expire(struct engine *e, __u64 now)
+/* Probes and runs a fold window old are over (the oldest first); a run
+ * with knocks not yet told stays for its report. */
+static void scans_expire(struct engine *e, __u64 now)
 {
 	struct scan_probe *p, *pnext;
+	struct scan_state *s, *snext;
 
 	for (p = flowtable_first(e->probes); p; p = pnext) {
 		pnext = flowtable_next(e->probes, p);
 		if (elapsed(p->last_ns, now) <= e->cfg.fold_ns)
 			break;
 		flowtable_delete(e->probes, p);
+	}
+	for (s = flowtable_first(e->scan_runs); s; s = snext) {
+		snext = flowtable_next(e->scan_runs, s);
+		if (elapsed(s->run_last_ns, now) <= e->cfg.fold_ns)
+			break;
+		if (!s->batch)
+			flowtable_delete(e->scan_runs, s);
 	}
 }
 
@@ -453,27 +475,24 @@ void fold_emit(struct engine *e, __u64 now, bool finish, diag_fn fn, void *ctx)
 		    !(g->pending && diag_severity_of(&g->first) > g->emitted_severity))
 			continue;
 		if (!g->pending) {
-			/* Quiet for a whole window: the problem is over; a
-			 * scan's run too, or its count would start anew. */
-			if (!finish && (!fk->scan ||
-					elapsed(g->scan.run_last_ns, now) > e->cfg.fold_ns))
+			/* Quiet for a whole window: the problem is over. */
+			if (!finish)
 				flowtable_delete(e->groups, g);
 			continue;
 		}
-		if (!finish && fk->scan && scan_waits(e, g, now))
+		if (!finish && fk->scan && scan_waits(e, fk, now))
 			continue;
 		if (!finish && g->held && g->held_after_tick_ns == e->last_tick_ns &&
 		    plain_knock(&g->first))
 			continue;
 		g->held = false;
-		report = group_report(fk, g);
+		report = group_report(e, fk, g);
 		emit(e, &report, g->pending, now, fn, ctx);
 		g->emitted_severity = diag_severity_of(&g->first);
 		g->pending = 0;
 		g->emitted = true;
 		g->last_emit_ns = now;
-		g->scan.batch = 0;
 	}
 	if (!finish)
-		probes_expire(e, now);
+		scans_expire(e, now);
 }

@@ -818,6 +818,53 @@ out:
 	}
 }
 
+/*
+ * Counting each knocking peer's ports must not crowd the groups out: with
+ * a table of 64, a storm of 200 clients knocking once on a closed port is
+ * one note, and another port's repeats, waiting for their fold window,
+ * still wait for it rather than being pushed out early.
+ */
+static void test_knock_storm_keeps_groups(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct engine_config cfg;
+		struct engine *e;
+		struct sink s = {0};
+		struct flow_key k;
+		char addr[48];
+		int c;
+
+		engine_config_default(&cfg);
+		cfg.max_flows = 64;
+		e = engine_new(&cfg);
+		k = mkkey(fm, fm->b, 9090, fm->a, 40000);
+		refuse(e, T0, &k);
+		engine_tick(e, T0 + SEC, sink_fn, &s);
+		k = mkkey(fm, fm->b, 9090, fm->a, 40001);
+		refuse(e, T0 + 2 * SEC, &k);
+		for (c = 0; c < 200; c++) {
+			snprintf(addr, sizeof(addr), fm->af == TT_AF_INET ? "10.0.3.%d" :
+				 "fd00:3::%x", c + 1);
+			k = mkkey(fm, fm->b, 8080, addr, 50000);
+			refuse(e, T0 + 2 * SEC + c * MSEC, &k);
+		}
+		engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+		EXPECT(s.n == 2, "%s: got %s", fm->name, sink_str(&s));
+		EXPECT(s.d[1].key.lport == 8080 && s.d[1].connections == 200 &&
+		       !diag_evidence_get(&s.d[1], "ports", NULL),
+		       "%s: the storm: %s", fm->name, sink_str(&s));
+		engine_tick(e, T0 + 62 * SEC, sink_fn, &s);
+		EXPECT(s.n == 3 && s.d[2].key.lport == 9090 && s.d[2].connections == 1,
+		       "%s: the repeat after its window: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
 /* A connect refused by RST, as the client's kernel reports it. */
 static void connect_refused(struct engine *e, __u64 ts, const struct flow_key *k)
 {
@@ -1170,6 +1217,7 @@ static const struct test_case tests[] = {
 	TEST(test_port_scan_one_note),
 	TEST(test_scan_across_a_tick),
 	TEST(test_refused_scan_one_error),
+	TEST(test_knock_storm_keeps_groups),
 	TEST(test_two_scanners_two_lines),
 	TEST(test_firewalled_syn_needs_listener),
 	TEST(test_qdisc_burst_is_loss),
