@@ -73,7 +73,7 @@ static void words_refused_scan(const struct diagnosis *d, long long ports,
 			      "(port %s): the host is up, nothing listens there",
 			      n->raddr, range);
 	else
-		words_summary(w, "port scan: %s refused our SYNs on %lld ports of it (%s) "
+		words_summary(w, "port scan: %s refused our SYNs on %lld of its ports (%s) "
 			      "in %s: the host is up, nothing listens on them", n->raddr,
 			      ports, range, span);
 	words_cause(w, "a scanner, service discovery or a health check on this host "
@@ -143,8 +143,8 @@ void words_port_closed(const struct diagnosis *d, const struct words_names *n,
 				      ports, n->laddr, n->raddr, span, range);
 		words_cause(w, "a scanner, service discovery or a monitoring system at %s "
 			    "probes this host's ports", n->raddr);
-		words_cause(w, "a client of several services here that are all down: it "
-			    "would retry one of them, which is told on its own (3)");
+		words_cause(w, "a client of several services here that are all down (3); "
+			    "one it keeps retrying is told on its own, as an error");
 		words_check(w, "who is %s: getent hosts %s", n->raddr, n->raddr);
 		words_check(w, "ss -ltnp");
 		words_check(w, "systemctl --failed");

@@ -910,7 +910,7 @@ static void test_refused_scan_one_error(struct test *t)
 		EXPECT_EQ(ev_val(d, "ports"), 50);
 		EXPECT_EQ(ev_val(d, "port_lowest"), 1000);
 		EXPECT_EQ(ev_val(d, "port_highest"), 1098);
-		EXPECT(strstr(s.w[at].summary, "refused our SYNs on 50 ports") &&
+		EXPECT(strstr(s.w[at].summary, "refused our SYNs on 50 of its ports") &&
 		       strstr(s.w[at].summary, "(1000-1098)"),
 		       "%s: summary: %s", fm->name, s.w[at].summary);
 		for (size_t j = 0; j < s.n; j++)
