@@ -13,6 +13,7 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 		.code = DIAG_CONNECTION_REFUSED, .name = "CONNECTION_REFUSED",
 		.severity = SEV_ERROR,
 		.judge = judge_connection_refused,
+		.folds_port_scans = true,
 		.words = words_connection_refused,
 	}, {
 		.code = DIAG_SYN_UNANSWERED, .name = "SYN_UNANSWERED",
@@ -24,6 +25,7 @@ const struct diag_entry diag_catalogue[DIAG_CODE_MAX] = {
 		.code = DIAG_PORT_CLOSED, .name = "PORT_CLOSED",
 		.severity = SEV_INFO, .severity_of = severity_of_port_closed,
 		.judge = judge_port_closed,
+		.folds_port_scans = true,
 		.words = words_port_closed,
 	}, {
 		/* A queue here that keeps dropping is a bottleneck, no refusal. */

@@ -34,6 +34,12 @@ struct diag_entry {
 	/* Judged on absence: only on flows the last scan still reported
 	 * (a judge with other evidence too reads judge_in.scan_current). */
 	bool needs_scan;
+	/*
+	 * A refused handshake: one peer probing many ports of one host folds
+	 * into one report by the pair of addresses (fold.c), since the port
+	 * it names is then no service anyone needs.
+	 */
+	bool folds_port_scans;
 	words_fn words;
 };
 

@@ -31,6 +31,12 @@ struct engine {
 	struct flowtable *listeners;	/* listen_key -> struct listener */
 	struct flowtable *groups;	/* fold.c's: one group per problem endpoint */
 	struct due_batch *due;		/* fold.c's: groups a full table pushed out */
+	/* fold.c's: (peer pair, port) -> struct scan_probe, the ports each
+	 * peer probed lately; peer pair -> struct scan_state, its run and
+	 * what its next report covers; the numbers of runs and reports. */
+	struct flowtable *probes;
+	struct flowtable *scan_runs;
+	__u64 scan_ids;
 	size_t n_due, cap_due;
 	struct flowtable *endpoints;	/* endpoint_key -> struct endpoint */
 	struct flowtable *refusals;	/* refusal_key -> struct refusal */

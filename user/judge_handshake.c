@@ -34,6 +34,8 @@ bool judge_connection_refused(const struct judge_in *in, struct diagnosis *d)
 					      f->rst_ns ? f->rst_ns : f->closed_ns)));
 	d->side = TT_SIDE_CLIENT;
 	d->app_error = ECONNREFUSED;
+	/* When it knocked: a scan's reports span its first to last knock. */
+	d->since_ns = f->start_ns;
 	return true;
 }
 
@@ -105,6 +107,8 @@ bool judge_port_closed(const struct judge_in *in, struct diagnosis *d)
 	evidence_add(d, "client_syns", f->client_syns);
 	d->side = TT_SIDE_SERVER;
 	d->app_error = 0;
+	/* The first SYN: a scan's reports span its first to last knock. */
+	d->since_ns = f->start_ns;
 	return true;
 }
 

@@ -260,6 +260,11 @@ void metrics_diagnosis(struct metrics *m, const struct diagnosis *d, __u64 now_n
 	if (d->code >= DIAG_CODE_MAX)
 		return;
 	ep_key_of(&d->key, d->side, d->cgroup, &k);
+	/* A port scan's report (evidence "ports") is the peer's, not one
+	 * port's: a series per port knocked on would be a series per scan
+	 * probe, and the port it names is only the first. */
+	if (diag_evidence_get(d, "ports", NULL))
+		k.lport = k.rport = 0;
 	e = endpoint_for(m, &k, now_ns);
 	if (!e)
 		return;

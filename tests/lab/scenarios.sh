@@ -932,36 +932,90 @@ sc_long-poll() {
 # service-b's port, where nothing listens (service-b answers RST), and to
 # service-a's, which its firewall drops and where nothing listens either.
 # Neither is a fault of these hosts: at most one note for the closed port.
+# Then a port scan: the router knocks once on each of SCAN_PORTS closed
+# ports of service-b, from the variant's port (so that the tracers' port
+# filter sees it): one note at service-b and one CONNECTION_REFUSED at the
+# router, traced too, each saying how many ports, not a line per port.
+SCAN_PORTS=20
 sc_scan() {
-	local fam=$1 port=$2 n=$3 a b r2
+	local fam=$1 port=$2 n=$3 a b r2 off=$(($2 - LAB_PORT_BASE)) first last
 
 	a=$(lab_addr "$fam" a)
 	b=$(lab_addr "$fam" b)
 	[ "$fam" = v4 ] && r2=$R4A || r2=$R6A
+	# Ports nobody else's: 21000-23999 is no scenario's; 40 a scenario,
+	# 20 a family.
+	first=$((21000 + 40 * (off / 10) + 20 * (off % 10)))
+	last=$((first + SCAN_PORTS - 1))
 	sc_nft_at a input "$port" "tcp dport $port counter drop" || return
-	sc_tracers "$n" "$port" a b || return
+	sc_tracers "$n" "$port" a b r || return
 	sc_router_client "$n" "$b" "$port" request --timeout-ms 2000 --expect ECONNREFUSED ||
 		lab_fail "lab: the scan of service-b was not refused"
 	sc_router_client "$n" "$b" "$port" request --bind "$r2" --timeout-ms 2000 \
 		--expect ECONNREFUSED || lab_fail "lab: the second scan of service-b was not refused"
 	sc_router_client "$n" "$a" "$port" request --timeout-ms 1500 --expect timeout ||
 		lab_fail "lab: the scan of service-a was not dropped"
-	sc_stop "$n" a b
+	sc_router_scan "$n" "$b" "$port" "$first" "$last" ||
+		lab_fail "lab: the port scan of service-b was not refused on every port"
+	sc_stop "$n" a b r
 	sc_nft_hit a "$port" input
 	sc_check_quiet "$n"
-	# service-b did see both knocks, as notes on the one closed port
+	# service-b did see both knocks on its port, as one note ...
 	sc_check expect_diag "$LAB_DIR/$n.b.json" PORT_CLOSED || return
-	sc_check expect_connections "$LAB_DIR/$n.b.json" PORT_CLOSED 2
+	sc_check expect_connections_port "$LAB_DIR/$n.b.json" PORT_CLOSED lport "$port" 2
+	# ... and the port scan as another, as the router its refusals
+	sc_check expect_port_scan "$LAB_DIR/$n.b.json" PORT_CLOSED lport "$first" "$last"
+	sc_check expect_port_scan "$LAB_DIR/$n.r.json" CONNECTION_REFUSED rport "$first" "$last"
 }
 
-# expect_connections FILE CODE N: the CODE diagnoses cover N connections.
-expect_connections() {
+# sc_router_scan NAME ADDR LPORT FIRST LAST: the router knocks once on each
+# port FIRST..LAST of ADDR, from source port LPORT; each must be refused.
+sc_router_scan() {
+	local name=$1 addr=$2 lport=$3 first=$4 last=$5
+
+	# One shell in the namespace for them all: a knock every few ms,
+	# as a scanner knocks.
+	# shellcheck disable=SC2016 # expanded by that shell
+	ip netns exec "$NS_R" bash -c '
+		for p in $(seq "$4" "$5"); do
+			"$1" client -c "$2" -p "$p" -m request --lport "$3" \
+				--timeout-ms 2000 --expect ECONNREFUSED || exit 1
+		done' scan "$PEER" "$addr" "$lport" "$first" "$last" \
+		2>>"$LAB_DIR/$name.peer.log"
+}
+
+# expect_connections_port FILE CODE FIELD PORT N: the CODE diagnoses whose
+# FIELD (lport, rport) is PORT cover N connections.
+expect_connections_port() {
 	local got
 
-	got=$(jq -s --arg c "$2" '[.[] | select(.type == "diagnosis" and .code == $c) |
+	got=$(jq -s --arg c "$2" --arg f "$3" --argjson p "$4" '[.[] |
+		select(.type == "diagnosis" and .code == $c and .[$f] == $p) |
 		.connections] | add // 0' "$1")
-	[ "$got" -eq "$3" ] && return 0
-	echo "$(basename "$1" .json): $2 covers $got connections, want $3"
+	[ "$got" -eq "$5" ] && return 0
+	echo "$(basename "$1" .json): $2 on $3 $4 covers $got connections, want $5"
+	return 1
+}
+
+# expect_port_scan FILE CODE FIELD FIRST LAST: one CODE diagnosis tells the
+# scan of ports FIRST..LAST (FIELD: lport at the scanned host, rport at
+# the scanner), knocked on once each: evidence ports, port_lowest,
+# port_highest, as many connections; no other CODE line names one of them.
+expect_port_scan() {
+	local file=$1 code=$2 field=$3 first=$4 last=$5 got
+
+	lab_json_ok "$file" || return 1
+	got=$(jq -c -s --arg c "$code" --arg f "$field" --argjson lo "$first" \
+		--argjson hi "$last" '[.[] | select(.type == "diagnosis" and .code == $c)] |
+		{ scans: [.[] | select(.evidence.ports != null) |
+			  [.evidence.ports, .evidence.port_lowest, .evidence.port_highest,
+			   .connections]],
+		  alone: [.[] | select(.evidence.ports == null and
+				       .[$f] >= $lo and .[$f] <= $hi) | .[$f]] }' "$file")
+	[ "$got" = "{\"scans\":[[$((last - first + 1)),$first,$last,$((last - first + 1))]],\"alone\":[]}" ] &&
+		return 0
+	echo "$(basename "$file" .json): $code scans [ports,lowest,highest,connections]" \
+		"and ports told alone: $got; want one scan of $first-$last"
 	return 1
 }
 

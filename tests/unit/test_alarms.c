@@ -685,6 +685,294 @@ out:
 	}
 }
 
+/* The first diagnosis of code whose evidence has (or lacks) "ports". */
+static const struct diagnosis *find_scan(const struct sink *s, enum diag_code code,
+					 bool scan, size_t *at)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->d[i].code == code && diag_evidence_get(&s->d[i], "ports", NULL) == scan) {
+			if (at)
+				*at = i;
+			return &s->d[i];
+		}
+	return NULL;
+}
+
+/*
+ * The router scans 50 closed ports of service-b over 2 s, one SYN each,
+ * while three clients knock once on 8080: the clients fold by endpoint as
+ * ever (one note, 3 connections), the scan into one note that waits for
+ * the scan to end and says how many ports, which, over how long. Then the
+ * scanner retries one scanned port: its third SYN is an error, told at
+ * once on its own, never folded into (nor raised by) the scan.
+ */
+static void test_port_scan_one_note(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		const char *third = fm->af == TT_AF_INET ? "10.0.1.7" : "fd00:1::7";
+		const char *knockers[3] = { fm->a, fm->c, third };
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		const struct diagnosis *d;
+		size_t at = 0;
+		int p;
+
+		for (p = 0; p < 3; p++) {
+			struct flow_key k = mkkey(fm, fm->b, 8080, knockers[p], 51000 + p);
+
+			refuse(e, T0 + p * MSEC, &k);
+		}
+		for (p = 0; p < 50; p++) {
+			struct flow_key k = mkkey(fm, fm->b, 20 + p, fm->router, 40000 + p);
+
+			refuse(e, T0 + p * 40 * MSEC, &k);
+			if (p == 24)	/* the scan goes on across ticks */
+				engine_tick(e, T0 + SEC, sink_fn, &s);
+		}
+		engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+		EXPECT(s.n == 1, "%s: only the clients' note before the scan ends: %s",
+		       fm->name, sink_str(&s));
+		d = &s.d[0];
+		EXPECT(d->code == DIAG_PORT_CLOSED && d->key.lport == 8080 &&
+		       d->connections == 3 && d->severity == SEV_INFO &&
+		       !diag_evidence_get(d, "ports", NULL),
+		       "%s: the clients of 8080: %s", fm->name, sink_str(&s));
+		engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+		EXPECT(s.n == 2, "%s: the scan in one line: %s", fm->name, sink_str(&s));
+		d = &s.d[1];
+		EXPECT_EQ(d->code, DIAG_PORT_CLOSED);
+		EXPECT_EQ(d->severity, SEV_INFO);
+		EXPECT_EQ(d->connections, 50);
+		EXPECT_EQ(ev_val(d, "ports"), 50);
+		EXPECT_EQ(ev_val(d, "port_lowest"), 20);
+		EXPECT_EQ(ev_val(d, "port_highest"), 69);
+		EXPECT_EQ(ev_val(d, "scan_ms"), 49 * 40);
+		EXPECT(strstr(s.w[1].summary, "port scan: 50 closed ports of ") &&
+		       strstr(s.w[1].summary, fm->router) && strstr(s.w[1].summary, "(20-69)"),
+		       "%s: summary: %s", fm->name, s.w[1].summary);
+
+		/* The scanner comes back to port 25 twice: the first is one
+		 * more knock of the scan, the second its third SYN there. */
+		for (p = 0; p < 2; p++) {
+			struct flow_key k = mkkey(fm, fm->b, 25, fm->router, 41000 + p);
+
+			refuse(e, T0 + 4 * SEC + p * MSEC, &k);
+		}
+		engine_tick(e, T0 + 5 * SEC, sink_fn, &s);
+		EXPECT(s.n == 3, "%s: the retry told at once: %s", fm->name, sink_str(&s));
+		d = &s.d[2];
+		EXPECT(d->code == DIAG_PORT_CLOSED && d->severity == SEV_ERROR &&
+		       d->key.lport == 25 && ev_val(d, "client_syns") == 3 &&
+		       !diag_evidence_get(d, "ports", NULL),
+		       "%s: retry: %s", fm->name, sink_str(&s));
+		/* The scan's own repeat waits for its window, a note still. */
+		engine_finish(e, T0 + 6 * SEC, sink_fn, &s);
+		EXPECT(s.n == 4, "%s: finish: %s", fm->name, sink_str(&s));
+		d = find_scan(&s, DIAG_PORT_CLOSED, true, &at);
+		EXPECT(at == 1 && s.d[3].severity == SEV_INFO && s.d[3].connections == 1 &&
+		       ev_val(&s.d[3], "ports") == 1, "%s: the scan's repeat: %s",
+		       fm->name, sink_str(&s));
+		EXPECT(alarms(&s) == 1, "%s: alarms: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+/*
+ * A scan whose first ports fall on either side of a tick, after the
+ * scanner knocked on 8080 a while ago (told then): the port before the
+ * tick waits for it, and the scan takes it over; one line for 10 ports.
+ * The lab's scan is timed so.
+ */
+static void test_scan_across_a_tick(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct flow_key k = mkkey(fm, fm->b, 8080, fm->router, 40000);
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		int p;
+
+		refuse(e, T0, &k);
+		engine_tick(e, T0 + SEC, sink_fn, &s);
+		EXPECT(s.n == 1, "%s: the knock on 8080: %s", fm->name, sink_str(&s));
+		for (p = 0; p < 10; p++) {
+			k = mkkey(fm, fm->b, 20 + p, fm->router, 40000);
+			refuse(e, T0 + 3 * SEC - MSEC + p * MSEC, &k);
+			if (!p)
+				engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+		}
+		engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 5 * SEC, sink_fn, &s);
+		EXPECT(s.n == 2, "%s: got %s", fm->name, sink_str(&s));
+		EXPECT(ev_val(&s.d[1], "ports") == 10 && s.d[1].connections == 10 &&
+		       ev_val(&s.d[1], "port_lowest") == 20,
+		       "%s: the scan: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+/*
+ * Counting each knocking peer's ports must not crowd the groups out: with
+ * a table of 64, a storm of 200 clients knocking once on a closed port is
+ * one note, and another port's repeats, waiting for their fold window,
+ * still wait for it rather than being pushed out early.
+ */
+static void test_knock_storm_keeps_groups(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct engine_config cfg;
+		struct engine *e;
+		struct sink s = {0};
+		struct flow_key k;
+		char addr[48];
+		int c;
+
+		engine_config_default(&cfg);
+		cfg.max_flows = 64;
+		e = engine_new(&cfg);
+		k = mkkey(fm, fm->b, 9090, fm->a, 40000);
+		refuse(e, T0, &k);
+		engine_tick(e, T0 + SEC, sink_fn, &s);
+		k = mkkey(fm, fm->b, 9090, fm->a, 40001);
+		refuse(e, T0 + 2 * SEC, &k);
+		for (c = 0; c < 200; c++) {
+			snprintf(addr, sizeof(addr), fm->af == TT_AF_INET ? "10.0.3.%d" :
+				 "fd00:3::%x", c + 1);
+			k = mkkey(fm, fm->b, 8080, addr, 50000);
+			refuse(e, T0 + 2 * SEC + c * MSEC, &k);
+		}
+		engine_tick(e, T0 + 3 * SEC, sink_fn, &s);
+		engine_tick(e, T0 + 4 * SEC, sink_fn, &s);
+		EXPECT(s.n == 2, "%s: got %s", fm->name, sink_str(&s));
+		EXPECT(s.d[1].key.lport == 8080 && s.d[1].connections == 200 &&
+		       !diag_evidence_get(&s.d[1], "ports", NULL),
+		       "%s: the storm: %s", fm->name, sink_str(&s));
+		engine_tick(e, T0 + 62 * SEC, sink_fn, &s);
+		EXPECT(s.n == 3 && s.d[2].key.lport == 9090 && s.d[2].connections == 1,
+		       "%s: the repeat after its window: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+/* A connect refused by RST, as the client's kernel reports it. */
+static void connect_refused(struct engine *e, __u64 ts, const struct flow_key *k)
+{
+	feed_state(e, ts, k, TT_TCP_CLOSE, TT_TCP_SYN_SENT, TT_SIDE_CLIENT);
+	feed_rst(e, EV_RST_RX, ts + MSEC, k, TT_TCP_SYN_SENT, 0, 0, 0, 0);
+	feed_state(e, ts + MSEC, k, TT_TCP_SYN_SENT, TT_TCP_CLOSE, TT_SIDE_CLIENT);
+}
+
+/*
+ * service-a scans 50 ports of service-b: one CONNECTION_REFUSED that says
+ * it was refused on 50 ports. Two ports of the router refused are two
+ * services down, not a scan: a line each.
+ */
+static void test_refused_scan_one_error(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		const struct diagnosis *d;
+		size_t at = 0;
+		int p;
+
+		for (p = 0; p < 50; p++) {
+			struct flow_key k = mkkey(fm, fm->a, 50000 + p, fm->b, 1000 + 2 * p);
+
+			connect_refused(e, T0 + p * 10 * MSEC, &k);
+		}
+		for (p = 0; p < 2; p++) {
+			struct flow_key k = mkkey(fm, fm->a, 50100 + p, fm->router, 8080 + p);
+
+			connect_refused(e, T0 + p * MSEC, &k);
+		}
+		engine_tick(e, T0 + SEC, sink_fn, &s);
+		engine_tick(e, T0 + 2 * SEC, sink_fn, &s);
+		EXPECT(s.n == 3, "%s: got %s", fm->name, sink_str(&s));
+		EXPECT_EQ(count_code(&s, DIAG_CONNECTION_REFUSED), 3);
+		d = find_scan(&s, DIAG_CONNECTION_REFUSED, true, &at);
+		EXPECT(d, "%s: no scan: %s", fm->name, sink_str(&s));
+		EXPECT_EQ(d->severity, SEV_ERROR);
+		EXPECT_EQ(d->side, TT_SIDE_CLIENT);
+		EXPECT_EQ(d->connections, 50);
+		EXPECT_EQ(ev_val(d, "ports"), 50);
+		EXPECT_EQ(ev_val(d, "port_lowest"), 1000);
+		EXPECT_EQ(ev_val(d, "port_highest"), 1098);
+		EXPECT(strstr(s.w[at].summary, "refused our SYNs on 50 of its ports") &&
+		       strstr(s.w[at].summary, "(1000-1098)"),
+		       "%s: summary: %s", fm->name, s.w[at].summary);
+		for (size_t j = 0; j < s.n; j++)
+			EXPECT(j == at || (s.d[j].connections == 1 &&
+					   !diag_evidence_get(&s.d[j], "ports", NULL)),
+			       "%s: the router's two ports: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+/*
+ * Two scanners of service-b at once, and service-a scanning two hosts:
+ * a line per scanner, and per host scanned.
+ */
+static void test_two_scanners_two_lines(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		const char *scanners[2] = { fm->router, fm->c };
+		const char *hosts[2] = { fm->b, fm->router };
+		struct engine *b = new_engine(), *a = new_engine();
+		struct sink sb = {0}, sa = {0};
+		int p, n;
+
+		for (p = 0; p < 10; p++) {
+			for (n = 0; n < 2; n++) {
+				struct flow_key k = mkkey(fm, fm->b, 3000 + p + 100 * n,
+							  scanners[n], 45000 + p);
+				struct flow_key c = mkkey(fm, fm->a, 45000 + 20 * n + p,
+							  hosts[n], 3000 + p);
+
+				refuse(b, T0 + p * MSEC, &k);
+				connect_refused(a, T0 + p * MSEC, &c);
+			}
+		}
+		engine_tick(b, T0 + SEC, sink_fn, &sb);
+		engine_tick(a, T0 + SEC, sink_fn, &sa);
+		engine_tick(b, T0 + 2 * SEC, sink_fn, &sb);
+		engine_tick(a, T0 + 2 * SEC, sink_fn, &sa);
+		EXPECT(sb.n == 2 && sa.n == 2, "%s: got %s at b, %s at a", fm->name,
+		       sink_str(&sb), sink_str(&sa));
+		for (n = 0; n < 2; n++) {
+			EXPECT(ev_val(&sb.d[n], "ports") == 10 && sb.d[n].connections == 10,
+			       "%s: scanner %d: %s", fm->name, n, sink_str(&sb));
+			EXPECT(ev_val(&sa.d[n], "ports") == 10 && sa.d[n].connections == 10,
+			       "%s: host %d: %s", fm->name, n, sink_str(&sa));
+		}
+		EXPECT(memcmp(sb.d[0].key.raddr, sb.d[1].key.raddr, 16) != 0,
+		       "%s: one scanner named twice", fm->name);
+		EXPECT(memcmp(sa.d[0].key.raddr, sa.d[1].key.raddr, 16) != 0,
+		       "%s: one host named twice", fm->name);
+out:
+		engine_free(b);
+		engine_free(a);
+		if (t->failed)
+			return;
+	}
+}
+
 /* SYNs this host's firewall dropped: no fault where nothing listens (a
  * scan, a policy doing its job), LOCAL_DROP where a service does. */
 static void test_firewalled_syn_needs_listener(struct test *t)
@@ -926,6 +1214,11 @@ static const struct test_case tests[] = {
 	TEST(test_reset_cut_off_error),
 	TEST(test_keepalive_close_info),
 	TEST(test_port_closed_scan_and_retry),
+	TEST(test_port_scan_one_note),
+	TEST(test_scan_across_a_tick),
+	TEST(test_refused_scan_one_error),
+	TEST(test_knock_storm_keeps_groups),
+	TEST(test_two_scanners_two_lines),
 	TEST(test_firewalled_syn_needs_listener),
 	TEST(test_qdisc_burst_is_loss),
 	TEST(test_qdisc_lasting_is_local_drop),

@@ -124,6 +124,46 @@ out:
 	metrics_free(m);
 }
 
+/* A port scan's report (evidence "ports"), at either end: one series per
+ * peer, no port label, however many ports and scans. */
+static void test_scan_series_portless(struct test *t)
+{
+	struct metrics *m = registry(500, 300 * SEC);
+	struct diagnosis d;
+	struct capture c = {0};
+	const char *text;
+
+	EXPECT(m, "registry");
+	for (int i = 0; i < 2; i++) {
+		/* the scanned host, twice (the scan goes on) ... */
+		d = diag(DIAG_PORT_CLOSED, TT_SIDE_SERVER,
+			 key4("10.0.2.10", 20 + i, "10.0.1.7", 51515), i ? 1 : 50);
+		d.severity = SEV_INFO;
+		d.evidence[0].name = "ports";
+		d.evidence[0].value = i ? 1 : 50;
+		d.n_evidence = 1;
+		metrics_diagnosis(m, &d, SEC);
+		/* ... and the scanner */
+		d = diag(DIAG_CONNECTION_REFUSED, TT_SIDE_CLIENT,
+			 key4("10.0.1.7", 51515, "10.0.2.10", 20 + i), i ? 1 : 50);
+		d.evidence[0].name = "ports";
+		d.evidence[0].value = i ? 1 : 50;
+		d.n_evidence = 1;
+		metrics_diagnosis(m, &d, SEC);
+	}
+	text = render(m, &c);
+	EXPECT(strstr(text, "tcptrace_diagnoses_total{side=\"server\",raddr=\"10.0.1.7\","
+			    "rport=\"\",lport=\"\",container=\"\",code=\"PORT_CLOSED\","
+			    "severity=\"info\"} 51\n"), "%s", text);
+	EXPECT(strstr(text, "tcptrace_diagnoses_total{side=\"client\",raddr=\"10.0.2.10\","
+			    "rport=\"\",lport=\"\",container=\"\",code=\"CONNECTION_REFUSED\","
+			    "severity=\"error\"} 51\n"), "%s", text);
+	EXPECT_EQ(count_lines(text, "tcptrace_diagnoses_total{"), 2);
+out:
+	capture_close(&c);
+	metrics_free(m);
+}
+
 static struct conn_record conn(struct flow_key k, enum tt_side side, bool open)
 {
 	struct conn_record c;
@@ -476,6 +516,7 @@ out:
 
 static const struct test_case tests[] = {
 	TEST(test_diagnosis_series),
+	TEST(test_scan_series_portless),
 	TEST(test_conn_deltas),
 	TEST(test_cardinality_cap),
 	TEST(test_busiest_kept),
