@@ -332,7 +332,12 @@ sc_loss() {
 	sc_client "$n" "$b" "$port" push -d 3000
 	sc_stop "$n" a
 	sc_check_flow "$n" PACKET_LOSS "$b" "$port"
-	# random drops, no queue: told apart from congestion (see congestion)
+	# Random drops, no queue: told apart from congestion (see congestion).
+	# Not on an emulated CPU (the qemu guest, LAB_EMULATED): there the
+	# guest's starved softirqs hold every packet in a queue of their own
+	# (srtt 6.9 ms on average over a 41 us path, make test's 6.1 guest),
+	# and the RTT says queueing as truly as a router's would.
+	[ -n "${LAB_EMULATED:-}" ] && return
 	sc_check expect_evidence "$LAB_DIR/$n.a.json" PACKET_LOSS rtt_inflated == 0
 	sc_check expect_summary "$LAB_DIR/$n.a.json" PACKET_LOSS "RTT flat"
 	sc_check expect_summary "$LAB_DIR/$n.a.json" PACKET_LOSS "random loss"

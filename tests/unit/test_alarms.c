@@ -819,6 +819,45 @@ out:
 }
 
 /*
+ * A scanner on a busy host pauses: 20 knocks, 200 ms ticks (the lab's
+ * interval), 600 ms without a knock after the 12th (make test's lab
+ * split such a scan 18 + 2 when a tick without a knock ended it). Still
+ * one line, told once the scan has been quiet for a second.
+ */
+static void test_scan_paused(struct test *t)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct fam *fm = &fams[i];
+		struct engine *e = new_engine();
+		struct sink s = {0};
+		struct flow_key k;
+		__u64 now = T0, knock = T0;
+		int p;
+
+		for (p = 0; p < 20; p++) {
+			knock += p == 12 ? 600 * MSEC : 20 * MSEC;
+			while (now + 200 * MSEC <= knock) {
+				now += 200 * MSEC;
+				engine_tick(e, now, sink_fn, &s);
+			}
+			k = mkkey(fm, fm->b, 20 + p, fm->router, 40000);
+			refuse(e, knock, &k);
+		}
+		for (p = 0; p < 10; p++) {
+			now += 200 * MSEC;
+			engine_tick(e, now, sink_fn, &s);
+		}
+		EXPECT(s.n == 1, "%s: got %s", fm->name, sink_str(&s));
+		EXPECT(ev_val(&s.d[0], "ports") == 20 && s.d[0].connections == 20,
+		       "%s: the scan: %s", fm->name, sink_str(&s));
+out:
+		engine_free(e);
+		if (t->failed)
+			return;
+	}
+}
+
+/*
  * Counting each knocking peer's ports must not crowd the groups out: with
  * a table of 64, a storm of 200 clients knocking once on a closed port is
  * one note, and another port's repeats, waiting for their fold window,
@@ -1216,6 +1255,7 @@ static const struct test_case tests[] = {
 	TEST(test_port_closed_scan_and_retry),
 	TEST(test_port_scan_one_note),
 	TEST(test_scan_across_a_tick),
+	TEST(test_scan_paused),
 	TEST(test_refused_scan_one_error),
 	TEST(test_knock_storm_keeps_groups),
 	TEST(test_two_scanners_two_lines),
