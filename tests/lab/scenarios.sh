@@ -1993,7 +1993,7 @@ sc_privacy() {
 			lab_fail "$side: the nic_flows map was not dumped with the flow in it ($(paste -sd, "$LAB_DIR/$n.$side.maplist"))"
 		[ "$side" = a ] && { got=$(awk '$3 == "socks" { print $4 }' "$LAB_DIR/$n.a.maplist")
 			[ "${got:--}" != - ] && [ "$got" -ge 1 ] ||
-				lab_fail "a: the socks map (--classic) was not dumped with a socket in it"; }
+				lab_fail "a: the socks map (--classic) was not dumped with a socket in it ($(paste -sd, "$LAB_DIR/$n.a.maplist"); bpftool: $(head -c 300 "$LAB_DIR/$n.a.maps"/*.socks.bpftool.json 2>/dev/null | tr '\n' ' '))"; }
 		got=$(for f in "$LAB_DIR/$n.$side.files"/*.gz; do zcat "$f" 2>/dev/null; done |
 			jq -s '[.[] | select(.type == "conn" and .bytes_sent > 0)] | length' 2>/dev/null)
 		[ "${got:-0}" -ge 1 ] || lab_fail "$side: no conn record with bytes in the -o files"
