@@ -459,7 +459,7 @@ lab_tracer_stop() {
 # lab_replay_check NAME: the replay of the tracer's recording says what the
 # tracer said live: the same diagnosis and conn records, byte for byte.
 lab_replay_check() {
-	local name=$1 live replay first
+	local name=$1 live replay first status
 
 	[ "${LAB_REPLAY:-1}" = 0 ] && return 0
 	live=$LAB_DIR/$name.live-records
@@ -470,8 +470,16 @@ lab_replay_check() {
 	fi
 	jq -c 'select(.type == "diagnosis" or .type == "conn")' "$LAB_DIR/$name.json" \
 		>"$live" 2>/dev/null
-	if ! "$TCPTRACE" replay -j "$LAB_DIR/$name.ttr" 2>"$LAB_DIR/$name.replay.log" |
-		jq -c 'select(.type == "diagnosis" or .type == "conn")' >"$replay" 2>/dev/null; then
+	# bounded: a replay that never ends must fail the variant, not hang
+	# the lab (and a guest's whole run with it)
+	timeout 120 "$TCPTRACE" replay -j "$LAB_DIR/$name.ttr" 2>"$LAB_DIR/$name.replay.log" |
+		jq -c 'select(.type == "diagnosis" or .type == "conn")' >"$replay" 2>/dev/null
+	status=("${PIPESTATUS[@]}")
+	if [ "${status[0]}" = 124 ]; then
+		lab_fail "replay of $name did not end within 120 s"
+		return 1
+	fi
+	if [ "${status[1]}" != 0 ]; then
 		lab_fail "replay of $name failed: $(tail -n 1 "$LAB_DIR/$name.replay.log")"
 		return 1
 	fi
