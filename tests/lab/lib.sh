@@ -472,11 +472,11 @@ lab_replay_check() {
 		>"$live" 2>/dev/null
 	# bounded: a replay that never ends must fail the variant, not hang
 	# the lab (and a guest's whole run with it)
-	timeout 120 "$TCPTRACE" replay -j "$LAB_DIR/$name.ttr" 2>"$LAB_DIR/$name.replay.log" |
+	timeout 300 "$TCPTRACE" replay -j "$LAB_DIR/$name.ttr" 2>"$LAB_DIR/$name.replay.log" |
 		jq -c 'select(.type == "diagnosis" or .type == "conn")' >"$replay" 2>/dev/null
 	status=("${PIPESTATUS[@]}")
 	if [ "${status[0]}" = 124 ]; then
-		lab_fail "replay of $name did not end within 120 s"
+		lab_fail "replay of $name did not end within 300 s"
 		return 1
 	fi
 	if [ "${status[1]}" != 0 ]; then

@@ -33,7 +33,8 @@
 #   VM_FAMILIES   the lab's families in the guest (default "v4")
 #   VM_JOBS       lab variants at once in the guest (default 8)
 #   VM_SMP, VM_MEM  guest CPUs (2) and MiB (2048)
-#   VM_WATCHDOG   seconds the guest's tests may take (default 420)
+#   VM_WATCHDOG   seconds the guest's tests may take (default 900: the 16
+#                 scenarios take 135-310 s here, xdp alone up to 210 s of it)
 #   VM_TIMEOUT    seconds qemu may live (default VM_WATCHDOG + 120)
 #   VM_DIR        where it keeps its files (default build/vm)
 #   VM_KEEP=1     keep the guest's lab directory (tracer logs and JSON of
@@ -53,7 +54,7 @@ VM_FAMILIES=${VM_FAMILIES:-v4}
 VM_JOBS=${VM_JOBS:-8}
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
-VM_WATCHDOG=${VM_WATCHDOG:-420}
+VM_WATCHDOG=${VM_WATCHDOG:-900}
 VM_TIMEOUT=${VM_TIMEOUT:-$((VM_WATCHDOG + 120))}
 # One scenario per diagnosis family whose hooks differ between kernels
 # (resets, drops by reason or call site, ICMP, NIC counts, listen queue,
