@@ -191,7 +191,7 @@ sc_check_flow() {
 	local n=$1 code=$2 raddr=$3 port=$4
 
 	sc_check expect_diag "$LAB_DIR/$n.a.json" "$code" || return
-	sc_check expect_only "$LAB_DIR/$n.a.json" "$code"
+	sc_check expect_only "$LAB_DIR/$n.a.json" "$code" "${@:5}"
 	sc_check expect_field "$LAB_DIR/$n.a.json" "$code" raddr "$raddr"
 	sc_check expect_field "$LAB_DIR/$n.a.json" "$code" rport "$port"
 	sc_check expect_field "$LAB_DIR/$n.a.json" "$code" side client
@@ -776,11 +776,16 @@ sc_xdp_run() {
 	[ -n "$NO_TRACER" ] && return
 	sc_check expect_hook "$LAB_DIR/$n.a.log" xdp-generic
 	sc_check expect_hook "$LAB_DIR/$n.b.log" xdp-generic
-	sc_check_flow "$n" FIREWALL_REJECT "$virt" "$port"
+	# the stream: no diagnosis at either end, and both ends saw it. Not
+	# on an emulated CPU (LAB_EMULATED): the 6.1 guest's starved backlog
+	# drops segments of it (PACKET_LOSS, once in 9 runs), as real there
+	# as any loss; the host keeps the check.
+	sc_check_flow "$n" FIREWALL_REJECT "$virt" "$port" ${LAB_EMULATED:+PACKET_LOSS}
 	sc_check expect_summary "$LAB_DIR/$n.a.json" FIREWALL_REJECT "$r"
-	# the stream: no diagnosis at either end, and both ends saw it
-	sc_check expect_none_for "$LAB_DIR/$n.a.json" raddr "$b"
-	sc_check expect_no_diag "$LAB_DIR/$n.b.json"
+	if [ -z "${LAB_EMULATED:-}" ]; then
+		sc_check expect_none_for "$LAB_DIR/$n.a.json" raddr "$b"
+		sc_check expect_no_diag "$LAB_DIR/$n.b.json"
+	fi
 	sc_check expect_seen "$LAB_DIR/$n.b.json"
 	sc_check expect_conn "$LAB_DIR/$n.a.json" raddr "$b"
 }
