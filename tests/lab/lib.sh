@@ -845,13 +845,17 @@ lab_marker_scan() {
 # bodies and map dumps ($LAB_DIR/NAME.*, directories walked). The peers'
 # own logs and the run's bookkeeping are not the tracer's output.
 expect_no_payload() {
-	local n=$1 paths=() out
+	local n=$1 paths=() tops out
 
+	# only this test's own entries are walked: the scenarios beside it
+	# create and remove theirs (xdp.lock) while the walk runs
+	tops=$(compgen -G "$LAB_DIR/$n.*") || return 0
+	mapfile -t paths <<<"$tops"
 	# Prometheus' own database (lab/metrics) holds what it scraped: the
 	# scrape itself is checked
 	# a here-string, not a process substitution: a failed find is seen
-	out=$(find "$LAB_DIR" -mindepth 1 -path "$LAB_DIR/$n.prom/data" -prune -o \
-		-path "$LAB_DIR/$n.*" -type f ! -name '*.peer.log' ! -name '*.ready' \
+	out=$(find "${paths[@]}" -path "$LAB_DIR/$n.prom/data" -prune -o \
+		-type f ! -name '*.peer.log' ! -name '*.ready' \
 		! -name '*.result' ! -name '*.tmp' -print) || {
 		echo "cannot list what $n wrote in $LAB_DIR"
 		return 1
