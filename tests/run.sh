@@ -44,6 +44,12 @@ results=$(mktemp "${TMPDIR:-/tmp}/tcptrace-tests.XXXXXX") || exit 1
 trap 'rm -f "$results"' EXIT
 t0=$SECONDS
 
+# section TITLE: a section's header, with when it started (where the
+# suite's minutes go)
+section() {
+	echo "== $* (at $((SECONDS - t0)) s)"
+}
+
 # run NAME CMD...: run one test program, show its output, keep its result
 # lines; a program that fails without saying so, or says nothing, fails.
 run() {
@@ -73,7 +79,7 @@ for t in build/test_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	case "$t" in *.o | *.d) continue ;; esac
 	found=1
-	echo "== $t (at $((SECONDS - t0)) s)"
+	section "$t"
 	run "$(basename "$t")" timeout "${TEST_TIMEOUT:-120}" "$t"
 done
 [ -n "$found" ] || echo "SKIP unit: no build/test_* binary (run make first)" | tee -a "$results"
@@ -81,7 +87,7 @@ done
 # ------------------------------------------------------------ fuzzing
 # The recording reader, replay and correlate's view, fed mutated
 # recordings under ASan and UBSan for FUZZ_SECONDS (20; make fuzz: 600).
-echo "== tests/fuzz/fuzz.sh (at $((SECONDS - t0)) s)"
+section "tests/fuzz/fuzz.sh"
 run fuzz tests/fuzz/fuzz.sh
 
 # ------------------------------------------------------------ sanitizers
@@ -93,7 +99,7 @@ for t in build/san/test_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	case "$t" in *.o | *.d) continue ;; esac
 	found=1
-	echo "== $t (at $((SECONDS - t0)) s)"
+	section "$t"
 	run "san/$(basename "$t")" tests/san_run.sh "$(basename "$t")" \
 		timeout "${SAN_TIMEOUT:-300}" "$t"
 done
@@ -110,13 +116,13 @@ fi
 # ------------------------------------------------------------ privacy check
 # The lab's check that no output holds a payload byte must be able to
 # fail: it is shown files that hold the peers' marker, in every spelling.
-echo "== tests/privacy_test.sh (at $((SECONDS - t0)) s)"
+section "tests/privacy_test.sh"
 run privacy tests/privacy_test.sh
 
 # ------------------------------------------------------------ CLI faults
 # Before the lab: it checks that nothing of ours stays attached, which
 # the lab's own tracers would make untrue while they run.
-echo "== tests/cli_test.sh (at $((SECONDS - t0)) s)"
+section "tests/cli_test.sh"
 run cli tests/cli_test.sh
 
 # ------------------------------------------------------------ safe to leave running
@@ -132,7 +138,7 @@ run cli tests/cli_test.sh
 #   deployment: the fleet manifests lint and parse (deploy_test.sh); the
 #     minimal DaemonSet has no privileged container, and its capability
 #     list alone runs the tracer (deploy_caps_test.sh).
-echo "== tests/privs_test.sh, tests/coexist_test.sh, tests/deploy_test.sh, tests/deploy_caps_test.sh (side by side) (at $((SECONDS - t0)) s)"
+section "tests/privs_test.sh, tests/coexist_test.sh, tests/deploy_test.sh, tests/deploy_caps_test.sh (side by side)"
 side=()
 run privs tests/privs_test.sh & side+=($!)
 run coexist tests/coexist_test.sh & side+=($!)
@@ -142,13 +148,13 @@ wait "${side[@]}"	# these four: nothing else started in the background
 
 # ------------------------------------------------------------ other kernels
 # Would the object load on 5.10 ... 6.12? Decided from their BTF, no boot.
-echo "== tests/core/run.sh (at $((SECONDS - t0)) s)"
+section "tests/core/run.sh"
 run core tests/core/run.sh
 
 # ------------------------------------------------------------ arm64
 # The kernel side built for arm64 (clang only), and the cross-built loader
 # where Debian's cross packages are installed (make deps ARCH=arm64).
-echo "== tests/arm64_test.sh (at $((SECONDS - t0)) s)"
+section "tests/arm64_test.sh"
 run arm64 tests/arm64_test.sh
 
 # ------------------------------------------------------------ demo
@@ -156,12 +162,12 @@ run arm64 tests/arm64_test.sh
 # two scenarios end to end and two interrupted ones, in namespaces and
 # with ids of their own, beside the lab (its ~30 s hide in the lab's
 # minutes).
-echo "== tests/demo_test.sh (beside the lab) (at $((SECONDS - t0)) s)"
+section "tests/demo_test.sh (beside the lab)"
 run demo tests/demo_test.sh &
 demo_job=$!
 
 # ------------------------------------------------------------ lab
-echo "== tests/lab/scenarios.sh (at $((SECONDS - t0)) s)"
+section "tests/lab/scenarios.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	# the lab lists what it skips, one line a variant
 	run lab tests/lab/scenarios.sh "$@"
@@ -201,7 +207,7 @@ wait "$demo_job"
 # and what holds at any length holds (every event read or counted lost,
 # delivery resumed after a stopped reader). Root only, after the lab: its
 # load would be the lab's noise.
-echo "== tests/bench.sh (BENCH_QUICK=1) (at $((SECONDS - t0)) s)"
+section "tests/bench.sh (BENCH_QUICK=1)"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP bench/smoke: needs root" | tee -a "$results"
 elif [ ! -x build/load ]; then
@@ -215,14 +221,14 @@ fi
 # machine's namespaces alone). Beside the host's tests it ran 1.3-2.6
 # times slower, and one of its tracers once took 254 s to attach (the
 # guest allows 240): no margin left for a slower machine.
-echo "== tests/vm/vmtest.sh (at $((SECONDS - t0)) s)"
+section "tests/vm/vmtest.sh"
 run vm tests/vm/vmtest.sh "$@"
 # The support floor, 5.10 (Debian 11): the check, and the scenarios whose
 # hooks differ most there (drops told by call site, PORT_CLOSED from the
 # SYN's drop, netlink TC). VMTEST_510=1 adds it (81 s): off by default to
 # keep the suite within its 10 minutes on 2 cores.
 if [ "${VMTEST_510:-0}" != 0 ]; then
-	echo "== tests/vm/vmtest.sh (5.10) (at $((SECONDS - t0)) s)"
+	section "tests/vm/vmtest.sh (5.10)"
 	if [ "$#" -gt 0 ]; then
 		VM_KERNEL=5.10 run vm5.10 tests/vm/vmtest.sh "$@"
 	else
