@@ -40,7 +40,7 @@ struct health_report {
 	__u64 netns_unresolved;		/* ... seen in events, no way in found (yet) */
 	__u64 netns_evicted;		/* ... dropped from a full table */
 	__u64 diagnoses;
-	double attach_ms;
+	__u64 attach_us;		/* load and attach; a recording's, as written */
 	bool classic;			/* classic tracepoints in use */
 	const struct prog_stat *progs;
 	int n_progs;

@@ -331,7 +331,7 @@ void output_health(struct output *o, __u64 now_ns, const struct health_report *h
 	json_kv_uint(j, "netns_unresolved", h->netns_unresolved);
 	json_kv_uint(j, "netns_evicted", h->netns_evicted);
 	json_kv_uint(j, "diagnoses", h->diagnoses);
-	json_kv_int(j, "attach_us", (long long)(h->attach_ms * 1000));
+	json_kv_uint(j, "attach_us", h->attach_us);
 	json_kv_string(j, "tracepoints", h->classic ? "classic" : "tp_btf");
 	if (h->plan)
 		kernel_report_json(j, h->plan);

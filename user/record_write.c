@@ -381,7 +381,7 @@ void recorder_health(struct recorder *r, __u64 now_ns, const struct health_repor
 		.flows_evicted_nic = h->flows_evicted_nic, .nic_unparsed = h->nic_unparsed,
 		.sockets_scanned = h->sockets_scanned, .scan_errors = h->scan_errors,
 		.netns_scanned = h->netns_scanned, .netns_unresolved = h->netns_unresolved,
-		.netns_evicted = h->netns_evicted, .attach_us = (__u64)(h->attach_ms * 1000),
+		.netns_evicted = h->netns_evicted, .attach_us = h->attach_us,
 		.classic = h->classic,
 	};
 

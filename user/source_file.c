@@ -172,7 +172,7 @@ static void file_health(struct source *src, struct health_report *r)
 	r->netns_scanned = h->netns_scanned;
 	r->netns_unresolved = h->netns_unresolved;
 	r->netns_evicted = h->netns_evicted;
-	r->attach_ms = h->attach_us / 1000.0;
+	r->attach_us = h->attach_us;
 	r->classic = h->classic;
 }
 

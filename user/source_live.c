@@ -382,7 +382,7 @@ static void live_health(struct source *src, struct health_report *r)
 	r->netns_scanned = ls->netns.n - netns_unresolved(&ls->netns);
 	r->netns_unresolved = netns_unresolved(&ls->netns);
 	r->netns_evicted = ls->netns.evicted;
-	r->attach_ms = ls->tracer->attach_ms;
+	r->attach_us = (__u64)(ls->tracer->attach_ms * 1000);
 	r->classic = ls->tracer->classic;
 	r->progs = ls->progs;
 	r->n_progs = tracer_prog_stats(ls->tracer, ls->progs, MAX_PROGS);

@@ -450,7 +450,7 @@ static void health(struct health_report *h)
 	h->netns_unresolved = 13;
 	h->netns_evicted = 14;
 	h->diagnoses = 2;
-	h->attach_ms = 180.5;
+	h->attach_us = 180500;
 	h->progs = progs;
 	h->n_progs = 2;
 }
